@@ -1,0 +1,167 @@
+import type { Command } from 'commander';
+import { setHostFields, writeConfigFile } from '../../config/write.js';
+import { InvalidInputError } from '../../errors.js';
+import { discoverHost, type HostCapabilities } from '../../host/capabilities.js';
+import { testConnection, type ConnectionTest } from '../../host/connection-test.js';
+import { forEachHost, type HostRow } from '../../host/fan-out.js';
+import { validateHostId } from '../../names/validate.js';
+import { cliContext } from '../context.js';
+import { emit, table } from '../output.js';
+import { formatBytes } from '../format.js';
+
+interface JsonOption {
+  json?: boolean;
+}
+
+export function registerHostsCommands(program: Command): void {
+  const hosts = program.command('hosts').description('Configured Docker hosts');
+
+  hosts
+    .command('list')
+    .description('List the hosts in hosts.yml')
+    .option('--json', 'machine-readable output')
+    .action(async (options: JsonOption, command: Command) => {
+      const context = await cliContext(command);
+      const rows = context.config.hosts.map((host) => ({
+        id: host.id,
+        hostname: host.hostname,
+        user: host.user,
+        port: host.port,
+        enabled: host.enabled,
+        zfs_capable: host.zfs_capable,
+        zfs_dataset: host.zfs_dataset ?? null,
+        compose_path: host.compose_path ?? null,
+        appdata_path: host.appdata_path ?? null,
+        tags: host.tags,
+      }));
+      emit({ config: context.config.location.path, hosts: rows }, options, (result) =>
+        [
+          `hosts from ${result.config}`,
+          table(
+            ['HOST', 'ADDRESS', 'ENABLED', 'ZFS', 'APPDATA'],
+            result.hosts.map((h) => [
+              h.id,
+              `${h.user}@${h.hostname}:${h.port}`,
+              h.enabled ? 'yes' : 'no',
+              h.zfs_capable ? (h.zfs_dataset ?? 'yes') : 'no',
+              h.appdata_path ?? '-',
+            ]),
+          ),
+        ].join('\n'),
+      );
+    });
+
+  hosts
+    .command('test')
+    .description('Check that each host is reachable, accepts our key, and that Docker answers')
+    .argument('[host...]', 'host ids (default: every enabled host)')
+    .option('--json', 'machine-readable output')
+    .action(async (hostIds: string[], options: JsonOption, command: Command) => {
+      const context = await cliContext(command);
+      const rows = await forEachHost(context.selectHosts(hostIds), (host) => testConnection(context.ssh.get(host)));
+      emit(rows, options, renderTests);
+      if (rows.some((row) => !row.ok || !row.value.ssh.ok || !row.value.docker?.ok)) process.exitCode = 3;
+    });
+
+  hosts
+    .command('discover')
+    .description('Probe hosts in parallel: Docker, compose flavour, ZFS and its features, rsync, free space')
+    .argument('[host...]', 'host ids (default: every enabled host)')
+    .option('--json', 'machine-readable output')
+    .action(async (hostIds: string[], options: JsonOption, command: Command) => {
+      const context = await cliContext(command);
+      const rows = await forEachHost(context.selectHosts(hostIds), (host) => discoverHost(context.ssh.get(host), host));
+      emit(rows, options, renderDiscovery);
+      if (rows.some((row) => !row.ok)) process.exitCode = 3;
+    });
+
+  hosts
+    .command('add')
+    .description('Add a host to hosts.yml (or change fields of an existing one); other content of the file is kept')
+    .argument('<host>', 'host id')
+    .requiredOption('--hostname <name>', 'address or ~/.ssh/config alias')
+    .requiredOption('--user <user>', 'SSH user')
+    .option('--port <port>', 'SSH port', (value) => parsePort(value), 22)
+    .option('--identity-file <file>', 'private key')
+    .option('--description <text>', 'free text')
+    .option('--compose-path <path>', 'where stacks live on the host')
+    .option('--appdata-path <path>', 'where service data lives on the host')
+    .option('--zfs-dataset <dataset>', 'dataset behind appdata_path (sets zfs_capable)')
+    .option('--json', 'machine-readable output')
+    .action(async (hostId: string, options: AddOptions, command: Command) => {
+      validateHostId(hostId);
+      const context = await cliContext(command);
+      const { document, location } = context.config;
+      setHostFields(document, hostId, {
+        hostname: options.hostname,
+        user: options.user,
+        port: options.port,
+        identity_file: options.identityFile,
+        description: options.description,
+        compose_path: options.composePath,
+        appdata_path: options.appdataPath,
+        zfs_capable: options.zfsDataset ? true : undefined,
+        zfs_dataset: options.zfsDataset,
+      });
+      await writeConfigFile(location.path, document);
+      emit({ hostId, config: location.path }, options, (r) => `host ${r.hostId} written to ${r.config}`);
+    });
+}
+
+interface AddOptions extends JsonOption {
+  hostname: string;
+  user: string;
+  port: number;
+  identityFile?: string;
+  description?: string;
+  composePath?: string;
+  appdataPath?: string;
+  zfsDataset?: string;
+}
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new InvalidInputError('port', value, 'must be an integer from 1 to 65535');
+  }
+  return port;
+}
+
+function renderTests(rows: HostRow<ConnectionTest>[]): string {
+  return table(
+    ['HOST', 'SSH', 'DOCKER', 'ROUND TRIP'],
+    rows.map((row) => {
+      if (!row.ok) return [row.hostId, `FAILED: ${row.error.message}`, '-', '-'];
+      const { ssh, docker, roundTripMs } = row.value;
+      return [
+        row.hostId,
+        ssh.ok ? `ok (${ssh.detail})` : `FAILED: ${ssh.error}`,
+        docker === null ? '-' : docker.ok ? `ok (${docker.detail})` : `FAILED: ${docker.error}`,
+        roundTripMs === null ? '-' : `${roundTripMs} ms`,
+      ];
+    }),
+  );
+}
+
+function renderDiscovery(rows: HostRow<HostCapabilities>[]): string {
+  return table(
+    ['HOST', 'DOCKER', 'COMPOSE', 'ZFS', 'ZFS FEATURES', 'APPDATA DATASET', 'RSYNC', 'FREE'],
+    rows.map((row) => {
+      if (!row.ok) return [row.hostId, `FAILED: ${row.error.message}`];
+      const c = row.value;
+      const features = Object.entries(c.zfs.features)
+        .filter(([, on]) => on)
+        .map(([name]) => name);
+      return [
+        c.hostId,
+        c.docker ? c.docker.serverVersion : `none (${c.dockerError})`,
+        c.compose ? `${c.compose.flavour} ${c.compose.version}` : 'none',
+        c.zfs.available ? (c.zfs.version ?? 'yes') : 'no',
+        c.zfs.available ? (features.length > 0 ? features.join(',') : 'basic send/receive only') : '-',
+        c.zfs.appdataDataset ?? '-',
+        c.rsync?.version ?? 'none',
+        c.appdata.freeBytes === null ? '-' : formatBytes(c.appdata.freeBytes),
+      ];
+    }),
+  );
+}

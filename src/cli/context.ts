@@ -1,0 +1,23 @@
+/** What every CLI command needs: the loaded hosts.yml and one SSH pool. */
+import type { Command } from 'commander';
+import { enabledHosts, findHost, loadConfig, type LoadedConfig } from '../config/load.js';
+import type { HostConfig } from '../config/schema.js';
+import { SshPool } from '../ssh/pool.js';
+
+export interface CliContext {
+  readonly config: LoadedConfig;
+  readonly ssh: SshPool;
+  /** The named hosts, or every enabled host when none is named. */
+  selectHosts(hostIds: readonly string[]): HostConfig[];
+}
+
+export async function cliContext(command: Command): Promise<CliContext> {
+  const { config: configPath } = command.optsWithGlobals<{ config?: string }>();
+  const config = await loadConfig(configPath);
+  return {
+    config,
+    ssh: new SshPool(),
+    selectHosts: (hostIds) =>
+      hostIds.length === 0 ? enabledHosts(config) : hostIds.map((hostId) => findHost(config, hostId)),
+  };
+}

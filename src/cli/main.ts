@@ -1,0 +1,34 @@
+/**
+ * The docker-mcp command line. Commands are thin: they parse arguments, call
+ * the engine and render its typed results.
+ */
+import { Command, CommanderError } from 'commander';
+import { DockerMcpError, EXIT_CODES, describeError } from '../errors.js';
+import { registerHostsCommands } from './commands/hosts.js';
+import { registerTestbedCommands } from './commands/testbed.js';
+
+export function buildProgram(): Command {
+  const program = new Command('docker-mcp')
+    .description('Run Docker Compose stacks on several hosts over SSH, and move them between hosts with their data.')
+    .option('-c, --config <file>', 'hosts.yml to use (else $DOCKER_MCP_CONFIG, ./config/hosts.yml, ~/.config/docker-mcp/hosts.yml)')
+    .showHelpAfterError()
+    .exitOverride();
+  registerHostsCommands(program);
+  registerTestbedCommands(program);
+  return program;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync([...argv]);
+    return process.exitCode === undefined ? 0 : Number(process.exitCode);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version are "errors" to commander; they already printed.
+      return error.exitCode === 0 ? 0 : EXIT_CODES['bad-input'];
+    }
+    process.stderr.write(`docker-mcp: ${describeError(error)}\n`);
+    return error instanceof DockerMcpError ? EXIT_CODES[error.kind] : EXIT_CODES.failed;
+  }
+}

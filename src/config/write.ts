@@ -1,0 +1,54 @@
+/**
+ * Write hosts.yml back without losing what we do not understand: edits go
+ * into the parsed YAML document, so comments, unknown fields and other
+ * top-level blocks stay. The write is atomic and keeps the old file as .bak.
+ */
+import { copyFile, open, rename, unlink } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { Document, YAMLMap } from 'yaml';
+import { validateHostId } from '../names/validate.js';
+import { parseConfigText } from './load.js';
+import type { HostFields } from './schema.js';
+
+export type HostFieldUpdate = Partial<{ [K in keyof HostFields]: HostFields[K] | null }>;
+
+/** Set (or, with null, delete) fields of one host, creating the host if needed. */
+export function setHostFields(document: Document, hostId: string, fields: HostFieldUpdate): void {
+  validateHostId(hostId);
+  if (!(document.get('hosts') instanceof YAMLMap)) document.set('hosts', new YAMLMap());
+  for (const [key, value] of Object.entries(fields)) {
+    if (value === undefined) continue;
+    if (value === null) document.deleteIn(['hosts', hostId, key]);
+    else document.setIn(['hosts', hostId, key], value);
+  }
+}
+
+export function removeHost(document: Document, hostId: string): boolean {
+  return document.deleteIn(['hosts', hostId]);
+}
+
+/**
+ * Validate the document as hosts.yml, then replace `file` atomically: write a
+ * temporary file beside it, fsync, keep the previous file as `file.bak`, rename.
+ */
+export async function writeConfigFile(file: string, document: Document): Promise<void> {
+  const text = document.toString();
+  // Refuse to write a file we could not read back.
+  parseConfigText(text, file);
+  const temporary = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  const handle = await open(temporary, 'w', 0o600);
+  try {
+    await handle.writeFile(text, 'utf8');
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    if (existsSync(file)) await copyFile(file, `${file}.bak`);
+    await rename(temporary, file);
+  } catch (error) {
+    await unlink(temporary).catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * What a host's `zfs send`/`zfs receive` can do, read from the usage text that
+ * `zfs` prints. zfs-fuse knows none of the newer options; OpenZFS 2.x knows
+ * them all. Detecting from the usage avoids guessing from version strings.
+ */
+
+export interface ZfsSendFeatures {
+  /** `zfs receive -s` and `zfs send -t TOKEN`: a broken transfer can resume. */
+  readonly resumeTokens: boolean;
+  /** `zfs send -nvP`: the stream size is known before sending (progress, ETA). */
+  readonly sizeEstimate: boolean;
+  /** `zfs send -c`: blocks go compressed as stored. */
+  readonly compressedSend: boolean;
+  /** `zfs send -w`: encrypted datasets go raw. */
+  readonly rawSend: boolean;
+  /** `zfs send -L`: blocks over 128 KiB kept large. */
+  readonly largeBlocks: boolean;
+  /** `zfs send -e`: embedded data blocks. */
+  readonly embeddedData: boolean;
+  /** `zfs bookmark`: incremental sources that survive snapshot deletion. */
+  readonly bookmarks: boolean;
+}
+
+export const NO_ZFS_FEATURES: ZfsSendFeatures = {
+  resumeTokens: false,
+  sizeEstimate: false,
+  compressedSend: false,
+  rawSend: false,
+  largeBlocks: false,
+  embeddedData: false,
+  bookmarks: false,
+};
+
+/** Parse the usage text printed by `zfs` (no arguments) or `zfs send`/`zfs receive`. */
+export function parseZfsUsage(usage: string): ZfsSendFeatures {
+  const send = flagsOf(usage, 'send');
+  const receive = flagsOf(usage, 'receive');
+  const sendTakesToken = /^\s*send\b.*\s-t\s+<?receive_resume_token/m.test(usage);
+  return {
+    resumeTokens: sendTakesToken && receive.has('s'),
+    sizeEstimate: send.has('n') && send.has('v') && send.has('P'),
+    compressedSend: send.has('c'),
+    rawSend: send.has('w'),
+    largeBlocks: send.has('L'),
+    embeddedData: send.has('e'),
+    bookmarks: /^\s*bookmark\b/m.test(usage),
+  };
+}
+
+/** Union of the single-letter flags in `[-abc]` groups on the usage lines of one subcommand. */
+function flagsOf(usage: string, subcommand: string): Set<string> {
+  const flags = new Set<string>();
+  const line = new RegExp(`^\\s*${subcommand}\\b(.*)$`, 'gm');
+  for (const match of usage.matchAll(line)) {
+    for (const group of (match[1] ?? '').matchAll(/\[-([A-Za-z]+)\]/g)) {
+      for (const letter of group[1] ?? '') flags.add(letter);
+    }
+  }
+  return flags;
+}

@@ -1,0 +1,115 @@
+/**
+ * Every name and path that reaches a host is checked here, once, where it
+ * enters the program. The rules are deliberately narrower than what the
+ * underlying tools accept: a name that passes can be logged, shown and used
+ * as a file name without surprises.
+ */
+import path from 'node:path/posix';
+import { InvalidInputError } from '../errors.js';
+
+const HOST_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+// Stack names are DNS labels, as the Python docker-mcp enforces.
+const STACK_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+const DATASET_COMPONENT = /^[A-Za-z0-9_][A-Za-z0-9_.:-]*$/;
+const POOL_NAME = /^[A-Za-z][A-Za-z0-9_.:-]*$/;
+const SNAPSHOT_PART = /^[A-Za-z0-9_][A-Za-z0-9_.:-]*$/;
+const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+const RESERVED_POOL_NAMES = new Set(['mirror', 'raidz', 'raidz1', 'raidz2', 'raidz3', 'spare', 'log', 'cache']);
+const MAX_DATASET_LENGTH = 255;
+
+export function validateHostId(value: string): string {
+  if (!HOST_ID.test(value)) {
+    throw new InvalidInputError('host id', value, 'use letters, digits, "_", "." and "-" (at most 63, not starting with a symbol)');
+  }
+  return value;
+}
+
+export function validateStackName(value: string): string {
+  if (value.length > 63 || !STACK_NAME.test(value)) {
+    throw new InvalidInputError(
+      'stack name',
+      value,
+      'must be a DNS label: lowercase letters, digits and "-", at most 63, starting and ending with a letter or digit',
+    );
+  }
+  return value;
+}
+
+export function validateServiceName(value: string): string {
+  if (!SERVICE_NAME.test(value)) {
+    throw new InvalidInputError('service name', value, 'use letters, digits, "_", "." and "-" (at most 63)');
+  }
+  return value;
+}
+
+export function validateDatasetName(value: string): string {
+  const fail = (reason: string): never => {
+    throw new InvalidInputError('dataset name', value, reason);
+  };
+  if (value.length === 0) fail('is empty');
+  if (value.length > MAX_DATASET_LENGTH) fail(`is longer than ${MAX_DATASET_LENGTH} characters`);
+  if (value.includes('@') || value.includes('#')) fail('names a snapshot or bookmark, not a dataset');
+  const components = value.split('/');
+  const [pool] = components;
+  if (pool === undefined || !POOL_NAME.test(pool) || RESERVED_POOL_NAMES.has(pool)) {
+    fail('the pool name must start with a letter and use letters, digits, "_", ".", ":" and "-"');
+  }
+  for (const component of components.slice(1)) {
+    if (component === '' || component === '.' || component === '..' || !DATASET_COMPONENT.test(component)) {
+      fail(`component ${JSON.stringify(component)} must be non-empty and use letters, digits, "_", ".", ":" and "-"`);
+    }
+  }
+  return value;
+}
+
+/** A full snapshot name, `dataset@snapshot`. */
+export function validateSnapshotName(value: string): string {
+  const at = value.indexOf('@');
+  if (at < 0 || value.indexOf('@', at + 1) >= 0) {
+    throw new InvalidInputError('snapshot name', value, 'must be DATASET@NAME with exactly one "@"');
+  }
+  validateDatasetName(value.slice(0, at));
+  validateSnapshotPart(value.slice(at + 1));
+  if (value.length > MAX_DATASET_LENGTH) {
+    throw new InvalidInputError('snapshot name', value, `is longer than ${MAX_DATASET_LENGTH} characters`);
+  }
+  return value;
+}
+
+/** The part of a snapshot name after the "@". */
+export function validateSnapshotPart(value: string): string {
+  if (!SNAPSHOT_PART.test(value)) {
+    throw new InvalidInputError('snapshot name', value, 'use letters, digits, "_", ".", ":" and "-"');
+  }
+  return value;
+}
+
+/** An absolute, normalised path with no control characters (config paths, mount points). */
+export function validateAbsolutePath(value: string, what = 'path'): string {
+  if (!value.startsWith('/')) throw new InvalidInputError(what, value, 'must be absolute');
+  if (CONTROL_CHARS.test(value)) throw new InvalidInputError(what, value, 'contains control characters');
+  const segments = value.split('/').slice(1);
+  if (segments.some((s) => s === '..' || s === '.')) {
+    throw new InvalidInputError(what, value, 'must not contain "." or ".." segments');
+  }
+  const normalised = path.normalize(value);
+  if (normalised !== value && normalised !== value.replace(/\/+$/, '')) {
+    throw new InvalidInputError(what, value, `is not normalised (did you mean ${normalised}?)`);
+  }
+  return value.length > 1 ? value.replace(/\/+$/, '') : value;
+}
+
+/**
+ * A path that must lie strictly inside `base` (e.g. a service's data path
+ * inside the host's appdata_path). Returns the path relative to base.
+ */
+export function relativePathInside(base: string, value: string, what = 'path'): string {
+  const cleanBase = validateAbsolutePath(base, 'base path');
+  const cleanValue = validateAbsolutePath(value, what);
+  const relative = path.relative(cleanBase, cleanValue);
+  if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative)) {
+    throw new InvalidInputError(what, value, `must lie inside ${cleanBase}`);
+  }
+  return relative;
+}

@@ -1,0 +1,25 @@
+/** One SshTransport per host for the life of the process, so the master connection is shared. */
+import type { SshConnectionOptions, SshHost } from './options.js';
+import { DEFAULT_SSH_OPTIONS } from './options.js';
+import { SshTransport } from './transport.js';
+
+export class SshPool {
+  private readonly transports = new Map<string, SshTransport>();
+
+  constructor(private readonly options: SshConnectionOptions = DEFAULT_SSH_OPTIONS) {}
+
+  get(host: SshHost): SshTransport {
+    let transport = this.transports.get(host.id);
+    if (!transport) {
+      transport = new SshTransport(host, this.options);
+      this.transports.set(host.id, transport);
+    }
+    return transport;
+  }
+
+  /** Close every master connection this pool opened. */
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.transports.values()].map((transport) => transport.close()));
+    this.transports.clear();
+  }
+}

@@ -1,0 +1,201 @@
+/**
+ * Run commands on one host over SSH: captured (`exec`) or streamed (`stream`,
+ * for pipes such as `zfs send`). One multiplexed master connection per host
+ * makes a command cost a round trip, not a handshake.
+ */
+import { execa } from 'execa';
+import pLimit, { type LimitFunction } from 'p-limit';
+import type { Readable, Writable } from 'node:stream';
+import { log } from '../log.js';
+import type { ShellCommand } from './quote.js';
+import { CommandFailedError, CommandTimeoutError, classifySshFailure } from './errors.js';
+import { DEFAULT_SSH_OPTIONS, controlArguments, sshArguments, type SshConnectionOptions, type SshHost } from './options.js';
+
+export interface ExecOptions {
+  /** Kill the command after this long. Default: 60 s. */
+  readonly timeoutMs?: number;
+  /** Data for the remote command's stdin. */
+  readonly input?: string | Uint8Array;
+  /** Exit codes that are answers, not failures (e.g. 1 for "not found"). */
+  readonly okExitCodes?: readonly number[];
+  readonly signal?: AbortSignal;
+}
+
+export interface ExecResult<Output = string> {
+  readonly command: string;
+  readonly exitCode: number;
+  readonly stdout: Output;
+  readonly stderr: string;
+  readonly durationMs: number;
+}
+
+export interface StreamOptions {
+  readonly stdin?: 'pipe' | 'ignore';
+  readonly signal?: AbortSignal;
+}
+
+/** A running remote command whose stdio are streams. */
+export interface RemoteStream {
+  readonly stdin: Writable | null;
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  /** Settles when the command ends: resolves on exit 0, rejects with a typed error otherwise. */
+  readonly done: Promise<ExecResult<undefined>>;
+  kill(): void;
+}
+
+const DEFAULT_TIMEOUT_MS = 60_000;
+// sshd allows 10 sessions per connection by default (MaxSessions).
+const MAX_SESSIONS_PER_HOST = 8;
+
+export class SshTransport {
+  private readonly sessions: LimitFunction = pLimit(MAX_SESSIONS_PER_HOST);
+  private master: Promise<void> | undefined;
+
+  constructor(
+    readonly host: SshHost,
+    private readonly options: SshConnectionOptions = DEFAULT_SSH_OPTIONS,
+  ) {}
+
+  get hostId(): string {
+    return this.host.id;
+  }
+
+  /** The ssh arguments for this host, for callers that build their own pipes. */
+  sshArguments(): string[] {
+    return sshArguments(this.host, this.options);
+  }
+
+  /** Open (or reuse) the master connection. Typed error when the host cannot be reached. */
+  async connect(): Promise<void> {
+    if (!this.options.multiplex) return;
+    this.master ??= this.openMaster().catch((error: unknown) => {
+      this.master = undefined;
+      throw error;
+    });
+    return this.master;
+  }
+
+  async exec(cmd: ShellCommand, options: ExecOptions = {}): Promise<ExecResult> {
+    const result = await this.run(cmd, options, 'utf8');
+    return { ...result, stdout: Buffer.from(result.stdout).toString('utf8') };
+  }
+
+  /** Like exec, but stdout is kept as raw bytes. */
+  async execBytes(cmd: ShellCommand, options: ExecOptions = {}): Promise<ExecResult<Buffer>> {
+    const result = await this.run(cmd, options, 'buffer');
+    return { ...result, stdout: Buffer.from(result.stdout) };
+  }
+
+  /** Start a command with streamed stdio. The caller must consume stdout and stderr. */
+  async stream(cmd: ShellCommand, options: StreamOptions = {}): Promise<RemoteStream> {
+    await this.connect();
+    let release!: () => void;
+    const slot = new Promise<void>((resolve) => (release = resolve));
+    await new Promise<void>((started) => {
+      void this.sessions(() => {
+        started();
+        return slot;
+      });
+    });
+    const started = Date.now();
+    const child = execa('ssh', [...this.sshArguments(), cmd.text], {
+      stdin: options.stdin ?? 'ignore',
+      stdout: 'pipe',
+      stderr: 'pipe',
+      buffer: { stdout: false, stderr: true },
+      reject: false,
+      cancelSignal: options.signal,
+      encoding: 'buffer',
+    });
+    const done = child
+      .then((result) => {
+        const stderr = Buffer.from(result.stderr ?? new Uint8Array()).toString('utf8');
+        this.throwOnFailure(cmd, result.exitCode, stderr, result.timedOut, 0, result.isCanceled);
+        return { command: cmd.text, exitCode: 0, stdout: undefined, stderr, durationMs: Date.now() - started };
+      })
+      .finally(release);
+    return {
+      stdin: child.stdin,
+      stdout: child.stdout,
+      stderr: child.stderr,
+      done,
+      kill: () => child.kill('SIGTERM'),
+    };
+  }
+
+  /** Close the master connection, if this process opened or reused one. */
+  async close(): Promise<void> {
+    if (!this.options.multiplex || !this.master) return;
+    this.master = undefined;
+    await execa('ssh', controlArguments(this.host, 'exit', this.options), { reject: false, timeout: 5_000 });
+  }
+
+  private async run(
+    cmd: ShellCommand,
+    options: ExecOptions,
+    encoding: 'utf8' | 'buffer',
+  ): Promise<ExecResult<Uint8Array | string>> {
+    await this.connect();
+    return this.sessions(async () => {
+      const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+      const started = Date.now();
+      const child = execa('ssh', [...this.sshArguments(), cmd.text], {
+        input: options.input,
+        stdin: options.input === undefined ? 'ignore' : 'pipe',
+        reject: false,
+        timeout: timeoutMs,
+        cancelSignal: options.signal,
+        encoding: 'buffer',
+        maxBuffer: 256 * 1024 * 1024,
+      });
+      const result = await child;
+      const stderr = Buffer.from(result.stderr ?? new Uint8Array()).toString('utf8');
+      const exitCode = result.exitCode ?? -1;
+      log.debug({ host: this.host.id, command: cmd.text, exitCode, ms: Date.now() - started }, 'ssh exec');
+      if (!(options.okExitCodes ?? []).includes(exitCode)) {
+        this.throwOnFailure(cmd, result.exitCode, stderr, result.timedOut, timeoutMs, result.isCanceled);
+      }
+      const stdout = encoding === 'utf8' ? Buffer.from(result.stdout ?? new Uint8Array()).toString('utf8') : result.stdout;
+      return { command: cmd.text, exitCode, stdout: stdout ?? new Uint8Array(), stderr, durationMs: Date.now() - started };
+    });
+  }
+
+  private throwOnFailure(
+    cmd: ShellCommand,
+    exitCode: number | undefined,
+    stderr: string,
+    timedOut: boolean,
+    timeoutMs: number,
+    canceled: boolean,
+  ): void {
+    if (timedOut) throw new CommandTimeoutError(this.host.id, cmd.text, timeoutMs);
+    const sshFailure = classifySshFailure(this.host.id, exitCode, stderr);
+    if (sshFailure) throw sshFailure;
+    if (canceled) throw new CommandFailedError(this.host.id, cmd.text, exitCode ?? -1, 'cancelled');
+    if (exitCode !== 0) throw new CommandFailedError(this.host.id, cmd.text, exitCode ?? -1, stderr);
+  }
+
+  private async openMaster(): Promise<void> {
+    const check = await execa('ssh', controlArguments(this.host, 'check', this.options), {
+      reject: false,
+      timeout: 5_000,
+      stdin: 'ignore',
+    });
+    if (check.exitCode === 0) return;
+    // The master forks into the background and keeps running; its stdio must
+    // not be pipes we wait on, or this call would not return until it exits.
+    const open = await execa('ssh', [...this.sshArguments(), 'true'], {
+      reject: false,
+      timeout: (this.options.connectTimeoutSeconds + 5) * 1000,
+      stdin: 'ignore',
+      stdout: 'ignore',
+      stderr: ['pipe'],
+    });
+    const stderr = String(open.stderr ?? '');
+    if (open.timedOut) throw new CommandTimeoutError(this.host.id, 'ssh (connect)', (this.options.connectTimeoutSeconds + 5) * 1000);
+    const failure = classifySshFailure(this.host.id, open.exitCode, stderr);
+    if (failure) throw failure;
+    if (open.exitCode !== 0) throw new CommandFailedError(this.host.id, 'true', open.exitCode ?? -1, stderr);
+  }
+}

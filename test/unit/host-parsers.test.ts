@@ -1,0 +1,69 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import {
+  filesystemHolding,
+  parseComposeVersion,
+  parseDfFreeBytes,
+  parseDockerVersion,
+  parseRsyncVersion,
+  parseZfsFilesystems,
+} from '../../src/host/parsers.js';
+import { parseZfsUsage } from '../../src/host/zfs-features.js';
+
+describe('zfs feature detection', () => {
+  // Recorded from OpenZFS 2.1 (`zfs` with no arguments). The testbed runs
+  // zfs-fuse, which has none of these features, so this branch is only
+  // reachable with a recorded output.
+  it('finds every modern send/receive feature in OpenZFS 2.x usage', () => {
+    const usage = readFileSync(new URL('../fixtures/openzfs-2.1-zfs-usage.txt', import.meta.url), 'utf8');
+    expect(parseZfsUsage(usage)).toEqual({
+      resumeTokens: true,
+      sizeEstimate: true,
+      compressedSend: true,
+      rawSend: true,
+      largeBlocks: true,
+      embeddedData: true,
+      bookmarks: true,
+    });
+  });
+
+  it('finds none in a usage that only knows -RDp and -vnF', () => {
+    const usage = '\tsend [-RDp] [-[iI] snapshot] <snapshot>\n\treceive [-vnF] <filesystem|volume|snapshot>\n';
+    expect(Object.values(parseZfsUsage(usage)).some(Boolean)).toBe(false);
+  });
+});
+
+describe('probe output parsers', () => {
+  it('reads docker version JSON and tolerates a missing server', () => {
+    expect(parseDockerVersion('{"Client":{"Version":"28.2.2"},"Server":{"Version":"20.10.24","ApiVersion":"1.41"}}')).toEqual({
+      serverVersion: '20.10.24',
+      apiVersion: '1.41',
+      clientVersion: '28.2.2',
+    });
+    expect(parseDockerVersion('{"Client":{"Version":"28.2.2"},"Server":null}')).toBeNull();
+    expect(parseDockerVersion('not json')).toBeNull();
+  });
+
+  it('reads compose versions of both flavours', () => {
+    expect(parseComposeVersion('1.29.2\n')).toBe('1.29.2');
+    expect(parseComposeVersion('v2.24.5')).toBe('2.24.5');
+    expect(parseComposeVersion('2.27.0-desktop.1')).toBe('2.27.0-desktop.1');
+    expect(parseComposeVersion('')).toBeNull();
+  });
+
+  it('reads rsync and df', () => {
+    expect(parseRsyncVersion('rsync  version 3.2.7  protocol version 31\nCopyright')).toEqual({ version: '3.2.7', protocol: 31 });
+    expect(
+      parseDfFreeBytes('Filesystem     1024-blocks  Used Available Capacity Mounted on\nalpha/appdata      2998272   128   2998144       1% /srv/alpha/appdata\n'),
+    ).toBe(2998144 * 1024);
+    expect(parseDfFreeBytes('garbage')).toBeNull();
+  });
+
+  it('finds the dataset holding a path by the longest mountpoint', () => {
+    const filesystems = parseZfsFilesystems('alpha\t/srv/alpha\t100\nalpha/appdata\t/srv/alpha/appdata\t90\nalpha/appdata2\t/srv/alpha/appdata2\t5\n');
+    expect(filesystemHolding(filesystems, '/srv/alpha/appdata')?.name).toBe('alpha/appdata');
+    expect(filesystemHolding(filesystems, '/srv/alpha/appdata/x')?.name).toBe('alpha/appdata');
+    expect(filesystemHolding(filesystems, '/srv/alpha/other')?.name).toBe('alpha');
+    expect(filesystemHolding(filesystems, '/srv/beta')).toBeNull();
+  });
+});

@@ -1,0 +1,82 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { InvalidInputError } from '../../src/errors.js';
+import {
+  relativePathInside,
+  validateAbsolutePath,
+  validateDatasetName,
+  validateHostId,
+  validateSnapshotName,
+  validateStackName,
+} from '../../src/names/validate.js';
+
+describe('stack names', () => {
+  it('accepts DNS labels', () => {
+    for (const name of ['authelia', 'a', 'my-stack-2', 'x'.repeat(63)]) expect(validateStackName(name)).toBe(name);
+  });
+
+  it('refuses anything else with a clear error', () => {
+    for (const name of ['', 'Authelia', '-a', 'a-', 'a_b', 'a;rm -rf /', '$(id)', 'a b', '../x', 'x'.repeat(64), 'a\nb']) {
+      expect(() => validateStackName(name)).toThrow(InvalidInputError);
+    }
+    expect(() => validateStackName('a;b')).toThrow(/stack name "a;b": must be a DNS label/);
+  });
+
+  it('never lets a shell metacharacter through', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), (s) => {
+        let accepted = true;
+        try {
+          validateStackName(s);
+        } catch {
+          accepted = false;
+        }
+        if (accepted) expect(s).toMatch(/^[a-z0-9-]+$/);
+      }),
+    );
+  });
+});
+
+describe('dataset and snapshot names', () => {
+  it('accepts pool/child paths', () => {
+    expect(validateDatasetName('alpha/appdata/authelia-mariadb')).toBe('alpha/appdata/authelia-mariadb');
+    expect(validateSnapshotName('alpha/appdata/x@docker-mcp-0123-seed')).toBe('alpha/appdata/x@docker-mcp-0123-seed');
+  });
+
+  it('refuses empty components, traversal, snapshots as datasets and bad pools', () => {
+    for (const name of ['', 'alpha//x', 'alpha/../x', 'alpha/x@s', '1pool/x', 'mirror/x', 'alpha/x y', 'alpha/-x', 'alpha/x;id', `a/${'x'.repeat(300)}`]) {
+      expect(() => validateDatasetName(name)).toThrow(InvalidInputError);
+    }
+    for (const name of ['alpha/x', 'alpha/x@', 'alpha/x@a@b', 'alpha/x@a b']) {
+      expect(() => validateSnapshotName(name)).toThrow(InvalidInputError);
+    }
+  });
+});
+
+describe('paths', () => {
+  it('accepts absolute normalised paths and strips a trailing slash', () => {
+    expect(validateAbsolutePath('/srv/alpha/appdata/')).toBe('/srv/alpha/appdata');
+    expect(validateAbsolutePath('/')).toBe('/');
+  });
+
+  it('refuses relative paths, traversal, doubled slashes and control characters', () => {
+    for (const p of ['srv/x', '/srv/../etc', '/srv/./x', '/srv//x', '/srv/x\ny', '']) {
+      expect(() => validateAbsolutePath(p)).toThrow(InvalidInputError);
+    }
+  });
+
+  it('keeps service paths inside appdata_path', () => {
+    expect(relativePathInside('/srv/alpha/appdata', '/srv/alpha/appdata/authelia')).toBe('authelia');
+    expect(() => relativePathInside('/srv/alpha/appdata', '/srv/alpha/appdata')).toThrow(/inside/);
+    expect(() => relativePathInside('/srv/alpha/appdata', '/srv/alpha/appdata-other/x')).toThrow(/inside/);
+    expect(() => relativePathInside('/srv/alpha/appdata', '/etc')).toThrow(/inside/);
+  });
+});
+
+describe('host ids', () => {
+  it('accepts the usual and refuses the odd', () => {
+    expect(validateHostId('squirts')).toBe('squirts');
+    expect(validateHostId('nas-01.home')).toBe('nas-01.home');
+    for (const id of ['', '-x', 'a b', 'a/b', 'a;b']) expect(() => validateHostId(id)).toThrow(InvalidInputError);
+  });
+});
