@@ -65,7 +65,7 @@ export async function discoverHost(transport: SshTransport, host: HostConfig): P
   const present = await presentTools(transport);
   const [docker, compose, zfs, rsync, appdata] = await Promise.all([
     probeDocker(transport, present),
-    probeCompose(transport, present),
+    detectCompose(transport, present),
     probeZfs(transport, host, present),
     probeRsync(transport, present),
     probeAppdata(transport, host),
@@ -108,10 +108,17 @@ async function probeDocker(
   }
 }
 
-async function probeCompose(transport: SshTransport, present: Set<string>): Promise<ComposeCapability | null> {
+/**
+ * Which compose the host has: `docker compose` (v2) preferred, else
+ * `docker-compose` (v1). `present` skips commands known to be missing.
+ */
+export async function detectCompose(
+  transport: SshTransport,
+  present?: ReadonlySet<string>,
+): Promise<ComposeCapability | null> {
   const candidates: { flavour: ComposeFlavour; command: string[]; available: boolean }[] = [
-    { flavour: 'v2', command: ['docker', 'compose'], available: present.has('docker') },
-    { flavour: 'v1', command: ['docker-compose'], available: present.has('docker-compose') },
+    { flavour: 'v2', command: ['docker', 'compose'], available: present?.has('docker') ?? true },
+    { flavour: 'v1', command: ['docker-compose'], available: present?.has('docker-compose') ?? true },
   ];
   for (const candidate of candidates) {
     if (!candidate.available) continue;

@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import type { HostCapabilities } from '../../src/host/capabilities.js';
+import type { HostRow } from '../../src/host/fan-out.js';
+import { runCli } from './cli.js';
+
+describe('docker-mcp hosts', () => {
+  it('discover --json reports ZFS on alpha and beta, none on gamma, compose v1 everywhere', async () => {
+    const run = await runCli(['hosts', 'discover', '--json']);
+    expect(run.stderr).toBe('');
+    expect(run.exitCode).toBe(0);
+    const rows = JSON.parse(run.stdout) as HostRow<HostCapabilities>[];
+    const byHost = Object.fromEntries(rows.map((row) => [row.hostId, row.ok ? row.value : undefined]));
+    for (const id of ['alpha', 'beta', 'gamma']) {
+      expect(byHost[id]?.docker?.serverVersion).toMatch(/^20\.10\./);
+      expect(byHost[id]?.compose).toMatchObject({ flavour: 'v1', command: ['docker-compose'] });
+      expect(byHost[id]?.rsync?.version).toMatch(/^\d+\.\d+/);
+      expect(byHost[id]?.appdata.freeBytes).toBeGreaterThan(0);
+    }
+    for (const id of ['alpha', 'beta']) {
+      expect(byHost[id]?.zfs).toMatchObject({
+        available: true,
+        appdataDataset: `${id}/appdata`,
+        pool: id,
+        matchesConfig: true,
+      });
+      // zfs-fuse: plain send/receive, none of OpenZFS's newer features.
+      expect(Object.values(byHost[id]?.zfs.features ?? {}).some(Boolean)).toBe(false);
+    }
+    expect(byHost.gamma?.zfs.available).toBe(false);
+    expect(byHost.gamma?.zfs.appdataDataset).toBeNull();
+  });
+
+  it('discover of one named host probes only that one', async () => {
+    const run = await runCli(['hosts', 'discover', 'beta', '--json']);
+    expect((JSON.parse(run.stdout) as HostRow<HostCapabilities>[]).map((r) => r.hostId)).toEqual(['beta']);
+  });
+
+  it('test says ssh and docker answer on every host', async () => {
+    const run = await runCli(['hosts', 'test', '--json']);
+    expect(run.exitCode).toBe(0);
+    const rows = JSON.parse(run.stdout) as { hostId: string; ok: boolean; value: { ssh: { ok: boolean }; docker: { ok: boolean } } }[];
+    expect(rows.map((r) => [r.hostId, r.value.ssh.ok, r.value.docker.ok])).toEqual([
+      ['alpha', true, true],
+      ['beta', true, true],
+      ['gamma', true, true],
+    ]);
+  });
+
+  it('an unknown host is bad input (exit 2) naming the hosts there are', async () => {
+    const run = await runCli(['hosts', 'discover', 'nope']);
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toMatch(/unknown host "nope"; configured hosts: alpha, beta, gamma/);
+  });
+
+  it('a host that cannot be reached gets its own failed row and exit 3, the others still answer', async () => {
+    const { mkdtempSync, writeFileSync, readFileSync } = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const { testbedHostsFile } = await import('../../src/testbed/layout.js');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'docker-mcp-cli-'));
+    const file = path.join(dir, 'hosts.yml');
+    const text = readFileSync(testbedHostsFile(), 'utf8').replace(/hostname: 127\.0\.0\.13/, 'hostname: 127.0.0.99');
+    writeFileSync(file, text);
+    const run = await runCli(['--config', file, 'hosts', 'test', '--json']);
+    expect(run.exitCode).toBe(3);
+    const rows = JSON.parse(run.stdout) as { hostId: string; value: { ssh: { ok: boolean; error?: string } } }[];
+    const gamma = rows.find((r) => r.hostId === 'gamma');
+    expect(gamma?.value.ssh.ok).toBe(false);
+    expect(gamma?.value.ssh.error).toMatch(/unreachable/);
+    expect(rows.filter((r) => r.value.ssh.ok).map((r) => r.hostId)).toEqual(['alpha', 'beta']);
+  });
+
+  it('a broken hosts.yml is a config error naming file, host, field and line', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'docker-mcp-cli-')), 'hosts.yml');
+    writeFileSync(file, 'hosts:\n  alpha:\n    hostname: a\n    user: root\n    port: many\n');
+    const run = await runCli(['--config', file, 'hosts', 'list']);
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toContain(file);
+    expect(run.stderr).toMatch(/line 5, host "alpha", field "port"/);
+  });
+});
