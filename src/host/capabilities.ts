@@ -147,7 +147,7 @@ async function probeZfs(transport: SshTransport, host: HostConfig, present: Set<
   if (!present.has('zfs')) return absent('the zfs command is not installed');
 
   const [list, usage, version] = await Promise.all([
-    transport.exec(command(['zfs', 'list', '-H', '-p', '-t', 'filesystem', '-o', 'name,mountpoint,available']), {
+    transport.exec(command(['zfs', 'get', '-H', '-p', '-o', 'name,property,value', 'type,mountpoint,available']), {
       okExitCodes: [0, 1],
     }),
     // `zfs` alone prints its usage (all subcommands and flags) and exits 2.

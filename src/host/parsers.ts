@@ -51,14 +51,29 @@ export interface ZfsFilesystem {
   readonly availableBytes: number | null;
 }
 
-/** `zfs list -H -p -t filesystem -o name,mountpoint,available` */
+/**
+ * `zfs get -H -p -o name,property,value type,mountpoint,available`: one line
+ * per dataset and property. (zfs-fuse's `zfs list` has no `-p`, `zfs get`
+ * has it everywhere.) Only filesystems are returned.
+ */
 export function parseZfsFilesystems(text: string): ZfsFilesystem[] {
-  return text
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => {
-      const [name = '', mountpoint = '', available = ''] = line.split('\t');
-      return { name, mountpoint, availableBytes: /^\d+$/.test(available) ? Number(available) : null };
+  const byName = new Map<string, Map<string, string>>();
+  for (const line of text.split('\n')) {
+    const [name, property, value] = line.split('\t');
+    if (!name || !property || value === undefined) continue;
+    let properties = byName.get(name);
+    if (!properties) byName.set(name, (properties = new Map()));
+    properties.set(property, value);
+  }
+  return [...byName]
+    .filter(([, properties]) => properties.get('type') === 'filesystem')
+    .map(([name, properties]) => {
+      const available = properties.get('available') ?? '';
+      return {
+        name,
+        mountpoint: properties.get('mountpoint') ?? '',
+        availableBytes: /^\d+$/.test(available) ? Number(available) : null,
+      };
     });
 }
 

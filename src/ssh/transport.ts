@@ -107,6 +107,7 @@ export class SshTransport {
       reject: false,
       cancelSignal: options.signal,
       encoding: 'buffer',
+      stripFinalNewline: false,
     });
     const done = child
       .then((result) => {
@@ -144,12 +145,23 @@ export class SshTransport {
         input: options.input,
         stdin: options.input === undefined ? 'ignore' : 'pipe',
         reject: false,
-        timeout: timeoutMs,
         cancelSignal: options.signal,
         encoding: 'buffer',
+        stripFinalNewline: false,
         maxBuffer: 256 * 1024 * 1024,
       });
-      const result = await child;
+      // Not execa's own timeout: with a multiplexed connection the master holds
+      // the other end of our stdout pipe until the remote command ends, so
+      // killing the ssh client alone would leave us waiting for end-of-stream.
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        child.kill('SIGTERM');
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+      }, timeoutMs);
+      const result = await child.finally(() => clearTimeout(timer));
+      if (timedOut) throw new CommandTimeoutError(this.host.id, cmd.text, timeoutMs);
       const stderr = Buffer.from(result.stderr ?? new Uint8Array()).toString('utf8');
       const exitCode = result.exitCode ?? -1;
       log.debug({ host: this.host.id, command: cmd.text, exitCode, ms: Date.now() - started }, 'ssh exec');

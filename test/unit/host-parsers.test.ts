@@ -60,7 +60,19 @@ describe('probe output parsers', () => {
   });
 
   it('finds the dataset holding a path by the longest mountpoint', () => {
-    const filesystems = parseZfsFilesystems('alpha\t/srv/alpha\t100\nalpha/appdata\t/srv/alpha/appdata\t90\nalpha/appdata2\t/srv/alpha/appdata2\t5\n');
+    const lines = [
+      ['alpha', '/srv/alpha', '100'],
+      ['alpha/appdata', '/srv/alpha/appdata', '90'],
+      ['alpha/appdata2', '/srv/alpha/appdata2', '5'],
+    ].flatMap(([name, mountpoint, available]) => [
+      `${name}\ttype\tfilesystem`,
+      `${name}\tmountpoint\t${mountpoint}`,
+      `${name}\tavailable\t${available}`,
+    ]);
+    lines.push('alpha/appdata@s1\ttype\tsnapshot', 'alpha/appdata@s1\tmountpoint\t-');
+    const filesystems = parseZfsFilesystems(`${lines.join('\n')}\n`);
+    expect(filesystems.map((f) => f.name)).toEqual(['alpha', 'alpha/appdata', 'alpha/appdata2']);
+    expect(filesystems[1]?.availableBytes).toBe(90);
     expect(filesystemHolding(filesystems, '/srv/alpha/appdata')?.name).toBe('alpha/appdata');
     expect(filesystemHolding(filesystems, '/srv/alpha/appdata/x')?.name).toBe('alpha/appdata');
     expect(filesystemHolding(filesystems, '/srv/alpha/other')?.name).toBe('alpha');

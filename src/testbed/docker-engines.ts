@@ -1,0 +1,92 @@
+/**
+ * One Docker engine per testbed host: its own socket, data root, exec root and
+ * containerd namespace, and no network (`--bridge=none`, no iptables), so
+ * nothing a test starts can reach anything.
+ */
+import { spawn } from 'node:child_process';
+import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { runLocal, succeeds } from './local-command.js';
+import { testbedPaths, type TestbedHostSpec } from './layout.js';
+import { runningPid, stopDaemon, waitFor, type DaemonRef } from './processes.js';
+
+export function dockerDaemon(host: TestbedHostSpec): DaemonRef {
+  return { label: `${host.name} dockerd`, pidFile: testbedPaths(host).dockerPidFile, commandLineContains: 'dockerd' };
+}
+
+export function dockerHostUrl(host: TestbedHostSpec): string {
+  return `unix://${testbedPaths(host).dockerSocket}`;
+}
+
+/** Run the docker client against this host's engine. */
+export function dockerEnv(host: TestbedHostSpec): NodeJS.ProcessEnv {
+  return { ...process.env, DOCKER_HOST: dockerHostUrl(host) };
+}
+
+const engineAnswers = (host: TestbedHostSpec) =>
+  succeeds('docker', ['version', '--format', '{{.Server.Version}}'], { env: dockerEnv(host), timeoutMs: 10_000 });
+
+/** Start the host's dockerd unless it runs. Returns whether it was started. */
+export async function ensureDockerEngine(host: TestbedHostSpec): Promise<boolean> {
+  const daemon = dockerDaemon(host);
+  if ((await runningPid(daemon)) !== undefined && (await engineAnswers(host))) return false;
+  const paths = testbedPaths(host);
+  for (const dir of [paths.dockerDataRoot, paths.dockerExecRoot]) await mkdir(dir, { recursive: true });
+  const log = await open(paths.dockerLog, 'a');
+  try {
+    // dockerd does not daemonize itself: detach it so it outlives this command.
+    const child = spawn(
+      'dockerd',
+      [
+        '--data-root', paths.dockerDataRoot,
+        '--exec-root', paths.dockerExecRoot,
+        '--host', dockerHostUrl(host),
+        '--pidfile', paths.dockerPidFile,
+        '--bridge=none',
+        '--iptables=false',
+        '--ip6tables=false',
+        '--containerd-namespace', host.name,
+        '--containerd-plugins-namespace', `${host.name}-plugins`,
+      ],
+      { detached: true, stdio: ['ignore', log.fd, log.fd] },
+    );
+    child.unref();
+  } finally {
+    await log.close();
+  }
+  await waitFor(`${host.name} dockerd to answer (log: ${paths.dockerLog})`, () => engineAnswers(host), 60_000);
+  return true;
+}
+
+export async function dockerEngineRunning(host: TestbedHostSpec): Promise<boolean> {
+  return (await runningPid(dockerDaemon(host))) !== undefined;
+}
+
+/** Remove every container of the engine, stop it, and delete its state. */
+export async function destroyDockerEngine(host: TestbedHostSpec): Promise<boolean> {
+  const paths = testbedPaths(host);
+  const running = await dockerEngineRunning(host);
+  if (running) {
+    const ids = (await runLocal('docker', ['ps', '-aq'], { env: dockerEnv(host), okExitCodes: [0, 1] })).stdout
+      .split('\n')
+      .filter(Boolean);
+    if (ids.length > 0) await runLocal('docker', ['rm', '-f', ...ids], { env: dockerEnv(host), okExitCodes: [0, 1] });
+  }
+  await stopDaemon(dockerDaemon(host));
+  // A container killed with its engine can leave a mount behind in the data root.
+  for (const mountPoint of await mountsUnder(paths.dockerDataRoot)) {
+    await runLocal('umount', ['-l', mountPoint], { okExitCodes: [0, 1, 32] });
+  }
+  await rm(paths.dockerDataRoot, { recursive: true, force: true });
+  await rm(paths.dockerExecRoot, { recursive: true, force: true });
+  return running;
+}
+
+/** Mount points at or below `dir`, deepest first. */
+async function mountsUnder(dir: string): Promise<string[]> {
+  const mounts = (await readFile('/proc/mounts', 'utf8'))
+    .split('\n')
+    .map((line) => line.split(' ')[1] ?? '')
+    // /proc/mounts escapes spaces and the like as octal.
+    .map((field) => field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(Number.parseInt(octal, 8))));
+  return mounts.filter((mount) => mount === dir || mount.startsWith(`${dir}/`)).sort().reverse();
+}

@@ -1,0 +1,28 @@
+/** The ready-made hosts.yml that points the tool at the testbed's three hosts. */
+import { Document } from 'yaml';
+import { setHostFields } from '../config/write.js';
+import { TESTBED_HOSTS, testbedPaths, testbedSharedPaths } from './layout.js';
+
+export function testbedHostsYaml(): string {
+  const shared = testbedSharedPaths();
+  const document = new Document({ hosts: {} });
+  document.commentBefore = ' The docker-mcp local testbed: written by "docker-mcp testbed up".';
+  for (const host of TESTBED_HOSTS) {
+    const paths = testbedPaths(host);
+    setHostFields(document, host.name, {
+      hostname: host.address,
+      user: 'root',
+      port: 22,
+      identity_file: shared.clientKey,
+      known_hosts_file: shared.knownHosts,
+      description: host.zfs ? `testbed host with ZFS pool ${paths.pool}` : 'testbed host without ZFS (rsync)',
+      tags: ['testbed', host.zfs ? 'zfs' : 'no-zfs'],
+      compose_path: paths.compose,
+      appdata_path: paths.appdata,
+      zfs_capable: host.zfs,
+      zfs_dataset: host.zfs ? `${paths.pool}/appdata` : null,
+      enabled: true,
+    });
+  }
+  return document.toString();
+}

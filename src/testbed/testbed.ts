@@ -1,0 +1,121 @@
+/**
+ * `testbed up|down|status`: three real hosts on this machine, each reachable
+ * only over SSH. `up` is idempotent and reports what it changed; `down` stops
+ * only what `up` started (found by pid file) and removes the testbed's state.
+ */
+import { mkdir, rm } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
+import { destroyDockerEngine, dockerEngineRunning, ensureDockerEngine } from './docker-engines.js';
+import { testbedHostsYaml } from './hosts-file.js';
+import { ensureImage } from './image.js';
+import { ensurePackages } from './install.js';
+import { ensureKeys, writeIfChanged } from './keys.js';
+import { TESTBED_HOSTS, testbedPaths, testbedRunDir, testbedSharedPaths, type TestbedHostName } from './layout.js';
+import { ensureSshd, sshdRunning, stopSshd } from './sshd.js';
+import { removePool, ensurePool, ensureZfsDaemon, poolStatus, stopZfsDaemonIfOurs, zfsDaemonRunning } from './zfs-pools.js';
+
+export interface TestbedUpResult {
+  readonly hostsFile: string;
+  /** What this run changed; empty when everything was already up. */
+  readonly changes: readonly string[];
+  readonly installedPackages: readonly string[];
+  readonly seconds: number;
+}
+
+export async function testbedUp(report: (line: string) => void = () => {}): Promise<TestbedUpResult> {
+  const started = performance.now();
+  const changes: string[] = [];
+  const note = (items: readonly string[]) => {
+    for (const item of items) {
+      changes.push(item);
+      report(item);
+    }
+  };
+  const shared = testbedSharedPaths();
+  const installedPackages = await ensurePackages();
+  if (installedPackages.length > 0) note([`installed ${installedPackages.join(' ')}`]);
+  await mkdir(shared.dir, { recursive: true, mode: 0o700 });
+  await mkdir(testbedRunDir(), { recursive: true });
+  note(await ensureKeys());
+  if (TESTBED_HOSTS.some((host) => host.zfs) && (await ensureZfsDaemon())) note(['started zfs-fuse']);
+
+  // One pool at a time: zfs-fuse was seen to hang when two pools were
+  // created and mounted at once.
+  for (const host of TESTBED_HOSTS) {
+    const paths = testbedPaths(host);
+    if (host.zfs) note(await ensurePool(host));
+    else await mkdir(paths.appdata, { recursive: true });
+    await mkdir(paths.compose, { recursive: true });
+  }
+  await Promise.all(
+    TESTBED_HOSTS.map(async (host) => {
+      if (await ensureDockerEngine(host)) note([`started ${host.name} dockerd`]);
+      if (await ensureImage(host)) note([`imported image into ${host.name}`]);
+      note(await ensureSshd(host));
+    }),
+  );
+  if (await writeIfChanged(shared.hostsFile, testbedHostsYaml(), 0o600)) note([`wrote ${shared.hostsFile}`]);
+  return { hostsFile: shared.hostsFile, changes, installedPackages, seconds: (performance.now() - started) / 1000 };
+}
+
+export interface TestbedDownResult {
+  readonly stopped: readonly string[];
+  readonly seconds: number;
+}
+
+export async function testbedDown(report: (line: string) => void = () => {}): Promise<TestbedDownResult> {
+  const started = performance.now();
+  const stopped: string[] = [];
+  const note = (item: string) => {
+    stopped.push(item);
+    report(item);
+  };
+  await Promise.all(
+    TESTBED_HOSTS.map(async (host) => {
+      if (await stopSshd(host)) note(`${host.name} sshd`);
+      if (await destroyDockerEngine(host)) note(`${host.name} dockerd`);
+    }),
+  );
+  for (const host of TESTBED_HOSTS) {
+    if (host.zfs && (await removePool(host))) note(`${host.name} pool`);
+    await rm(testbedPaths(host).srvRoot, { recursive: true, force: true });
+  }
+  if (await stopZfsDaemonIfOurs()) note('zfs-fuse');
+  await rm(testbedSharedPaths().dir, { recursive: true, force: true });
+  await rm(testbedRunDir(), { recursive: true, force: true });
+  return { stopped, seconds: (performance.now() - started) / 1000 };
+}
+
+export interface TestbedHostStatus {
+  readonly host: TestbedHostName;
+  readonly address: string;
+  readonly sshd: boolean;
+  readonly dockerd: boolean;
+  /** Pool health for ZFS hosts, null for the plain-directory host. */
+  readonly pool: string | null;
+}
+
+export interface TestbedStatus {
+  readonly hostsFile: string;
+  readonly zfsFuse: boolean;
+  readonly hosts: readonly TestbedHostStatus[];
+  readonly up: boolean;
+}
+
+export async function testbedStatus(): Promise<TestbedStatus> {
+  const zfsFuse = await zfsDaemonRunning();
+  const hosts = await Promise.all(
+    TESTBED_HOSTS.map(async (host): Promise<TestbedHostStatus> => {
+      const pool = host.zfs ? (zfsFuse ? await poolStatus(host) : { imported: false }) : undefined;
+      return {
+        host: host.name,
+        address: host.address,
+        sshd: await sshdRunning(host),
+        dockerd: await dockerEngineRunning(host),
+        pool: pool === undefined ? null : pool.imported ? (pool.health ?? 'unknown') : 'missing',
+      };
+    }),
+  );
+  const up = hosts.every((h) => h.sshd && h.dockerd && (h.pool === null || h.pool === 'ONLINE'));
+  return { hostsFile: testbedSharedPaths().hostsFile, zfsFuse, hosts, up };
+}
