@@ -1,0 +1,108 @@
+/**
+ * ZFS on one host, over its SSH transport: typed answers to the questions the
+ * transfer and conversion code ask. Features are read once from the host's
+ * own `zfs` usage text.
+ */
+import { parseZfsFilesystems, type ZfsFilesystem } from '../host/parsers.js';
+import { NO_ZFS_FEATURES, parseZfsUsage, type ZfsSendFeatures } from '../host/zfs-features.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CommandFailedError } from '../ssh/errors.js';
+import { command, redirect } from '../ssh/quote.js';
+import type { SshTransport } from '../ssh/transport.js';
+import { MANAGED_PROPERTY, zfsCommands } from './commands.js';
+import { parseProperties, parseSnapshotList } from './parse.js';
+import type { SnapshotInfo } from './snapshot-diff.js';
+
+export interface DatasetState {
+  readonly name: string;
+  readonly mountpoint: string;
+  readonly mounted: boolean;
+  readonly referencedBytes: number;
+  /** Created by docker-mcp (our user property is set). */
+  readonly managed: boolean;
+}
+
+export class ZfsHost {
+  private features: Promise<ZfsSendFeatures> | undefined;
+
+  constructor(readonly transport: SshTransport) {}
+
+  get hostId(): string {
+    return this.transport.hostId;
+  }
+
+  sendFeatures(): Promise<ZfsSendFeatures> {
+    this.features ??= this.transport
+      .exec(redirect(command(['zfs']), { stderr: 'stdout' }), { okExitCodes: [0, 1, 2] })
+      .then((result) => parseZfsUsage(result.stdout))
+      .catch(() => NO_ZFS_FEATURES);
+    return this.features;
+  }
+
+  /** The dataset's state, or null when it does not exist. */
+  async dataset(name: string): Promise<DatasetState | null> {
+    const result = await this.transport.exec(
+      zfsCommands.get(name, ['type', 'mountpoint', 'mounted', 'referenced', MANAGED_PROPERTY]),
+      { okExitCodes: [0, 1, 2] },
+    );
+    if (result.exitCode !== 0) {
+      if (/does not exist/.test(result.stderr)) return null;
+      throw new Error(`on ${this.hostId}: zfs get ${name} failed: ${result.stderr.trim()}`);
+    }
+    const properties = parseProperties(result.stdout);
+    return {
+      name,
+      mountpoint: properties.get('mountpoint') ?? '',
+      mounted: properties.get('mounted') === 'yes',
+      referencedBytes: Number(properties.get('referenced') ?? 0),
+      managed: properties.get(MANAGED_PROPERTY) === 'yes',
+    };
+  }
+
+  /** Every mounted-or-not filesystem on the host with its mountpoint. */
+  async filesystems(): Promise<ZfsFilesystem[]> {
+    const result = await this.transport.exec(command(['zfs', 'get', '-H', '-p', '-o', 'name,property,value', 'type,mountpoint,available']));
+    return parseZfsFilesystems(result.stdout);
+  }
+
+  async snapshots(dataset: string): Promise<SnapshotInfo[]> {
+    const result = await this.transport.exec(zfsCommands.snapshotsOf(dataset));
+    return parseSnapshotList(result.stdout, dataset);
+  }
+
+  /** Create a dataset (and missing parents), marked as ours. */
+  async createDataset(dataset: string): Promise<void> {
+    await this.transport.exec(zfsCommands.create(dataset, { parents: true, properties: { [MANAGED_PROPERTY]: 'yes' } }));
+  }
+
+  async markManaged(dataset: string): Promise<void> {
+    await this.transport.exec(zfsCommands.set(dataset, MANAGED_PROPERTY, 'yes'));
+  }
+
+  /**
+   * Destroy a dataset docker-mcp created (callers check that its data exists
+   * elsewhere). zfs-fuse unmounts on the first try and then reports "dataset
+   * is busy" for a moment, so a busy answer is retried briefly.
+   */
+  async destroyDataset(dataset: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const result = await this.transport.exec(zfsCommands.destroyDataset(dataset), { okExitCodes: [0, 1] });
+      if (result.exitCode === 0) return;
+      if (!/busy/.test(result.stderr) || attempt >= 20) {
+        throw new CommandFailedError(this.hostId, zfsCommands.destroyDataset(dataset).text, result.exitCode, result.stderr);
+      }
+      await sleep(250 * Math.min(attempt, 4));
+    }
+  }
+
+  async snapshot(dataset: string, name: string): Promise<SnapshotInfo> {
+    await this.transport.exec(zfsCommands.snapshot(`${dataset}@${name}`));
+    const created = (await this.snapshots(dataset)).find((snapshot) => snapshot.name === name);
+    if (!created) throw new Error(`on ${this.hostId}: snapshot ${dataset}@${name} was created but is not listed`);
+    return created;
+  }
+
+  async destroySnapshot(dataset: string, name: string): Promise<void> {
+    await this.transport.exec(zfsCommands.destroySnapshot(`${dataset}@${name}`));
+  }
+}
