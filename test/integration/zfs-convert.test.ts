@@ -118,19 +118,11 @@ describe('ensureServiceDataset', () => {
     // The service lives in a dataset of its own with little room left, so the
     // copy into the new child dataset fails for real with "quota exceeded".
     const outer = datasetOf('quota');
-    await transport.exec(command(['zfs', 'create', outer]));
+    // Room for the original (8 MB) but not for a second copy of it.
+    await transport.exec(command(['zfs', 'create', '-o', 'quota=12M', outer]));
     const path = `${pathOf('quota')}/svc`;
     await sh('mkdir -p "$1" && head -c 8000000 /dev/urandom > "$1/big" && echo keep > "$1/.dot"', path);
     const before = await readManifest(transport, path);
-    // zfs-fuse accounts for new writes only when the transaction group syncs.
-    const usedNow = async () => Number((await transport.exec(command(['zfs', 'get', '-H', '-p', '-o', 'value', 'used', outer]))).stdout.trim());
-    const deadline = Date.now() + 10_000;
-    let used = await usedNow();
-    while (used < 7_000_000 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      used = await usedNow();
-    }
-    await transport.exec(command(['zfs', 'set', `quota=${used + 2_000_000}`, outer]));
     const error = await ensureServiceDataset(zfs, alpha, path).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Error);
     expect(await zfs.dataset(`${outer}/svc`)).toBeNull();
