@@ -9,9 +9,10 @@ import { command, type ShellCommand } from '../ssh/quote.js';
 export const MANAGED_PROPERTY = 'docker-mcp:managed';
 
 export const zfsCommands = {
-  /** Properties of one dataset, as `property<TAB>value` lines, exact numbers. */
-  get(dataset: string, properties: readonly string[]): ShellCommand {
-    return command(['zfs', 'get', '-H', '-p', '-o', 'property,value', properties.join(','), validateDatasetName(dataset)]);
+  /** Properties of one dataset or snapshot, as `property<TAB>value` lines, exact numbers. */
+  get(datasetOrSnapshot: string, properties: readonly string[]): ShellCommand {
+    const name = datasetOrSnapshot.includes('@') ? validateSnapshotName(datasetOrSnapshot) : validateDatasetName(datasetOrSnapshot);
+    return command(['zfs', 'get', '-H', '-p', '-o', 'property,value', properties.join(','), name]);
   },
 
   /** The dataset and its snapshots: `name<TAB>property<TAB>value` lines. */

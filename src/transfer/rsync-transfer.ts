@@ -1,0 +1,82 @@
+/**
+ * The fallback when either side has no ZFS (or a path is not on ZFS): rsync
+ * run on the source host, pushing to the target over SSH. The source host
+ * must be able to log in to the target with the target's configured
+ * identity file and known_hosts (same paths on the source host).
+ */
+import type { HostConfig } from '../config/schema.js';
+import { quoteArg, command } from '../ssh/quote.js';
+import type { SshTransport } from '../ssh/transport.js';
+import { ProgressMeter, type ProgressListener } from './progress.js';
+
+export interface RsyncServiceTransfer {
+  readonly service: string;
+  readonly source: SshTransport;
+  readonly sourcePath: string;
+  readonly target: SshTransport;
+  readonly targetHost: HostConfig;
+  readonly targetPath: string;
+  readonly onProgress?: ProgressListener;
+}
+
+export interface RsyncTransferOutcome {
+  readonly bytes: number;
+  readonly totalBytes: number | null;
+}
+
+/** The `-e` value rsync runs on the source to reach the target: strict host keys, never a prompt. */
+export function rsyncRemoteShell(target: HostConfig): string {
+  const argv = ['ssh', '-T', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-p', String(target.port)];
+  if (target.identity_file) argv.push('-i', target.identity_file, '-o', 'IdentitiesOnly=yes');
+  if (target.known_hosts_file) argv.push('-o', `UserKnownHostsFile=${target.known_hosts_file}`);
+  argv.push('-l', target.user);
+  // rsync splits -e on spaces and honours single quotes, as a shell would.
+  return argv.map(quoteArg).join(' ');
+}
+
+export function rsyncArguments(sourcePath: string, target: HostConfig, targetPath: string): string[] {
+  return [
+    'rsync',
+    '-aHAXS',
+    '--numeric-ids',
+    '--delete',
+    '--partial',
+    '--info=progress2',
+    '--no-inc-recursive',
+    '-e',
+    rsyncRemoteShell(target),
+    `${sourcePath}/`,
+    `${target.hostname}:${targetPath}/`,
+  ];
+}
+
+export async function transferPathByRsync(job: RsyncServiceTransfer): Promise<RsyncTransferOutcome> {
+  const size = await job.source.exec(command(['du', '-sb', '--', job.sourcePath]), { okExitCodes: [0, 1] });
+  const totalBytes = /^(\d+)/.exec(size.stdout)?.[1];
+  const meter = new ProgressMeter(job.service, totalBytes ? Number(totalBytes) : null, job.onProgress ?? (() => {}));
+  await job.target.exec(command(['mkdir', '-p', '--', job.targetPath]));
+  job.onProgress?.({ type: 'transfer-step', service: job.service, message: `rsync to ${job.targetHost.id}:${job.targetPath}` });
+
+  const running = await job.source.stream(command(rsyncArguments(job.sourcePath, job.targetHost, job.targetPath)));
+  let transferred = 0;
+  let pending = '';
+  running.stdout.setEncoding('utf8');
+  running.stdout.on('data', (chunk: string) => {
+    // progress2 lines are separated by \r: "  1,234,567  45%  10.00MB/s  0:00:10"
+    pending += chunk;
+    const lines = pending.split(/[\r\n]/);
+    pending = lines.pop() ?? '';
+    for (const line of lines) {
+      const match = /^\s*([\d,]+)\s+\d+%/.exec(line);
+      if (!match?.[1]) continue;
+      const now = Number(match[1].replaceAll(',', ''));
+      if (now > transferred) {
+        meter.add(now - transferred);
+        transferred = now;
+      }
+    }
+  });
+  await running.done;
+  meter.finish();
+  return { bytes: transferred, totalBytes: totalBytes ? Number(totalBytes) : null };
+}

@@ -1,0 +1,191 @@
+/**
+ * Move one service's dataset to another host: snapshot, decide full or
+ * incremental by guid, `zfs send | zfs receive` relayed through this
+ * process, check that the snapshot arrived (same guid), prune our older
+ * snapshots but keep the newest common one for the next incremental.
+ */
+import { zfsCommands } from '../zfs/commands.js';
+import { DivergedTargetError, RefusingToOverwriteError } from '../zfs/errors.js';
+import { parseBytes, parseProperties, parseSendEstimate } from '../zfs/parse.js';
+import { decideSend, type SendDecision, type SnapshotInfo } from '../zfs/snapshot-diff.js';
+import type { ZfsHost } from '../zfs/zfs-host.js';
+import { ProgressMeter, type ProgressListener } from './progress.js';
+import { relay } from './relay.js';
+
+/** Snapshots docker-mcp makes are named `docker-mcp-...`; nothing else is ever pruned. */
+export const SNAPSHOT_PREFIX = 'docker-mcp-';
+
+export interface ZfsServiceTransfer {
+  readonly service: string;
+  readonly source: ZfsHost;
+  readonly sourceDataset: string;
+  readonly target: ZfsHost;
+  readonly targetDataset: string;
+  /** The part after "@"; must start with SNAPSHOT_PREFIX. */
+  readonly snapshotName: string;
+  readonly onProgress?: ProgressListener;
+}
+
+export interface ZfsTransferOutcome {
+  readonly mode: 'full' | 'incremental' | 'up-to-date';
+  readonly snapshot: string;
+  readonly fromSnapshot: string | null;
+  readonly bytes: number;
+  readonly estimatedBytes: number | null;
+  readonly resumed: boolean;
+  readonly pruned: readonly string[];
+}
+
+export async function transferDatasetByZfs(job: ZfsServiceTransfer): Promise<ZfsTransferOutcome> {
+  const { source, target, sourceDataset, targetDataset, snapshotName } = job;
+  const step = (message: string) => job.onProgress?.({ type: 'transfer-step', service: job.service, message });
+
+  const existing = (await source.snapshots(sourceDataset)).find((snapshot) => snapshot.name === snapshotName);
+  const to = existing ?? (await source.snapshot(sourceDataset, snapshotName));
+  step(`snapshot ${sourceDataset}@${snapshotName}`);
+  const [sourceSnapshots, targetState] = await Promise.all([source.snapshots(sourceDataset), target.dataset(targetDataset)]);
+  const targetSnapshots = targetState ? await target.snapshots(targetDataset) : null;
+  const decision = decideSend(sourceSnapshots, targetSnapshots, to);
+  const force = checkReceiveAllowed(decision, target.hostId, targetDataset, targetState?.managed ?? false, targetSnapshots ?? []);
+
+  if (decision.kind === 'up-to-date') {
+    step(`${target.hostId}:${targetDataset} already has ${snapshotName}`);
+    const pruned = await pruneOlderSnapshots(source, sourceDataset, target, targetDataset, to);
+    return { mode: 'up-to-date', snapshot: snapshotName, fromSnapshot: null, bytes: 0, estimatedBytes: 0, resumed: false, pruned };
+  }
+
+  const from = decision.kind === 'incremental' ? decision.from : decision.kind === 'diverged' ? decision.common : null;
+  if (!targetState) await ensureParent(target, targetDataset);
+  const [sourceFeatures, targetFeatures] = await Promise.all([source.sendFeatures(), target.sendFeatures()]);
+  const resumable = sourceFeatures.resumeTokens && targetFeatures.resumeTokens;
+  const estimate = await estimateStreamSize(source, sourceDataset, to, from, sourceFeatures.sizeEstimate);
+  const meter = new ProgressMeter(job.service, estimate, job.onProgress ?? (() => {}));
+  step(`${from ? `incremental from @${from.name}` : 'full'} send to ${target.hostId}:${targetDataset}`);
+
+  const sendOptions = { snapshot: `${sourceDataset}@${to.name}`, ...(from ? { from: `${sourceDataset}@${from.name}` } : {}) };
+  let resumed = false;
+  let resumeToken: string | undefined;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const receiving = await target.transport.stream(zfsCommands.receive(targetDataset, { force, resumable }), { stdin: 'pipe' });
+      const sending = await source.transport.stream(zfsCommands.send(resumeToken ? { ...sendOptions, resumeToken } : sendOptions));
+      await relay(sending, receiving, (count) => meter.add(count));
+      break;
+    } catch (error) {
+      // Only OpenZFS keeps a partial receive that can be resumed.
+      resumeToken = resumable && attempt < 3 ? await receiveResumeToken(target, targetDataset) : undefined;
+      if (!resumeToken) throw error;
+      resumed = true;
+      step(`resuming the interrupted stream (attempt ${attempt + 1})`);
+    }
+  }
+  meter.finish();
+
+  const arrived = (await target.snapshots(targetDataset)).find((snapshot) => snapshot.guid === to.guid);
+  if (!arrived) throw new Error(`on ${target.hostId}: ${targetDataset}@${to.name} did not arrive (no snapshot with guid ${to.guid})`);
+  if (!targetState?.managed) await target.markManaged(targetDataset);
+  await ensureMounted(target, targetDataset);
+  const pruned = await pruneOlderSnapshots(source, sourceDataset, target, targetDataset, to);
+  return {
+    mode: from ? 'incremental' : 'full',
+    snapshot: snapshotName,
+    fromSnapshot: from?.name ?? null,
+    bytes: meter.bytesDone,
+    estimatedBytes: estimate,
+    resumed,
+    pruned,
+  };
+}
+
+/**
+ * Whether the receive may use -F, or a typed refusal. -F rolls the target
+ * back and may destroy its snapshots, so it is only used on datasets this
+ * tool created, and never over snapshots it did not make.
+ */
+function checkReceiveAllowed(
+  decision: SendDecision,
+  hostId: string,
+  dataset: string,
+  managed: boolean,
+  targetSnapshots: readonly SnapshotInfo[],
+): boolean {
+  switch (decision.kind) {
+    case 'full':
+    case 'up-to-date':
+      return false;
+    case 'no-common-snapshot':
+      // A dataset we created and never received into (ensureServiceDataset made it empty).
+      if (managed && targetSnapshots.every((s) => s.name.startsWith(SNAPSHOT_PREFIX))) return true;
+      throw new RefusingToOverwriteError(hostId, dataset, decision.targetSnapshots);
+    case 'diverged':
+      if (managed && decision.targetOnly.every((name) => name.startsWith(SNAPSHOT_PREFIX))) return true;
+      throw new DivergedTargetError(hostId, dataset, decision.common.name, decision.targetOnly);
+    case 'incremental':
+      // The target may have changed since the common snapshot (it was mounted); roll back only what is ours.
+      return managed;
+  }
+}
+
+async function ensureParent(target: ZfsHost, dataset: string): Promise<void> {
+  const parent = dataset.slice(0, dataset.lastIndexOf('/'));
+  if (parent && !(await target.dataset(parent))) await target.createDataset(parent);
+}
+
+async function ensureMounted(target: ZfsHost, dataset: string): Promise<void> {
+  const state = await target.dataset(dataset);
+  if (state && !state.mounted) await target.transport.exec(zfsCommands.mount(dataset));
+}
+
+async function estimateStreamSize(
+  source: ZfsHost,
+  dataset: string,
+  to: SnapshotInfo,
+  from: SnapshotInfo | null,
+  hasSizeEstimate: boolean,
+): Promise<number | null> {
+  const snapshot = `${dataset}@${to.name}`;
+  if (hasSizeEstimate) {
+    const result = await source.transport.exec(
+      zfsCommands.sendEstimate({ snapshot, ...(from ? { from: `${dataset}@${from.name}` } : {}) }),
+      { okExitCodes: [0, 1] },
+    );
+    const size = parseSendEstimate(result.stdout + result.stderr);
+    if (size !== null) return size;
+  }
+  // Without -nvP: a full stream is about the snapshot's referenced size; an incremental one is unknown.
+  if (from) return null;
+  const result = await source.transport.exec(zfsCommands.get(snapshot, ['referenced']));
+  return parseBytes(parseProperties(result.stdout).get('referenced'));
+}
+
+async function receiveResumeToken(target: ZfsHost, dataset: string): Promise<string | undefined> {
+  const result = await target.transport.exec(zfsCommands.get(dataset, ['receive_resume_token']), { okExitCodes: [0, 1, 2] });
+  const token = parseProperties(result.stdout).get('receive_resume_token');
+  return token && token !== '-' ? token : undefined;
+}
+
+/** Delete our snapshots older than `keep` on both sides; `keep` is the newest common one. */
+async function pruneOlderSnapshots(
+  source: ZfsHost,
+  sourceDataset: string,
+  target: ZfsHost,
+  targetDataset: string,
+  keep: SnapshotInfo,
+): Promise<string[]> {
+  const pruned: string[] = [];
+  for (const [host, dataset] of [
+    [source, sourceDataset],
+    [target, targetDataset],
+  ] as const) {
+    const snapshots = await host.snapshots(dataset);
+    const keepHere = snapshots.find((snapshot) => snapshot.guid === keep.guid);
+    if (!keepHere) continue;
+    for (const snapshot of snapshots) {
+      if (snapshot.name.startsWith(SNAPSHOT_PREFIX) && snapshot.createtxg < keepHere.createtxg) {
+        await host.destroySnapshot(dataset, snapshot.name);
+        pruned.push(`${host.hostId}:${dataset}@${snapshot.name}`);
+      }
+    }
+  }
+  return pruned;
+}
