@@ -5,9 +5,11 @@
 import { findHost, loadConfig } from '../src/config/load.js';
 import { latencyBench } from './latency.js';
 import { report, type BenchTable } from './report.js';
+import { transferBench } from './transfer.js';
 
 const BENCHES: Record<string, () => Promise<BenchTable>> = {
   latency: async () => latencyBench(findHost(await loadConfig(), process.env.BENCH_HOST ?? 'alpha')),
+  transfer: transferBench,
 };
 
 const requested = process.argv.slice(2);

@@ -132,10 +132,12 @@ async function transferOne(
   try {
     method = chooseMethod(request, service);
     if (method === 'zfs') {
-      const prepared = await ensureServiceDataset(sourceZfs, request.source.host, service.sourcePath);
       const targetDataset = datasetForPath(serviceDatasetLayout(request.target.host), service.targetPath);
+      const [prepared] = await Promise.all([
+        ensureServiceDataset(sourceZfs, request.source.host, service.sourcePath),
+        refuseToHideDirectory(targetZfs, service.targetPath, targetDataset),
+      ]);
       partial = { sourceDataset: prepared.dataset, targetDataset, sourcePreparation: prepared.action };
-      await refuseToHideDirectory(targetZfs, service.targetPath, targetDataset);
       const outcome = await transferDatasetByZfs({
         service: service.service,
         source: sourceZfs,

@@ -6,7 +6,7 @@
  */
 import { zfsCommands } from '../zfs/commands.js';
 import { DivergedTargetError, RefusingToOverwriteError } from '../zfs/errors.js';
-import { parseBytes, parseProperties, parseSendEstimate } from '../zfs/parse.js';
+import { parseProperties, parseSendEstimate } from '../zfs/parse.js';
 import { decideSend, type SendDecision, type SnapshotInfo } from '../zfs/snapshot-diff.js';
 import type { ZfsHost } from '../zfs/zfs-host.js';
 import { ProgressMeter, type ProgressListener } from './progress.js';
@@ -40,23 +40,32 @@ export async function transferDatasetByZfs(job: ZfsServiceTransfer): Promise<Zfs
   const { source, target, sourceDataset, targetDataset, snapshotName } = job;
   const step = (message: string) => job.onProgress?.({ type: 'transfer-step', service: job.service, message });
 
-  const existing = (await source.snapshots(sourceDataset)).find((snapshot) => snapshot.name === snapshotName);
-  const to = existing ?? (await source.snapshot(sourceDataset, snapshotName));
+  // Each remote command costs a round trip: ask both sides everything at once.
+  const [sourceBefore, targetInfo, sourceFeatures, targetFeatures] = await Promise.all([
+    source.inspect(sourceDataset),
+    target.inspect(targetDataset),
+    source.sendFeatures(),
+    target.sendFeatures(),
+  ]);
+  const sourceSnapshots = sourceBefore.snapshots.some((s) => s.name === snapshotName)
+    ? sourceBefore.snapshots
+    : (await source.snapshotAndInspect(sourceDataset, snapshotName)).snapshots;
+  const to = sourceSnapshots.find((snapshot) => snapshot.name === snapshotName);
+  if (!to) throw new Error(`on ${source.hostId}: snapshot ${sourceDataset}@${snapshotName} was created but is not listed`);
   step(`snapshot ${sourceDataset}@${snapshotName}`);
-  const [sourceSnapshots, targetState] = await Promise.all([source.snapshots(sourceDataset), target.dataset(targetDataset)]);
-  const targetSnapshots = targetState ? await target.snapshots(targetDataset) : null;
-  const decision = decideSend(sourceSnapshots, targetSnapshots, to);
-  const force = checkReceiveAllowed(decision, target.hostId, targetDataset, targetState?.managed ?? false, targetSnapshots ?? []);
+
+  const targetState = targetInfo.state;
+  const decision = decideSend(sourceSnapshots, targetState ? targetInfo.snapshots : null, to);
+  const force = checkReceiveAllowed(decision, target.hostId, targetDataset, targetState?.managed ?? false, targetInfo.snapshots);
 
   if (decision.kind === 'up-to-date') {
     step(`${target.hostId}:${targetDataset} already has ${snapshotName}`);
-    const pruned = await pruneOlderSnapshots(source, sourceDataset, target, targetDataset, to);
+    const pruned = await pruneOlderSnapshots(source, sourceDataset, sourceSnapshots, target, targetDataset, targetInfo.snapshots, to);
     return { mode: 'up-to-date', snapshot: snapshotName, fromSnapshot: null, bytes: 0, estimatedBytes: 0, resumed: false, pruned };
   }
 
   const from = decision.kind === 'incremental' ? decision.from : decision.kind === 'diverged' ? decision.common : null;
   if (!targetState) await ensureParent(target, targetDataset);
-  const [sourceFeatures, targetFeatures] = await Promise.all([source.sendFeatures(), target.sendFeatures()]);
   const resumable = sourceFeatures.resumeTokens && targetFeatures.resumeTokens;
   const estimate = await estimateStreamSize(source, sourceDataset, to, from, sourceFeatures.sizeEstimate);
   const meter = new ProgressMeter(job.service, estimate, job.onProgress ?? (() => {}));
@@ -81,11 +90,12 @@ export async function transferDatasetByZfs(job: ZfsServiceTransfer): Promise<Zfs
   }
   meter.finish();
 
-  const arrived = (await target.snapshots(targetDataset)).find((snapshot) => snapshot.guid === to.guid);
-  if (!arrived) throw new Error(`on ${target.hostId}: ${targetDataset}@${to.name} did not arrive (no snapshot with guid ${to.guid})`);
-  if (!targetState?.managed) await target.markManaged(targetDataset);
-  await ensureMounted(target, targetDataset);
-  const pruned = await pruneOlderSnapshots(source, sourceDataset, target, targetDataset, to);
+  const after = await target.markManagedAndInspect(targetDataset);
+  if (!after.snapshots.some((snapshot) => snapshot.guid === to.guid)) {
+    throw new Error(`on ${target.hostId}: ${targetDataset}@${to.name} did not arrive (no snapshot with guid ${to.guid})`);
+  }
+  if (after.state && !after.state.mounted) await target.transport.exec(zfsCommands.mount(targetDataset));
+  const pruned = await pruneOlderSnapshots(source, sourceDataset, sourceSnapshots, target, targetDataset, after.snapshots, to);
   return {
     mode: from ? 'incremental' : 'full',
     snapshot: snapshotName,
@@ -102,7 +112,7 @@ export async function transferDatasetByZfs(job: ZfsServiceTransfer): Promise<Zfs
  * back and may destroy its snapshots, so it is only used on datasets this
  * tool created, and never over snapshots it did not make.
  */
-function checkReceiveAllowed(
+export function checkReceiveAllowed(
   decision: SendDecision,
   hostId: string,
   dataset: string,
@@ -131,11 +141,6 @@ async function ensureParent(target: ZfsHost, dataset: string): Promise<void> {
   if (parent && !(await target.dataset(parent))) await target.createDataset(parent);
 }
 
-async function ensureMounted(target: ZfsHost, dataset: string): Promise<void> {
-  const state = await target.dataset(dataset);
-  if (state && !state.mounted) await target.transport.exec(zfsCommands.mount(dataset));
-}
-
 async function estimateStreamSize(
   source: ZfsHost,
   dataset: string,
@@ -153,9 +158,7 @@ async function estimateStreamSize(
     if (size !== null) return size;
   }
   // Without -nvP: a full stream is about the snapshot's referenced size; an incremental one is unknown.
-  if (from) return null;
-  const result = await source.transport.exec(zfsCommands.get(snapshot, ['referenced']));
-  return parseBytes(parseProperties(result.stdout).get('referenced'));
+  return from ? null : (to.referencedBytes ?? null);
 }
 
 async function receiveResumeToken(target: ZfsHost, dataset: string): Promise<string | undefined> {
@@ -168,24 +171,21 @@ async function receiveResumeToken(target: ZfsHost, dataset: string): Promise<str
 async function pruneOlderSnapshots(
   source: ZfsHost,
   sourceDataset: string,
+  sourceSnapshots: readonly SnapshotInfo[],
   target: ZfsHost,
   targetDataset: string,
+  targetSnapshots: readonly SnapshotInfo[],
   keep: SnapshotInfo,
 ): Promise<string[]> {
-  const pruned: string[] = [];
-  for (const [host, dataset] of [
-    [source, sourceDataset],
-    [target, targetDataset],
-  ] as const) {
-    const snapshots = await host.snapshots(dataset);
+  const olderOurs = (snapshots: readonly SnapshotInfo[]) => {
     const keepHere = snapshots.find((snapshot) => snapshot.guid === keep.guid);
-    if (!keepHere) continue;
-    for (const snapshot of snapshots) {
-      if (snapshot.name.startsWith(SNAPSHOT_PREFIX) && snapshot.createtxg < keepHere.createtxg) {
-        await host.destroySnapshot(dataset, snapshot.name);
-        pruned.push(`${host.hostId}:${dataset}@${snapshot.name}`);
-      }
-    }
-  }
-  return pruned;
+    if (!keepHere) return [];
+    return snapshots.filter((s) => s.name.startsWith(SNAPSHOT_PREFIX) && s.createtxg < keepHere.createtxg).map((s) => s.name);
+  };
+  const sides = [
+    { host: source, dataset: sourceDataset, names: olderOurs(sourceSnapshots) },
+    { host: target, dataset: targetDataset, names: olderOurs(targetSnapshots) },
+  ];
+  await Promise.all(sides.map((side) => side.host.destroySnapshots(side.dataset, side.names)));
+  return sides.flatMap((side) => side.names.map((name) => `${side.host.hostId}:${side.dataset}@${name}`));
 }

@@ -15,9 +15,16 @@ export const zfsCommands = {
     return command(['zfs', 'get', '-H', '-p', '-o', 'property,value', properties.join(','), name]);
   },
 
-  /** The dataset and its snapshots: `name<TAB>property<TAB>value` lines. */
-  snapshotsOf(dataset: string): ShellCommand {
-    return command(['zfs', 'get', '-H', '-p', '-d', '1', '-o', 'name,property,value', 'type,guid,createtxg', validateDatasetName(dataset)]);
+  /**
+   * The dataset's state and all its snapshots in one round trip:
+   * `name<TAB>property<TAB>value` lines.
+   */
+  inspect(dataset: string): ShellCommand {
+    return command([
+      'zfs', 'get', '-H', '-p', '-d', '1', '-o', 'name,property,value',
+      `type,guid,createtxg,referenced,mountpoint,mounted,${MANAGED_PROPERTY}`,
+      validateDatasetName(dataset),
+    ]);
   },
 
   create(dataset: string, options: { parents?: boolean; properties?: Readonly<Record<string, string>> } = {}): ShellCommand {

@@ -11,28 +11,44 @@ export function parseProperties(text: string): Map<string, string> {
   return properties;
 }
 
+export interface DatasetListing {
+  /** Properties of the dataset itself, or null when it was not listed. */
+  readonly properties: ReadonlyMap<string, string> | null;
+  /** Its snapshots in creation order. */
+  readonly snapshots: SnapshotInfo[];
+}
+
 /**
- * `name<TAB>property<TAB>value` lines for a dataset and its snapshots (depth 1)
- * → the dataset's snapshots in creation order. Guids stay strings: they are
- * 64-bit and would lose digits as numbers.
+ * `name<TAB>property<TAB>value` lines for a dataset and its snapshots (depth 1).
+ * Guids stay strings: they are 64-bit and would lose digits as numbers.
  */
-export function parseSnapshotList(text: string, dataset: string): SnapshotInfo[] {
+export function parseDatasetListing(text: string, dataset: string): DatasetListing {
   const byName = new Map<string, Map<string, string>>();
   for (const line of text.split('\n')) {
     const [name, property, value] = line.split('\t');
-    if (!name?.startsWith(`${dataset}@`) || !property || value === undefined) continue;
+    if (!name || !property || value === undefined) continue;
+    if (name !== dataset && !name.startsWith(`${dataset}@`)) continue;
     let properties = byName.get(name);
     if (!properties) byName.set(name, (properties = new Map()));
     properties.set(property, value);
   }
-  return [...byName]
-    .filter(([, properties]) => properties.get('type') === 'snapshot')
-    .map(([name, properties]) => ({
-      name: name.slice(dataset.length + 1),
-      guid: properties.get('guid') ?? '',
-      createtxg: Number(properties.get('createtxg') ?? Number.NaN),
-    }))
+  const snapshots = [...byName]
+    .filter(([name, properties]) => name !== dataset && properties.get('type') === 'snapshot')
+    .map(([name, properties]) => {
+      const referenced = parseBytes(properties.get('referenced'));
+      return {
+        name: name.slice(dataset.length + 1),
+        guid: properties.get('guid') ?? '',
+        createtxg: Number(properties.get('createtxg') ?? Number.NaN),
+        ...(referenced === null ? {} : { referencedBytes: referenced }),
+      };
+    })
     .sort((a, b) => a.createtxg - b.createtxg);
+  return { properties: byName.get(dataset) ?? null, snapshots };
+}
+
+export function parseSnapshotList(text: string, dataset: string): SnapshotInfo[] {
+  return parseDatasetListing(text, dataset).snapshots;
 }
 
 /** Last line of `zfs send -nvP` (OpenZFS): `size<TAB>12345`. */

@@ -48,7 +48,8 @@ export function pathForDataset(layout: ServiceDatasetLayout, dataset: string): s
 export async function ensureServiceDataset(zfs: ZfsHost, host: HostConfig, servicePath: string): Promise<ServiceDataset> {
   const layout = serviceDatasetLayout(host);
   const dataset = datasetForPath(layout, servicePath);
-  const filesystems = await zfs.filesystems();
+  const aside = `${servicePath}${ASIDE_SUFFIX}`;
+  const [filesystems, asideKind] = await Promise.all([zfs.filesystems(), pathKind(zfs.transport, aside)]);
   const byName = new Map(filesystems.map((fs) => [fs.name, fs]));
 
   const parent = byName.get(layout.appdataDataset);
@@ -58,7 +59,7 @@ export async function ensureServiceDataset(zfs: ZfsHost, host: HostConfig, servi
   }
 
   // A conversion that was interrupted is finished first, whatever else is there.
-  if ((await pathKind(zfs.transport, `${servicePath}${ASIDE_SUFFIX}`)) === 'directory') {
+  if (asideKind === 'directory') {
     const conversion = await convertDirectoryToDataset(zfs, servicePath, dataset);
     return { path: servicePath, dataset, action: 'converted', conversion };
   }

@@ -12,6 +12,8 @@ export interface SnapshotInfo {
   readonly guid: string;
   /** Creation order on its own pool. */
   readonly createtxg: number;
+  /** Data the snapshot refers to, when known. */
+  readonly referencedBytes?: number;
 }
 
 export type SendDecision =

@@ -7,10 +7,10 @@ import { parseZfsFilesystems, type ZfsFilesystem } from '../host/parsers.js';
 import { NO_ZFS_FEATURES, parseZfsUsage, type ZfsSendFeatures } from '../host/zfs-features.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CommandFailedError } from '../ssh/errors.js';
-import { command, redirect } from '../ssh/quote.js';
+import { andThen, command, redirect, type ShellCommand } from '../ssh/quote.js';
 import type { SshTransport } from '../ssh/transport.js';
 import { MANAGED_PROPERTY, zfsCommands } from './commands.js';
-import { parseProperties, parseSnapshotList } from './parse.js';
+import { parseDatasetListing } from './parse.js';
 import type { SnapshotInfo } from './snapshot-diff.js';
 
 export interface DatasetState {
@@ -20,6 +20,11 @@ export interface DatasetState {
   readonly referencedBytes: number;
   /** Created by docker-mcp (our user property is set). */
   readonly managed: boolean;
+}
+
+export interface DatasetInspection {
+  readonly state: DatasetState | null;
+  readonly snapshots: SnapshotInfo[];
 }
 
 export class ZfsHost {
@@ -39,23 +44,50 @@ export class ZfsHost {
     return this.features;
   }
 
+  /** The dataset's state and snapshots in one round trip; state null when it does not exist. */
+  async inspect(name: string): Promise<DatasetInspection> {
+    return this.inspectWith(zfsCommands.inspect(name), name);
+  }
+
   /** The dataset's state, or null when it does not exist. */
   async dataset(name: string): Promise<DatasetState | null> {
-    const result = await this.transport.exec(
-      zfsCommands.get(name, ['type', 'mountpoint', 'mounted', 'referenced', MANAGED_PROPERTY]),
-      { okExitCodes: [0, 1, 2] },
-    );
+    return (await this.inspect(name)).state;
+  }
+
+  /** Take a snapshot and return the dataset's inspection after it, in one round trip. */
+  async snapshotAndInspect(dataset: string, snapshotName: string): Promise<DatasetInspection> {
+    return this.inspectWith(andThen(zfsCommands.snapshot(`${dataset}@${snapshotName}`), zfsCommands.inspect(dataset)), dataset);
+  }
+
+  /** Mark the dataset as ours and return its inspection, in one round trip. */
+  async markManagedAndInspect(dataset: string): Promise<DatasetInspection> {
+    return this.inspectWith(andThen(zfsCommands.set(dataset, MANAGED_PROPERTY, 'yes'), zfsCommands.inspect(dataset)), dataset);
+  }
+
+  /** Destroy several snapshots of one dataset in one round trip. */
+  async destroySnapshots(dataset: string, names: readonly string[]): Promise<void> {
+    if (names.length === 0) return;
+    await this.transport.exec(andThen(...names.map((name) => zfsCommands.destroySnapshot(`${dataset}@${name}`))));
+  }
+
+  private async inspectWith(cmd: ShellCommand, name: string): Promise<DatasetInspection> {
+    const result = await this.transport.exec(cmd, { okExitCodes: [0, 1, 2] });
     if (result.exitCode !== 0) {
-      if (/does not exist/.test(result.stderr)) return null;
-      throw new Error(`on ${this.hostId}: zfs get ${name} failed: ${result.stderr.trim()}`);
+      if (/does not exist/.test(result.stderr)) return { state: null, snapshots: [] };
+      throw new CommandFailedError(this.hostId, cmd.text, result.exitCode, result.stderr);
     }
-    const properties = parseProperties(result.stdout);
+    const listing = parseDatasetListing(result.stdout, name);
+    const properties = listing.properties;
+    if (!properties) return { state: null, snapshots: [] };
     return {
-      name,
-      mountpoint: properties.get('mountpoint') ?? '',
-      mounted: properties.get('mounted') === 'yes',
-      referencedBytes: Number(properties.get('referenced') ?? 0),
-      managed: properties.get(MANAGED_PROPERTY) === 'yes',
+      state: {
+        name,
+        mountpoint: properties.get('mountpoint') ?? '',
+        mounted: properties.get('mounted') === 'yes',
+        referencedBytes: Number(properties.get('referenced') ?? 0),
+        managed: properties.get(MANAGED_PROPERTY) === 'yes',
+      },
+      snapshots: listing.snapshots,
     };
   }
 
@@ -66,8 +98,7 @@ export class ZfsHost {
   }
 
   async snapshots(dataset: string): Promise<SnapshotInfo[]> {
-    const result = await this.transport.exec(zfsCommands.snapshotsOf(dataset));
-    return parseSnapshotList(result.stdout, dataset);
+    return (await this.inspect(dataset)).snapshots;
   }
 
   /** Create a dataset (and missing parents), marked as ours. */
@@ -96,8 +127,7 @@ export class ZfsHost {
   }
 
   async snapshot(dataset: string, name: string): Promise<SnapshotInfo> {
-    await this.transport.exec(zfsCommands.snapshot(`${dataset}@${name}`));
-    const created = (await this.snapshots(dataset)).find((snapshot) => snapshot.name === name);
+    const created = (await this.snapshotAndInspect(dataset, name)).snapshots.find((snapshot) => snapshot.name === name);
     if (!created) throw new Error(`on ${this.hostId}: snapshot ${dataset}@${name} was created but is not listed`);
     return created;
   }

@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest';
+import { checkReceiveAllowed } from '../../src/transfer/zfs-transfer.js';
+import { zfsCommands } from '../../src/zfs/commands.js';
+import { DivergedTargetError, RefusingToOverwriteError } from '../../src/zfs/errors.js';
+import { parseSendEstimate, parseSnapshotList } from '../../src/zfs/parse.js';
+import { decideSend, type SnapshotInfo } from '../../src/zfs/snapshot-diff.js';
+import { datasetForPath, pathForDataset } from '../../src/zfs/service-dataset.js';
+
+const snap = (name: string, guid: string, createtxg: number): SnapshotInfo => ({ name, guid, createtxg });
+
+describe('parseSnapshotList', () => {
+  it('keeps 64-bit guids exact and orders by creation', () => {
+    const text = [
+      'tank/app\ttype\tfilesystem',
+      'tank/app\tguid\t1',
+      'tank/app@b\ttype\tsnapshot',
+      'tank/app@b\tguid\t17206267576155199738',
+      'tank/app@b\tcreatetxg\t49',
+      'tank/app@a\ttype\tsnapshot',
+      'tank/app@a\tguid\t6058564311876528494',
+      'tank/app@a\tcreatetxg\t44',
+      'tank/app/child@x\ttype\tsnapshot',
+    ].join('\n');
+    expect(parseSnapshotList(text, 'tank/app')).toEqual([
+      snap('a', '6058564311876528494', 44),
+      snap('b', '17206267576155199738', 49),
+    ]);
+  });
+});
+
+describe('parseSendEstimate (OpenZFS `zfs send -nvP`; zfs-fuse has no -n, so this is recorded output)', () => {
+  it('reads the size line of a full and an incremental estimate', () => {
+    expect(parseSendEstimate('full\ttank/app@s1\t1076098056\nsize\t1076098056\n')).toBe(1076098056);
+    expect(parseSendEstimate('incremental\ts1\ttank/app@s2\t104944\nsize\t104944\n')).toBe(104944);
+    expect(parseSendEstimate('cannot open: dataset does not exist\n')).toBeNull();
+  });
+});
+
+describe('zfs command lines', () => {
+  it('asks for a resumable receive only when told, and resumes a send from a token (OpenZFS only)', () => {
+    expect(zfsCommands.receive('tank/app', { force: false, resumable: true }).text).toBe('zfs receive -s tank/app');
+    expect(zfsCommands.receive('tank/app', { force: true, resumable: false }).text).toBe('zfs receive -F tank/app');
+    expect(zfsCommands.send({ snapshot: 'tank/app@s2', resumeToken: '1-abc-def' }).text).toBe('zfs send -t 1-abc-def');
+    expect(zfsCommands.send({ snapshot: 'tank/app@s2', from: 'tank/app@s1' }).text).toBe('zfs send -i tank/app@s1 tank/app@s2');
+  });
+
+  it('never builds a command from a hostile dataset name', () => {
+    expect(() => zfsCommands.snapshot('tank/app@x;rm -rf /')).toThrow(/snapshot name/);
+    expect(() => zfsCommands.receive('tank/$(reboot)', { force: false, resumable: false })).toThrow(/dataset name/);
+  });
+});
+
+describe('decideSend', () => {
+  const s1 = snap('docker-mcp-1', '100', 10);
+  const s2 = snap('docker-mcp-2', '200', 20);
+  const s3 = snap('docker-mcp-3', '300', 30);
+
+  it('sends in full to a missing target, nothing to one that has the snapshot', () => {
+    expect(decideSend([s1], null, s1)).toEqual({ kind: 'full', to: s1 });
+    expect(decideSend([s1, s2], [s1, snap('docker-mcp-2', '200', 7)], s2)).toMatchObject({ kind: 'up-to-date' });
+  });
+
+  it('sends incrementally from the newest common snapshot, matched by guid not name', () => {
+    const targetCopyOfS1 = snap('docker-mcp-1', '100', 3);
+    expect(decideSend([s1, s2, s3], [targetCopyOfS1], s3)).toEqual({ kind: 'incremental', from: s1, to: s3 });
+    const sameNameOtherData = snap('docker-mcp-1', '999', 3);
+    expect(decideSend([s1, s3], [sameNameOtherData], s3).kind).toBe('no-common-snapshot');
+  });
+
+  it('reports snapshots only the target has after the common one', () => {
+    const targetS1 = snap('docker-mcp-1', '100', 3);
+    const local = snap('manual-backup', '555', 9);
+    expect(decideSend([s1, s2], [targetS1, local], s2)).toEqual({ kind: 'diverged', common: s1, targetOnly: ['manual-backup'] });
+  });
+});
+
+describe('checkReceiveAllowed: -F only on what the tool owns', () => {
+  const common = snap('docker-mcp-1', '100', 10);
+  it('refuses a foreign dataset with no common snapshot, naming its snapshots', () => {
+    expect(() =>
+      checkReceiveAllowed({ kind: 'no-common-snapshot', sourceSnapshots: ['docker-mcp-2'], targetSnapshots: ['daily'] }, 'beta', 'tank/app', false, [snap('daily', '9', 1)]),
+    ).toThrow(RefusingToOverwriteError);
+  });
+  it('overwrites a dataset it created that holds none of its snapshots yet', () => {
+    expect(checkReceiveAllowed({ kind: 'no-common-snapshot', sourceSnapshots: ['docker-mcp-2'], targetSnapshots: [] }, 'beta', 'tank/app', true, [])).toBe(true);
+  });
+  it('rolls back only its own newer snapshots, never a user snapshot', () => {
+    expect(checkReceiveAllowed({ kind: 'diverged', common, targetOnly: ['docker-mcp-9'] }, 'beta', 'tank/app', true, [])).toBe(true);
+    expect(() => checkReceiveAllowed({ kind: 'diverged', common, targetOnly: ['before-upgrade'] }, 'beta', 'tank/app', true, [])).toThrow(DivergedTargetError);
+    expect(() => checkReceiveAllowed({ kind: 'diverged', common, targetOnly: ['docker-mcp-9'] }, 'beta', 'tank/app', false, [])).toThrow(DivergedTargetError);
+  });
+  it('uses -F for an incremental receive only into its own dataset', () => {
+    expect(checkReceiveAllowed({ kind: 'incremental', from: common, to: common }, 'beta', 'tank/app', true, [])).toBe(true);
+    expect(checkReceiveAllowed({ kind: 'incremental', from: common, to: common }, 'beta', 'tank/app', false, [])).toBe(false);
+  });
+});
+
+describe('service path ↔ dataset', () => {
+  const layout = { appdataPath: '/mnt/appdata', appdataDataset: 'rpool/appdata' };
+  it('maps a service path to its own dataset under zfs_dataset, and back', () => {
+    expect(datasetForPath(layout, '/mnt/appdata/authelia-mariadb')).toBe('rpool/appdata/authelia-mariadb');
+    expect(pathForDataset({ appdataPath: '/srv/beta/appdata', appdataDataset: 'beta/appdata' }, 'beta/appdata/authelia')).toBe('/srv/beta/appdata/authelia');
+  });
+  it('refuses the appdata root itself, paths outside it and names ZFS cannot hold', () => {
+    expect(() => datasetForPath(layout, '/mnt/appdata')).toThrow(/inside/);
+    expect(() => datasetForPath(layout, '/etc/passwd')).toThrow(/inside/);
+    expect(() => datasetForPath(layout, '/mnt/appdata/my app')).toThrow(/dataset name/);
+  });
+});
