@@ -1,11 +1,11 @@
 /**
  * The fallback when either side has no ZFS (or a path is not on ZFS): rsync
- * run on the source host, pushing to the target over SSH. The source host
- * must be able to log in to the target with the target's configured
- * identity file and known_hosts (same paths on the source host).
+ * run on the source host, pushing to the target over SSH (see
+ * source-to-target-ssh.ts for what the source host needs).
  */
 import type { HostConfig } from '../config/schema.js';
-import { quoteArg, command } from '../ssh/quote.js';
+import { command } from '../ssh/quote.js';
+import { rsyncRemoteShell } from './source-to-target-ssh.js';
 import type { SshTransport } from '../ssh/transport.js';
 import { ProgressMeter, type ProgressListener } from './progress.js';
 
@@ -22,16 +22,6 @@ export interface RsyncServiceTransfer {
 export interface RsyncTransferOutcome {
   readonly bytes: number;
   readonly totalBytes: number | null;
-}
-
-/** The `-e` value rsync runs on the source to reach the target: strict host keys, never a prompt. */
-export function rsyncRemoteShell(target: HostConfig): string {
-  const argv = ['ssh', '-T', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-p', String(target.port)];
-  if (target.identity_file) argv.push('-i', target.identity_file, '-o', 'IdentitiesOnly=yes');
-  if (target.known_hosts_file) argv.push('-o', `UserKnownHostsFile=${target.known_hosts_file}`);
-  argv.push('-l', target.user);
-  // rsync splits -e on spaces and honours single quotes, as a shell would.
-  return argv.map(quoteArg).join(' ');
 }
 
 export function rsyncArguments(sourcePath: string, target: HostConfig, targetPath: string): string[] {

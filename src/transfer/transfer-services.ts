@@ -16,6 +16,7 @@ import { datasetForPath, ensureServiceDataset, serviceDatasetLayout } from '../z
 import { ZfsHost } from '../zfs/zfs-host.js';
 import type { ProgressListener } from './progress.js';
 import { transferPathByRsync } from './rsync-transfer.js';
+import { sourceReachesTarget } from './source-to-target-ssh.js';
 import { SNAPSHOT_PREFIX, transferDatasetByZfs } from './zfs-transfer.js';
 
 export interface TransferEndpoint {
@@ -38,6 +39,12 @@ export interface TransferRequest {
   /** The snapshot name's tail, e.g. a migration id; default: a UTC timestamp. */
   readonly snapshotTag?: string;
   readonly method?: TransferMethodChoice;
+  /**
+   * How ZFS streams travel: `direct` (source → target over the source's own
+   * ssh), `relay` (through this process), or `auto`: direct when the source
+   * can log in to the target, else relay. Default auto.
+   */
+  readonly route?: 'auto' | 'direct' | 'relay';
   /** Services moved at once. Default 2. */
   readonly concurrency?: number;
   readonly onProgress?: ProgressListener;
@@ -54,6 +61,7 @@ export interface ServiceTransferResult {
   /** What ensureServiceDataset did on the source (a plain directory is converted first). */
   readonly sourcePreparation: 'existing' | 'created' | 'converted' | null;
   readonly mode: 'full' | 'incremental' | 'up-to-date' | 'copy' | null;
+  readonly route: 'direct' | 'relay' | null;
   readonly snapshot: string | null;
   readonly bytes: number;
   readonly seconds: number;
@@ -84,10 +92,24 @@ export async function transferServices(request: TransferRequest): Promise<Transf
   }
   const sourceZfs = new ZfsHost(request.source.transport);
   const targetZfs = new ZfsHost(request.target.transport);
+  // Start the per-host probes now; the first service to need them waits.
+  void sourceZfs.sendFeatures();
+  void targetZfs.sendFeatures();
+  void sourceZfs.streamTools().catch(() => undefined);
+  void targetZfs.streamTools().catch(() => undefined);
+  let route: Promise<'direct' | 'relay'> | undefined;
+  const decideRoute = () => {
+    const choice = request.route ?? 'auto';
+    route ??=
+      choice === 'auto'
+        ? sourceReachesTarget(request.source.transport, request.target.host).then((reaches) => (reaches ? 'direct' : 'relay'))
+        : Promise.resolve(choice);
+    return route;
+  };
   const limit = pLimit(request.concurrency ?? 2);
   const results = await Promise.all(
     request.services.map((service) =>
-      limit(() => transferOne(request, service, snapshotName, sourceZfs, targetZfs)),
+      limit(() => transferOne(request, service, snapshotName, sourceZfs, targetZfs, decideRoute)),
     ),
   );
   return {
@@ -124,6 +146,7 @@ async function transferOne(
   snapshotName: string,
   sourceZfs: ZfsHost,
   targetZfs: ZfsHost,
+  decideRoute: () => Promise<'direct' | 'relay'>,
 ): Promise<ServiceTransferResult> {
   const started = Date.now();
   let method: 'zfs' | 'rsync' = 'rsync';
@@ -133,9 +156,10 @@ async function transferOne(
     method = chooseMethod(request, service);
     if (method === 'zfs') {
       const targetDataset = datasetForPath(serviceDatasetLayout(request.target.host), service.targetPath);
-      const [prepared] = await Promise.all([
+      const [prepared, , route] = await Promise.all([
         ensureServiceDataset(sourceZfs, request.source.host, service.sourcePath),
         refuseToHideDirectory(targetZfs, service.targetPath, targetDataset),
+        decideRoute(),
       ]);
       partial = { sourceDataset: prepared.dataset, targetDataset, sourcePreparation: prepared.action };
       const outcome = await transferDatasetByZfs({
@@ -145,9 +169,11 @@ async function transferOne(
         target: targetZfs,
         targetDataset,
         snapshotName,
+        route,
+        targetHost: request.target.host,
         ...(request.onProgress ? { onProgress: request.onProgress } : {}),
       });
-      return finished(base, method, started, { ...partial, mode: outcome.mode, snapshot: outcome.snapshot, bytes: outcome.bytes });
+      return finished(base, method, started, { ...partial, mode: outcome.mode, route: outcome.route, snapshot: outcome.snapshot, bytes: outcome.bytes });
     }
     const outcome = await transferPathByRsync({
       service: service.service,
@@ -198,6 +224,7 @@ function finished(
     targetDataset: fields.targetDataset ?? null,
     sourcePreparation: fields.sourcePreparation ?? null,
     mode: fields.mode ?? null,
+    route: fields.route ?? null,
     snapshot: fields.snapshot ?? null,
     bytes,
     seconds,

@@ -4,13 +4,16 @@
  * process, check that the snapshot arrived (same guid), prune our older
  * snapshots but keep the newest common one for the next incremental.
  */
-import { zfsCommands } from '../zfs/commands.js';
+import type { HostConfig } from '../config/schema.js';
+import { andThen, command, orElse, pipeline, redirect, strictPipeline, type ShellCommand } from '../ssh/quote.js';
+import { MANAGED_PROPERTY, zfsCommands } from '../zfs/commands.js';
 import { DivergedTargetError, RefusingToOverwriteError } from '../zfs/errors.js';
 import { parseProperties, parseSendEstimate } from '../zfs/parse.js';
 import { decideSend, type SendDecision, type SnapshotInfo } from '../zfs/snapshot-diff.js';
 import type { ZfsHost } from '../zfs/zfs-host.js';
 import { ProgressMeter, type ProgressListener } from './progress.js';
 import { relay } from './relay.js';
+import { onTargetFromSource } from './source-to-target-ssh.js';
 
 /** Snapshots docker-mcp makes are named `docker-mcp-...`; nothing else is ever pruned. */
 export const SNAPSHOT_PREFIX = 'docker-mcp-';
@@ -23,6 +26,13 @@ export interface ZfsServiceTransfer {
   readonly targetDataset: string;
   /** The part after "@"; must start with SNAPSHOT_PREFIX. */
   readonly snapshotName: string;
+  /**
+   * `direct`: the source pipes into its own ssh to the target (needs
+   * `targetHost` reachable from the source); `relay`: two SSH streams joined
+   * in this process. Default relay.
+   */
+  readonly route?: 'direct' | 'relay';
+  readonly targetHost?: HostConfig;
   readonly onProgress?: ProgressListener;
 }
 
@@ -33,6 +43,7 @@ export interface ZfsTransferOutcome {
   readonly bytes: number;
   readonly estimatedBytes: number | null;
   readonly resumed: boolean;
+  readonly route: 'direct' | 'relay' | null;
   readonly pruned: readonly string[];
 }
 
@@ -61,24 +72,31 @@ export async function transferDatasetByZfs(job: ZfsServiceTransfer): Promise<Zfs
   if (decision.kind === 'up-to-date') {
     step(`${target.hostId}:${targetDataset} already has ${snapshotName}`);
     const pruned = await pruneOlderSnapshots(source, sourceDataset, sourceSnapshots, target, targetDataset, targetInfo.snapshots, to);
-    return { mode: 'up-to-date', snapshot: snapshotName, fromSnapshot: null, bytes: 0, estimatedBytes: 0, resumed: false, pruned };
+    return { mode: 'up-to-date', snapshot: snapshotName, fromSnapshot: null, bytes: 0, estimatedBytes: 0, resumed: false, route: null, pruned };
   }
 
   const from = decision.kind === 'incremental' ? decision.from : decision.kind === 'diverged' ? decision.common : null;
-  if (!targetState) await ensureParent(target, targetDataset);
   const resumable = sourceFeatures.resumeTokens && targetFeatures.resumeTokens;
   const estimate = await estimateStreamSize(source, sourceDataset, to, from, sourceFeatures.sizeEstimate);
   const meter = new ProgressMeter(job.service, estimate, job.onProgress ?? (() => {}));
-  step(`${from ? `incremental from @${from.name}` : 'full'} send to ${target.hostId}:${targetDataset}`);
+  const route = job.route ?? 'relay';
+  step(`${from ? `incremental from @${from.name}` : 'full'} send to ${target.hostId}:${targetDataset} (${route})`);
 
   const sendOptions = { snapshot: `${sourceDataset}@${to.name}`, ...(from ? { from: `${sourceDataset}@${from.name}` } : {}) };
+  const receive = receiveCommand(targetDataset, { force, resumable, createParent: !targetState });
   let resumed = false;
   let resumeToken: string | undefined;
   for (let attempt = 1; ; attempt++) {
+    const send = zfsCommands.send(resumeToken ? { ...sendOptions, resumeToken } : sendOptions);
     try {
-      const receiving = await target.transport.stream(zfsCommands.receive(targetDataset, { force, resumable }), { stdin: 'pipe' });
-      const sending = await source.transport.stream(zfsCommands.send(resumeToken ? { ...sendOptions, resumeToken } : sendOptions));
-      await relay(sending, receiving, (count) => meter.add(count));
+      if (route === 'direct') {
+        if (!job.targetHost) throw new Error('the direct route needs the target host configuration');
+        await sendDirect(source, target, job.targetHost, send, receive, meter);
+      } else {
+        const receiving = await target.transport.stream(receive, { stdin: 'pipe' });
+        const sending = await source.transport.stream(send);
+        await relay(sending, receiving, (count) => meter.add(count));
+      }
       break;
     } catch (error) {
       // Only OpenZFS keeps a partial receive that can be resumed.
@@ -103,8 +121,56 @@ export async function transferDatasetByZfs(job: ZfsServiceTransfer): Promise<Zfs
     bytes: meter.bytesDone,
     estimatedBytes: estimate,
     resumed,
+    route,
     pruned,
   };
+}
+
+/** `zfs receive`, creating the parent dataset first when the target is new. */
+function receiveCommand(dataset: string, options: { force: boolean; resumable: boolean; createParent: boolean }): ShellCommand {
+  const receive = zfsCommands.receive(dataset, options);
+  const parent = dataset.slice(0, dataset.lastIndexOf('/'));
+  if (!options.createParent || !parent.includes('/')) return receive;
+  const parentExists = redirect(command(['zfs', 'list', '-H', '-o', 'name', parent]), { stdout: 'null', stderr: 'null' });
+  return andThen(orElse(parentExists, zfsCommands.create(parent, { parents: true, properties: { [MANAGED_PROPERTY]: 'yes' } })), receive);
+}
+
+/**
+ * The source sends straight to the target over its own ssh, one hop fewer
+ * than the relay. Bytes are counted on the source by pv (or dd, which every
+ * Linux host has), whose progress lines come back on stderr. mbuffer smooths
+ * the receive side when both hosts have it.
+ */
+async function sendDirect(
+  source: ZfsHost,
+  target: ZfsHost,
+  targetHost: HostConfig,
+  send: ShellCommand,
+  receive: ShellCommand,
+  meter: ProgressMeter,
+): Promise<void> {
+  const [sourceTools, targetTools] = await Promise.all([source.streamTools(), target.streamTools()]);
+  const counter = sourceTools.pv ? command(['pv', '-n', '-b', '-i', '0.5']) : command(['dd', 'bs=1M', 'status=progress']);
+  const targetSide = sourceTools.mbuffer && targetTools.mbuffer ? pipeline(command(['mbuffer', '-q', '-m', '128M']), receive) : receive;
+  const running = await source.transport.stream(strictPipeline(send, counter, onTargetFromSource(targetHost, targetSide)));
+  let reported = 0;
+  let pending = '';
+  running.stdout.resume();
+  running.stderr.setEncoding('utf8');
+  running.stderr.on('data', (chunk: string) => {
+    pending += chunk;
+    const lines = pending.split(/[\r\n]/);
+    pending = lines.pop() ?? '';
+    for (const line of lines) {
+      const match = /^(\d+)(?: bytes|$)/.exec(line.trim());
+      const now = match?.[1] ? Number(match[1]) : Number.NaN;
+      if (now > reported) {
+        meter.add(now - reported);
+        reported = now;
+      }
+    }
+  });
+  await running.done;
 }
 
 /**
@@ -134,11 +200,6 @@ export function checkReceiveAllowed(
       // The target may have changed since the common snapshot (it was mounted); roll back only what is ours.
       return managed;
   }
-}
-
-async function ensureParent(target: ZfsHost, dataset: string): Promise<void> {
-  const parent = dataset.slice(0, dataset.lastIndexOf('/'));
-  if (parent && !(await target.dataset(parent))) await target.createDataset(parent);
 }
 
 async function estimateStreamSize(

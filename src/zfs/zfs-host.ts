@@ -29,11 +29,23 @@ export interface DatasetInspection {
 
 export class ZfsHost {
   private features: Promise<ZfsSendFeatures> | undefined;
+  private tools: Promise<{ readonly pv: boolean; readonly mbuffer: boolean }> | undefined;
 
   constructor(readonly transport: SshTransport) {}
 
   get hostId(): string {
     return this.transport.hostId;
+  }
+
+  /** Which of the optional stream helpers the host has. */
+  streamTools(): Promise<{ readonly pv: boolean; readonly mbuffer: boolean }> {
+    this.tools ??= this.transport
+      .exec(command(['sh', '-c', 'for tool in pv mbuffer; do command -v "$tool" >/dev/null && echo "$tool"; done; true']))
+      .then((result) => {
+        const present = new Set(result.stdout.split('\n'));
+        return { pv: present.has('pv'), mbuffer: present.has('mbuffer') };
+      });
+    return this.tools;
   }
 
   sendFeatures(): Promise<ZfsSendFeatures> {

@@ -60,12 +60,13 @@ describe('transferServices between ZFS hosts', () => {
       target: endpoints.beta,
       services: [{ service: 'single', sourcePath: appdata('alpha', 'single'), targetPath: appdata('beta', 'single') }],
       snapshotTag: 't1',
+      route: 'relay',
       onProgress: (event) => events.push(event),
     });
     expect(summary.results.map((r) => r.error)).toEqual([null]);
     expect(summary).toMatchObject({ services_transferred: 1, total_services: 1 });
     const [result] = summary.results;
-    expect(result).toMatchObject({ ok: true, method: 'zfs', mode: 'full', sourcePreparation: 'existing', targetDataset: `beta/appdata/${prefix}-single`, snapshot: 'docker-mcp-t1' });
+    expect(result).toMatchObject({ ok: true, method: 'zfs', mode: 'full', route: 'relay', sourcePreparation: 'existing', targetDataset: `beta/appdata/${prefix}-single`, snapshot: 'docker-mcp-t1' });
     expect(result?.bytes).toBeGreaterThan(300_000);
     expect(events.some((e) => e.type === 'transfer-progress' && e.bytesDone === result?.bytes && e.bytesTotal !== null)).toBe(true);
     const target = await new ZfsHost(endpoints.beta.transport).dataset(`beta/appdata/${prefix}-single`);
@@ -76,14 +77,19 @@ describe('transferServices between ZFS hosts', () => {
   it('a second transfer after a small change is incremental and moves about the changed bytes', async () => {
     const path = appdata('alpha', 'single');
     await sh('alpha', 'head -c 4000000 /dev/urandom > "$1/big-unchanged.bin"', path);
+    const events: ProgressEvent[] = [];
     const base = await transferServices({
       source: endpoints.alpha,
       target: endpoints.beta,
       services: [{ service: 'single', sourcePath: path, targetPath: appdata('beta', 'single') }],
       snapshotTag: 't2',
+      onProgress: (event) => events.push(event),
     });
     expect(base.results[0]?.error).toBeNull();
-    expect(base.results[0]).toMatchObject({ ok: true, mode: 'incremental' });
+    // alpha can log in to beta by itself on the testbed, so "auto" sends directly.
+    expect(base.results[0]).toMatchObject({ ok: true, mode: 'incremental', route: 'direct' });
+    const lastProgress = events.filter((e) => e.type === 'transfer-progress').at(-1);
+    expect(lastProgress?.type === 'transfer-progress' && lastProgress.bytesDone).toBe(base.results[0]?.bytes);
     expect(base.results[0]?.bytes).toBeGreaterThan(4_000_000);
 
     await sh('alpha', 'head -c 100000 /dev/urandom > "$1/small-change.bin"', path);

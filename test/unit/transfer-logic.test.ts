@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { HostConfig } from '../../src/config/schema.js';
 import { buildManifest, compareManifests } from '../../src/transfer/manifest.js';
 import { ProgressMeter, type ProgressEvent } from '../../src/transfer/progress.js';
-import { rsyncRemoteShell } from '../../src/transfer/rsync-transfer.js';
+import { rsyncRemoteShell } from '../../src/transfer/source-to-target-ssh.js';
 import { chooseMethod } from '../../src/transfer/transfer-services.js';
 
 const record = (fields: string[]) => `${fields.join('\0')}\0`;
@@ -67,7 +67,7 @@ describe('rsyncRemoteShell', () => {
   it('quotes an identity path with spaces and quotes so that it splits back exactly', () => {
     const shellText = rsyncRemoteShell(host({ port: 2222, identity_file: "/keys/my key's", known_hosts_file: '/k h' }));
     const argv = JSON.parse(execFileSync('sh', ['-c', `node -e 'console.log(JSON.stringify(process.argv.slice(1)))' ${shellText}`], { encoding: 'utf8' })) as string[];
-    expect(argv).toEqual(['ssh', '-T', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-p', '2222', '-i', "/keys/my key's", '-o', 'IdentitiesOnly=yes', '-o', 'UserKnownHostsFile=/k h', '-l', 'root']);
+    expect(argv).toEqual(['ssh', '-T', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', 'ConnectTimeout=10', '-p', '2222', '-i', "/keys/my key's", '-o', 'IdentitiesOnly=yes', '-o', 'UserKnownHostsFile=/k h', '-l', 'root']);
   });
 });
 
