@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { enabledHosts, findHost, loadConfig, type LoadedConfig } from '../config/load.js';
 import type { HostConfig } from '../config/schema.js';
 import { SshPool } from '../ssh/pool.js';
+import type { DockerHost } from '../docker/docker-host.js';
 
 export interface CliContext {
   readonly config: LoadedConfig;
@@ -20,4 +21,11 @@ export async function cliContext(command: Command): Promise<CliContext> {
     selectHosts: (hostIds) =>
       hostIds.length === 0 ? enabledHosts(config) : hostIds.map((hostId) => findHost(config, hostId)),
   };
+}
+
+/** One named host with its transport, for commands that act on a single host. */
+export function dockerHostOf(context: CliContext, hostId: string): DockerHost {
+  const [host] = context.selectHosts([hostId]);
+  if (!host) throw new Error(`host ${hostId} not found`);
+  return { host, transport: context.ssh.get(host) };
 }

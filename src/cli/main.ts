@@ -4,7 +4,9 @@
  */
 import { Command, CommanderError } from 'commander';
 import { DockerMcpError, EXIT_CODES, describeError } from '../errors.js';
+import { registerContainerCommands } from './commands/containers.js';
 import { registerHostsCommands } from './commands/hosts.js';
+import { registerStackCommands } from './commands/stacks.js';
 import { registerTestbedCommands } from './commands/testbed.js';
 
 export function buildProgram(): Command {
@@ -14,6 +16,8 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerHostsCommands(program);
+  registerContainerCommands(program);
+  registerStackCommands(program);
   registerTestbedCommands(program);
   return program;
 }

@@ -113,3 +113,13 @@ export function relativePathInside(base: string, value: string, what = 'path'): 
   }
   return relative;
 }
+
+const CONTAINER_REF = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}$/;
+
+/** A container name or id, as docker accepts them. */
+export function validateContainerRef(value: string): string {
+  if (!CONTAINER_REF.test(value)) {
+    throw new InvalidInputError('container', value, 'use a container name or id: letters, digits, "_", "." and "-"');
+  }
+  return value;
+}

@@ -11,9 +11,10 @@ export interface CliRun {
   readonly stderr: string;
 }
 
-export async function runCli(args: readonly string[], env: Record<string, string> = {}): Promise<CliRun> {
+export async function runCli(args: readonly string[], env: Record<string, string> = {}, input?: string): Promise<CliRun> {
   const result = await execa('node', ['--import', 'tsx', bin, ...args], {
     reject: false,
+    ...(input === undefined ? {} : { input }),
     env: { DOCKER_MCP_CONFIG: testbedHostsFile(), ...env },
     timeout: 120_000,
   });

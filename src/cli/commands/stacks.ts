@@ -1,0 +1,164 @@
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import type { ContainerSummary } from '../../docker/inspect.js';
+import {
+  deployStack,
+  discoverStacks,
+  listStacks,
+  stackAction,
+  stackContainers,
+  viewStack,
+  type StackAction,
+  type StackDataReport,
+  type StackSummary,
+} from '../../docker/stacks.js';
+import { InvalidInputError } from '../../errors.js';
+import { forEachHost, type HostRow } from '../../host/fan-out.js';
+import { cliContext, dockerHostOf } from '../context.js';
+import { emit, table } from '../output.js';
+
+interface JsonOption {
+  json?: boolean;
+}
+
+export function registerStackCommands(program: Command): void {
+  const stacks = program.command('stacks').description('Compose stacks on the configured hosts');
+
+  stacks
+    .command('list')
+    .description("Stacks on every enabled host (or the named ones): the engine's compose projects and the compose_path folders")
+    .argument('[host...]', 'host ids (default: every enabled host)')
+    .option('--json', 'machine-readable output')
+    .action(async (hostIds: string[], options: JsonOption, command: Command) => {
+      const context = await cliContext(command);
+      const rows = await forEachHost(context.selectHosts(hostIds), (host) => listStacks({ host, transport: context.ssh.get(host) }));
+      emit(rows, options, renderStackRows);
+      if (rows.some((row) => !row.ok)) process.exitCode = 3;
+    });
+
+  stacks
+    .command('view')
+    .description("The stack's compose file, as stored on the host")
+    .argument('<host>')
+    .argument('<stack>')
+    .option('--json', 'machine-readable output')
+    .action(async (hostId: string, stack: string, options: JsonOption, command: Command) => {
+      const context = await cliContext(command);
+      const view = await viewStack(dockerHostOf(context, hostId), stack);
+      emit(view, options, (v) => v.content);
+    });
+
+  stacks
+    .command('deploy')
+    .description('Write <compose_path>/<stack>/docker-compose.yml on the host (validated by compose first), then start it')
+    .argument('<host>')
+    .argument('<stack>')
+    .requiredOption('-f, --file <file>', 'the compose file to deploy, or - for standard input')
+    .option('--no-start', 'only write the file')
+    .option('--json', 'machine-readable output')
+    .action(async (hostId: string, stack: string, options: JsonOption & { file: string; start: boolean }, command: Command) => {
+      const context = await cliContext(command);
+      const content = options.file === '-' ? await readStdin() : await readFile(options.file, 'utf8').catch((error: unknown) => {
+        throw new InvalidInputError('compose file', options.file, error instanceof Error ? error.message : String(error));
+      });
+      const result = await deployStack(dockerHostOf(context, hostId), stack, content, { start: options.start });
+      emit(result, options, (r) => `${r.created ? 'deployed' : 'updated'} ${r.stack} on ${hostId} (${r.file})\n${r.output}`);
+    });
+
+  for (const action of ['up', 'down', 'restart', 'pull'] as const satisfies readonly StackAction[]) {
+    stacks
+      .command(action)
+      .description(`docker compose ${action === 'up' ? 'up -d' : action} for the stack`)
+      .argument('<host>')
+      .argument('<stack>')
+      .option('--json', 'machine-readable output')
+      .action(async (hostId: string, stack: string, options: JsonOption, command: Command) => {
+        const context = await cliContext(command);
+        const result = await stackAction(dockerHostOf(context, hostId), stack, action);
+        emit({ host: hostId, stack, action, ...result }, options, (r) => r.output || `${action}: done`);
+      });
+  }
+
+  stacks
+    .command('logs')
+    .description("The stack's output, all services")
+    .argument('<host>')
+    .argument('<stack>')
+    .option('--tail <lines>', 'only the last N lines per service', (value) => Number(value))
+    .option('--json', 'machine-readable output')
+    .action(async (hostId: string, stack: string, options: JsonOption & { tail?: number }, command: Command) => {
+      const context = await cliContext(command);
+      const result = await stackAction(dockerHostOf(context, hostId), stack, 'logs', options.tail !== undefined ? { tail: options.tail } : {});
+      emit({ host: hostId, stack, logs: result.output }, options, (r) => r.logs);
+    });
+
+  stacks
+    .command('ps')
+    .description("The stack's containers and their state")
+    .argument('<host>')
+    .argument('<stack>')
+    .option('--json', 'machine-readable output')
+    .action(async (hostId: string, stack: string, options: JsonOption, command: Command) => {
+      const context = await cliContext(command);
+      const containers = await stackContainers(dockerHostOf(context, hostId), stack);
+      emit(containers, options, renderContainers);
+    });
+
+  stacks
+    .command('discover')
+    .description('Which stacks use which data paths: bind mounts under appdata_path, other binds, named volumes')
+    .argument('[host...]', 'host ids (default: every enabled host)')
+    .option('--stack <stack>', 'only this stack')
+    .option('--json', 'machine-readable output')
+    .action(async (hostIds: string[], options: JsonOption & { stack?: string }, command: Command) => {
+      const context = await cliContext(command);
+      const rows = await forEachHost(context.selectHosts(hostIds), (host) =>
+        discoverStacks({ host, transport: context.ssh.get(host) }, options.stack),
+      );
+      emit(rows, options, renderDiscovery);
+      if (rows.some((row) => !row.ok)) process.exitCode = rows.some((row) => !row.ok && row.error.kind === 'bad-input') ? 2 : 3;
+    });
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function renderStackRows(rows: HostRow<StackSummary[]>[]): string {
+  const lines: string[][] = [];
+  for (const row of rows) {
+    if (!row.ok) {
+      lines.push([row.hostId, `FAILED: ${row.error.message}`, '', '', '']);
+      continue;
+    }
+    for (const s of row.value) lines.push([row.hostId, s.name, `${s.running}/${s.containers.length}`, s.foundIn, s.composeFile ?? '-']);
+  }
+  return table(['HOST', 'STACK', 'RUNNING', 'FOUND IN', 'COMPOSE FILE'], lines);
+}
+
+function renderContainers(containers: ContainerSummary[]): string {
+  return table(
+    ['NAME', 'SERVICE', 'IMAGE', 'STATE'],
+    containers.map((c) => [c.name, c.service ?? '-', c.image, c.health ? `${c.state} (${c.health})` : c.state]),
+  );
+}
+
+function renderDiscovery(rows: HostRow<StackDataReport[]>[]): string {
+  const lines: string[][] = [];
+  for (const row of rows) {
+    if (!row.ok) {
+      lines.push([row.hostId, `FAILED: ${row.error.message}`, '', '', '']);
+      continue;
+    }
+    for (const report of row.value) {
+      if (report.dataPaths.length === 0) lines.push([row.hostId, report.stack, '-', '-', 'no data paths']);
+      for (const p of report.dataPaths) {
+        const where = p.kind === 'volume' ? 'named volume' : p.underAppdata ? 'bind, under appdata' : 'bind, outside appdata';
+        lines.push([row.hostId, report.stack, p.service, p.source, `${where}${p.hasVariables ? ' (has ${VAR})' : ''}`]);
+      }
+    }
+  }
+  return table(['HOST', 'STACK', 'SERVICE', 'SOURCE', 'KIND'], lines);
+}

@@ -1,0 +1,63 @@
+/** `docker inspect` JSON of containers, typed to the fields the tool reads. */
+
+export interface InspectedContainer {
+  readonly Id: string;
+  readonly Name: string;
+  readonly Created: string;
+  readonly State: {
+    readonly Status: string;
+    readonly Running: boolean;
+    readonly StartedAt?: string;
+    readonly ExitCode?: number;
+    readonly Health?: { readonly Status: string };
+  };
+  readonly Config: { readonly Image: string; readonly Labels: Readonly<Record<string, string>> | null };
+  readonly NetworkSettings?: { readonly Ports?: Readonly<Record<string, readonly { HostIp: string; HostPort: string }[] | null>> | null };
+  readonly Mounts?: readonly { readonly Type: string; readonly Source: string; readonly Destination: string; readonly Name?: string; readonly RW?: boolean }[];
+}
+
+export interface ContainerSummary {
+  readonly id: string;
+  readonly name: string;
+  readonly image: string;
+  readonly state: string;
+  readonly health: string | null;
+  readonly ports: readonly string[];
+  /** Compose project (stack) and service, from compose's labels. */
+  readonly stack: string | null;
+  readonly service: string | null;
+  readonly created: string;
+  readonly mounts: readonly { readonly type: string; readonly source: string; readonly destination: string }[];
+}
+
+export const COMPOSE_PROJECT_LABEL = 'com.docker.compose.project';
+export const COMPOSE_SERVICE_LABEL = 'com.docker.compose.service';
+
+export function parseInspectJson(text: string): InspectedContainer[] {
+  const trimmed = text.trim();
+  if (trimmed === '') return [];
+  const parsed: unknown = JSON.parse(trimmed);
+  if (!Array.isArray(parsed)) throw new Error('docker inspect did not print a JSON array');
+  return parsed as InspectedContainer[];
+}
+
+export function summarizeContainer(container: InspectedContainer): ContainerSummary {
+  const labels = container.Config.Labels ?? {};
+  const ports = Object.entries(container.NetworkSettings?.Ports ?? {}).flatMap(([containerPort, bindings]) =>
+    bindings && bindings.length > 0
+      ? bindings.map((binding) => `${binding.HostIp && binding.HostIp !== '0.0.0.0' ? `${binding.HostIp}:` : ''}${binding.HostPort}->${containerPort}`)
+      : [containerPort],
+  );
+  return {
+    id: container.Id.slice(0, 12),
+    name: container.Name.replace(/^\//, ''),
+    image: container.Config.Image,
+    state: container.State.Status,
+    health: container.State.Health?.Status ?? null,
+    ports,
+    stack: labels[COMPOSE_PROJECT_LABEL] ?? null,
+    service: labels[COMPOSE_SERVICE_LABEL] ?? null,
+    created: container.Created,
+    mounts: (container.Mounts ?? []).map((mount) => ({ type: mount.Type, source: mount.Source, destination: mount.Destination })),
+  };
+}

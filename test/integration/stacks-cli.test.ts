@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { HostRow } from '../../src/host/fan-out.js';
+import type { ContainerSummary } from '../../src/docker/inspect.js';
+import type { StackDataReport, StackSummary } from '../../src/docker/stacks.js';
+import { command } from '../../src/ssh/quote.js';
+import { SshTransport } from '../../src/ssh/transport.js';
+import { runCli } from './cli.js';
+import { testbedHost } from './testbed.js';
+
+const stack = `t3s${process.pid}`;
+const composeFile = (marker: string) => `# ${marker}
+services:
+  app:
+    image: local/busybox:test
+    command: ["sh", "-c", "echo started-${marker}; exec sleep 3600"]
+    network_mode: none
+    init: true
+    volumes:
+      - /srv/alpha/appdata/${stack}-app:/data
+      - ./conf:/conf:ro
+      - cache:/cache
+  worker:
+    image: local/busybox:test
+    command: ["sleep", "3600"]
+    network_mode: none
+    init: true
+volumes:
+  cache: {}
+`;
+let alpha: SshTransport;
+
+beforeAll(async () => {
+  alpha = new SshTransport(await testbedHost('alpha'));
+});
+
+afterAll(async () => {
+  await runCli(['stacks', 'down', 'alpha', stack]);
+  await alpha.exec(command(['rm', '-rf', `/srv/alpha/compose/${stack}`, `/srv/alpha/appdata/${stack}-app`]));
+  await alpha.exec(command(['docker', 'volume', 'rm', '-f', `${stack}_cache`]));
+  await alpha.close();
+});
+
+describe('docker-mcp stacks', () => {
+  it('deploys a stack from stdin, validated first, and it runs', async () => {
+    const run = await runCli(['stacks', 'deploy', 'alpha', stack, '-f', '-', '--json'], {}, composeFile('v1'));
+    expect(run.stderr).toBe('');
+    expect(JSON.parse(run.stdout)).toMatchObject({ stack, created: true, file: `/srv/alpha/compose/${stack}/docker-compose.yml` });
+    const ps = JSON.parse((await runCli(['stacks', 'ps', 'alpha', stack, '--json'])).stdout) as ContainerSummary[];
+    expect(ps.map((c) => [c.service, c.state]).sort()).toEqual([['app', 'running'], ['worker', 'running']]);
+  });
+
+  it('lists it from the engine and from the compose folder; view shows the file as stored', async () => {
+    const rows = JSON.parse((await runCli(['stacks', 'list', '--json'])).stdout) as HostRow<StackSummary[]>[];
+    expect(rows.map((r) => r.hostId)).toEqual(['alpha', 'beta', 'gamma']);
+    const alphaRow = rows[0];
+    const listed = alphaRow?.ok ? alphaRow.value.find((s) => s.name === stack) : undefined;
+    expect(listed).toMatchObject({ foundIn: 'both', running: 2 });
+    const view = JSON.parse((await runCli(['stacks', 'view', 'alpha', stack, '--json'])).stdout) as { content: string };
+    expect(view.content).toBe(composeFile('v1'));
+  });
+
+  it('logs and restart work on the running stack', async () => {
+    const logs = await runCli(['stacks', 'logs', 'alpha', stack, '--tail', '5']);
+    expect(logs.stdout).toContain('started-v1');
+    const restart = await runCli(['stacks', 'restart', 'alpha', stack]);
+    expect(restart.exitCode).toBe(0);
+  });
+
+  it('discover says which data paths are bind mounts under appdata, other binds, and named volumes', async () => {
+    const rows = JSON.parse((await runCli(['stacks', 'discover', 'alpha', '--stack', stack, '--json'])).stdout) as HostRow<StackDataReport[]>[];
+    const report = rows[0]?.ok ? rows[0].value[0] : undefined;
+    expect(report?.dataPaths.map((p) => [p.service, p.source, p.kind, p.underAppdata])).toEqual([
+      ['app', `/srv/alpha/appdata/${stack}-app`, 'bind', true],
+      ['app', `/srv/alpha/compose/${stack}/conf`, 'bind', false],
+      ['app', 'cache', 'volume', false],
+    ]);
+    expect(report?.mountsInUse.some((m) => m.source === `/srv/alpha/appdata/${stack}-app` && m.destination === '/data')).toBe(true);
+  });
+
+  it('refuses a compose file that does not validate, and the deployed file stays as it was', async () => {
+    const run = await runCli(['stacks', 'deploy', 'alpha', stack, '-f', '-'], {}, 'services:\n  app:\n    image: [unclosed\n');
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toMatch(/does not validate on alpha \(nothing was changed\)/);
+    const view = JSON.parse((await runCli(['stacks', 'view', 'alpha', stack, '--json'])).stdout) as { content: string };
+    expect(view.content).toBe(composeFile('v1'));
+  });
+
+  it('refuses a stack name with shell metacharacters, and creates nothing', async () => {
+    const run = await runCli(['stacks', 'deploy', 'alpha', 'x;touch${IFS}/tmp/pwned', '-f', '-'], {}, composeFile('x'));
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toMatch(/invalid stack name/);
+    const listing = await alpha.exec(command(['ls', '/srv/alpha/compose']));
+    expect(listing.stdout).not.toMatch(/touch|pwned/);
+  });
+
+  it('an unknown stack is bad input naming the stacks there are', async () => {
+    const run = await runCli(['stacks', 'up', 'alpha', 'no-such-stack']);
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toContain('no stack "no-such-stack" on alpha');
+    expect(run.stderr).toContain(stack);
+  });
+
+  it('down stops and removes its containers', async () => {
+    expect((await runCli(['stacks', 'down', 'alpha', stack])).exitCode).toBe(0);
+    const ps = JSON.parse((await runCli(['stacks', 'ps', 'alpha', stack, '--json'])).stdout) as ContainerSummary[];
+    expect(ps).toEqual([]);
+  });
+});
