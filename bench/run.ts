@@ -3,6 +3,7 @@
  * Benchmarks print figures measured side by side; they never pass or fail.
  */
 import { findHost, loadConfig } from '../src/config/load.js';
+import { fanoutBench } from './fanout.js';
 import { latencyBench } from './latency.js';
 import { report, type BenchTable } from './report.js';
 import { transferBench } from './transfer.js';
@@ -10,6 +11,7 @@ import { transferBench } from './transfer.js';
 const BENCHES: Record<string, () => Promise<BenchTable>> = {
   latency: async () => latencyBench(findHost(await loadConfig(), process.env.BENCH_HOST ?? 'alpha')),
   transfer: transferBench,
+  fanout: fanoutBench,
 };
 
 const requested = process.argv.slice(2);

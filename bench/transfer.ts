@@ -77,6 +77,9 @@ export async function transferBench(): Promise<BenchTable> {
         })),
         snapshotTag: `bench${Date.now()}`,
         route,
+        // One service at a time, as raw and syncoid do: zfs-fuse is one daemon on
+        // 2 cores, and concurrent sends were once seen to stall its other requests.
+        concurrency: 1,
       });
       const failed = summary.results.find((r) => !r.ok);
       if (failed) throw new Error(`engine failed: ${failed.error?.message}`);
@@ -155,7 +158,7 @@ export async function transferBench(): Promise<BenchTable> {
   notes.push(
     'raw and docker-mcp (relay) pass through this machine (two SSH streams); docker-mcp (direct) runs `zfs send | pv | ssh beta mbuffer | zfs receive` on alpha; ' +
       'syncoid sends from the local pool into one SSH stream with its defaults (lzop, mbuffer, pv); rsync runs on alpha and pushes to gamma. ' +
-      'docker-mcp times include its checks, snapshot, verification by guid and pruning (each remote command costs ~0.1 s here, see the latency note).',
+      'docker-mcp times include its checks, snapshot, verification by guid and pruning.',
   );
   return {
     name: 'transfer',

@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { DockerMcpError, EXIT_CODES, describeError } from '../errors.js';
 import { registerContainerCommands } from './commands/containers.js';
 import { registerHostsCommands } from './commands/hosts.js';
+import { registerMigrateCommand } from './commands/migrate.js';
 import { registerStackCommands } from './commands/stacks.js';
 import { registerTestbedCommands } from './commands/testbed.js';
 
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerHostsCommands(program);
   registerContainerCommands(program);
   registerStackCommands(program);
+  registerMigrateCommand(program);
   registerTestbedCommands(program);
   return program;
 }

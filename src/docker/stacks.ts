@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { detectCompose, type ComposeCapability } from '../host/capabilities.js';
 import { validateStackName } from '../names/validate.js';
+import { CommandFailedError } from '../ssh/errors.js';
 import { andThen, command, redirect } from '../ssh/quote.js';
 import type { SshTransport } from '../ssh/transport.js';
 import { composeCommand } from './compose-cli.js';
@@ -169,9 +170,10 @@ export async function stackContainers(target: DockerHost, stack: string): Promis
 
 async function composeRun(target: DockerHost, stack: string, file: string, args: readonly string[]): Promise<{ readonly output: string }> {
   const compose = await hostCompose(target);
-  const result = await target.transport.exec(redirect(composeCommand(compose, stack, file, args), { stderr: 'stdout' }), {
-    timeoutMs: 600_000,
-  });
+  // Merged so the output reads as compose printed it; on failure it is the error's detail.
+  const cmd = redirect(composeCommand(compose, stack, file, args), { stderr: 'stdout' });
+  const result = await target.transport.exec(cmd, { timeoutMs: 600_000, okExitCodes: Array.from({ length: 256 }, (_, code) => code) });
+  if (result.exitCode !== 0) throw new CommandFailedError(target.host.id, cmd.text, result.exitCode, result.stdout);
   return { output: result.stdout };
 }
 

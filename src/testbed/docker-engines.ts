@@ -4,7 +4,8 @@
  * nothing a test starts can reach anything.
  */
 import { spawn } from 'node:child_process';
-import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { mkdir, open, rm } from 'node:fs/promises';
+import { unmountAllUnder } from './mounts.js';
 import { runLocal, succeeds } from './local-command.js';
 import { testbedPaths, type TestbedHostSpec } from './layout.js';
 import { runningPid, stopDaemon, waitFor, type DaemonRef } from './processes.js';
@@ -73,20 +74,8 @@ export async function destroyDockerEngine(host: TestbedHostSpec): Promise<boolea
   }
   await stopDaemon(dockerDaemon(host));
   // A container killed with its engine can leave a mount behind in the data root.
-  for (const mountPoint of await mountsUnder(paths.dockerDataRoot)) {
-    await runLocal('umount', ['-l', mountPoint], { okExitCodes: [0, 1, 32] });
-  }
+  await unmountAllUnder(paths.dockerDataRoot);
   await rm(paths.dockerDataRoot, { recursive: true, force: true });
   await rm(paths.dockerExecRoot, { recursive: true, force: true });
   return running;
-}
-
-/** Mount points at or below `dir`, deepest first. */
-async function mountsUnder(dir: string): Promise<string[]> {
-  const mounts = (await readFile('/proc/mounts', 'utf8'))
-    .split('\n')
-    .map((line) => line.split(' ')[1] ?? '')
-    // /proc/mounts escapes spaces and the like as octal.
-    .map((field) => field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(Number.parseInt(octal, 8))));
-  return mounts.filter((mount) => mount === dir || mount.startsWith(`${dir}/`)).sort().reverse();
 }

@@ -1,6 +1,7 @@
 /** The ready-made hosts.yml that points the tool at the testbed's three hosts. */
 import { Document } from 'yaml';
 import { setHostFields } from '../config/write.js';
+import { TESTBED_USER } from './testbed-user.js';
 import { TESTBED_HOSTS, testbedPaths, testbedSharedPaths } from './layout.js';
 
 export function testbedHostsYaml(): string {
@@ -11,7 +12,7 @@ export function testbedHostsYaml(): string {
     const paths = testbedPaths(host);
     setHostFields(document, host.name, {
       hostname: host.address,
-      user: 'root',
+      user: TESTBED_USER,
       port: 22,
       identity_file: shared.clientKey,
       known_hosts_file: shared.knownHosts,

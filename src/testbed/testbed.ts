@@ -11,7 +11,9 @@ import { ensureImage } from './image.js';
 import { ensurePackages } from './install.js';
 import { ensureKeys, writeIfChanged } from './keys.js';
 import { TESTBED_HOSTS, testbedPaths, testbedRunDir, testbedSharedPaths, type TestbedHostName } from './layout.js';
+import { abortFuseMountsUnder, unmountAllUnder } from './mounts.js';
 import { ensureSshd, sshdRunning, stopSshd } from './sshd.js';
+import { ensureTestbedUser, removeTestbedUser, TESTBED_USER } from './testbed-user.js';
 import { removePool, ensurePool, ensureZfsDaemon, poolStatus, stopZfsDaemonIfOurs, zfsDaemonRunning } from './zfs-pools.js';
 
 export interface TestbedUpResult {
@@ -37,6 +39,7 @@ export async function testbedUp(report: (line: string) => void = () => {}): Prom
   await mkdir(shared.dir, { recursive: true, mode: 0o700 });
   await mkdir(testbedRunDir(), { recursive: true });
   note(await ensureKeys());
+  if (await ensureTestbedUser()) note([`created user ${TESTBED_USER}`]);
   if (TESTBED_HOSTS.some((host) => host.zfs) && (await ensureZfsDaemon())) note(['started zfs-fuse']);
 
   // One pool at a time: zfs-fuse was seen to hang when two pools were
@@ -76,11 +79,17 @@ export async function testbedDown(report: (line: string) => void = () => {}): Pr
       if (await destroyDockerEngine(host)) note(`${host.name} dockerd`);
     }),
   );
-  for (const host of TESTBED_HOSTS) {
-    if (host.zfs && (await removePool(host))) note(`${host.name} pool`);
-    await rm(testbedPaths(host).srvRoot, { recursive: true, force: true });
-  }
+  for (const host of TESTBED_HOSTS) if (host.zfs && (await removePool(host))) note(`${host.name} pool`);
   if (await stopZfsDaemonIfOurs()) note('zfs-fuse');
+  for (const host of TESTBED_HOSTS) {
+    const paths = testbedPaths(host);
+    // Mounts a killed or wedged zfs-fuse left behind would make every access hang.
+    if ((await abortFuseMountsUnder(paths.srvRoot)) > 0) note(`${host.name} aborted FUSE mounts`);
+    if ((await unmountAllUnder(paths.srvRoot)) > 0) note(`${host.name} stale mounts`);
+    await rm(paths.srvRoot, { recursive: true, force: true });
+    await rm(paths.poolImage, { force: true });
+  }
+  if (await removeTestbedUser()) note(`user ${TESTBED_USER}`);
   await rm(testbedSharedPaths().dir, { recursive: true, force: true });
   await rm(testbedRunDir(), { recursive: true, force: true });
   return { stopped, seconds: (performance.now() - started) / 1000 };

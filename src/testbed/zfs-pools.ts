@@ -40,6 +40,14 @@ async function datasetExists(dataset: string): Promise<boolean> {
 export async function ensurePool(host: TestbedHostSpec): Promise<string[]> {
   const paths = testbedPaths(host);
   const changed: string[] = [];
+  // zfs-fuse re-imports pools from its cache at start; one whose image is gone
+  // (a `down` that could not export it) comes back FAULTED: forget it first.
+  const status = await poolStatus(host);
+  if (status.imported && status.health !== 'ONLINE') {
+    await runLocal('zpool', ['export', '-f', paths.pool], { okExitCodes: [0, 1] });
+    await runLocal('zpool', ['destroy', '-f', paths.pool], { okExitCodes: [0, 1] });
+    changed.push(`forgot ${status.health} pool ${paths.pool}`);
+  }
   if (!(await poolImported(paths.pool))) {
     if (existsSync(paths.poolImage)) {
       await runLocal('zpool', ['import', '-d', path.dirname(paths.poolImage), paths.pool]);
@@ -76,7 +84,7 @@ export async function poolStatus(host: TestbedHostSpec): Promise<PoolStatus> {
 }
 
 /**
- * Remove the host's pool: export it (which unmounts it) and delete its image.
+ * Export the host's pool (which unmounts it); `down` deletes its image later.
  * Not `zpool destroy`: zfs-fuse was seen to call a freshly unmounted pool
  * busy, while export works, and without the image the pool is gone either way.
  */
@@ -84,10 +92,10 @@ export async function removePool(host: TestbedHostSpec): Promise<boolean> {
   const paths = testbedPaths(host);
   let removed = false;
   if ((await zfsAnswers()) && (await poolImported(paths.pool))) {
-    await runLocal('zpool', ['export', '-f', paths.pool]);
-    removed = true;
+    // A wedged zfs-fuse can hang here; the daemon is stopped next anyway.
+    const exported = await runLocal('zpool', ['export', '-f', paths.pool], { okExitCodes: [0, 1], timeoutMs: 30_000 }).catch(() => undefined);
+    removed = exported?.exitCode === 0;
   }
-  await rm(paths.poolImage, { force: true });
   return removed;
 }
 

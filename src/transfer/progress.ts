@@ -19,7 +19,14 @@ export interface TransferStep {
   readonly message: string;
 }
 
-export type ProgressEvent = TransferProgress | TransferStep;
+/** A migration entering one of its phases (seed, stop, final-sync, start, verify ...). */
+export interface MigrationPhase {
+  readonly type: 'migration-phase';
+  readonly phase: string;
+  readonly message: string;
+}
+
+export type ProgressEvent = TransferProgress | TransferStep | MigrationPhase;
 export type ProgressListener = (event: ProgressEvent) => void;
 
 /** Counts bytes and turns them into rate and ETA, reporting at most every `intervalMs`. */

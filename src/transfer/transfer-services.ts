@@ -66,7 +66,8 @@ export interface ServiceTransferResult {
   readonly bytes: number;
   readonly seconds: number;
   readonly bytesPerSecond: number;
-  readonly error: { readonly kind: string; readonly message: string } | null;
+  /** `name` is the error's class, so callers can tell a busy path from a refusal. */
+  readonly error: { readonly kind: string; readonly name: string; readonly message: string } | null;
 }
 
 export interface TransferSummary {
@@ -122,7 +123,10 @@ export async function transferServices(request: TransferRequest): Promise<Transf
 }
 
 /** ZFS when both hosts are configured for it and the paths lie under their appdata. */
-export function chooseMethod(request: Pick<TransferRequest, 'source' | 'target' | 'method'>, service: ServicePaths): 'zfs' | 'rsync' {
+export function chooseMethod(
+  request: { readonly source: { readonly host: HostConfig }; readonly target: { readonly host: HostConfig }; readonly method?: TransferMethodChoice },
+  service: ServicePaths,
+): 'zfs' | 'rsync' {
   const onZfs = (host: HostConfig, path: string) => {
     if (!host.zfs_capable || !host.zfs_dataset || !host.appdata_path) return false;
     try {
@@ -190,7 +194,7 @@ async function transferOne(
     return {
       ...finished(base, method, started, partial),
       ok: false,
-      error: { kind, message: describeError(error) },
+      error: { kind, name: error instanceof Error ? error.name : 'Error', message: describeError(error) },
     };
   }
 }

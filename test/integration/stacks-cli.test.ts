@@ -8,22 +8,34 @@ import { runCli } from './cli.js';
 import { testbedHost } from './testbed.js';
 
 const stack = `t3s${process.pid}`;
+// The shape of an authelia stack: three services, each with its own data path under appdata.
 const composeFile = (marker: string) => `# ${marker}
 services:
-  app:
+  authelia:
     image: local/busybox:test
     command: ["sh", "-c", "echo started-${marker}; exec sleep 3600"]
     network_mode: none
     init: true
     volumes:
-      - /srv/alpha/appdata/${stack}-app:/data
+      - /srv/alpha/appdata/${stack}-authelia:/config
       - ./conf:/conf:ro
-      - cache:/cache
-  worker:
+  authelia-mariadb:
     image: local/busybox:test
     command: ["sleep", "3600"]
     network_mode: none
     init: true
+    volumes:
+      - type: bind
+        source: /srv/alpha/appdata/${stack}-authelia-mariadb
+        target: /var/lib/mysql
+  authelia-redis:
+    image: local/busybox:test
+    command: ["sleep", "3600"]
+    network_mode: none
+    init: true
+    volumes:
+      - /srv/alpha/appdata/${stack}-authelia-redis:/data
+      - cache:/cache
 volumes:
   cache: {}
 `;
@@ -31,11 +43,13 @@ let alpha: SshTransport;
 
 beforeAll(async () => {
   alpha = new SshTransport(await testbedHost('alpha'));
+  // Long-syntax binds need their source to exist (short syntax creates it).
+  await alpha.exec(command(['mkdir', '-p', `/srv/alpha/appdata/${stack}-authelia-mariadb`]));
 });
 
 afterAll(async () => {
   await runCli(['stacks', 'down', 'alpha', stack]);
-  await alpha.exec(command(['rm', '-rf', `/srv/alpha/compose/${stack}`, `/srv/alpha/appdata/${stack}-app`]));
+  await alpha.exec(command(['sh', '-c', 'rm -rf "$1" "$2"-*', 'clean', `/srv/alpha/compose/${stack}`, `/srv/alpha/appdata/${stack}`]));
   await alpha.exec(command(['docker', 'volume', 'rm', '-f', `${stack}_cache`]));
   await alpha.close();
 });
@@ -46,7 +60,11 @@ describe('docker-mcp stacks', () => {
     expect(run.stderr).toBe('');
     expect(JSON.parse(run.stdout)).toMatchObject({ stack, created: true, file: `/srv/alpha/compose/${stack}/docker-compose.yml` });
     const ps = JSON.parse((await runCli(['stacks', 'ps', 'alpha', stack, '--json'])).stdout) as ContainerSummary[];
-    expect(ps.map((c) => [c.service, c.state]).sort()).toEqual([['app', 'running'], ['worker', 'running']]);
+    expect(ps.map((c) => [c.service, c.state]).sort()).toEqual([
+      ['authelia', 'running'],
+      ['authelia-mariadb', 'running'],
+      ['authelia-redis', 'running'],
+    ]);
   });
 
   it('lists it from the engine and from the compose folder; view shows the file as stored', async () => {
@@ -54,7 +72,7 @@ describe('docker-mcp stacks', () => {
     expect(rows.map((r) => r.hostId)).toEqual(['alpha', 'beta', 'gamma']);
     const alphaRow = rows[0];
     const listed = alphaRow?.ok ? alphaRow.value.find((s) => s.name === stack) : undefined;
-    expect(listed).toMatchObject({ foundIn: 'both', running: 2 });
+    expect(listed).toMatchObject({ foundIn: 'both', running: 3 });
     const view = JSON.parse((await runCli(['stacks', 'view', 'alpha', stack, '--json'])).stdout) as { content: string };
     expect(view.content).toBe(composeFile('v1'));
   });
@@ -66,15 +84,17 @@ describe('docker-mcp stacks', () => {
     expect(restart.exitCode).toBe(0);
   });
 
-  it('discover says which data paths are bind mounts under appdata, other binds, and named volumes', async () => {
+  it('discover finds the three data paths under appdata, and tells other binds and named volumes apart', async () => {
     const rows = JSON.parse((await runCli(['stacks', 'discover', 'alpha', '--stack', stack, '--json'])).stdout) as HostRow<StackDataReport[]>[];
     const report = rows[0]?.ok ? rows[0].value[0] : undefined;
     expect(report?.dataPaths.map((p) => [p.service, p.source, p.kind, p.underAppdata])).toEqual([
-      ['app', `/srv/alpha/appdata/${stack}-app`, 'bind', true],
-      ['app', `/srv/alpha/compose/${stack}/conf`, 'bind', false],
-      ['app', 'cache', 'volume', false],
+      ['authelia', `/srv/alpha/appdata/${stack}-authelia`, 'bind', true],
+      ['authelia', `/srv/alpha/compose/${stack}/conf`, 'bind', false],
+      ['authelia-mariadb', `/srv/alpha/appdata/${stack}-authelia-mariadb`, 'bind', true],
+      ['authelia-redis', `/srv/alpha/appdata/${stack}-authelia-redis`, 'bind', true],
+      ['authelia-redis', 'cache', 'volume', false],
     ]);
-    expect(report?.mountsInUse.some((m) => m.source === `/srv/alpha/appdata/${stack}-app` && m.destination === '/data')).toBe(true);
+    expect(report?.mountsInUse.some((m) => m.source === `/srv/alpha/appdata/${stack}-authelia-redis` && m.destination === '/data')).toBe(true);
   });
 
   it('refuses a compose file that does not validate, and the deployed file stays as it was', async () => {

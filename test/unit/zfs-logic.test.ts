@@ -28,7 +28,7 @@ describe('parseSnapshotList', () => {
   });
 });
 
-describe('parseSendEstimate (OpenZFS `zfs send -nvP`; zfs-fuse has no -n, so this is recorded output)', () => {
+describe('parseSendEstimate (sample output in the format of OpenZFS `zfs send -nvP`, typed by hand: zfs-fuse has no -n)', () => {
   it('reads the size line of a full and an incremental estimate', () => {
     expect(parseSendEstimate('full\ttank/app@s1\t1076098056\nsize\t1076098056\n')).toBe(1076098056);
     expect(parseSendEstimate('incremental\ts1\ttank/app@s2\t104944\nsize\t104944\n')).toBe(104944);
