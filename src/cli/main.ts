@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { DockerMcpError, EXIT_CODES, describeError } from '../errors.js';
 import { registerContainerCommands } from './commands/containers.js';
 import { registerHostsCommands } from './commands/hosts.js';
+import { registerDemoCommand } from './commands/demo.js';
 import { registerMigrateCommand } from './commands/migrate.js';
 import { registerStackCommands } from './commands/stacks.js';
 import { registerTestbedCommands } from './commands/testbed.js';
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerContainerCommands(program);
   registerStackCommands(program);
   registerMigrateCommand(program);
+  registerDemoCommand(program);
   registerTestbedCommands(program);
   return program;
 }

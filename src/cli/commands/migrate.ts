@@ -56,7 +56,7 @@ export function registerMigrateCommand(program: Command): void {
     });
 }
 
-function renderProgress(event: ProgressEvent): void {
+export function renderProgress(event: ProgressEvent): void {
   if (event.type === 'migration-phase') process.stderr.write(`==> ${event.phase}: ${event.message}\n`);
   else if (event.type === 'transfer-step') process.stderr.write(`    ${event.service}: ${event.message}\n`);
   else if (event.bytesTotal !== null && event.etaSeconds !== null) {
@@ -81,7 +81,7 @@ function renderPlan(plan: MigrationPlan): string {
   ].join('\n');
 }
 
-function renderReport(report: MigrationReport): string {
+export function renderReport(report: MigrationReport): string {
   return [
     `migrated ${report.stack} from ${report.source} to ${report.target} (${report.mode}) in ${report.totalSeconds.toFixed(1)} s; downtime ${report.downtimeSeconds.toFixed(1)} s`,
     table(
