@@ -73,3 +73,31 @@ export class ProgressMeter {
     });
   }
 }
+
+/**
+ * Feed a meter from a tool's progress output (rsync --info=progress2, pv -n,
+ * dd status=progress): lines split on \r or \n, each parsed to a running byte
+ * total. Returns a function giving the last total seen.
+ */
+export function meterFromProgressLines(
+  output: NodeJS.ReadableStream,
+  parseTotal: (line: string) => number | null,
+  meter: ProgressMeter,
+): () => number {
+  let total = 0;
+  let pending = '';
+  output.setEncoding('utf8');
+  output.on('data', (chunk: string) => {
+    pending += chunk;
+    const lines = pending.split(/[\r\n]/);
+    pending = lines.pop() ?? '';
+    for (const line of lines) {
+      const now = parseTotal(line);
+      if (now !== null && now > total) {
+        meter.add(now - total);
+        total = now;
+      }
+    }
+  });
+  return () => total;
+}

@@ -7,7 +7,7 @@ import type { HostConfig } from '../config/schema.js';
 import { command } from '../ssh/quote.js';
 import { rsyncRemoteShell } from './source-to-target-ssh.js';
 import type { SshTransport } from '../ssh/transport.js';
-import { ProgressMeter, type ProgressListener } from './progress.js';
+import { meterFromProgressLines, ProgressMeter, type ProgressListener } from './progress.js';
 
 export interface RsyncServiceTransfer {
   readonly service: string;
@@ -48,25 +48,12 @@ export async function transferPathByRsync(job: RsyncServiceTransfer): Promise<Rs
   job.onProgress?.({ type: 'transfer-step', service: job.service, message: `rsync to ${job.targetHost.id}:${job.targetPath}` });
 
   const running = await job.source.stream(command(rsyncArguments(job.sourcePath, job.targetHost, job.targetPath)));
-  let transferred = 0;
-  let pending = '';
-  running.stdout.setEncoding('utf8');
-  running.stdout.on('data', (chunk: string) => {
-    // progress2 lines are separated by \r: "  1,234,567  45%  10.00MB/s  0:00:10"
-    pending += chunk;
-    const lines = pending.split(/[\r\n]/);
-    pending = lines.pop() ?? '';
-    for (const line of lines) {
-      const match = /^\s*([\d,]+)\s+\d+%/.exec(line);
-      if (!match?.[1]) continue;
-      const now = Number(match[1].replaceAll(',', ''));
-      if (now > transferred) {
-        meter.add(now - transferred);
-        transferred = now;
-      }
-    }
-  });
+  // progress2 lines: "  1,234,567  45%  10.00MB/s  0:00:10"
+  const transferred = meterFromProgressLines(running.stdout, (line) => {
+    const match = /^\s*([\d,]+)\s+\d+%/.exec(line);
+    return match?.[1] ? Number(match[1].replaceAll(',', '')) : null;
+  }, meter);
   await running.done;
   meter.finish();
-  return { bytes: transferred, totalBytes: totalBytes ? Number(totalBytes) : null };
+  return { bytes: transferred(), totalBytes: totalBytes ? Number(totalBytes) : null };
 }

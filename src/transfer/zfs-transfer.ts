@@ -11,7 +11,7 @@ import { DivergedTargetError, RefusingToOverwriteError } from '../zfs/errors.js'
 import { parseProperties, parseSendEstimate } from '../zfs/parse.js';
 import { decideSend, type SendDecision, type SnapshotInfo } from '../zfs/snapshot-diff.js';
 import type { ZfsHost } from '../zfs/zfs-host.js';
-import { ProgressMeter, type ProgressListener } from './progress.js';
+import { meterFromProgressLines, ProgressMeter, type ProgressListener } from './progress.js';
 import { relay } from './relay.js';
 import { onTargetFromSource } from './source-to-target-ssh.js';
 
@@ -153,23 +153,12 @@ async function sendDirect(
   const counter = sourceTools.pv ? command(['pv', '-n', '-b', '-i', '0.5']) : command(['dd', 'bs=1M', 'status=progress']);
   const targetSide = sourceTools.mbuffer && targetTools.mbuffer ? pipeline(command(['mbuffer', '-q', '-m', '128M']), receive) : receive;
   const running = await source.transport.stream(strictPipeline(send, counter, onTargetFromSource(targetHost, targetSide)));
-  let reported = 0;
-  let pending = '';
   running.stdout.resume();
-  running.stderr.setEncoding('utf8');
-  running.stderr.on('data', (chunk: string) => {
-    pending += chunk;
-    const lines = pending.split(/[\r\n]/);
-    pending = lines.pop() ?? '';
-    for (const line of lines) {
-      const match = /^(\d+)(?: bytes|$)/.exec(line.trim());
-      const now = match?.[1] ? Number(match[1]) : Number.NaN;
-      if (now > reported) {
-        meter.add(now - reported);
-        reported = now;
-      }
-    }
-  });
+  // pv -n prints a byte count per line; dd prints "N bytes (...) copied".
+  meterFromProgressLines(running.stderr, (line) => {
+    const match = /^(\d+)(?: bytes|$)/.exec(line.trim());
+    return match?.[1] ? Number(match[1]) : null;
+  }, meter);
   await running.done;
 }
 
