@@ -8,6 +8,7 @@ import { registerContainerCommands } from './commands/containers.js';
 import { registerHostsCommands } from './commands/hosts.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerMigrateCommand } from './commands/migrate.js';
+import { registerMigrationsCommands } from './commands/migrations.js';
 import { registerStackCommands } from './commands/stacks.js';
 import { registerTestbedCommands } from './commands/testbed.js';
 
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerContainerCommands(program);
   registerStackCommands(program);
   registerMigrateCommand(program);
+  registerMigrationsCommands(program);
   registerDemoCommand(program);
   registerTestbedCommands(program);
   return program;

@@ -13,7 +13,8 @@ import { describeError } from '../errors.js';
 import { compareManifests, describeDifferences, readManifest } from '../transfer/manifest.js';
 import type { ProgressListener } from '../transfer/progress.js';
 import { transferServices, type TransferSummary } from '../transfer/transfer-services.js';
-import { MigrationFailedError } from './errors.js';
+import { MigrationFailedError, MigrationRefusedError } from './errors.js';
+import { MigrationJournal } from './journal.js';
 import { planMigration, type MigrationPlan } from './plan.js';
 import { preflight, type PreflightResult } from './preflight.js';
 import { carryImages, copyFolder } from './stream-copy.js';
@@ -27,6 +28,8 @@ export interface MigrationOptions {
   readonly onProgress?: ProgressListener;
   /** Override the generated id (tests). */
   readonly id?: string;
+  /** Where the journal lives (default: ~/.local/state/docker-mcp/migrations). */
+  readonly journalDir?: string;
 }
 
 export interface MigrationReport {
@@ -67,9 +70,33 @@ export async function planStackMigration(source: DockerHost, target: DockerHost,
 
 export async function migrateStack(source: DockerHost, target: DockerHost, stack: string, options: MigrationOptions = {}): Promise<MigrationReport> {
   const started = Date.now();
-  const phase = (name: string, message: string) => options.onProgress?.({ type: 'migration-phase', phase: name, message });
   const plan = await planStackMigration(source, target, stack, options);
-  phase('preflight', `checking ${plan.target} for ${plan.stack}`);
+  const journal = await MigrationJournal.begin(plan, options.journalDir);
+  // Each phase is journalled before its side effects.
+  const phase = async (name: string, message: string) => {
+    await journal.phase(name, 'started', message);
+    options.onProgress?.({ type: 'migration-phase', phase: name, message });
+  };
+  try {
+    const report = await runPlan(plan, journal, phase, source, target, options, started);
+    await journal.finish('succeeded', `downtime ${report.downtimeSeconds.toFixed(1)} s`);
+    return report;
+  } catch (error) {
+    await journal.finish(error instanceof MigrationRefusedError ? 'refused' : 'failed', describeError(error));
+    throw error;
+  }
+}
+
+async function runPlan(
+  plan: MigrationPlan,
+  journal: MigrationJournal,
+  phase: (name: string, message: string) => Promise<void>,
+  source: DockerHost,
+  target: DockerHost,
+  options: MigrationOptions,
+  started: number,
+): Promise<MigrationReport> {
+  await phase('preflight', `checking ${plan.target} for ${plan.stack}`);
   const checked = await preflight(plan, source, target);
   const services = plan.dataPaths.map(({ service, sourcePath, targetPath }) => ({ service, sourcePath, targetPath }));
   const transfer = (tag: string, only = services) =>
@@ -85,7 +112,7 @@ export async function migrateStack(source: DockerHost, target: DockerHost, stack
 
   let seed: TransferSummary | null = null;
   if (plan.mode === 'low-downtime' && services.length > 0) {
-    phase('seed', `seeding ${services.length} data paths while ${plan.stack} runs on ${plan.source}`);
+    await phase('seed', `seeding ${services.length} data paths while ${plan.stack} runs on ${plan.source}`);
     seed = await transfer(`${plan.id}-seed`);
     // A plain directory in use cannot become a dataset yet: it goes in full after the stop.
     const blocking = seed.results.filter((r) => !r.ok && r.error?.name !== 'ServicePathInUseError');
@@ -97,7 +124,7 @@ export async function migrateStack(source: DockerHost, target: DockerHost, stack
     }
   }
 
-  phase('stop', `stopping ${plan.stack} on ${plan.source}`);
+  await phase('stop', `stopping ${plan.stack} on ${plan.source}`);
   const stoppedAt = Date.now();
   await stackAction(source, plan.stack, 'down');
   const undo: (() => Promise<string>)[] = [
@@ -107,7 +134,7 @@ export async function migrateStack(source: DockerHost, target: DockerHost, stack
     },
   ];
   try {
-    phase('final-sync', plan.mode === 'cold' ? 'copying the data' : 'sending what changed since the seed');
+    await phase('final-sync', plan.mode === 'cold' ? 'copying the data' : 'sending what changed since the seed');
     const final = await transfer(plan.id);
     const failed = final.results.filter((r) => !r.ok);
     if (failed.length > 0) throw new Error(`data transfer failed: ${failed.map((r) => `${r.service}: ${r.error?.message}`).join('; ')}`);
@@ -123,7 +150,7 @@ export async function migrateStack(source: DockerHost, target: DockerHost, stack
       return removed.length > 0 ? `removed the copies ${removed.join(', ')} on ${plan.target}` : `kept the received datasets on ${plan.target}`;
     });
 
-    phase('verify', 'comparing the data on both hosts, before anything runs on it');
+    await phase('verify', 'comparing the data on both hosts, before anything runs on it');
     const verified = [];
     for (const dataPath of plan.dataPaths) {
       const [before, after] = await Promise.all([
@@ -134,7 +161,7 @@ export async function migrateStack(source: DockerHost, target: DockerHost, stack
       if (differences.length > 0) throw new Error(`data of ${dataPath.service} differs on ${plan.target}: ${describeDifferences(differences)}`);
       verified.push({ path: dataPath.targetPath, entries: after.entries.size, bytes: after.totalBytes });
     }
-    phase('stack-folder', `copying ${plan.sourceStackDir} to ${plan.target}:${plan.targetStackDir}`);
+    await phase('stack-folder', `copying ${plan.sourceStackDir} to ${plan.target}:${plan.targetStackDir}`);
     undo.unshift(async () => {
       await target.transport.exec(command(['rm', '-rf', '--', plan.targetStackDir]));
       return `removed ${plan.target}:${plan.targetStackDir}`;
@@ -143,11 +170,11 @@ export async function migrateStack(source: DockerHost, target: DockerHost, stack
     await deployStack(target, plan.stack, plan.targetComposeText, { start: false });
 
     if (checked.imagesToCarry.length > 0) {
-      phase('images', `carrying ${checked.imagesToCarry.join(', ')} to ${plan.target}`);
+      await phase('images', `carrying ${checked.imagesToCarry.join(', ')} to ${plan.target}`);
       await carryImages(source.transport, target.transport, checked.imagesToCarry);
     }
 
-    phase('start', `starting ${plan.stack} on ${plan.target}`);
+    await phase('start', `starting ${plan.stack} on ${plan.target}`);
     undo.unshift(async () => {
       await stackAction(target, plan.stack, 'down');
       return `${plan.stack} taken down on ${plan.target}`;
@@ -174,7 +201,8 @@ export async function migrateStack(source: DockerHost, target: DockerHost, stack
       verified,
     };
   } catch (error) {
-    phase('rollback', `rolling back: ${describeError(error)}`);
+    await journal.phase('rollback', 'started', describeError(error));
+    options.onProgress?.({ type: 'migration-phase', phase: 'rollback', message: `rolling back: ${describeError(error)}` });
     const done: string[] = [];
     for (const step of undo) {
       try {
@@ -183,6 +211,7 @@ export async function migrateStack(source: DockerHost, target: DockerHost, stack
         done.push(`FAILED to undo (${describeError(undoError)})`);
       }
     }
+    await journal.phase('rollback', 'done', done.join('; '));
     throw new MigrationFailedError(`migration ${plan.id} failed: ${describeError(error)}`, done, { cause: error });
   }
 }

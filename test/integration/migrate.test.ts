@@ -134,6 +134,14 @@ describe('docker-mcp migrate (ZFS to ZFS)', () => {
     expect(compose).toBe(stackFile(stack, 'beta'));
   });
 
+  it('journals the migration: each phase in order, and the outcome', async () => {
+    const list = JSON.parse((await runCli(['migrations', 'list', '--json'])).stdout) as { id: string; stack: string; status: string }[];
+    const mine = list.filter((m) => m.stack === stack);
+    expect(mine.map((m) => m.status)).toEqual(['succeeded']);
+    const shown = JSON.parse((await runCli(['migrations', 'show', mine[0]?.id ?? '', '--json'])).stdout) as { phases: { phase: string }[] };
+    expect(shown.phases.map((p) => p.phase)).toEqual(['preflight', 'seed', 'stop', 'final-sync', 'verify', 'stack-folder', 'start']);
+  });
+
   it('refuses to move it again onto a host that has it, changing nothing', async () => {
     const before = await state('beta');
     const run = await runCli(['migrate', 'alpha', 'beta', stack]);

@@ -1,0 +1,144 @@
+/**
+ * A durable record of every migration on this controller: its plan and the
+ * state of each phase, written (atomically, fsynced) before the phase's side
+ * effects. One lock file per stack keeps two migrations of it apart.
+ */
+import { closeSync, fsyncSync, openSync } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { DockerMcpError, InvalidInputError } from '../errors.js';
+import { validateStackName } from '../names/validate.js';
+import type { MigrationPlan } from './plan.js';
+
+export type PhaseState = 'started' | 'done' | 'failed';
+export type MigrationStatus = 'running' | 'succeeded' | 'failed' | 'refused';
+
+export interface JournalEntry {
+  readonly id: string;
+  readonly stack: string;
+  readonly source: string;
+  readonly target: string;
+  readonly pid: number;
+  readonly createdAt: string;
+  status: MigrationStatus;
+  detail: string | null;
+  readonly phases: { phase: string; state: PhaseState; at: string; detail: string | null }[];
+  readonly plan: MigrationPlan;
+}
+
+export class MigrationLockedError extends DockerMcpError {
+  readonly kind = 'bad-input' as const;
+}
+
+export function journalDir(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.DOCKER_MCP_STATE_DIR ?? path.join(env.XDG_STATE_HOME ?? path.join(os.homedir(), '.local/state'), 'docker-mcp');
+  return path.join(base, 'migrations');
+}
+
+async function writeDurably(file: string, text: string): Promise<void> {
+  const temporary = `${file}.${process.pid}.tmp`;
+  const handle = await open(temporary, 'w', 0o600);
+  try {
+    await handle.writeFile(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(temporary, file);
+  const dir = openSync(path.dirname(file), 'r');
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
+  }
+}
+
+export class MigrationJournal {
+  private constructor(
+    private readonly file: string,
+    private readonly lockFile: string,
+    readonly entry: JournalEntry,
+  ) {}
+
+  /**
+   * Take the stack's lock and record the plan. Refused when another migration
+   * of the stack holds the lock, naming it and whether its process still runs.
+   */
+  static async begin(plan: MigrationPlan, dir = journalDir()): Promise<MigrationJournal> {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const lockFile = path.join(dir, `${validateStackName(plan.stack)}.lock`);
+    try {
+      const handle = await open(lockFile, 'wx', 0o600);
+      await handle.writeFile(JSON.stringify({ id: plan.id, pid: process.pid }));
+      await handle.sync();
+      await handle.close();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = JSON.parse(await readFile(lockFile, 'utf8').catch(() => '{}')) as { id?: string; pid?: number };
+      const alive = holder.pid !== undefined && processAlive(holder.pid);
+      throw new MigrationLockedError(
+        alive
+          ? `migration ${holder.id} of stack ${plan.stack} is running (pid ${holder.pid}); wait for it to finish`
+          : `migration ${holder.id} of stack ${plan.stack} was interrupted (its process ${holder.pid} is gone). ` +
+              `See "docker-mcp migrations show ${holder.id}" for where it stopped, check both hosts, then delete ${lockFile} to go on`,
+      );
+    }
+    const entry: JournalEntry = {
+      id: plan.id,
+      stack: plan.stack,
+      source: plan.source,
+      target: plan.target,
+      pid: process.pid,
+      createdAt: new Date().toISOString(),
+      status: 'running',
+      detail: null,
+      phases: [],
+      plan,
+    };
+    const journal = new MigrationJournal(path.join(dir, `${plan.id}.json`), lockFile, entry);
+    await journal.save();
+    return journal;
+  }
+
+  /** Record a phase's state; call with 'started' before its side effects. */
+  async phase(phase: string, state: PhaseState, detail: string | null = null): Promise<void> {
+    this.entry.phases.push({ phase, state, at: new Date().toISOString(), detail });
+    await this.save();
+  }
+
+  /** Record the outcome and release the stack's lock. */
+  async finish(status: Exclude<MigrationStatus, 'running'>, detail: string | null = null): Promise<void> {
+    this.entry.status = status;
+    this.entry.detail = detail;
+    await this.save();
+    await rm(this.lockFile, { force: true });
+  }
+
+  private save(): Promise<void> {
+    return writeDurably(this.file, `${JSON.stringify(this.entry, null, 2)}\n`);
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export async function listMigrations(dir = journalDir()): Promise<JournalEntry[]> {
+  const files = await readdir(dir).catch(() => [] as string[]);
+  const entries = await Promise.all(
+    files.filter((f) => f.endsWith('.json')).map(async (f) => JSON.parse(await readFile(path.join(dir, f), 'utf8')) as JournalEntry),
+  );
+  return entries.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+}
+
+export async function readMigration(id: string, dir = journalDir()): Promise<JournalEntry> {
+  const entry = (await listMigrations(dir)).find((e) => e.id === id);
+  if (!entry) throw new InvalidInputError('migration id', id, `there is no such migration in ${dir}`);
+  return entry;
+}
