@@ -112,7 +112,7 @@ export async function transferBench(): Promise<BenchTable> {
           // broken command on zfs-fuse (no `zfs get -t`). The testbed's hosts
           // share this machine's pools, so alpha's dataset is local here.
           root,
-          `root@${beta.host.hostname}:beta/appdata/bench-syncoid`,
+          `${beta.host.user}@${beta.host.hostname}:beta/appdata/bench-syncoid`,
         ]);
       },
       'rsync -aHAXS (to gamma)': async () => {

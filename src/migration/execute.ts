@@ -24,6 +24,7 @@ export interface MigrationOptions {
   readonly cold?: boolean;
   readonly method?: 'auto' | 'zfs' | 'rsync';
   readonly route?: 'auto' | 'direct' | 'relay';
+  readonly compress?: 'auto' | 'on' | 'off';
   readonly startTimeoutMs?: number;
   readonly onProgress?: ProgressListener;
   /** Override the generated id (tests). */
@@ -107,6 +108,7 @@ async function runPlan(
       snapshotTag: tag,
       method: options.method ?? 'auto',
       route: options.route ?? 'auto',
+      compress: options.compress ?? 'auto',
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
 

@@ -16,6 +16,7 @@ import { datasetForPath, ensureServiceDataset, serviceDatasetLayout } from '../z
 import { ZfsHost } from '../zfs/zfs-host.js';
 import type { ProgressListener } from './progress.js';
 import { transferPathByRsync } from './rsync-transfer.js';
+import type { CompressionChoice } from './compression.js';
 import { sourceReachesTarget } from './source-to-target-ssh.js';
 import { SNAPSHOT_PREFIX, transferDatasetByZfs } from './zfs-transfer.js';
 
@@ -45,6 +46,8 @@ export interface TransferRequest {
    * can log in to the target, else relay. Default auto.
    */
   readonly route?: 'auto' | 'direct' | 'relay';
+  /** zstd on the wire for ZFS streams: auto (not between loopback addresses), on, off. */
+  readonly compress?: CompressionChoice;
   /** Services moved at once. Default 2. */
   readonly concurrency?: number;
   readonly onProgress?: ProgressListener;
@@ -62,6 +65,7 @@ export interface ServiceTransferResult {
   readonly sourcePreparation: 'existing' | 'created' | 'converted' | null;
   readonly mode: 'full' | 'incremental' | 'up-to-date' | 'copy' | null;
   readonly route: 'direct' | 'relay' | null;
+  readonly compressed: boolean;
   readonly snapshot: string | null;
   readonly bytes: number;
   readonly seconds: number;
@@ -175,9 +179,11 @@ async function transferOne(
         snapshotName,
         route,
         targetHost: request.target.host,
+        sourceHost: request.source.host,
+        compress: request.compress ?? 'auto',
         ...(request.onProgress ? { onProgress: request.onProgress } : {}),
       });
-      return finished(base, method, started, { ...partial, mode: outcome.mode, route: outcome.route, snapshot: outcome.snapshot, bytes: outcome.bytes });
+      return finished(base, method, started, { ...partial, mode: outcome.mode, route: outcome.route, compressed: outcome.compressed, snapshot: outcome.snapshot, bytes: outcome.bytes });
     }
     const outcome = await transferPathByRsync({
       service: service.service,
@@ -229,6 +235,7 @@ function finished(
     sourcePreparation: fields.sourcePreparation ?? null,
     mode: fields.mode ?? null,
     route: fields.route ?? null,
+    compressed: fields.compressed ?? false,
     snapshot: fields.snapshot ?? null,
     bytes,
     seconds,

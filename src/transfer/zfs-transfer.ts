@@ -12,8 +12,12 @@ import { parseProperties, parseSendEstimate } from '../zfs/parse.js';
 import { decideSend, type SendDecision, type SnapshotInfo } from '../zfs/snapshot-diff.js';
 import type { ZfsHost } from '../zfs/zfs-host.js';
 import { meterFromProgressLines, ProgressMeter, type ProgressListener } from './progress.js';
+import { shouldCompress, type CompressionChoice } from './compression.js';
 import { relay } from './relay.js';
 import { onTargetFromSource } from './source-to-target-ssh.js';
+
+const ZSTD_COMPRESS = command(['zstd', '-1', '-q', '-c']);
+const ZSTD_DECOMPRESS = command(['zstd', '-d', '-q', '-c']);
 
 /** Snapshots docker-mcp makes are named `docker-mcp-...`; nothing else is ever pruned. */
 export const SNAPSHOT_PREFIX = 'docker-mcp-';
@@ -33,6 +37,10 @@ export interface ZfsServiceTransfer {
    */
   readonly route?: 'direct' | 'relay';
   readonly targetHost?: HostConfig;
+  /** Both hosts' configuration tells whether the stream crosses a network. */
+  readonly sourceHost?: HostConfig;
+  /** zstd on the wire: auto (not between loopback addresses), on, off. Default auto. */
+  readonly compress?: CompressionChoice;
   readonly onProgress?: ProgressListener;
 }
 
@@ -44,6 +52,7 @@ export interface ZfsTransferOutcome {
   readonly estimatedBytes: number | null;
   readonly resumed: boolean;
   readonly route: 'direct' | 'relay' | null;
+  readonly compressed: boolean;
   readonly pruned: readonly string[];
 }
 
@@ -72,15 +81,22 @@ export async function transferDatasetByZfs(job: ZfsServiceTransfer): Promise<Zfs
   if (decision.kind === 'up-to-date') {
     step(`${target.hostId}:${targetDataset} already has ${snapshotName}`);
     const pruned = await pruneOlderSnapshots(source, sourceDataset, sourceSnapshots, target, targetDataset, targetInfo.snapshots, to);
-    return { mode: 'up-to-date', snapshot: snapshotName, fromSnapshot: null, bytes: 0, estimatedBytes: 0, resumed: false, route: null, pruned };
+    return { mode: 'up-to-date', snapshot: snapshotName, fromSnapshot: null, bytes: 0, estimatedBytes: 0, resumed: false, route: null, compressed: false, pruned };
   }
 
   const from = decision.kind === 'incremental' ? decision.from : decision.kind === 'diverged' ? decision.common : null;
   const resumable = sourceFeatures.resumeTokens && targetFeatures.resumeTokens;
   const estimate = await estimateStreamSize(source, sourceDataset, to, from, sourceFeatures.sizeEstimate);
-  const meter = new ProgressMeter(job.service, estimate, job.onProgress ?? (() => {}));
   const route = job.route ?? 'relay';
-  step(`${from ? `incremental from @${from.name}` : 'full'} send to ${target.hostId}:${targetDataset} (${route})`);
+  const [sourceTools, targetTools] = await Promise.all([source.streamTools(), target.streamTools()]);
+  const zstdOnBoth = sourceTools.zstd && targetTools.zstd;
+  const compressed =
+    job.sourceHost && job.targetHost
+      ? shouldCompress(job.compress ?? 'auto', job.sourceHost, job.targetHost, zstdOnBoth)
+      : job.compress === 'on' && zstdOnBoth;
+  // Relayed bytes are counted on the wire: compressed, they say nothing about the total.
+  const meter = new ProgressMeter(job.service, compressed && route === 'relay' ? null : estimate, job.onProgress ?? (() => {}));
+  step(`${from ? `incremental from @${from.name}` : 'full'} send to ${target.hostId}:${targetDataset} (${route}${compressed ? ', zstd' : ''})`);
 
   const sendOptions = { snapshot: `${sourceDataset}@${to.name}`, ...(from ? { from: `${sourceDataset}@${from.name}` } : {}) };
   const receive = receiveCommand(targetDataset, { force, resumable, createParent: !targetState });
@@ -91,10 +107,10 @@ export async function transferDatasetByZfs(job: ZfsServiceTransfer): Promise<Zfs
     try {
       if (route === 'direct') {
         if (!job.targetHost) throw new Error('the direct route needs the target host configuration');
-        await sendDirect(source, target, job.targetHost, send, receive, meter);
+        await sendDirect(source, target, job.targetHost, send, receive, meter, compressed);
       } else {
-        const receiving = await target.transport.stream(receive, { stdin: 'pipe' });
-        const sending = await source.transport.stream(send);
+        const receiving = await target.transport.stream(compressed ? pipeline(ZSTD_DECOMPRESS, receive) : receive, { stdin: 'pipe' });
+        const sending = await source.transport.stream(compressed ? pipeline(send, ZSTD_COMPRESS) : send);
         await relay(sending, receiving, (count) => meter.add(count));
       }
       break;
@@ -122,6 +138,7 @@ export async function transferDatasetByZfs(job: ZfsServiceTransfer): Promise<Zfs
     estimatedBytes: estimate,
     resumed,
     route,
+    compressed,
     pruned,
   };
 }
@@ -148,11 +165,15 @@ async function sendDirect(
   send: ShellCommand,
   receive: ShellCommand,
   meter: ProgressMeter,
+  compressed: boolean,
 ): Promise<void> {
   const [sourceTools, targetTools] = await Promise.all([source.streamTools(), target.streamTools()]);
+  // Counted before compression, so progress compares with the stream's size.
   const counter = sourceTools.pv ? command(['pv', '-n', '-b', '-i', '0.5']) : command(['dd', 'bs=1M', 'status=progress']);
-  const targetSide = sourceTools.mbuffer && targetTools.mbuffer ? pipeline(command(['mbuffer', '-q', '-m', '128M']), receive) : receive;
-  const running = await source.transport.stream(strictPipeline(send, counter, onTargetFromSource(targetHost, targetSide)));
+  const buffered = sourceTools.mbuffer && targetTools.mbuffer ? pipeline(command(['mbuffer', '-q', '-m', '128M']), receive) : receive;
+  const targetSide = compressed ? pipeline(ZSTD_DECOMPRESS, buffered) : buffered;
+  const sourceSide = compressed ? [send, counter, ZSTD_COMPRESS] : [send, counter];
+  const running = await source.transport.stream(strictPipeline(...sourceSide, onTargetFromSource(targetHost, targetSide)));
   running.stdout.resume();
   // pv -n prints a byte count per line; dd prints "N bytes (...) copied".
   meterFromProgressLines(running.stderr, (line) => {

@@ -22,6 +22,12 @@ export interface DatasetState {
   readonly managed: boolean;
 }
 
+export interface StreamTools {
+  readonly pv: boolean;
+  readonly mbuffer: boolean;
+  readonly zstd: boolean;
+}
+
 export interface DatasetInspection {
   readonly state: DatasetState | null;
   readonly snapshots: SnapshotInfo[];
@@ -29,7 +35,7 @@ export interface DatasetInspection {
 
 export class ZfsHost {
   private features: Promise<ZfsSendFeatures> | undefined;
-  private tools: Promise<{ readonly pv: boolean; readonly mbuffer: boolean }> | undefined;
+  private tools: Promise<StreamTools> | undefined;
 
   constructor(readonly transport: SshTransport) {}
 
@@ -38,12 +44,12 @@ export class ZfsHost {
   }
 
   /** Which of the optional stream helpers the host has. */
-  streamTools(): Promise<{ readonly pv: boolean; readonly mbuffer: boolean }> {
+  streamTools(): Promise<StreamTools> {
     this.tools ??= this.transport
-      .exec(command(['sh', '-c', 'for tool in pv mbuffer; do command -v "$tool" >/dev/null && echo "$tool"; done; true']))
+      .exec(command(['sh', '-c', 'for tool in pv mbuffer zstd; do command -v "$tool" >/dev/null && echo "$tool"; done; true']))
       .then((result) => {
         const present = new Set(result.stdout.split('\n'));
-        return { pv: present.has('pv'), mbuffer: present.has('mbuffer') };
+        return { pv: present.has('pv'), mbuffer: present.has('mbuffer'), zstd: present.has('zstd') };
       });
     return this.tools;
   }

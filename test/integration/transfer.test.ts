@@ -154,6 +154,24 @@ describe('transferServices between ZFS hosts', () => {
   });
 });
 
+describe('transferServices with zstd on the wire (forced: the testbed is all loopback, where auto leaves it off)', () => {
+  it('moves a dataset compressed, relayed and then directly, with the same data on both sides', async () => {
+    await new ZfsHost(endpoints.alpha.transport).createDataset(`alpha/appdata/${prefix}-zstd`);
+    const path = appdata('alpha', 'zstd');
+    await buildFixtureTree(endpoints.alpha.transport, path);
+    const service = { service: 'zstd', sourcePath: path, targetPath: appdata('beta', 'zstd') };
+    const auto = { source: endpoints.alpha, target: endpoints.beta, services: [service] };
+    const relayed = await transferServices({ ...auto, snapshotTag: 'z1', route: 'relay', compress: 'on' });
+    expect(relayed.results[0]).toMatchObject({ ok: true, mode: 'full', route: 'relay', compressed: true });
+    await sh('alpha', 'head -c 500000 /dev/zero > "$1/zeros"', path);
+    const direct = await transferServices({ ...auto, snapshotTag: 'z2', route: 'direct', compress: 'on' });
+    expect(direct.results[0]).toMatchObject({ ok: true, mode: 'incremental', route: 'direct', compressed: true });
+    await expectSameTree('alpha', path, 'beta', appdata('beta', 'zstd'));
+    const plain = await transferServices({ ...auto, snapshotTag: 'z3' });
+    expect(plain.results[0]).toMatchObject({ ok: true, compressed: false });
+  });
+});
+
 describe('transferServices to a host without ZFS', () => {
   it('falls back to rsync from alpha to gamma, keeping every kind of file', async () => {
     const sourcePath = appdata('alpha', 'single');

@@ -4,6 +4,7 @@ import type { HostConfig } from '../../src/config/schema.js';
 import { buildManifest, compareManifests } from '../../src/transfer/manifest.js';
 import { ProgressMeter, type ProgressEvent } from '../../src/transfer/progress.js';
 import { rsyncRemoteShell } from '../../src/transfer/source-to-target-ssh.js';
+import { shouldCompress } from '../../src/transfer/compression.js';
 import { chooseMethod } from '../../src/transfer/transfer-services.js';
 
 const record = (fields: string[]) => `${fields.join('\0')}\0`;
@@ -84,5 +85,20 @@ describe('chooseMethod', () => {
 
   it('says why when zfs is demanded but impossible', () => {
     expect(() => chooseMethod({ source: zfsHost('alpha'), target: plainHost, method: 'zfs' }, service('gamma'))).toThrow(/both hosts need ZFS/);
+  });
+});
+
+describe('shouldCompress', () => {
+  const loop = { hostname: '127.0.0.11' };
+  const lan = { hostname: 'nas.lan' };
+  it('compresses across a network when both ends have zstd, not on loopback', () => {
+    expect(shouldCompress('auto', loop, { hostname: '127.0.0.12' }, true)).toBe(false);
+    expect(shouldCompress('auto', loop, lan, true)).toBe(true);
+    expect(shouldCompress('auto', lan, lan, false)).toBe(false);
+  });
+  it('obeys on and off, but never without zstd on both ends', () => {
+    expect(shouldCompress('on', loop, loop, true)).toBe(true);
+    expect(shouldCompress('off', lan, lan, true)).toBe(false);
+    expect(shouldCompress('on', lan, lan, false)).toBe(false);
   });
 });

@@ -13,10 +13,12 @@ interface MigrateOptions {
   cold?: boolean;
   method: string;
   route: string;
+  compress: string;
 }
 
 const METHODS = ['auto', 'zfs', 'rsync'] as const;
 const ROUTES = ['auto', 'direct', 'relay'] as const;
+const COMPRESSION = ['auto', 'on', 'off'] as const;
 
 function oneOf<T extends string>(what: string, value: string, allowed: readonly T[]): T {
   if (!(allowed as readonly string[]).includes(value)) throw new InvalidInputError(what, value, `must be one of ${allowed.join(', ')}`);
@@ -34,6 +36,7 @@ export function registerMigrateCommand(program: Command): void {
     .option('--cold', 'stop first, then copy everything (default: seed while running, stop, send the difference)')
     .option('--method <method>', 'auto (zfs when both hosts have it), zfs, or rsync', 'auto')
     .option('--route <route>', 'ZFS streams: auto, direct (source to target), or relay (through this machine)', 'auto')
+    .option('--compress <when>', 'zstd on the wire: auto (not between loopback addresses), on, off', 'auto')
     .option('--json', 'machine-readable output')
     .action(async (sourceId: string, targetId: string, stack: string, options: MigrateOptions, command: Command) => {
       const context = await cliContext(command);
@@ -41,6 +44,7 @@ export function registerMigrateCommand(program: Command): void {
       const target = dockerHostOf(context, targetId);
       const method = oneOf('method', options.method, METHODS);
       const route = oneOf('route', options.route, ROUTES);
+      const compress = oneOf('compress', options.compress, COMPRESSION);
       if (options.dryRun) {
         const plan = await planStackMigration(source, target, stack, { cold: options.cold ?? false, method });
         emit(plan, options, renderPlan);
@@ -50,6 +54,7 @@ export function registerMigrateCommand(program: Command): void {
         cold: options.cold ?? false,
         method,
         route,
+        compress,
         ...(options.json ? {} : { onProgress: renderProgress }),
       });
       emit(report, options, renderReport);
