@@ -75,13 +75,16 @@ const receiveStream = (fail: boolean): RemoteStream => {
 describe('transferDatasetByZfs on OpenZFS hosts (faked: the testbed has zfs-fuse)', () => {
   it('receives resumably and, when the stream breaks, resumes from the target token', async () => {
     let received = false;
+    const noTools = (text: string) => text.startsWith('sh -c') && text.includes('command -v');
     const source = new FakeOpenZfsHost('source', (text) => {
+      if (noTools(text)) return { stdout: '' };
       if (text.startsWith('zfs get')) return { stdout: listing('tank/app', true) };
       if (text === 'zfs 2>&1') return { stdout: OPENZFS_USAGE, exitCode: 2 };
       if (text.startsWith('zfs send -n -v -P')) return { stdout: `full\ttank/app@docker-mcp-t\t4096\nsize\t4096\n` };
       throw new Error(`unexpected source command ${text}`);
     }, () => sendStream());
     const target = new FakeOpenZfsHost('target', (text) => {
+      if (noTools(text)) return { stdout: '' };
       if (text === 'zfs 2>&1') return { stdout: OPENZFS_USAGE, exitCode: 2 };
       if (text.includes('receive_resume_token')) return { stdout: 'receive_resume_token\t1-c0ffee-40\n' };
       if (text.startsWith('zfs get')) return received ? { stdout: listing('pool/app', true) } : { stderr: "cannot open 'pool/app': dataset does not exist", exitCode: 1 };
