@@ -14,7 +14,7 @@ import { compareManifests, describeDifferences, readManifest } from '../transfer
 import type { ProgressListener } from '../transfer/progress.js';
 import { transferServices, type TransferSummary } from '../transfer/transfer-services.js';
 import { MigrationFailedError, MigrationRefusedError } from './errors.js';
-import { MigrationJournal } from './journal.js';
+import { lastMovedAway, MigrationJournal } from './journal.js';
 import { planMigration, type MigrationPlan } from './plan.js';
 import { preflight, type PreflightResult } from './preflight.js';
 import { carryImages, copyFolder } from './stream-copy.js';
@@ -72,6 +72,7 @@ export async function planStackMigration(source: DockerHost, target: DockerHost,
 export async function migrateStack(source: DockerHost, target: DockerHost, stack: string, options: MigrationOptions = {}): Promise<MigrationReport> {
   const started = Date.now();
   const plan = await planStackMigration(source, target, stack, options);
+  const movingBack = await lastMovedAway(plan.stack, plan.target, plan.source, options.journalDir);
   const journal = await MigrationJournal.begin(plan, options.journalDir);
   // Each phase is journalled before its side effects.
   const phase = async (name: string, message: string) => {
@@ -79,7 +80,7 @@ export async function migrateStack(source: DockerHost, target: DockerHost, stack
     options.onProgress?.({ type: 'migration-phase', phase: name, message });
   };
   try {
-    const report = await runPlan(plan, journal, phase, source, target, options, started);
+    const report = await runPlan(plan, journal, phase, source, target, { ...options, movingBack }, started);
     await journal.finish('succeeded', `downtime ${report.downtimeSeconds.toFixed(1)} s`);
     return report;
   } catch (error) {
@@ -94,11 +95,11 @@ async function runPlan(
   phase: (name: string, message: string) => Promise<void>,
   source: DockerHost,
   target: DockerHost,
-  options: MigrationOptions,
+  options: MigrationOptions & { readonly movingBack: boolean },
   started: number,
 ): Promise<MigrationReport> {
-  await phase('preflight', `checking ${plan.target} for ${plan.stack}`);
-  const checked = await preflight(plan, source, target);
+  await phase('preflight', `checking ${plan.target} for ${plan.stack}${options.movingBack ? ' (moving back: the stale copy there is replaced)' : ''}`);
+  const checked = await preflight(plan, source, target, { movingBack: options.movingBack });
   const services = plan.dataPaths.map(({ service, sourcePath, targetPath }) => ({ service, sourcePath, targetPath }));
   const transfer = (tag: string, only = services) =>
     transferServices({
@@ -164,8 +165,16 @@ async function runPlan(
       verified.push({ path: dataPath.targetPath, entries: after.entries.size, bytes: after.totalBytes });
     }
     await phase('stack-folder', `copying ${plan.sourceStackDir} to ${plan.target}:${plan.targetStackDir}`);
+    // Moving back, the old folder is kept aside until the stack runs, and put back on rollback.
+    const aside = `${plan.targetStackDir}.docker-mcp-${plan.id}`;
+    const hadFolder = options.movingBack && (await target.transport.exec(command(['test', '-d', plan.targetStackDir]), { okExitCodes: [0, 1] })).exitCode === 0;
+    if (hadFolder) await target.transport.exec(command(['mv', '-T', '--', plan.targetStackDir, aside]));
     undo.unshift(async () => {
       await target.transport.exec(command(['rm', '-rf', '--', plan.targetStackDir]));
+      if (hadFolder) {
+        await target.transport.exec(command(['mv', '-T', '--', aside, plan.targetStackDir]));
+        return `put the earlier ${plan.target}:${plan.targetStackDir} back`;
+      }
       return `removed ${plan.target}:${plan.targetStackDir}`;
     });
     await copyFolder(source.transport, plan.sourceStackDir, target.transport, plan.targetStackDir);
@@ -187,6 +196,7 @@ async function runPlan(
       throw new Error(`not every service came up on ${plan.target}: ${health.services.map((s) => `${s.service} ${s.state}${s.health ? `/${s.health}` : ''}`).join(', ')}`);
     }
     const runningAt = Date.now();
+    if (hadFolder) await target.transport.exec(command(['rm', '-rf', '--', aside]));
 
     return {
       id: plan.id,

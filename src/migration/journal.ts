@@ -142,3 +142,10 @@ export async function readMigration(id: string, dir = journalDir()): Promise<Jou
   if (!entry) throw new InvalidInputError('migration id', id, `there is no such migration in ${dir}`);
   return entry;
 }
+
+/** Whether the stack's last successful migration went from `host` to `to`. */
+export async function lastMovedAway(stack: string, host: string, to: string, dir = journalDir()): Promise<boolean> {
+  const succeeded = (await listMigrations(dir)).filter((e) => e.stack === stack && e.status === 'succeeded');
+  const last = succeeded.at(-1);
+  return last !== undefined && last.source === host && last.target === to;
+}

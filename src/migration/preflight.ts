@@ -18,7 +18,16 @@ export interface PreflightResult {
   readonly imagesToCarry: readonly string[];
 }
 
-export async function preflight(plan: MigrationPlan, source: DockerHost, target: DockerHost): Promise<PreflightResult> {
+export interface PreflightContext {
+  /**
+   * The stack's last successful migration went from this target to this
+   * source: what is left on the target (stopped stack folder, data) is that
+   * migration's stale copy, and moving back replaces it.
+   */
+  readonly movingBack: boolean;
+}
+
+export async function preflight(plan: MigrationPlan, source: DockerHost, target: DockerHost, context: PreflightContext = { movingBack: false }): Promise<PreflightResult> {
   const refuse = (reason: string): never => {
     throw new MigrationRefusedError(`migration of ${plan.stack} from ${plan.source} to ${plan.target} refused (nothing was changed): ${reason}`);
   };
@@ -27,10 +36,14 @@ export async function preflight(plan: MigrationPlan, source: DockerHost, target:
   }
   const targetStacks = await listStacks(target);
   const existing = targetStacks.find((s) => s.name === plan.stack);
-  if (existing) refuse(`${plan.target} already has a stack "${plan.stack}" (${existing.foundIn === 'folder' ? existing.composeFile : 'in its engine'})`);
+  const leftByMoveAway = context.movingBack && existing?.foundIn === 'folder';
+  if (existing && !leftByMoveAway) {
+    refuse(`${plan.target} already has a stack "${plan.stack}" (${existing.foundIn === 'folder' ? existing.composeFile : 'in its engine'})`);
+  }
 
   for (const dataPath of plan.dataPaths) {
-    if (dataPath.method !== 'rsync') continue; // zfs refuses a foreign dataset itself, before anything stops
+    // zfs refuses a foreign dataset itself, before anything stops; moving back, rsync replaces the stale copy.
+    if (dataPath.method !== 'rsync' || context.movingBack) continue;
     if ((await pathKind(target.transport, dataPath.targetPath)) === 'directory' && !(await directoryIsEmpty(target.transport, dataPath.targetPath))) {
       refuse(`${plan.target}:${dataPath.targetPath} already holds data, which rsync --delete would replace`);
     }

@@ -128,7 +128,13 @@ export async function transferDatasetByZfs(job: ZfsServiceTransfer): Promise<Zfs
   if (!after.snapshots.some((snapshot) => snapshot.guid === to.guid)) {
     throw new Error(`on ${target.hostId}: ${targetDataset}@${to.name} did not arrive (no snapshot with guid ${to.guid})`);
   }
-  if (after.state && !after.state.mounted) await target.transport.exec(zfsCommands.mount(targetDataset));
+  if (after.state && !after.state.mounted) {
+    await target.transport.exec(zfsCommands.mount(targetDataset));
+  } else if (targetState?.mounted) {
+    // Received into a mounted filesystem: zfs-fuse keeps serving what the
+    // kernel cached before the receive until it is mounted afresh.
+    await target.transport.exec(andThen(zfsCommands.unmount(targetDataset), zfsCommands.mount(targetDataset)), { okExitCodes: [0, 1] });
+  }
   const pruned = await pruneOlderSnapshots(source, sourceDataset, sourceSnapshots, target, targetDataset, after.snapshots, to);
   return {
     mode: from ? 'incremental' : 'full',
@@ -207,8 +213,9 @@ export function checkReceiveAllowed(
       if (managed && decision.targetOnly.every((name) => name.startsWith(SNAPSHOT_PREFIX))) return true;
       throw new DivergedTargetError(hostId, dataset, decision.common.name, decision.targetOnly);
     case 'incremental':
-      // The target may have changed since the common snapshot (it was mounted); roll back only what is ours.
-      return managed;
+      // The target may have changed since the common snapshot (it was mounted):
+      // roll back to it when the dataset is ours or the snapshot is (a move back).
+      return managed || decision.from.name.startsWith(SNAPSHOT_PREFIX);
   }
 }
 

@@ -71,6 +71,10 @@ export const zfsCommands = {
     ]);
   },
 
+  unmount(dataset: string): ShellCommand {
+    return command(['zfs', 'unmount', validateDatasetName(dataset)]);
+  },
+
   mount(dataset: string): ShellCommand {
     return command(['zfs', 'mount', validateDatasetName(dataset)]);
   },

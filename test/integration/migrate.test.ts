@@ -151,6 +151,24 @@ describe('docker-mcp migrate (ZFS to ZFS)', () => {
   });
 });
 
+describe('docker-mcp migrate back (ZFS)', () => {
+  it('moves the stack back to alpha, sending only what changed since it left', async () => {
+    const stack = `${prefix}-auth`;
+    const run = await runCli(['migrate', 'beta', 'alpha', stack, '--json']);
+    expect(run.stderr).toBe('');
+    const report = JSON.parse(run.stdout) as { seed: { results: { mode: string }[] }; final: { results: { mode: string; bytes: number }[] } };
+    // alpha still has the snapshot it sent from: even the seed is incremental.
+    expect(report.seed.results.map((r) => r.mode)).toEqual(['incremental', 'incremental', 'incremental']);
+    expect(report.final.results.map((r) => r.mode)).toEqual(['incremental', 'incremental', 'incremental']);
+    const mariadbBytes = report.final.results[1]?.bytes ?? Infinity;
+    expect(mariadbBytes).toBeLessThan(1_000_000); // its 3 MB file did not travel again
+    expect((await listContainers(hosts.alpha)).filter((c) => c.stack === stack).map((c) => c.state)).toEqual(['running', 'running', 'running']);
+    expect((await listContainers(hosts.beta)).filter((c) => c.stack === stack)).toEqual([]);
+    const compose = (await sh('alpha', 'cat "$1"', `/srv/alpha/compose/${stack}/docker-compose.yml`)).stdout;
+    expect(compose).toBe(stackFile(stack, 'alpha'));
+  });
+});
+
 describe('docker-mcp migrate (rollback, rsync, carried images)', () => {
   it('rolls back when compose up fails on the target (a broken image there): source running again, data intact', async () => {
     const stack = `${prefix}-bad`;

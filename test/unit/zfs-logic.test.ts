@@ -89,9 +89,11 @@ describe('checkReceiveAllowed: -F only on what the tool owns', () => {
     expect(() => checkReceiveAllowed({ kind: 'diverged', common, targetOnly: ['before-upgrade'] }, 'beta', 'tank/app', true, [])).toThrow(DivergedTargetError);
     expect(() => checkReceiveAllowed({ kind: 'diverged', common, targetOnly: ['docker-mcp-9'] }, 'beta', 'tank/app', false, [])).toThrow(DivergedTargetError);
   });
-  it('uses -F for an incremental receive only into its own dataset', () => {
-    expect(checkReceiveAllowed({ kind: 'incremental', from: common, to: common }, 'beta', 'tank/app', true, [])).toBe(true);
-    expect(checkReceiveAllowed({ kind: 'incremental', from: common, to: common }, 'beta', 'tank/app', false, [])).toBe(false);
+  it('uses -F for an incremental receive into its own dataset, or back to its own snapshot, never to a user snapshot of a foreign dataset', () => {
+    const userSnapshot = snap('before-upgrade', '100', 10);
+    expect(checkReceiveAllowed({ kind: 'incremental', from: userSnapshot, to: common }, 'beta', 'tank/app', true, [])).toBe(true);
+    expect(checkReceiveAllowed({ kind: 'incremental', from: common, to: common }, 'alpha', 'tank/app', false, [])).toBe(true);
+    expect(checkReceiveAllowed({ kind: 'incremental', from: userSnapshot, to: common }, 'beta', 'tank/app', false, [])).toBe(false);
   });
 });
 
