@@ -3,8 +3,6 @@
  * (the "relayed" data path: the two hosts need not reach each other), counting
  * the bytes. If either side fails, the other is stopped.
  */
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { ExecResult, RemoteStream } from '../ssh/transport.js';
 
 export interface RelayResult {
@@ -15,14 +13,8 @@ export interface RelayResult {
 
 export async function relay(producer: RemoteStream, consumer: RemoteStream, onBytes: (count: number) => void): Promise<RelayResult> {
   if (!consumer.stdin) throw new Error('the consuming command was started without stdin');
+  const stdin = consumer.stdin;
   let bytes = 0;
-  const counter = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      bytes += chunk.length;
-      onBytes(chunk.length);
-      callback(null, chunk);
-    },
-  });
   // Drain stderr: the transport keeps it for error messages; an unread pipe would stall.
   producer.stderr.resume();
   consumer.stderr.resume();
@@ -30,7 +22,35 @@ export async function relay(producer: RemoteStream, consumer: RemoteStream, onBy
     producer.kill();
     consumer.kill();
   };
-  const piping = pipeline(producer.stdout, counter, consumer.stdin).catch((error: unknown) => {
+  // Piped by hand rather than with stream.pipeline, which would destroy the
+  // producer's stdout when a consumer stops reading early (docker load ignores
+  // tar's trailing padding): the producer is then drained, and the two exit
+  // codes decide.
+  const piping = new Promise<void>((resolve, reject) => {
+    let consumerGone = false;
+    stdin.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') {
+        consumerGone = true;
+        producer.stdout.resume();
+      } else {
+        reject(error);
+      }
+    });
+    producer.stdout.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      onBytes(chunk.length);
+      if (consumerGone) return;
+      if (!stdin.write(chunk)) {
+        producer.stdout.pause();
+        stdin.once('drain', () => producer.stdout.resume());
+      }
+    });
+    producer.stdout.once('end', () => {
+      if (!consumerGone) stdin.end();
+      resolve();
+    });
+    producer.stdout.once('error', reject);
+  }).catch((error: unknown) => {
     stopBoth();
     throw error;
   });
@@ -50,3 +70,4 @@ export async function relay(producer: RemoteStream, consumer: RemoteStream, onBy
   if (pipeOutcome.status === 'rejected') throw pipeOutcome.reason;
   return { bytes, producer: producerOutcome.value, consumer: consumerOutcome.value };
 }
+
