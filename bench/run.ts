@@ -3,6 +3,7 @@
  * Benchmarks print figures measured side by side; they never pass or fail.
  */
 import { findHost, loadConfig } from '../src/config/load.js';
+import { downtimeBench } from './downtime.js';
 import { fanoutBench } from './fanout.js';
 import { latencyBench } from './latency.js';
 import { report, type BenchTable } from './report.js';
@@ -12,6 +13,7 @@ const BENCHES: Record<string, () => Promise<BenchTable>> = {
   latency: async () => latencyBench(findHost(await loadConfig(), process.env.BENCH_HOST ?? 'alpha')),
   transfer: transferBench,
   fanout: fanoutBench,
+  downtime: downtimeBench,
 };
 
 const requested = process.argv.slice(2);

@@ -156,9 +156,13 @@ async function runPlan(
     await phase('verify', 'comparing the data on both hosts, before anything runs on it');
     const verified = [];
     for (const dataPath of plan.dataPaths) {
+      // ZFS data arrived as a checksummed stream whose snapshot guid matched:
+      // its metadata is compared (cheap, so downtime does not grow with the
+      // data's size); rsync copies are compared down to every file's hash.
+      const hashes = dataPath.method === 'rsync';
       const [before, after] = await Promise.all([
-        readManifest(source.transport, dataPath.sourcePath),
-        readManifest(target.transport, dataPath.targetPath),
+        readManifest(source.transport, dataPath.sourcePath, { hashes }),
+        readManifest(target.transport, dataPath.targetPath, { hashes }),
       ]);
       const differences = compareManifests(before, after);
       if (differences.length > 0) throw new Error(`data of ${dataPath.service} differs on ${plan.target}: ${describeDifferences(differences)}`);

@@ -40,12 +40,19 @@ export interface Manifest {
 const FIELDS = ['%P', '%y', '%m', '%U', '%G', '%s', '%T@', '%b', '%i', '%n', '%l'];
 const FIND_FORMAT = `${FIELDS.join('\\0')}\\0`;
 
-export async function readManifest(transport: SshTransport, root: string): Promise<Manifest> {
+/**
+ * `hashes: false` reads metadata only (type, mode, owner, size, times, links,
+ * xattrs): cheap, for data whose content another check already proves (a ZFS
+ * snapshot that arrived with the same guid: its stream is checksummed).
+ */
+export async function readManifest(transport: SshTransport, root: string, options: { hashes?: boolean } = {}): Promise<Manifest> {
   const listing = transport.execBytes(
     andThen(command(['cd', root]), command(['find', '.', '-printf', FIND_FORMAT])),
     { timeoutMs: 600_000 },
   );
-  const hashes = transport.execBytes(
+  const hashes = options.hashes === false
+    ? Promise.resolve({ stdout: Buffer.alloc(0) })
+    : transport.execBytes(
     andThen(
       command(['cd', root]),
       strictPipeline(command(['find', '.', '-type', 'f', '-print0']), command(['xargs', '-0', '-r', 'sha256sum', '-z'])),
