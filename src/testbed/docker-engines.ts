@@ -4,11 +4,12 @@
  * nothing a test starts can reach anything.
  */
 import { spawn } from 'node:child_process';
+import path from 'node:path';
 import { mkdir, open, rm } from 'node:fs/promises';
 import { unmountAllUnder } from './mounts.js';
 import { runLocal, succeeds } from './local-command.js';
 import { testbedPaths, type TestbedHostSpec } from './layout.js';
-import { runningPid, stopDaemon, waitFor, type DaemonRef } from './processes.js';
+import { clearStalePidFile, runningPid, stopDaemon, waitFor, type DaemonRef } from './processes.js';
 
 export function dockerDaemon(host: TestbedHostSpec): DaemonRef {
   return { label: `${host.name} dockerd`, pidFile: testbedPaths(host).dockerPidFile, commandLineContains: 'dockerd' };
@@ -23,6 +24,11 @@ export function dockerEnv(host: TestbedHostSpec): NodeJS.ProcessEnv {
   return { ...process.env, DOCKER_HOST: dockerHostUrl(host) };
 }
 
+function orphanedContainerd(host: TestbedHostSpec): DaemonRef {
+  const containerdDir = path.join(testbedPaths(host).dockerExecRoot, 'containerd');
+  return { label: `${host.name} containerd`, pidFile: path.join(containerdDir, 'containerd.pid'), commandLineContains: containerdDir };
+}
+
 const engineAnswers = (host: TestbedHostSpec) =>
   succeeds('docker', ['version', '--format', '{{.Server.Version}}'], { env: dockerEnv(host), timeoutMs: 10_000 });
 
@@ -31,6 +37,10 @@ export async function ensureDockerEngine(host: TestbedHostSpec): Promise<boolean
   const daemon = dockerDaemon(host);
   if ((await runningPid(daemon)) !== undefined && (await engineAnswers(host))) return false;
   const paths = testbedPaths(host);
+  await clearStalePidFile(daemon);
+  // The containerd of a dockerd that was killed lingers for a moment, and a new
+  // dockerd that finds it waits on it and gives up: stop it first.
+  await stopDaemon(orphanedContainerd(host), 5_000);
   for (const dir of [paths.dockerDataRoot, paths.dockerExecRoot]) await mkdir(dir, { recursive: true });
   const log = await open(paths.dockerLog, 'a');
   try {

@@ -1,6 +1,7 @@
 /** Mount points on this machine, for clean-up of what the testbed mounted. */
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { runLocal } from './local-command.js';
 
 /** Mount points at or below `dir`, deepest first. */
@@ -52,4 +53,23 @@ export async function abortFuseMountsUnder(dir: string): Promise<number> {
     }
   }
   return aborted;
+}
+
+/**
+ * Mounts at or below `dir` that no longer answer: their FUSE daemon died
+ * (ENOTCONN) or is wedged (no answer within `timeoutMs`).
+ */
+export async function deadMountsUnder(dir: string, timeoutMs = 5_000): Promise<string[]> {
+  const dead: string[] = [];
+  for (const mountPoint of await mountsUnder(dir)) {
+    const answer = await Promise.race([
+      stat(mountPoint).then(
+        () => 'alive' as const,
+        (error: NodeJS.ErrnoException) => (error.code === 'ENOTCONN' ? ('dead' as const) : ('alive' as const)),
+      ),
+      sleep(timeoutMs, undefined, { ref: false }).then(() => 'dead' as const),
+    ]);
+    if (answer === 'dead') dead.push(mountPoint);
+  }
+  return dead;
 }

@@ -3,6 +3,7 @@
  * trusted when /proc says it still runs the program we started, so a stale
  * pid file can never make us signal somebody else's process.
  */
+import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -37,6 +38,18 @@ export async function runningPid(daemon: DaemonRef): Promise<number | undefined>
   if (pid === undefined) return undefined;
   const line = await commandLine(pid);
   return line?.includes(daemon.commandLineContains) ? pid : undefined;
+}
+
+/**
+ * Remove a pid file whose process is gone (a crash, a reboot, a killed
+ * session). zfs-fuse refuses to start while its pid file exists and dockerd
+ * refuses while the pid in it belongs to any live process.
+ */
+export async function clearStalePidFile(daemon: DaemonRef): Promise<boolean> {
+  if (!existsSync(daemon.pidFile)) return false;
+  if ((await runningPid(daemon)) !== undefined) return false;
+  await rm(daemon.pidFile, { force: true });
+  return true;
 }
 
 export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {

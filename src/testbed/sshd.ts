@@ -7,7 +7,7 @@ import { connect } from 'node:net';
 import { writeIfChanged } from './keys.js';
 import { runLocal } from './local-command.js';
 import { testbedPaths, testbedSharedPaths, type TestbedHostSpec } from './layout.js';
-import { runningPid, stopDaemon, waitFor, type DaemonRef } from './processes.js';
+import { clearStalePidFile, runningPid, stopDaemon, waitFor, type DaemonRef } from './processes.js';
 import { dockerHostUrl } from './docker-engines.js';
 
 export function sshDaemon(host: TestbedHostSpec): DaemonRef {
@@ -66,6 +66,7 @@ export async function ensureSshd(host: TestbedHostSpec): Promise<string[]> {
   const running = (await runningPid(daemon)) !== undefined;
   if (running && !configChanged) return changed;
   if (running) await stopDaemon(daemon);
+  else await clearStalePidFile(daemon);
   await mkdir('/run/sshd', { recursive: true, mode: 0o755 });
   await runLocal('/usr/sbin/sshd', ['-t', '-f', paths.sshdConfig]);
   await runLocal('/usr/sbin/sshd', ['-f', paths.sshdConfig, '-E', paths.sshdLog]);

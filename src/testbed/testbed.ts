@@ -10,11 +10,11 @@ import { testbedHostsYaml } from './hosts-file.js';
 import { ensureImage } from './image.js';
 import { ensurePackages } from './install.js';
 import { ensureKeys, writeIfChanged } from './keys.js';
-import { TESTBED_HOSTS, testbedPaths, testbedRunDir, testbedSharedPaths, type TestbedHostName } from './layout.js';
-import { abortFuseMountsUnder, unmountAllUnder } from './mounts.js';
+import { TESTBED_HOSTS, testbedPaths, testbedRunDir, testbedSharedPaths, type TestbedHostName, type TestbedHostSpec } from './layout.js';
+import { abortFuseMountsUnder, deadMountsUnder, unmountAllUnder } from './mounts.js';
 import { ensureSshd, sshdRunning, stopSshd } from './sshd.js';
 import { ensureTestbedUser, removeTestbedUser, TESTBED_USER } from './testbed-user.js';
-import { removePool, ensurePool, ensureZfsDaemon, poolStatus, stopZfsDaemonIfOurs, zfsDaemonRunning } from './zfs-pools.js';
+import { removePool, ensurePool, ensureZfsDaemon, poolStatus, stopZfsDaemonIfOurs, zfsDaemonAnswers, zfsDaemonRunning } from './zfs-pools.js';
 
 export interface TestbedUpResult {
   readonly hostsFile: string;
@@ -40,7 +40,18 @@ export async function testbedUp(report: (line: string) => void = () => {}): Prom
   await mkdir(testbedRunDir(), { recursive: true });
   note(await ensureKeys());
   if (await ensureTestbedUser()) note([`created user ${TESTBED_USER}`]);
-  if (TESTBED_HOSTS.some((host) => host.zfs) && (await ensureZfsDaemon())) note(['started zfs-fuse']);
+  if (TESTBED_HOSTS.some((host) => host.zfs)) {
+    // A zfs-fuse that died (crash, reboot, killed session) leaves its mounts
+    // behind, and every access to them fails with ENOTCONN. A daemon started
+    // over them believes its datasets are mounted: restart it once they are gone.
+    const zfsHosts = TESTBED_HOSTS.filter((host) => host.zfs);
+    const deadMounts = (await Promise.all(zfsHosts.map((host) => deadMountsUnder(testbedPaths(host).srvRoot)))).flat();
+    if (deadMounts.length > 0 || !(await zfsDaemonAnswers())) {
+      if (deadMounts.length > 0 && (await stopZfsDaemonIfOurs())) note(['stopped zfs-fuse (its mounts were dead)']);
+      for (const host of zfsHosts) note(await releaseMountsUnder(host));
+    }
+    if (await ensureZfsDaemon()) note(['started zfs-fuse']);
+  }
 
   // One pool at a time: zfs-fuse was seen to hang when two pools were
   // created and mounted at once.
@@ -59,6 +70,15 @@ export async function testbedUp(report: (line: string) => void = () => {}): Prom
   );
   if (await writeIfChanged(shared.hostsFile, testbedHostsYaml(), 0o600)) note([`wrote ${shared.hostsFile}`]);
   return { hostsFile: shared.hostsFile, changes, installedPackages, seconds: (performance.now() - started) / 1000 };
+}
+
+/** Mounts a killed or wedged zfs-fuse left behind would make every access hang or fail. */
+async function releaseMountsUnder(host: TestbedHostSpec): Promise<string[]> {
+  const { srvRoot } = testbedPaths(host);
+  const released: string[] = [];
+  if ((await abortFuseMountsUnder(srvRoot)) > 0) released.push(`${host.name} aborted FUSE mounts`);
+  if ((await unmountAllUnder(srvRoot)) > 0) released.push(`${host.name} stale mounts`);
+  return released;
 }
 
 export interface TestbedDownResult {
@@ -83,9 +103,7 @@ export async function testbedDown(report: (line: string) => void = () => {}): Pr
   if (await stopZfsDaemonIfOurs()) note('zfs-fuse');
   for (const host of TESTBED_HOSTS) {
     const paths = testbedPaths(host);
-    // Mounts a killed or wedged zfs-fuse left behind would make every access hang.
-    if ((await abortFuseMountsUnder(paths.srvRoot)) > 0) note(`${host.name} aborted FUSE mounts`);
-    if ((await unmountAllUnder(paths.srvRoot)) > 0) note(`${host.name} stale mounts`);
+    for (const item of await releaseMountsUnder(host)) note(item);
     await rm(paths.srvRoot, { recursive: true, force: true });
     await rm(paths.poolImage, { force: true });
   }

@@ -9,22 +9,24 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { runLocal, succeeds } from './local-command.js';
 import { TESTBED_POOL_SIZE, testbedPaths, testbedSharedPaths, type TestbedHostSpec } from './layout.js';
-import { runningPid, stopDaemon, waitFor, type DaemonRef } from './processes.js';
+import { clearStalePidFile, runningPid, stopDaemon, waitFor, type DaemonRef } from './processes.js';
 
 export function zfsDaemon(): DaemonRef {
   return { label: 'zfs-fuse', pidFile: testbedSharedPaths().zfsPidFile, commandLineContains: 'zfs-fuse' };
 }
 
-const zfsAnswers = () => succeeds('zpool', ['list', '-H']);
+/** Whether a zfs-fuse daemon (ours or not) answers the zpool command. */
+export const zfsDaemonAnswers = () => succeeds('zpool', ['list', '-H']);
 
 /** Start zfs-fuse unless a daemon already answers. Returns whether we started it. */
 export async function ensureZfsDaemon(): Promise<boolean> {
-  if (await zfsAnswers()) return false;
+  if (await zfsDaemonAnswers()) return false;
   const shared = testbedSharedPaths();
   await mkdir(path.dirname(shared.zfsPidFile), { recursive: true });
+  await clearStalePidFile(zfsDaemon());
   await runLocal('zfs-fuse', ['--no-kstat-mount', '--pidfile', shared.zfsPidFile]);
   await writeFile(shared.zfsOwnedMarker, 'started by docker-mcp testbed up\n');
-  await waitFor('zfs-fuse to answer', zfsAnswers, 30_000);
+  await waitFor('zfs-fuse to answer', zfsDaemonAnswers, 30_000);
   return true;
 }
 
@@ -91,7 +93,7 @@ export async function poolStatus(host: TestbedHostSpec): Promise<PoolStatus> {
 export async function removePool(host: TestbedHostSpec): Promise<boolean> {
   const paths = testbedPaths(host);
   let removed = false;
-  if ((await zfsAnswers()) && (await poolImported(paths.pool))) {
+  if ((await zfsDaemonAnswers()) && (await poolImported(paths.pool))) {
     // A wedged zfs-fuse can hang here; the daemon is stopped next anyway.
     const exported = await runLocal('zpool', ['export', '-f', paths.pool], { okExitCodes: [0, 1], timeoutMs: 30_000 }).catch(() => undefined);
     removed = exported?.exitCode === 0;
@@ -109,5 +111,5 @@ export async function stopZfsDaemonIfOurs(): Promise<boolean> {
 }
 
 export async function zfsDaemonRunning(): Promise<boolean> {
-  return (await runningPid(zfsDaemon())) !== undefined || (await zfsAnswers());
+  return (await runningPid(zfsDaemon())) !== undefined || (await zfsDaemonAnswers());
 }

@@ -1,5 +1,13 @@
+import { open, readFile, rm, stat } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
+import { testbedPaths, testbedSharedPaths, TESTBED_HOSTS } from '../../src/testbed/layout.js';
 import { runCli } from './cli.js';
+
+const spec = (name: string) => TESTBED_HOSTS.find((host) => host.name === name)!;
+
+async function killFromPidFile(pidFile: string): Promise<void> {
+  process.kill(Number.parseInt((await readFile(pidFile, 'utf8')).trim(), 10), 'SIGKILL');
+}
 
 describe('docker-mcp testbed', () => {
   it('a second "up" finds everything in place and changes nothing', async () => {
@@ -21,5 +29,31 @@ describe('docker-mcp testbed', () => {
       { host: 'beta', address: '127.0.0.12', sshd: true, dockerd: true, pool: 'ONLINE' },
       { host: 'gamma', address: '127.0.0.13', sshd: true, dockerd: true, pool: null },
     ]);
+  });
+
+  // What a CI machine inherits from a session that was cut off: pid files of
+  // dead daemons and the dead FUSE mounts of a killed zfs-fuse.
+  it('up brings back daemons killed with SIGKILL, stale pid files and dead mounts included, and keeps synced data', async () => {
+    const marker = `${testbedPaths(spec('alpha')).appdata}/crash-marker-${process.pid}`;
+    const file = await open(marker, 'w');
+    await file.writeFile('survives the crash\n');
+    await file.sync();
+    await file.close();
+
+    await killFromPidFile(testbedSharedPaths().zfsPidFile);
+    await killFromPidFile(testbedPaths(spec('gamma')).dockerPidFile);
+    await killFromPidFile(testbedPaths(spec('beta')).sshdPidFile);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await expect(stat(testbedPaths(spec('alpha')).appdata)).rejects.toMatchObject({ code: 'ENOTCONN' });
+
+    const run = await runCli(['testbed', 'up', '--json']);
+    expect(run.exitCode, run.stderr).toBe(0);
+    const { changes } = JSON.parse(run.stdout) as { changes: string[] };
+    expect(changes).toEqual(expect.arrayContaining(['started zfs-fuse', 'beta sshd started', 'started gamma dockerd']));
+
+    const status = JSON.parse((await runCli(['testbed', 'status', '--json'])).stdout) as { up: boolean };
+    expect(status.up).toBe(true);
+    expect(await readFile(marker, 'utf8')).toBe('survives the crash\n');
+    await rm(marker);
   });
 });
