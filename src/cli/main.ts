@@ -3,12 +3,14 @@
  * the engine and render its typed results.
  */
 import { Command, CommanderError } from 'commander';
+import { VERSION } from '../version.js';
 import { DockerMcpError, EXIT_CODES, describeError } from '../errors.js';
 import { registerContainerCommands } from './commands/containers.js';
 import { registerHostsCommands } from './commands/hosts.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerMigrateCommand } from './commands/migrate.js';
 import { registerMigrationsCommands } from './commands/migrations.js';
+import { registerServeCommand } from './commands/serve.js';
 import { registerStackCommands } from './commands/stacks.js';
 import { registerTestbedCommands } from './commands/testbed.js';
 
@@ -16,6 +18,7 @@ export function buildProgram(): Command {
   const program = new Command('docker-mcp')
     .description('Run Docker Compose stacks on several hosts over SSH, and move them between hosts with their data.')
     .option('-c, --config <file>', 'hosts.yml to use (else $DOCKER_MCP_CONFIG, ./config/hosts.yml, ~/.config/docker-mcp/hosts.yml)')
+    .version(VERSION)
     .showHelpAfterError()
     .exitOverride();
   registerHostsCommands(program);
@@ -23,6 +26,7 @@ export function buildProgram(): Command {
   registerStackCommands(program);
   registerMigrateCommand(program);
   registerMigrationsCommands(program);
+  registerServeCommand(program);
   registerDemoCommand(program);
   registerTestbedCommands(program);
   return program;

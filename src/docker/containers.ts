@@ -30,8 +30,10 @@ export async function inspectContainer(target: DockerHost, ref: string): Promise
 
 export type ContainerAction = 'start' | 'stop' | 'restart';
 
-export async function containerAction(target: DockerHost, ref: string, action: ContainerAction): Promise<ContainerSummary> {
-  const result = await target.transport.exec(command(['docker', action, validateContainerRef(ref)]), { okExitCodes: [0, 1], timeoutMs: 120_000 });
+/** `stopTimeoutSeconds`: how long stop and restart wait for the container to exit before killing it (docker's default: 10). */
+export async function containerAction(target: DockerHost, ref: string, action: ContainerAction, options: { stopTimeoutSeconds?: number } = {}): Promise<ContainerSummary> {
+  const wait = action !== 'start' && options.stopTimeoutSeconds !== undefined ? ['--time', String(options.stopTimeoutSeconds)] : [];
+  const result = await target.transport.exec(command(['docker', action, ...wait, validateContainerRef(ref)]), { okExitCodes: [0, 1], timeoutMs: 120_000 + (options.stopTimeoutSeconds ?? 0) * 1000 });
   if (result.exitCode !== 0) throw noSuchContainerOr(target, ref, result.stderr, `docker ${action}`);
   return summarizeContainer(await inspectContainer(target, ref));
 }

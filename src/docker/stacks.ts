@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { detectCompose, type ComposeCapability } from '../host/capabilities.js';
-import { validateStackName } from '../names/validate.js';
+import { validateEnvironmentVariable, validateStackName } from '../names/validate.js';
 import { CommandFailedError } from '../ssh/errors.js';
 import { andThen, command, redirect } from '../ssh/quote.js';
 import type { SshTransport } from '../ssh/transport.js';
@@ -113,8 +113,21 @@ export interface DeployResult {
  * compose's own `config` first, from a temporary file: when it does not
  * validate, nothing on the host changes.
  */
-export async function deployStack(target: DockerHost, stack: string, content: string, options: { start?: boolean } = {}): Promise<DeployResult> {
+export interface DeployOptions {
+  /** Only write the files (default: start the stack). */
+  readonly start?: boolean;
+  /** Written as the stack's .env file, which compose reads for variables. */
+  readonly environment?: Readonly<Record<string, string>>;
+  /** Pull the stack's images before starting it. */
+  readonly pullImages?: boolean;
+  /** Recreate containers even when their configuration did not change. */
+  readonly recreate?: boolean;
+  readonly signal?: AbortSignal;
+}
+
+export async function deployStack(target: DockerHost, stack: string, content: string, options: DeployOptions = {}): Promise<DeployResult> {
   validateStackName(stack);
+  for (const [name, value] of Object.entries(options.environment ?? {})) validateEnvironmentVariable(name, value);
   const [compose, folders] = await Promise.all([hostCompose(target), stackFolders(target)]);
   const dir = `${composePath(target)}/${stack}`;
   const file = folders.get(stack) ?? `${dir}/docker-compose.yml`;
@@ -140,24 +153,41 @@ export async function deployStack(target: DockerHost, stack: string, content: st
       command(['rm', '-f', '--', temporary]),
     ),
   );
-  const output = options.start === false ? '' : (await composeRun(target, stack, file, ['up', '-d'])).output;
+  if (options.environment !== undefined) await writeEnvFile(target, dir, options.environment);
+  const run = (args: readonly string[]) => composeRun(target, stack, file, args, options.signal);
+  let output = '';
+  if (options.start !== false) {
+    if (options.pullImages) output += (await run(['pull'])).output;
+    output += (await run(['up', '-d', ...(options.recreate ? ['--force-recreate'] : [])])).output;
+  }
   return { stack, file, created: !folders.has(stack), output };
 }
 
-export type StackAction = 'up' | 'down' | 'restart' | 'pull' | 'logs';
+async function writeEnvFile(target: DockerHost, dir: string, environment: Readonly<Record<string, string>>): Promise<void> {
+  // Single-quoted values: compose takes them literally, with no interpolation.
+  const text = Object.entries(environment)
+    .map(([name, value]) => (value.includes("'") ? `${name}=${JSON.stringify(value)}` : `${name}='${value}'`))
+    .map((line) => `${line}\n`)
+    .join('');
+  const staged = `${dir}/.env.docker-mcp-new`;
+  await target.transport.exec(andThen(redirect(command(['cat']), { stdoutFile: staged }), command(['mv', '-f', '--', staged, `${dir}/.env`])), { input: text });
+}
+
+export type StackAction = 'up' | 'down' | 'restart' | 'pull' | 'build' | 'logs';
 
 const ACTION_ARGS: Record<StackAction, readonly string[]> = {
   up: ['up', '-d'],
   down: ['down'],
   restart: ['restart'],
   pull: ['pull'],
+  build: ['build'],
   logs: ['logs', '--no-color'],
 };
 
-export async function stackAction(target: DockerHost, stack: string, action: StackAction, options: { tail?: number } = {}): Promise<{ readonly output: string }> {
+export async function stackAction(target: DockerHost, stack: string, action: StackAction, options: { tail?: number; signal?: AbortSignal } = {}): Promise<{ readonly output: string }> {
   const file = await stackComposeFile(target, stack);
   const args = action === 'logs' && options.tail !== undefined ? [...ACTION_ARGS.logs, '--tail', String(options.tail)] : ACTION_ARGS[action];
-  return composeRun(target, stack, file, args);
+  return composeRun(target, stack, file, args, options.signal);
 }
 
 /** The stack's containers, from the engine (compose's ps output differs by flavour; labels do not). */
@@ -168,11 +198,11 @@ export async function stackContainers(target: DockerHost, stack: string): Promis
   return containers;
 }
 
-async function composeRun(target: DockerHost, stack: string, file: string, args: readonly string[]): Promise<{ readonly output: string }> {
+async function composeRun(target: DockerHost, stack: string, file: string, args: readonly string[], signal?: AbortSignal): Promise<{ readonly output: string }> {
   const compose = await hostCompose(target);
   // Merged so the output reads as compose printed it; on failure it is the error's detail.
   const cmd = redirect(composeCommand(compose, stack, file, args), { stderr: 'stdout' });
-  const result = await target.transport.exec(cmd, { timeoutMs: 600_000, okExitCodes: Array.from({ length: 256 }, (_, code) => code) });
+  const result = await target.transport.exec(cmd, { timeoutMs: 600_000, okExitCodes: Array.from({ length: 256 }, (_, code) => code), ...(signal ? { signal } : {}) });
   if (result.exitCode !== 0) throw new CommandFailedError(target.host.id, cmd.text, result.exitCode, result.stdout);
   return { output: result.stdout };
 }

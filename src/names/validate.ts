@@ -123,3 +123,22 @@ export function validateContainerRef(value: string): string {
   }
   return value;
 }
+
+// registry[:port]/path[:tag][@digest], lowercase path components as the registry spec wants.
+const IMAGE_REF = /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+
+/** An image reference such as `nginx:1.27`, `ghcr.io/owner/app@sha256:...`. */
+export function validateImageRef(value: string): string {
+  if (value.length > 512 || !IMAGE_REF.test(value)) {
+    throw new InvalidInputError('image', value, 'use an image reference such as nginx:1.27 or registry.example:5000/team/app:tag');
+  }
+  return value;
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+
+/** A variable for a stack's .env file: a portable name, and a value on one line. */
+export function validateEnvironmentVariable(name: string, value: string): void {
+  if (!ENV_NAME.test(name)) throw new InvalidInputError('environment variable name', name, 'use letters, digits and "_", not starting with a digit');
+  if (/[\r\n\0]/.test(value)) throw new InvalidInputError(`value of ${name}`, value, 'must be a single line');
+}

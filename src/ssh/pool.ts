@@ -17,6 +17,13 @@ export class SshPool {
     return transport;
   }
 
+  /** Close the host's connection, so the next `get` uses its current settings (after hosts.yml changed). */
+  async forget(hostId: string): Promise<void> {
+    const transport = this.transports.get(hostId);
+    this.transports.delete(hostId);
+    await transport?.close();
+  }
+
   /** Close every master connection this pool opened. */
   async closeAll(): Promise<void> {
     await Promise.all([...this.transports.values()].map((transport) => transport.close()));

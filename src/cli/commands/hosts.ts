@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { summarizeHost } from '../../config/host-summary.js';
 import { setHostFields, writeConfigFile } from '../../config/write.js';
 import { InvalidInputError } from '../../errors.js';
 import { discoverHost, type HostCapabilities } from '../../host/capabilities.js';
@@ -22,18 +23,7 @@ export function registerHostsCommands(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (options: JsonOption, command: Command) => {
       const context = await cliContext(command);
-      const rows = context.config.hosts.map((host) => ({
-        id: host.id,
-        hostname: host.hostname,
-        user: host.user,
-        port: host.port,
-        enabled: host.enabled,
-        zfs_capable: host.zfs_capable,
-        zfs_dataset: host.zfs_dataset ?? null,
-        compose_path: host.compose_path ?? null,
-        appdata_path: host.appdata_path ?? null,
-        tags: host.tags,
-      }));
+      const rows = context.config.hosts.map(summarizeHost);
       emit({ config: context.config.location.path, hosts: rows }, options, (result) =>
         [
           `hosts from ${result.config}`,

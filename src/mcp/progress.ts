@@ -1,0 +1,47 @@
+/**
+ * Progress events of long operations (the same events the CLI prints) as MCP
+ * `notifications/progress`, sent only when the caller asked for them with a
+ * progress token.
+ */
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type { ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
+import { formatBytes } from '../cli/format.js';
+import { log } from '../log.js';
+import type { ProgressEvent, ProgressListener } from '../transfer/progress.js';
+
+export type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+export interface ProgressReporter {
+  /** Say where the operation is; each call advances the progress count. */
+  step(message: string): void;
+  /** For engine functions that take a progress listener. */
+  readonly listener: ProgressListener;
+}
+
+export function progressReporter(extra: ToolExtra): ProgressReporter {
+  const token = extra._meta?.progressToken;
+  let count = 0;
+  const step = (message: string) => {
+    if (token === undefined) return;
+    count += 1;
+    extra
+      .sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: count, message } })
+      .catch((error: unknown) => log.debug({ error }, 'progress notification not sent'));
+  };
+  return { step, listener: (event) => step(describeProgress(event)) };
+}
+
+export function describeProgress(event: ProgressEvent): string {
+  switch (event.type) {
+    case 'migration-phase':
+      return `${event.phase}: ${event.message}`;
+    case 'transfer-step':
+      return `${event.service}: ${event.message}`;
+    case 'transfer-progress': {
+      const done = `${event.service}: ${formatBytes(event.bytesDone)}`;
+      const total = event.bytesTotal === null ? '' : ` of ${formatBytes(event.bytesTotal)}`;
+      const eta = event.etaSeconds === null ? '' : `, ETA ${event.etaSeconds.toFixed(0)} s`;
+      return `${done}${total}, ${formatBytes(event.bytesPerSecond)}/s${eta}`;
+    }
+  }
+}

@@ -1,0 +1,292 @@
+/**
+ * The MCP server driven by the SDK's own Client, as an assistant would:
+ * over stdio (the built binary, spawned) and over Streamable HTTP, against
+ * the real testbed.
+ */
+import { execa, type ResultPromise } from 'execa';
+import { existsSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DockerHost } from '../../src/docker/docker-host.js';
+import { listContainers } from '../../src/docker/containers.js';
+import { command } from '../../src/ssh/quote.js';
+import { SshTransport } from '../../src/ssh/transport.js';
+import { testbedHostsFile } from '../../src/testbed/layout.js';
+import { authStackFile, cleanUpPrefix, type TestbedId } from './stack-fixture.js';
+import { testbedHost } from './testbed.js';
+
+const builtBin = fileURLToPath(new URL('../../dist/src/cli/bin.js', import.meta.url));
+const prefix = `mcp${process.pid}`;
+const hosts = {} as Record<TestbedId, DockerHost>;
+let workDir: string;
+let configFile: string;
+
+interface Envelope {
+  success: boolean;
+  action: string;
+  host_id?: string;
+  result: unknown;
+}
+
+function structured(result: CallToolResult): Envelope {
+  expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
+  return result.structuredContent as unknown as Envelope;
+}
+
+function errorText(result: CallToolResult): string {
+  expect(result.isError).toBe(true);
+  return (result.content[0] as { text: string }).text;
+}
+
+const initializeRequest = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'probe', version: '1' } } };
+
+const call = (client: Client, name: string, args: Record<string, unknown>) => client.callTool({ name, arguments: args }) as Promise<CallToolResult>;
+
+beforeAll(async () => {
+  if (!existsSync(builtBin)) throw new Error(`${builtBin} is missing: run "npm run build" first (npm test does)`);
+  workDir = await mkdtemp(path.join(os.tmpdir(), 'docker-mcp-mcp-test-'));
+  configFile = path.join(workDir, 'hosts.yml');
+  // The testbed's hosts plus what a user's file may hold besides hosts: both must survive edits.
+  const testbed = await readFile(testbedHostsFile(), 'utf8');
+  await writeFile(configFile, `# my fleet, hand-written\n${testbed}\ntransfer:\n  bandwidth_limit: 100M  # kept\nserver:\n  port: 8000\n`);
+  for (const id of ['alpha', 'beta', 'gamma'] as const) {
+    const host = await testbedHost(id);
+    hosts[id] = { host, transport: new SshTransport(host) };
+  }
+});
+
+afterAll(async () => {
+  for (const id of ['alpha', 'beta'] as const) await cleanUpPrefix(hosts[id], id, prefix);
+  for (const host of Object.values(hosts)) await host.transport.close();
+  await rm(workDir, { recursive: true, force: true });
+});
+
+describe('MCP server over stdio (the built binary)', () => {
+  let client: Client;
+  const stack = `${prefix}-auth`;
+
+  beforeAll(async () => {
+    client = new Client({ name: 'docker-mcp-test', version: '1.0.0' });
+    await client.connect(
+      new StdioClientTransport({ command: process.execPath, args: [builtBin, 'serve'], env: { PATH: process.env.PATH ?? '', HOME: workDir, DOCKER_MCP_CONFIG: configFile, DOCKER_MCP_STATE_DIR: workDir }, stderr: 'pipe' }),
+    );
+  });
+
+  afterAll(async () => {
+    await client.close();
+  });
+
+  it('lists the three tools of the Python docker-mcp, each with input and output schemas and annotations', async () => {
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name).sort()).toEqual(['docker_compose', 'docker_container', 'docker_hosts']);
+    const compose = tools.find((t) => t.name === 'docker_compose')!;
+    const properties = compose.inputSchema.properties as Record<string, { enum?: string[] }>;
+    expect(properties.action?.enum).toEqual(['list', 'view', 'deploy', 'up', 'down', 'restart', 'build', 'pull', 'ps', 'discover', 'logs', 'migrate']);
+    for (const parameter of ['host_id', 'stack_name', 'compose_content', 'environment', 'pull_images', 'recreate', 'lines', 'dry_run', 'target_host_id', 'remove_source', 'skip_stop_source', 'start_target', 'cold', 'resume']) {
+      expect(properties, parameter).toHaveProperty(parameter);
+    }
+    for (const tool of tools) {
+      expect(tool.outputSchema?.properties).toHaveProperty('success');
+      expect(tool.annotations?.destructiveHint).toBe(true);
+    }
+  });
+
+  it('docker_hosts list and discover: ZFS on alpha and beta, none on gamma', async () => {
+    const list = structured(await call(client, 'docker_hosts', { action: 'list' }));
+    expect((list.result as { hosts: { id: string }[] }).hosts.map((h) => h.id)).toEqual(['alpha', 'beta', 'gamma']);
+
+    const discover = structured(await call(client, 'docker_hosts', { action: 'discover' }));
+    const rows = (discover.result as { hosts: { hostId: string; ok: boolean; value: { zfs: { available: boolean; appdataDataset: string | null } } }[] }).hosts;
+    expect(rows.map((r) => [r.hostId, r.ok, r.value.zfs.available, r.value.zfs.appdataDataset])).toEqual([
+      ['alpha', true, true, 'alpha/appdata'],
+      ['beta', true, true, 'beta/appdata'],
+      ['gamma', true, false, null],
+    ]);
+  });
+
+  it('docker_compose deploys a stack (validated first), lists it and shows its file as stored', async () => {
+    const deployed = structured(await call(client, 'docker_compose', { action: 'deploy', host_id: 'alpha', stack_name: stack, compose_content: authStackFile(stack, 'alpha'), environment: { TZ: 'UTC' } }));
+    expect(deployed.result).toMatchObject({ stack, created: true });
+    expect((await hosts.alpha.transport.exec(command(['cat', `/srv/alpha/compose/${stack}/.env`]))).stdout).toBe("TZ='UTC'\n");
+
+    const listed = structured(await call(client, 'docker_compose', { action: 'list', host_id: 'alpha' }));
+    expect((listed.result as { name: string; running: number }[]).find((s) => s.name === stack)).toMatchObject({ running: 3 });
+
+    const viewed = structured(await call(client, 'docker_compose', { action: 'view', host_id: 'alpha', stack_name: stack }));
+    expect((viewed.result as { content: string }).content).toBe(authStackFile(stack, 'alpha'));
+  });
+
+  it('docker_container lists the containers of every host at once, with paging', async () => {
+    const listed = structured(await call(client, 'docker_container', { action: 'list', limit: 2 }));
+    const page = listed.result as { containers: { host_id: string; stack: string | null }[]; total: number; host_errors: unknown[] };
+    expect(page.containers).toHaveLength(2);
+    expect(page.total).toBeGreaterThanOrEqual(3);
+    expect(page.host_errors).toEqual([]);
+    const ours = structured(await call(client, 'docker_container', { action: 'list', host_id: 'alpha', limit: 1000 }));
+    expect((ours.result as { containers: { stack: string | null }[] }).containers.filter((c) => c.stack === stack)).toHaveLength(3);
+  });
+
+  it('refuses destructive actions without confirm, and a hostile stack_name before anything runs on a host', async () => {
+    expect(errorText(await call(client, 'docker_compose', { action: 'down', host_id: 'alpha', stack_name: stack }))).toMatch(/confirm: true/);
+    expect(errorText(await call(client, 'docker_compose', { action: 'migrate', host_id: 'alpha', target_host_id: 'beta', stack_name: stack }))).toMatch(/dry_run.*confirm: true/);
+
+    const canary = path.join(workDir, 'canary');
+    for (const hostile of [`x; touch ${canary}`, `$(touch ${canary})`, `a\`touch ${canary}\``, '../../etc', 'A'.repeat(64)]) {
+      const text = errorText(await call(client, 'docker_compose', { action: 'deploy', host_id: 'alpha', stack_name: hostile, compose_content: 'services: {}\n' }));
+      expect(text).toMatch(/stack_name/);
+    }
+    expect(existsSync(canary)).toBe(false);
+    const folders = (await hosts.alpha.transport.exec(command(['ls', '/srv/alpha/compose']))).stdout.split('\n');
+    expect(folders.filter((f) => f.includes('touch') || f.includes('etc'))).toEqual([]);
+    expect(structured(await call(client, 'docker_hosts', { action: 'list' })).success).toBe(true);
+  });
+
+  it('migrate dry_run returns the plan and changes nothing', async () => {
+    const before = await listContainers(hosts.beta);
+    const planned = structured(await call(client, 'docker_compose', { action: 'migrate', host_id: 'alpha', target_host_id: 'beta', stack_name: stack, dry_run: true }));
+    const plan = planned.result as { dataPaths: { sourcePath: string; targetPath: string; method: string }[]; steps: unknown[] };
+    expect(plan.dataPaths.map((d) => [d.targetPath, d.method])).toEqual([
+      [`/srv/beta/appdata/${stack}-authelia`, 'zfs'],
+      [`/srv/beta/appdata/${stack}-authelia-mariadb`, 'zfs'],
+      [`/srv/beta/appdata/${stack}-authelia-redis`, 'zfs'],
+    ]);
+    expect(plan.steps.length).toBeGreaterThan(3);
+    expect(await listContainers(hosts.beta)).toEqual(before);
+    expect((await hosts.beta.transport.exec(command(['test', '-e', `/srv/beta/compose/${stack}`]), { okExitCodes: [0, 1] })).exitCode).toBe(1);
+  });
+
+  it('migrates the stack to beta with its data, sending progress notifications', async () => {
+    const progress: { progress: number; message?: string }[] = [];
+    const result = (await client.callTool(
+      { name: 'docker_compose', arguments: { action: 'migrate', host_id: 'alpha', target_host_id: 'beta', stack_name: stack, confirm: true } },
+      undefined,
+      { onprogress: (p) => progress.push(p), timeout: 300_000, resetTimeoutOnProgress: true },
+    )) as CallToolResult;
+    const report = structured(result).result as { target: string; downtimeSeconds: number; verified: unknown[] };
+    expect(report.target).toBe('beta');
+    expect(report.verified).toHaveLength(3);
+
+    const messages = progress.map((p) => p.message ?? '');
+    for (const phase of ['preflight', 'seed', 'stop', 'final-sync', 'verify', 'start']) expect(messages.some((m) => m.startsWith(`${phase}:`)), phase).toBe(true);
+    expect(progress.map((p) => p.progress)).toEqual([...progress.map((p) => p.progress)].sort((a, b) => a - b));
+
+    expect((await listContainers(hosts.beta)).filter((c) => c.stack === stack).map((c) => c.state)).toEqual(['running', 'running', 'running']);
+    expect((await listContainers(hosts.alpha)).filter((c) => c.stack === stack)).toEqual([]);
+  });
+
+  it('reads the host resources', async () => {
+    const { resources } = await client.listResources();
+    expect(resources.map((r) => r.uri)).toEqual(expect.arrayContaining(['stacks://alpha', 'containers://beta', 'docker://gamma/info']));
+    const stacks = await client.readResource({ uri: 'stacks://beta' });
+    expect(JSON.parse((stacks.contents[0] as { text: string }).text).map((s: { name: string }) => s.name)).toContain(stack);
+    const info = await client.readResource({ uri: 'docker://gamma/info' });
+    expect(JSON.parse((info.contents[0] as { text: string }).text)).toHaveProperty('ServerVersion');
+  });
+
+  it('an unknown host is a tool error naming the hosts there are, and the server keeps serving', async () => {
+    expect(errorText(await call(client, 'docker_container', { action: 'list', host_id: 'nosuch' }))).toMatch(/unknown host "nosuch".*alpha, beta, gamma/);
+    expect(errorText(await call(client, 'docker_container', { action: 'pull', host_id: 'alpha', image_name: 'busybox; touch /tmp/x' }))).toMatch(/invalid image/);
+    expect(structured(await call(client, 'docker_hosts', { action: 'list' })).success).toBe(true);
+  });
+
+  it('docker_hosts add, edit and remove keep comments and the other blocks of hosts.yml, and keep a .bak', async () => {
+    structured(await call(client, 'docker_hosts', { action: 'add', host_id: 'delta', ssh_host: '127.0.0.14', ssh_user: 'root', tags: ['lab'], appdata_path: '/srv/delta/appdata' }));
+    expect(errorText(await call(client, 'docker_hosts', { action: 'add', host_id: 'delta', ssh_host: 'x', ssh_user: 'y' }))).toMatch(/already in/);
+    structured(await call(client, 'docker_hosts', { action: 'edit', host_id: 'delta', description: 'the fourth', enabled: false }));
+    let text = await readFile(configFile, 'utf8');
+    expect(text).toMatch(/^# my fleet, hand-written/);
+    expect(text).toMatch(/bandwidth_limit: 100M\s+# kept/);
+    expect(text).toMatch(/server:\n {2}port: 8000/);
+    expect(text).toMatch(/delta:[\s\S]*description: the fourth[\s\S]*enabled: false/);
+    expect(existsSync(`${configFile}.bak`)).toBe(true);
+
+    expect(errorText(await call(client, 'docker_hosts', { action: 'remove', host_id: 'delta' }))).toMatch(/confirm: true/);
+    structured(await call(client, 'docker_hosts', { action: 'remove', host_id: 'delta', confirm: true }));
+    text = await readFile(configFile, 'utf8');
+    expect(text).not.toMatch(/delta/);
+    expect(text).toMatch(/bandwidth_limit: 100M\s+# kept/);
+  });
+});
+
+describe('MCP server over Streamable HTTP', () => {
+  const servers: ResultPromise[] = [];
+
+  async function startServer(args: string[], env: Record<string, string> = {}): Promise<string> {
+    const server = execa(process.execPath, [builtBin, 'serve', '--http', '--port', '0', ...args], {
+      env: { DOCKER_MCP_CONFIG: configFile, HOME: workDir, ...env },
+      reject: false,
+    });
+    servers.push(server);
+    return new Promise((resolve, reject) => {
+      let seen = '';
+      server.stderr?.on('data', (chunk: Buffer) => {
+        seen += chunk.toString();
+        const match = /listening on (http:\/\/\S+)/.exec(seen);
+        if (match?.[1]) resolve(match[1]);
+      });
+      void server.then((r) => reject(new Error(`server exited ${r.exitCode}: ${seen}`)));
+    });
+  }
+
+  afterAll(async () => {
+    for (const server of servers) server.kill('SIGTERM');
+    await Promise.all(servers);
+  });
+
+  it('answers an SDK client on 127.0.0.1: tools, hosts, containers', async () => {
+    const url = await startServer([]);
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
+    const client = new Client({ name: 'docker-mcp-test', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+    expect((await client.listTools()).tools).toHaveLength(3);
+    const listed = structured(await call(client, 'docker_container', { action: 'list', all_containers: true }));
+    expect((listed.result as { host_errors: unknown[] }).host_errors).toEqual([]);
+    expect(errorText(await call(client, 'docker_compose', { action: 'view', host_id: 'alpha', stack_name: 'bad name' }))).toMatch(/stack_name/);
+    await client.close();
+  });
+
+  it('rejects a Host header it does not serve (DNS rebinding)', async () => {
+    const url = new URL(await startServer([]));
+    // fetch does not let a caller set Host; node:http does, as a rebinding page's browser would send it.
+    const status = (host: string) =>
+      new Promise<number>((resolve, reject) => {
+        const request = httpRequest(
+          { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { host, 'content-type': 'application/json', accept: 'application/json, text/event-stream' } },
+          (response) => {
+            response.resume();
+            resolve(response.statusCode ?? 0);
+          },
+        );
+        request.on('error', reject);
+        request.end(JSON.stringify(initializeRequest));
+      });
+    expect(await status(`rebound.example:${url.port}`)).toBe(403);
+    expect(await status(`127.0.0.1:${url.port}`)).toBe(200);
+  });
+
+  it('bound off loopback, refuses to start without a token, and rejects requests without it', async () => {
+    const refused = await execa(process.execPath, [builtBin, 'serve', '--http', '--host', '0.0.0.0', '--port', '0'], { env: { DOCKER_MCP_CONFIG: configFile, DOCKER_MCP_TOKEN: '' }, reject: false });
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toMatch(/needs a bearer token/);
+
+    const token = 'test-token-0123456789';
+    const url = (await startServer(['--host', '0.0.0.0'], { DOCKER_MCP_TOKEN: token })).replace('0.0.0.0', '127.0.0.1');
+    const post = (headers: Record<string, string>) =>
+      fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers }, body: JSON.stringify(initializeRequest) });
+    expect((await post({})).status).toBe(401);
+    expect((await post({ authorization: 'Bearer wrong-token-000000000' })).status).toBe(401);
+
+    const client = new Client({ name: 'docker-mcp-test', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+    expect((await client.listTools()).tools).toHaveLength(3);
+    await client.close();
+  });
+});
