@@ -134,6 +134,32 @@ describe('MCP server over stdio (the built binary)', () => {
     expect((ours.result as { containers: { stack: string | null }[] }).containers.filter((c) => c.stack === stack)).toHaveLength(3);
   });
 
+  it('drives the stack and its containers: ps, logs, restart, container info, stop, start, logs; ports and cleanup check', async () => {
+    const ps = structured(await call(client, 'docker_compose', { action: 'ps', host_id: 'alpha', stack_name: stack }));
+    const containers = ps.result as { name: string; service: string; state: string }[];
+    expect(containers.map((c) => c.service).sort()).toEqual(['authelia', 'authelia-mariadb', 'authelia-redis']);
+    structured(await call(client, 'docker_compose', { action: 'restart', host_id: 'alpha', stack_name: stack }));
+    const logs = structured(await call(client, 'docker_compose', { action: 'logs', host_id: 'alpha', stack_name: stack, lines: 5 }));
+    expect(typeof (logs.result as { output: string }).output).toBe('string');
+
+    const redis = containers.find((c) => c.service === 'authelia-redis')!.name;
+    const info = structured(await call(client, 'docker_container', { action: 'info', host_id: 'alpha', container_id: redis }));
+    expect((info.result as { Name: string }).Name).toBe(`/${redis}`);
+    expect((structured(await call(client, 'docker_container', { action: 'stop', host_id: 'alpha', container_id: redis, timeout: 1 })).result as { state: string }).state).toBe('exited');
+    expect((structured(await call(client, 'docker_container', { action: 'start', host_id: 'alpha', container_id: redis })).result as { state: string }).state).toBe('running');
+    await hosts.alpha.transport.exec(command(['docker', 'exec', redis, 'sh', '-c', 'echo hello-from-redis > /proc/1/fd/1']));
+    const containerLogs = structured(await call(client, 'docker_container', { action: 'logs', host_id: 'alpha', container_id: redis, lines: 10 }));
+    expect((containerLogs.result as { logs: string }).logs).toContain('hello-from-redis');
+
+    const ports = structured(await call(client, 'docker_hosts', { action: 'ports', host_id: 'alpha', port: 8080 }));
+    expect(ports.result).toMatchObject({ port: 8080, published_by_container: false, used_by: [] });
+    const check = structured(await call(client, 'docker_hosts', { action: 'cleanup', host_id: 'alpha', cleanup_type: 'check' }));
+    expect((check.result as { usageBefore: { Type: string }[]; usageAfter: unknown }).usageBefore.map((u) => u.Type)).toContain('Images');
+    expect(errorText(await call(client, 'docker_hosts', { action: 'cleanup', host_id: 'alpha', cleanup_type: 'aggressive' }))).toMatch(/confirm: true/);
+    const tested = structured(await call(client, 'docker_hosts', { action: 'test_connection', host_id: 'gamma' }));
+    expect(tested.result).toMatchObject([{ hostId: 'gamma', ok: true, value: { ssh: { ok: true }, docker: { ok: true } } }]);
+  });
+
   it('refuses destructive actions without confirm, and a hostile stack_name before anything runs on a host', async () => {
     expect(errorText(await call(client, 'docker_compose', { action: 'down', host_id: 'alpha', stack_name: stack }))).toMatch(/confirm: true/);
     expect(errorText(await call(client, 'docker_compose', { action: 'migrate', host_id: 'alpha', target_host_id: 'beta', stack_name: stack }))).toMatch(/dry_run.*confirm: true/);
@@ -195,6 +221,16 @@ describe('MCP server over stdio (the built binary)', () => {
     expect(errorText(await call(client, 'docker_container', { action: 'list', host_id: 'nosuch' }))).toMatch(/unknown host "nosuch".*alpha, beta, gamma/);
     expect(errorText(await call(client, 'docker_container', { action: 'pull', host_id: 'alpha', image_name: 'busybox; touch /tmp/x' }))).toMatch(/invalid image/);
     expect(structured(await call(client, 'docker_hosts', { action: 'list' })).success).toBe(true);
+  });
+
+  it('docker_hosts import_ssh adds the concrete aliases of an ssh config, as OpenSSH resolves them', async () => {
+    const sshConfig = path.join(workDir, 'ssh_config');
+    await writeFile(sshConfig, 'Host *\n  ServerAliveInterval 30\nHost nas-one\n  HostName 127.0.0.21\n  User backup\n  Port 2222\nHost alpha\n  HostName 127.0.0.11\n');
+    const imported = structured(await call(client, 'docker_hosts', { action: 'import_ssh', ssh_config_path: sshConfig }));
+    expect(imported.result).toMatchObject({ imported: ['nas-one'], skipped: [{ alias: 'alpha', reason: 'already in hosts.yml' }] });
+    const list = structured(await call(client, 'docker_hosts', { action: 'list' }));
+    expect((list.result as { hosts: { id: string }[] }).hosts.find((h) => h.id === 'nas-one')).toMatchObject({ hostname: 'nas-one', user: 'backup', port: 2222 });
+    structured(await call(client, 'docker_hosts', { action: 'remove', host_id: 'nas-one', confirm: true }));
   });
 
   it('docker_hosts add, edit and remove keep comments and the other blocks of hosts.yml, and keep a .bak', async () => {
