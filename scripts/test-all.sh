@@ -15,5 +15,10 @@ node dist/src/cli/bin.js testbed up
 echo "==> type check"
 npm run --silent typecheck
 echo "==> tests"
+# The tests' migration journal and locks live apart from the user's own, and
+# start empty: a run cut off mid-migration must not hold a lock over the next.
+DOCKER_MCP_STATE_DIR=$(mktemp -d /tmp/docker-mcp-test-state.XXXXXX)
+export DOCKER_MCP_STATE_DIR
+trap 'rm -rf "$DOCKER_MCP_STATE_DIR"' EXIT
 npx vitest run "$@"
 echo "==> all tests done in $((SECONDS - started)) s"
