@@ -1,4 +1,5 @@
-/** Human-readable sizes and durations for CLI output. */
+/** Human-readable sizes, durations and progress, for the CLI and the MCP server's progress messages. */
+import type { ProgressEvent } from '../transfer/progress.js';
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
 
@@ -14,4 +15,19 @@ export function formatBytes(bytes: number): string {
 
 export function formatSeconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** One line saying what a progress event says. */
+export function describeProgress(event: ProgressEvent): string {
+  switch (event.type) {
+    case 'migration-phase':
+      return `${event.phase}: ${event.message}`;
+    case 'transfer-step':
+      return `${event.service}: ${event.message}`;
+    case 'transfer-progress': {
+      const total = event.bytesTotal === null ? '' : ` of ${formatBytes(event.bytesTotal)}`;
+      const eta = event.etaSeconds === null ? '' : `, ETA ${event.etaSeconds.toFixed(0)} s`;
+      return `${event.service}: ${formatBytes(event.bytesDone)}${total}, ${formatBytes(event.bytesPerSecond)}/s${eta}`;
+    }
+  }
 }

@@ -5,9 +5,9 @@
  */
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
-import { formatBytes } from '../cli/format.js';
+import { describeProgress } from '../cli/format.js';
 import { log } from '../log.js';
-import type { ProgressEvent, ProgressListener } from '../transfer/progress.js';
+import type { ProgressListener } from '../transfer/progress.js';
 
 export type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
@@ -29,19 +29,4 @@ export function progressReporter(extra: ToolExtra): ProgressReporter {
       .catch((error: unknown) => log.debug({ error }, 'progress notification not sent'));
   };
   return { step, listener: (event) => step(describeProgress(event)) };
-}
-
-export function describeProgress(event: ProgressEvent): string {
-  switch (event.type) {
-    case 'migration-phase':
-      return `${event.phase}: ${event.message}`;
-    case 'transfer-step':
-      return `${event.service}: ${event.message}`;
-    case 'transfer-progress': {
-      const done = `${event.service}: ${formatBytes(event.bytesDone)}`;
-      const total = event.bytesTotal === null ? '' : ` of ${formatBytes(event.bytesTotal)}`;
-      const eta = event.etaSeconds === null ? '' : `, ETA ${event.etaSeconds.toFixed(0)} s`;
-      return `${done}${total}, ${formatBytes(event.bytesPerSecond)}/s${eta}`;
-    }
-  }
 }
