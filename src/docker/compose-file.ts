@@ -31,15 +31,38 @@ export interface ComposeSummary {
 type Mapping = Record<string, unknown>;
 const isMapping = (value: unknown): value is Mapping => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-export function parseComposeFile(text: string, stackDir: string, appdataPath: string | null): ComposeSummary {
-  const document = parseDocument(text);
+export const MAX_COMPOSE_FILE_BYTES = 1024 * 1024;
+// Real compose files use a handful of anchors; thousands mean an alias bomb.
+const MAX_ALIASES = 1000;
+
+/**
+ * Parse a compose file far enough to refuse what must never reach a host:
+ * a huge file, YAML that does not parse, an alias bomb ("billion laughs"),
+ * a file without a services mapping. Compose itself checks the rest.
+ */
+export function checkComposeText(text: string, where: string): Mapping & { services: Mapping } {
+  if (Buffer.byteLength(text) > MAX_COMPOSE_FILE_BYTES) {
+    throw new InvalidInputError('compose file', where, `is larger than ${MAX_COMPOSE_FILE_BYTES} bytes`);
+  }
+  // Compose honours YAML merge keys (`<<: *common`), which YAML 1.2 left out.
+  const document = parseDocument(text, { merge: true });
   if (document.errors.length > 0) {
-    throw new InvalidInputError('compose file', stackDir, document.errors.map((e) => e.message).join('; '));
+    throw new InvalidInputError('compose file', where, document.errors.map((e) => e.message.split('\n')[0]).join('; '));
   }
-  const root: unknown = document.toJS();
+  let root: unknown;
+  try {
+    root = document.toJS({ maxAliasCount: MAX_ALIASES });
+  } catch (error) {
+    throw new InvalidInputError('compose file', where, `cannot be expanded: ${(error as Error).message}`);
+  }
   if (!isMapping(root) || !isMapping(root.services)) {
-    throw new InvalidInputError('compose file', stackDir, 'has no "services" mapping');
+    throw new InvalidInputError('compose file', where, 'has no "services" mapping');
   }
+  return root as Mapping & { services: Mapping };
+}
+
+export function parseComposeFile(text: string, stackDir: string, appdataPath: string | null): ComposeSummary {
+  const root = checkComposeText(text, stackDir);
   const namedVolumes = isMapping(root.volumes) ? root.volumes : {};
   const services = Object.keys(root.services);
   const images: Record<string, string | null> = {};

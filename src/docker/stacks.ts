@@ -9,7 +9,7 @@ import { CommandFailedError } from '../ssh/errors.js';
 import { andThen, command, redirect } from '../ssh/quote.js';
 import type { SshTransport } from '../ssh/transport.js';
 import { composeCommand } from './compose-cli.js';
-import { parseComposeFile, type ServiceDataPath } from './compose-file.js';
+import { checkComposeText, parseComposeFile, type ServiceDataPath } from './compose-file.js';
 import { listContainers } from './containers.js';
 import type { DockerHost } from './docker-host.js';
 import { ComposeValidationError, HostSetupError, UnknownStackError } from './errors.js';
@@ -127,6 +127,7 @@ export interface DeployOptions {
 
 export async function deployStack(target: DockerHost, stack: string, content: string, options: DeployOptions = {}): Promise<DeployResult> {
   validateStackName(stack);
+  checkComposeText(content, `for ${stack}`);
   for (const [name, value] of Object.entries(options.environment ?? {})) validateEnvironmentVariable(name, value);
   const [compose, folders] = await Promise.all([hostCompose(target), stackFolders(target)]);
   const dir = `${composePath(target)}/${stack}`;
