@@ -129,7 +129,9 @@ const IMAGE_REF = /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[
 
 /** An image reference such as `nginx:1.27`, `ghcr.io/owner/app@sha256:...`. */
 export function validateImageRef(value: string): string {
-  if (value.length > 512 || !IMAGE_REF.test(value)) {
+  // Docker's own limit: a repository name (before the tag or digest) of at most 255 characters.
+  const repository = value.replace(/@sha256:[a-f0-9]{64}$/, '').replace(/:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, '');
+  if (repository.length > 255 || !IMAGE_REF.test(value)) {
     throw new InvalidInputError('image', value, 'use an image reference such as nginx:1.27 or registry.example:5000/team/app:tag');
   }
   return value;

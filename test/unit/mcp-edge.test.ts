@@ -66,7 +66,7 @@ describe('MCP edge helpers', () => {
     for (const image of ['nginx', 'nginx:1.27', 'library/redis:7-alpine', 'ghcr.io/owner/app:v1.2.3', 'registry.lan:5000/team/app', `alpine@sha256:${'a'.repeat(64)}`]) {
       expect(validateImageRef(image)).toBe(image);
     }
-    for (const image of ['nginx; rm -rf /', '$(id)', 'Nginx', 'a b', '', '-x', 'nginx:', 'a//b']) expect(() => validateImageRef(image), image).toThrow(/invalid image/);
+    for (const image of ['nginx; rm -rf /', '$(id)', 'Nginx', 'a b', '', '-x', 'nginx:', 'a//b', 'a'.repeat(256)]) expect(() => validateImageRef(image), image).toThrow(/invalid image/);
   });
 
   it('checks .env variables: portable names, one-line values', () => {
