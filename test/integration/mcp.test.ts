@@ -289,6 +289,37 @@ describe('MCP server over Streamable HTTP', () => {
     await client.close();
   });
 
+  it('answers 50 concurrent tool calls, each with the right result', async () => {
+    const stack = `${prefix}-load`;
+    const compose = `# load test\nservices:\n  web:\n    image: local/busybox:test\n    command: ["sleep", "600"]\n    network_mode: none\n    init: true\n`;
+    const client = new Client({ name: 'docker-mcp-load', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(await startServer([]))));
+    structured(await call(client, 'docker_compose', { action: 'deploy', host_id: 'gamma', stack_name: stack, compose_content: compose }));
+    const calls = Array.from({ length: 50 }, (_, i) => {
+      const host = (['alpha', 'beta', 'gamma'] as const)[i % 3]!;
+      switch (i % 5) {
+        case 0:
+          return call(client, 'docker_hosts', { action: 'list' }).then((r) => expect((structured(r).result as { hosts: { id: string }[] }).hosts.map((h) => h.id)).toEqual(['alpha', 'beta', 'gamma']));
+        case 1:
+          return call(client, 'docker_container', { action: 'list', host_id: host, all_containers: true, limit: 1000 }).then((r) => {
+            const page = structured(r).result as { containers: { host_id: string }[]; host_errors: unknown[] };
+            expect(page.host_errors).toEqual([]);
+            expect(new Set(page.containers.map((c) => c.host_id))).toEqual(new Set(page.containers.length > 0 ? [host] : []));
+          });
+        case 2:
+          return call(client, 'docker_compose', { action: 'view', host_id: 'gamma', stack_name: stack }).then((r) => expect((structured(r).result as { content: string }).content).toBe(compose));
+        case 3:
+          return call(client, 'docker_compose', { action: 'ps', host_id: 'gamma', stack_name: stack }).then((r) => expect((structured(r).result as { service: string; state: string }[]).map((c) => [c.service, c.state])).toEqual([['web', 'running']]));
+        default:
+          return call(client, 'docker_hosts', { action: 'test_connection', host_id: host }).then((r) => expect(structured(r).result).toMatchObject([{ hostId: host, ok: true, value: { ssh: { ok: true } } }]));
+      }
+    });
+    await Promise.all(calls);
+    structured(await call(client, 'docker_compose', { action: 'down', host_id: 'gamma', stack_name: stack, confirm: true }));
+    await hosts.gamma.transport.exec(command(['rm', '-rf', '--', `/srv/gamma/compose/${stack}`]));
+    await client.close();
+  });
+
   it('rejects a Host header it does not serve (DNS rebinding)', async () => {
     const url = new URL(await startServer([]));
     // fetch does not let a caller set Host; node:http does, as a rebinding page's browser would send it.
