@@ -17,3 +17,19 @@ export class MigrationFailedError extends DockerMcpError {
     super(`${message}; rolled back: ${rolledBack.length > 0 ? rolledBack.join('; ') : 'nothing to roll back'}`, options);
   }
 }
+
+/**
+ * The stack was migrated and runs on the target, but removing the source's
+ * copy (--remove-source) failed part way: nothing is rolled back.
+ */
+export class SourceRemovalFailedError extends DockerMcpError {
+  readonly kind = 'failed' as const;
+
+  constructor(id: string, stack: string, source: string, target: string, reason: string, options?: { cause?: unknown }) {
+    super(
+      `migration ${id} succeeded (${stack} runs on ${target}), but removing its copy on ${source} failed: ${reason}. ` +
+        `What is left on ${source} is stopped; remove it by hand`,
+      options,
+    );
+  }
+}

@@ -9,25 +9,65 @@ import os from 'node:os';
 import path from 'node:path';
 import { DockerMcpError, InvalidInputError } from '../errors.js';
 import { validateStackName } from '../names/validate.js';
+import type { TransferSummary } from '../transfer/transfer-services.js';
 import type { MigrationPlan } from './plan.js';
+import type { PreflightResult, TargetPathBefore } from './preflight.js';
 
 export type PhaseState = 'started' | 'done' | 'failed';
 export type MigrationStatus = 'running' | 'succeeded' | 'failed' | 'refused';
 
-export interface JournalEntry {
+/** The choices a migration was started with: a resume goes on with the same ones. */
+export interface RecordedOptions {
+  readonly method: 'auto' | 'zfs' | 'rsync';
+  readonly route: 'auto' | 'direct' | 'relay';
+  readonly compress: 'auto' | 'on' | 'off';
+  readonly keepFailed: boolean;
+  readonly removeSource: boolean;
+  readonly force: boolean;
+}
+
+/**
+ * What the phases found and did, saved as each one ends, so that a resume
+ * (another process) knows what is the migration's own and can finish the report.
+ * Absent in journals written before these were kept.
+ */
+export interface JournalResults {
+  movingBack?: boolean;
+  /** Taken before anything reached the target: what a rollback may remove. */
+  targetBefore?: readonly TargetPathBefore[];
+  preflight?: PreflightResult;
+  seed?: TransferSummary | null;
+  final?: TransferSummary;
+  verified?: readonly VerifiedPath[];
+  removedFromSource?: readonly string[];
+}
+
+export interface VerifiedPath {
+  readonly path: string;
+  readonly entries: number;
+  readonly bytes: number;
+}
+
+export interface JournalEntry extends JournalResults {
   readonly id: string;
   readonly stack: string;
   readonly source: string;
   readonly target: string;
-  readonly pid: number;
+  pid: number;
   readonly createdAt: string;
   status: MigrationStatus;
   detail: string | null;
   readonly phases: { phase: string; state: PhaseState; at: string; detail: string | null }[];
   readonly plan: MigrationPlan;
+  readonly options?: RecordedOptions;
 }
 
 export class MigrationLockedError extends DockerMcpError {
+  readonly kind = 'bad-input' as const;
+}
+
+/** `--resume` of a migration that is not interrupted (it finished, or still runs). */
+export class NotResumableError extends DockerMcpError {
   readonly kind = 'bad-input' as const;
 }
 
@@ -65,7 +105,7 @@ export class MigrationJournal {
    * Take the stack's lock and record the plan. Refused when another migration
    * of the stack holds the lock, naming it and whether its process still runs.
    */
-  static async begin(plan: MigrationPlan, dir = journalDir()): Promise<MigrationJournal> {
+  static async begin(plan: MigrationPlan, dir = journalDir(), recorded: { options?: RecordedOptions; movingBack?: boolean } = {}): Promise<MigrationJournal> {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const lockFile = path.join(dir, `${validateStackName(plan.stack)}.lock`);
     try {
@@ -80,8 +120,8 @@ export class MigrationJournal {
       throw new MigrationLockedError(
         alive
           ? `migration ${holder.id} of stack ${plan.stack} is running (pid ${holder.pid}); wait for it to finish`
-          : `migration ${holder.id} of stack ${plan.stack} was interrupted (its process ${holder.pid} is gone). ` +
-              `See "docker-mcp migrations show ${holder.id}" for where it stopped, check both hosts, then delete ${lockFile} to go on`,
+          : `migration ${holder.id} of stack ${plan.stack} was interrupted (its process ${holder.pid} is gone): ` +
+              `run "docker-mcp migrate --resume ${holder.id}" to finish it or roll it back ("docker-mcp migrations show ${holder.id}" shows where it stopped)`,
       );
     }
     const entry: JournalEntry = {
@@ -95,10 +135,42 @@ export class MigrationJournal {
       detail: null,
       phases: [],
       plan,
+      ...(recorded.options ? { options: recorded.options } : {}),
+      ...(recorded.movingBack === undefined ? {} : { movingBack: recorded.movingBack }),
     };
     const journal = new MigrationJournal(path.join(dir, `${plan.id}.json`), lockFile, entry);
     await journal.save();
     return journal;
+  }
+
+  /**
+   * Take over the lock of an interrupted migration to resume it: refused when
+   * it finished, or when its process (or another migration of the stack) still runs.
+   */
+  static async resume(id: string, dir = journalDir()): Promise<MigrationJournal> {
+    const entry = await readMigration(id, dir);
+    if (entry.status !== 'running') {
+      throw new NotResumableError(`migration ${id} is not interrupted: it ${entry.status}${entry.detail ? ` (${entry.detail})` : ''}; there is nothing to resume`);
+    }
+    const lockFile = path.join(dir, `${validateStackName(entry.stack)}.lock`);
+    const holder = JSON.parse(await readFile(lockFile, 'utf8').catch(() => '{}')) as { id?: string; pid?: number };
+    if (holder.id !== undefined && holder.id !== id) {
+      throw new MigrationLockedError(`stack ${entry.stack} is locked by migration ${holder.id}, not ${id}: resume or finish that one first`);
+    }
+    if (holder.pid !== undefined && holder.pid !== process.pid && processAlive(holder.pid)) {
+      throw new MigrationLockedError(`migration ${id} of stack ${entry.stack} is still running (pid ${holder.pid}); wait for it to finish`);
+    }
+    await writeDurably(lockFile, JSON.stringify({ id, pid: process.pid }));
+    const journal = new MigrationJournal(path.join(dir, `${id}.json`), lockFile, entry);
+    entry.pid = process.pid;
+    await journal.save();
+    return journal;
+  }
+
+  /** Save what a phase found or did (see JournalResults). */
+  async record(results: JournalResults): Promise<void> {
+    Object.assign(this.entry, results);
+    await this.save();
   }
 
   /** Record a phase's state; call with 'started' before its side effects. */

@@ -48,7 +48,8 @@ async function state(id: Id): Promise<string> {
   const zfs = id === 'gamma' ? '' : (await hosts[id].transport.exec(command(['zfs', 'list', '-H', '-t', 'all', '-o', 'name', '-r', `${id}/appdata`]))).stdout;
   const files = (await sh(id, 'ls -la /srv/"$1"/compose /srv/"$1"/appdata', id)).stdout;
   const containers = (await listContainers(hosts[id])).map((c) => `${c.name} ${c.state}`).join('\n');
-  return `${zfs}\n${files}\n${containers}`;
+  // Only this file's own names: other people may use the testbed at the same time.
+  return `${zfs}\n${files}\n${containers}`.split('\n').filter((line) => line.includes(prefix)).join('\n');
 }
 
 async function cleanUp(id: Id): Promise<void> {

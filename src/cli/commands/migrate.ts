@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { InvalidInputError } from '../../errors.js';
 import { migrateStack, planStackMigration, type MigrationReport } from '../../migration/execute.js';
 import type { MigrationPlan } from '../../migration/plan.js';
+import { resumeMigration, type ResumeOutcome } from '../../migration/resume.js';
 import type { ProgressEvent } from '../../transfer/progress.js';
 import { cliContext, dockerHostOf } from '../context.js';
 import { formatBytes } from '../format.js';
@@ -14,6 +15,12 @@ interface MigrateOptions {
   method: string;
   route: string;
   compress: string;
+  resume?: string;
+  keepFailed?: boolean;
+  removeSource?: boolean;
+  yes?: boolean;
+  force?: boolean;
+  startTimeout: string;
 }
 
 const METHODS = ['auto', 'zfs', 'rsync'] as const;
@@ -28,18 +35,36 @@ function oneOf<T extends string>(what: string, value: string, allowed: readonly 
 export function registerMigrateCommand(program: Command): void {
   program
     .command('migrate')
-    .description('Move a stack with all of its data from one host to another: plan, seed, stop, sync, start, verify; rolled back on failure')
-    .argument('<source>', 'host the stack runs on')
-    .argument('<target>', 'host to move it to')
-    .argument('<stack>', 'stack (compose project) name')
+    .description('Move a stack with all of its data from one host to another: plan, seed, stop, sync, verify, start; rolled back on failure')
+    .argument('[source]', 'host the stack runs on')
+    .argument('[target]', 'host to move it to')
+    .argument('[stack]', 'stack (compose project) name')
     .option('--dry-run', 'print the plan, step by step, and change nothing')
     .option('--cold', 'stop first, then copy everything (default: seed while running, stop, send the difference)')
     .option('--method <method>', 'auto (zfs when both hosts have it), zfs, or rsync', 'auto')
     .option('--route <route>', 'ZFS streams: auto, direct (source to target), or relay (through this machine)', 'auto')
     .option('--compress <when>', 'zstd on the wire: auto (not between loopback addresses), on, off', 'auto')
+    .option('--keep-failed', 'on failure, keep the data received on the target (default: remove what this migration created there)')
+    .option('--remove-source', "once the stack runs on the target, remove its folder and moved data on the source (needs --yes)")
+    .option('--yes', 'confirm --remove-source')
+    .option('--force', 'go past the pre-flight refusals that are safe to override; each refusal says what --force would do')
+    .option('--start-timeout <seconds>', 'how long to wait on the target for every service to run before rolling back', '120')
+    .option('--resume <id>', 'finish or roll back an interrupted migration (see "docker-mcp migrations list"); takes no other arguments')
     .option('--json', 'machine-readable output')
-    .action(async (sourceId: string, targetId: string, stack: string, options: MigrateOptions, command: Command) => {
+    .action(async (sourceId: string | undefined, targetId: string | undefined, stack: string | undefined, options: MigrateOptions, command: Command) => {
       const context = await cliContext(command);
+      const seconds = Number(options.startTimeout);
+      if (!Number.isFinite(seconds) || seconds <= 0) throw new InvalidInputError('start timeout', options.startTimeout, 'must be a number of seconds above 0');
+      const run = { startTimeoutMs: seconds * 1000, ...(options.json ? {} : { onProgress: renderProgress }) };
+      if (options.resume !== undefined) {
+        if (sourceId !== undefined) throw new InvalidInputError('argument', sourceId, '--resume takes the migration id alone: its hosts, stack and options are in the journal');
+        const outcome = await resumeMigration(options.resume, (hostId) => dockerHostOf(context, hostId), run);
+        emit(outcome, options, renderResume);
+        return;
+      }
+      if (sourceId === undefined || targetId === undefined || stack === undefined) {
+        throw new InvalidInputError('arguments', [sourceId, targetId, stack].filter(Boolean).join(' '), 'migrate needs SOURCE TARGET STACK, or --resume ID');
+      }
       const source = dockerHostOf(context, sourceId);
       const target = dockerHostOf(context, targetId);
       const method = oneOf('method', options.method, METHODS);
@@ -55,7 +80,11 @@ export function registerMigrateCommand(program: Command): void {
         method,
         route,
         compress,
-        ...(options.json ? {} : { onProgress: renderProgress }),
+        keepFailed: options.keepFailed ?? false,
+        removeSource: options.removeSource ?? false,
+        yes: options.yes ?? false,
+        force: options.force ?? false,
+        ...run,
       });
       emit(report, options, renderReport);
     });
@@ -97,5 +126,11 @@ export function renderReport(report: MigrationReport): string {
       }),
     ),
     `verified ${report.verified.length} data paths (${report.verified.map((v) => `${v.entries} entries`).join(', ')})${report.imagesCarried.length > 0 ? `; carried images ${report.imagesCarried.join(', ')}` : ''}`,
+    ...(report.preflight.forcedNotMoved.length > 0 ? [`not moved (--force): ${report.preflight.forcedNotMoved.join('; ')}`] : []),
+    ...(report.removedFromSource ? [`removed from ${report.source}: ${report.removedFromSource.join(', ') || 'nothing was left'}`] : []),
   ].join('\n');
+}
+
+function renderResume(outcome: ResumeOutcome): string {
+  return [`resumed ${outcome.id} (interrupted at ${outcome.interruptedAt ?? 'the start'}): ${outcome.decision}`, renderReport(outcome.report)].join('\n');
 }
