@@ -7,6 +7,7 @@ import { downtimeBench } from './downtime.js';
 import { fanoutBench } from './fanout.js';
 import { latencyBench } from './latency.js';
 import { report, type BenchTable } from './report.js';
+import { servicesBench } from './services.js';
 import { transferBench } from './transfer.js';
 
 const BENCHES: Record<string, () => Promise<BenchTable>> = {
@@ -14,6 +15,7 @@ const BENCHES: Record<string, () => Promise<BenchTable>> = {
   transfer: transferBench,
   fanout: fanoutBench,
   downtime: downtimeBench,
+  services: servicesBench,
 };
 
 const requested = process.argv.slice(2);
