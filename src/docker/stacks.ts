@@ -204,7 +204,8 @@ async function composeRun(target: DockerHost, stack: string, file: string, args:
   // Merged so the output reads as compose printed it; on failure it is the error's detail.
   const cmd = redirect(composeCommand(compose, stack, file, args), { stderr: 'stdout' });
   const result = await target.transport.exec(cmd, { timeoutMs: 600_000, okExitCodes: Array.from({ length: 256 }, (_, code) => code), ...(signal ? { signal } : {}) });
-  if (result.exitCode !== 0) throw new CommandFailedError(target.host.id, cmd.text, result.exitCode, result.stdout);
+  // What compose printed, and what ssh itself said (its stderr is not part of the remote redirect).
+  if (result.exitCode !== 0) throw new CommandFailedError(target.host.id, cmd.text, result.exitCode, [result.stdout, result.stderr].filter(Boolean).join('\n'));
   return { output: result.stdout };
 }
 

@@ -76,7 +76,7 @@ const HOST_KEY_CHANGED = /REMOTE HOST IDENTIFICATION HAS CHANGED|host key for .*
 const HOST_KEY_UNKNOWN = /No \S+ host key is known|Host key verification failed/i;
 const AUTH_FAILED = /Permission denied \(|Too many authentication failures|no mutual signature algorithm|Load key .*: (invalid format|No such file)/i;
 const UNREACHABLE =
-  /Connection refused|Connection timed out|Operation timed out|No route to host|Could not resolve hostname|Network is unreachable|Connection closed by|Connection reset by|kex_exchange_identification|banner exchange|Broken pipe|port \d+: Connection/i;
+  /Connection refused|Connection timed out|Operation timed out|No route to host|Could not resolve hostname|Network is unreachable|Connection closed by|Connection reset by|kex_exchange_identification|banner exchange|Broken pipe|port \d+: Connection|mux_client|master hello exchange|Control socket connect|client_loop: send disconnect/i;
 
 /** An ssh failure if this exit looks like one, else undefined (the remote command failed). */
 export function classifySshFailure(hostId: string, exitCode: number | undefined, stderr: string): SshFailure | undefined {

@@ -165,7 +165,8 @@ export class SshTransport {
       const stderr = Buffer.from(result.stderr ?? new Uint8Array()).toString('utf8');
       const exitCode = result.exitCode ?? -1;
       log.debug({ host: this.host.id, command: cmd.text, exitCode, ms: Date.now() - started }, 'ssh exec');
-      if (!(options.okExitCodes ?? []).includes(exitCode)) {
+      // ssh's own failures (exit 255 with ssh's words on stderr) are never an answer of the remote command.
+      if (!(options.okExitCodes ?? []).includes(exitCode) || classifySshFailure(this.host.id, exitCode, stderr)) {
         this.throwOnFailure(cmd, result.exitCode, stderr, result.timedOut, timeoutMs, result.isCanceled);
       }
       const stdout = encoding === 'utf8' ? Buffer.from(result.stdout ?? new Uint8Array()).toString('utf8') : result.stdout;
@@ -183,7 +184,11 @@ export class SshTransport {
   ): void {
     if (timedOut) throw new CommandTimeoutError(this.host.id, cmd.text, timeoutMs);
     const sshFailure = classifySshFailure(this.host.id, exitCode, stderr);
-    if (sshFailure) throw sshFailure;
+    if (sshFailure) {
+      // The master connection may be gone: check (and reopen) it before the next command.
+      this.master = undefined;
+      throw sshFailure;
+    }
     if (canceled) throw new CommandFailedError(this.host.id, cmd.text, exitCode ?? -1, 'cancelled');
     if (exitCode !== 0) throw new CommandFailedError(this.host.id, cmd.text, exitCode ?? -1, stderr);
   }
