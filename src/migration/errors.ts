@@ -33,3 +33,15 @@ export class SourceRemovalFailedError extends DockerMcpError {
     );
   }
 }
+
+/** The caller cancelled (an MCP request was cancelled): raised at the start of the next phase. */
+export class MigrationCancelledError extends DockerMcpError {
+  readonly kind = 'failed' as const;
+
+  constructor(
+    readonly migrationId: string,
+    readonly beforePhase: string,
+  ) {
+    super(`migration ${migrationId} was cancelled before its ${beforePhase} phase`);
+  }
+}

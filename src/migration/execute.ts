@@ -18,7 +18,7 @@ import { compareManifests, describeDifferences, readManifest } from '../transfer
 import type { ProgressListener } from '../transfer/progress.js';
 import { transferServices, type TransferSummary } from '../transfer/transfer-services.js';
 import { zfsCommands } from '../zfs/commands.js';
-import { MigrationFailedError, MigrationRefusedError, SourceRemovalFailedError } from './errors.js';
+import { MigrationCancelledError, MigrationFailedError, MigrationRefusedError, SourceRemovalFailedError } from './errors.js';
 import { lastMovedAway, MigrationJournal, type RecordedOptions, type VerifiedPath } from './journal.js';
 import { planMigration, type MigrationPlan } from './plan.js';
 import { preflight, type PreflightResult } from './preflight.js';
@@ -38,6 +38,8 @@ export interface RunOptions {
   readonly onProgress?: ProgressListener;
   /** Where the journal lives (default: ~/.local/state/docker-mcp/migrations). */
   readonly journalDir?: string;
+  /** Cancels the migration at the next phase; what it did is rolled back as for a failure. */
+  readonly signal?: AbortSignal;
 }
 
 export interface MigrationOptions extends RunOptions {
@@ -137,6 +139,7 @@ export async function walkPlan(
   const recorded = recordedOptions(entry.options);
   let current: Phase = from;
   const phase = async (name: Phase, message: string) => {
+    if (options.signal?.aborted) throw new MigrationCancelledError(entry.id, name);
     current = name;
     await journal.phase(name, 'started', message);
     options.onProgress?.({ type: 'migration-phase', phase: name, message });

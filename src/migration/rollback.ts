@@ -9,6 +9,7 @@ import type { DockerHost } from '../docker/docker-host.js';
 import { stackAction, stackComposeFile } from '../docker/stacks.js';
 import { describeError } from '../errors.js';
 import { command } from '../ssh/quote.js';
+import { retryWhenUnreachable } from '../ssh/retry.js';
 import { pathKind } from '../zfs/path-kind.js';
 import { ZfsHost } from '../zfs/zfs-host.js';
 import type { JournalEntry } from './journal.js';
@@ -36,7 +37,8 @@ export async function rollBack(entry: JournalEntry, source: DockerHost, target: 
   const done: string[] = [];
   const step = async (what: string, action: () => Promise<string | null>) => {
     try {
-      const result = await action();
+      // Every step is idempotent: a host that dropped its connection for a moment gets another try.
+      const result = await retryWhenUnreachable(action, { delayMs: 500 });
       if (result) done.push(result);
     } catch (error) {
       done.push(`FAILED to ${what} (${describeError(error)})`);

@@ -17,6 +17,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DockerHost } from '../../src/docker/docker-host.js';
 import { listContainers } from '../../src/docker/containers.js';
+import { listMigrations } from '../../src/migration/journal.js';
 import { command } from '../../src/ssh/quote.js';
 import { SshTransport } from '../../src/ssh/transport.js';
 import { testbedHostsFile } from '../../src/testbed/layout.js';
@@ -206,6 +207,32 @@ describe('MCP server over stdio (the built binary)', () => {
 
     expect((await listContainers(hosts.beta)).filter((c) => c.stack === stack).map((c) => c.state)).toEqual(['running', 'running', 'running']);
     expect((await listContainers(hosts.alpha)).filter((c) => c.stack === stack)).toEqual([]);
+  });
+
+  it('a cancelled migrate stops at the next phase and rolls back: the stack runs on its source again', async () => {
+    const controller = new AbortController();
+    const call = client.callTool(
+      { name: 'docker_compose', arguments: { action: 'migrate', host_id: 'beta', target_host_id: 'alpha', stack_name: stack, confirm: true } },
+      undefined,
+      { signal: controller.signal, timeout: 300_000, onprogress: (p) => (p.message?.startsWith('stop:') ? controller.abort('the user changed their mind') : undefined) },
+    );
+    await expect(call).rejects.toThrow(/changed their mind|abort/i);
+    const deadline = Date.now() + 120_000;
+    let entry: { status: string; detail: string | null } | undefined;
+    while (Date.now() < deadline) {
+      entry = (await listMigrations(path.join(workDir, 'migrations'))).filter((e) => e.stack === stack).at(-1);
+      if (entry?.status !== 'running') break;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    expect(entry).toMatchObject({ status: 'failed', detail: expect.stringMatching(/cancelled before its final-sync phase.*started again on beta/s) });
+    expect((await listContainers(hosts.beta)).filter((c) => c.stack === stack).map((c) => c.state)).toEqual(['running', 'running', 'running']);
+    expect((await listContainers(hosts.alpha)).filter((c) => c.stack === stack)).toEqual([]);
+  });
+
+  it('migrate resume goes through to the journal: a finished migration is not resumed', async () => {
+    const finished = (await listMigrations(path.join(workDir, 'migrations'))).find((e) => e.stack === stack && e.status === 'succeeded')!;
+    expect(errorText(await call(client, 'docker_compose', { action: 'migrate', resume: finished.id }))).toMatch(/confirm: true/);
+    expect(errorText(await call(client, 'docker_compose', { action: 'migrate', resume: finished.id, confirm: true }))).toMatch(new RegExp(`${finished.id}.*(finished|succeeded)`));
   });
 
   it('reads the host resources', async () => {

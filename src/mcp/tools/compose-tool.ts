@@ -5,12 +5,13 @@
  */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
-import { enabledHosts } from '../../config/load.js';
+import { enabledHosts, findHost } from '../../config/load.js';
 import { ConfirmationRequiredError } from '../../docker/errors.js';
 import { deployStack, discoverStacks, listStacks, stackAction, stackContainers, viewStack } from '../../docker/stacks.js';
 import { InvalidInputError } from '../../errors.js';
 import { forEachHost } from '../../host/fan-out.js';
 import { migrateStack, planStackMigration } from '../../migration/execute.js';
+import { resumeMigration } from '../../migration/resume.js';
 import type { McpContext } from '../context.js';
 import { progressReporter, type ToolExtra } from '../progress.js';
 import { answer, toolOutputShape } from '../tool-result.js';
@@ -38,7 +39,8 @@ const inputShape = {
   skip_stop_source: z.boolean().default(false).describe('migrate: not supported (the final copy is made while the stack is stopped)'),
   start_target: z.boolean().default(true).describe('migrate: must be true (a migration is verified by starting the stack on the target)'),
   cold: z.boolean().default(false).describe('migrate: stop first, then copy (default: seed while running, stop, send the difference)'),
-  resume: z.string().max(200).optional().describe('migrate: the id of an interrupted migration to finish or roll back'),
+  resume: z.string().max(200).optional().describe('migrate: the id of an interrupted migration to finish or roll back (other migrate parameters are then not needed)'),
+  keep_failed: z.boolean().default(false).describe('migrate: on failure, keep the data received on the target (default: remove what the migration created there)'),
   confirm: z.boolean().optional().describe('must be true for down, and for migrate unless dry_run'),
 };
 
@@ -67,6 +69,7 @@ async function runComposeAction(context: McpContext, input: Input, extra: ToolEx
     const config = await context.config();
     return forEachHost(enabledHosts(config), (host) => listStacks(context.attach(host)));
   }
+  if (input.action === 'migrate') return migrate(context, input, extra);
   const target = await context.dockerHost(required(input.host_id, 'host_id'));
   const stack = () => required(input.stack_name, 'stack_name');
   const progress = progressReporter(extra);
@@ -104,8 +107,6 @@ async function runComposeAction(context: McpContext, input: Input, extra: ToolEx
       return stackContainers(target, stack());
     case 'discover':
       return discoverStacks(target, input.stack_name);
-    case 'migrate':
-      return migrate(context, input, extra);
   }
 }
 
@@ -116,13 +117,22 @@ async function migrate(context: McpContext, input: Input, extra: ToolExtra): Pro
   if (!input.start_target) {
     throw new InvalidInputError('start_target', 'false', 'is not supported: a migration is verified by starting the stack on the target, and rolled back if it does not run');
   }
+  const progress = progressReporter(extra);
+  const run = { onProgress: progress.listener, signal: extra.signal };
+  if (input.resume !== undefined) {
+    if (input.confirm !== true) throw new ConfirmationRequiredError(`resuming migration ${input.resume} finishes it or rolls it back on both hosts: repeat with confirm: true`);
+    const config = await context.config();
+    return resumeMigration(input.resume, (hostId) => context.attach(findHost(config, hostId)), run);
+  }
   const source = await context.dockerHost(required(input.host_id, 'host_id'));
   const target = await context.dockerHost(required(input.target_host_id, 'target_host_id'));
   const stack = required(input.stack_name, 'stack_name');
   if (input.dry_run) return planStackMigration(source, target, stack, { cold: input.cold });
   if (input.confirm !== true) {
-    throw new ConfirmationRequiredError(`migrating ${stack} stops it on ${source.host.id} and starts it on ${target.host.id}: run with dry_run to see the plan, then repeat with confirm: true`);
+    throw new ConfirmationRequiredError(
+      `migrating ${stack} stops it on ${source.host.id} and starts it on ${target.host.id}${input.remove_source ? `, then deletes its folder and data on ${source.host.id}` : ''}: ` +
+        'run with dry_run to see the plan, then repeat with confirm: true',
+    );
   }
-  const progress = progressReporter(extra);
-  return migrateStack(source, target, stack, { cold: input.cold, onProgress: progress.listener });
+  return migrateStack(source, target, stack, { ...run, cold: input.cold, keepFailed: input.keep_failed, removeSource: input.remove_source, yes: input.remove_source });
 }
