@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { runDemo } from '../../demo/demo.js';
 import { emit } from '../output.js';
-import { renderProgress, renderReport } from './migrate.js';
+import { progressView } from '../progress-view.js';
+import { renderReport } from './migrate.js';
 
 export function registerDemoCommand(program: Command): void {
   program
@@ -12,7 +13,7 @@ export function registerDemoCommand(program: Command): void {
       const say = (line: string) => {
         if (!options.json) process.stderr.write(`${line}\n`);
       };
-      const result = await runDemo(say, options.json ? undefined : renderProgress);
+      const result = await runDemo(say, options.json ? undefined : progressView());
       emit(result, options, (r) => `${renderReport(r.report)}\nhosts file: ${r.hostsFile}`);
     });
 }

@@ -3,9 +3,9 @@ import { InvalidInputError } from '../../errors.js';
 import { migrateStack, planStackMigration, type MigrationReport } from '../../migration/execute.js';
 import type { MigrationPlan } from '../../migration/plan.js';
 import { resumeMigration, type ResumeOutcome } from '../../migration/resume.js';
-import type { ProgressEvent } from '../../transfer/progress.js';
 import { cliContext, dockerHostOf } from '../context.js';
 import { formatBytes } from '../format.js';
+import { progressView } from '../progress-view.js';
 import { emit, table } from '../output.js';
 
 interface MigrateOptions {
@@ -55,7 +55,7 @@ export function registerMigrateCommand(program: Command): void {
       const context = await cliContext(command);
       const seconds = Number(options.startTimeout);
       if (!Number.isFinite(seconds) || seconds <= 0) throw new InvalidInputError('start timeout', options.startTimeout, 'must be a number of seconds above 0');
-      const run = { startTimeoutMs: seconds * 1000, ...(options.json ? {} : { onProgress: renderProgress }) };
+      const run = { startTimeoutMs: seconds * 1000, ...(options.json ? {} : { onProgress: progressView() }) };
       if (options.resume !== undefined) {
         if (sourceId !== undefined) throw new InvalidInputError('argument', sourceId, '--resume takes the migration id alone: its hosts, stack and options are in the journal');
         const outcome = await resumeMigration(options.resume, (hostId) => dockerHostOf(context, hostId), run);
@@ -90,15 +90,6 @@ export function registerMigrateCommand(program: Command): void {
     });
 }
 
-export function renderProgress(event: ProgressEvent): void {
-  if (event.type === 'migration-phase') process.stderr.write(`==> ${event.phase}: ${event.message}\n`);
-  else if (event.type === 'transfer-step') process.stderr.write(`    ${event.service}: ${event.message}\n`);
-  else if (event.bytesTotal !== null && event.etaSeconds !== null) {
-    process.stderr.write(`    ${event.service}: ${formatBytes(event.bytesDone)} of ${formatBytes(event.bytesTotal)}, ${formatBytes(event.bytesPerSecond)}/s, ETA ${event.etaSeconds.toFixed(0)} s\n`);
-  } else {
-    process.stderr.write(`    ${event.service}: ${formatBytes(event.bytesDone)}, ${formatBytes(event.bytesPerSecond)}/s\n`);
-  }
-}
 
 function renderPlan(plan: MigrationPlan): string {
   return [
