@@ -82,14 +82,15 @@ describe('hostile names through the CLI', () => {
   it('refuses them as bad input (exit 2) in every position, and runs nothing', async () => {
     await fc.assert(
       fc.asyncProperty(hostile, async (value) => {
+        // After "--", so that a value like --help reaches the name checks instead of commander's options.
         const attempts = [
-          ['stacks', 'up', 'alpha', value],
-          ['containers', 'start', 'alpha', value],
-          ['migrate', 'alpha', 'beta', value, '--dry-run'],
-          ['stacks', 'view', value, 'web'],
+          ['stacks', 'up', '--', 'alpha', value],
+          ['containers', 'start', '--', 'alpha', value],
+          ['migrate', '--dry-run', '--', 'alpha', 'beta', value],
+          ['stacks', 'view', '--', value, 'web'],
         ];
         // Host ids may have capitals; a value that is a fine host id is no attack on `hosts add`.
-        if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(value)) attempts.push(['hosts', 'add', value, '--hostname', '127.0.0.99', '--user', 'root']);
+        if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(value)) attempts.push(['hosts', 'add', '--hostname', '127.0.0.99', '--user', 'root', '--', value]);
         for (const args of attempts) {
           const run = await cli(args);
           expect(run.exitCode, `${JSON.stringify(args)}: ${run.stderr}`).toBe(2);

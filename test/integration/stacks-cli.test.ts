@@ -98,7 +98,11 @@ describe('docker-mcp stacks', () => {
   });
 
   it('refuses a compose file that does not validate, and the deployed file stays as it was', async () => {
-    const run = await runCli(['stacks', 'deploy', 'alpha', stack, '-f', '-'], {}, 'services:\n  app:\n    image: [unclosed\n');
+    // Broken YAML never leaves this machine; YAML that compose itself rejects is refused by the host's compose.
+    const broken = await runCli(['stacks', 'deploy', 'alpha', stack, '-f', '-'], {}, 'services:\n  app:\n    image: [unclosed\n');
+    expect(broken.exitCode).toBe(2);
+    expect(broken.stderr).toMatch(/invalid compose file .*Flow sequence/);
+    const run = await runCli(['stacks', 'deploy', 'alpha', stack, '-f', '-'], {}, 'services:\n  app:\n    image: local/busybox:test\n    bogus_option: 1\n');
     expect(run.exitCode).toBe(2);
     expect(run.stderr).toMatch(/does not validate on alpha \(nothing was changed\)/);
     const view = JSON.parse((await runCli(['stacks', 'view', 'alpha', stack, '--json'])).stdout) as { content: string };
