@@ -1,7 +1,7 @@
 /** Mount points on this machine, for clean-up of what the testbed mounted. */
 import { existsSync } from 'node:fs';
-import { readFile, stat, writeFile } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { spawn } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
 import { runLocal } from './local-command.js';
 
 /** Mount points at or below `dir`, deepest first. */
@@ -60,16 +60,30 @@ export async function abortFuseMountsUnder(dir: string): Promise<number> {
  * (ENOTCONN) or is wedged (no answer within `timeoutMs`).
  */
 export async function deadMountsUnder(dir: string, timeoutMs = 5_000): Promise<string[]> {
-  const dead: string[] = [];
-  for (const mountPoint of await mountsUnder(dir)) {
-    const answer = await Promise.race([
-      stat(mountPoint).then(
-        () => 'alive' as const,
-        (error: NodeJS.ErrnoException) => (error.code === 'ENOTCONN' ? ('dead' as const) : ('alive' as const)),
-      ),
-      sleep(timeoutMs, undefined, { ref: false }).then(() => 'dead' as const),
-    ]);
-    if (answer === 'dead') dead.push(mountPoint);
-  }
-  return dead;
+  const mounts = await mountsUnder(dir);
+  const answers = await Promise.all(mounts.map((mountPoint) => mountAnswers(mountPoint, timeoutMs)));
+  return mounts.filter((_, index) => !answers[index]);
+}
+
+/**
+ * Ask a separate `stat` process, never this one: a stat on a wedged FUSE
+ * mount blocks in the kernel, and in-process it would hold one of Node's few
+ * file-system threads for good, stalling every later file operation.
+ */
+function mountAnswers(mountPoint: string, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = spawn('stat', ['--', mountPoint], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    probe.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => {
+      // It may never exit (it waits in the kernel until the mount is aborted): leave it behind.
+      probe.stderr.destroy();
+      probe.unref();
+      resolve(false);
+    }, timeoutMs);
+    probe.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code === 0 || !/Transport endpoint is not connected/.test(stderr));
+    });
+  });
 }

@@ -6,7 +6,7 @@
  * removing this link cuts only the test's own migrations, never the testbed
  * that other tests use.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -139,6 +139,8 @@ export async function createAltBeta(name: string): Promise<AltHost> {
     },
   };
   await host.startDocker();
+  // An earlier run that was cut off may have left its own alternate sshd on the address.
+  spawnSync('pkill', ['-KILL', '-f', `sshd -f ${os.tmpdir()}/docker-mcp-[a-z0-9]+-alt-`]);
   await host.startSshd();
   return host;
 }

@@ -15,6 +15,7 @@ import { SshTransport } from '../../src/ssh/transport.js';
 import { compareManifests, readManifest, type ManifestDifference } from '../../src/transfer/manifest.js';
 import { ZfsHost } from '../../src/zfs/zfs-host.js';
 import { runCli, type CliRun } from './cli.js';
+import { cleanUpPrefix } from './stack-fixture.js';
 import { testbedHost } from './testbed.js';
 
 export type Id = 'alpha' | 'beta' | 'gamma';
@@ -95,18 +96,7 @@ export class MigrateKit {
 
   /** Remove every container, dataset, folder, image and volume named with the prefix. */
   async cleanUp(): Promise<void> {
-    for (const id of ['alpha', 'beta', 'gamma'] as const) {
-      await this.sh(id, 'docker ps -aq --filter "name=^$1" | xargs -r docker rm -f >/dev/null', this.prefix);
-      await this.sh(id, 'docker volume ls -q | grep "^$1" | xargs -r docker volume rm -f >/dev/null; true', this.prefix);
-      if (id !== 'gamma') {
-        const zfs = new ZfsHost(this.hosts[id].transport);
-        const listed = await this.hosts[id].transport.exec(command(['zfs', 'list', '-H', '-o', 'name', '-r', `${id}/appdata`]));
-        const mine = listed.stdout.split('\n').filter((name) => name.startsWith(`${id}/appdata/${this.prefix}`)).sort().reverse();
-        for (const dataset of mine) await zfs.destroyDataset(dataset);
-      }
-      await this.sh(id, 'rm -rf /srv/"$1"/appdata/"$2"* /srv/"$1"/compose/"$2"*', id, this.prefix);
-      await this.sh(id, 'docker images --format "{{.Repository}}:{{.Tag}}" | grep "^local/$1" | xargs -r docker rmi -f >/dev/null; true', this.prefix);
-    }
+    for (const id of ['alpha', 'beta', 'gamma'] as const) await cleanUpPrefix(this.hosts[id], id, this.prefix);
   }
 
   async close(): Promise<void> {

@@ -11,6 +11,7 @@ import { SshTransport } from '../../src/ssh/transport.js';
 import { readManifest, compareManifests } from '../../src/transfer/manifest.js';
 import { ZfsHost } from '../../src/zfs/zfs-host.js';
 import { runCli } from './cli.js';
+import { authStackFile, cleanUpPrefix } from './stack-fixture.js';
 import { testbedHost } from './testbed.js';
 
 type Id = 'alpha' | 'beta' | 'gamma';
@@ -18,53 +19,12 @@ const hosts = {} as Record<Id, DockerHost>;
 const prefix = `m${process.pid}`;
 const sh = (id: Id, script: string, ...args: string[]) => hosts[id].transport.exec(command(['sh', '-c', script, 'sh', ...args]));
 
-/** An authelia-shaped stack whose main service keeps writing while it runs. */
-const stackFile = (stack: string, host: Id, image = 'local/busybox:test') => `# ${stack}: kept comment
-services:
-  authelia:
-    image: ${image}
-    command: ["sh", "-c", "while true; do date >> /config/heartbeat.log; sleep 0.2; done"]
-    network_mode: none
-    init: true
-    volumes:
-      - /srv/${host}/appdata/${stack}-authelia:/config   # config and heartbeat
-  authelia-mariadb:
-    image: ${image}
-    command: ["sleep", "3600"]
-    network_mode: none
-    init: true
-    volumes:
-      - /srv/${host}/appdata/${stack}-authelia-mariadb:/var/lib/mysql
-  authelia-redis:
-    image: ${image}
-    command: ["sleep", "3600"]
-    network_mode: none
-    init: true
-    volumes:
-      - /srv/${host}/appdata/${stack}-authelia-redis:/data
-`;
-
 async function state(id: Id): Promise<string> {
   const zfs = id === 'gamma' ? '' : (await hosts[id].transport.exec(command(['zfs', 'list', '-H', '-t', 'all', '-o', 'name', '-r', `${id}/appdata`]))).stdout;
   const files = (await sh(id, 'ls -la /srv/"$1"/compose /srv/"$1"/appdata', id)).stdout;
   const containers = (await listContainers(hosts[id])).map((c) => `${c.name} ${c.state}`).join('\n');
   // Only this file's own names: other people may use the testbed at the same time.
   return `${zfs}\n${files}\n${containers}`.split('\n').filter((line) => line.includes(prefix)).join('\n');
-}
-
-async function cleanUp(id: Id): Promise<void> {
-  await sh(id, 'docker ps -aq --filter "name=^$1" | xargs -r docker rm -f >/dev/null', prefix);
-  if (id !== 'gamma') {
-    const zfs = new ZfsHost(hosts[id].transport);
-    const datasets = (await hosts[id].transport.exec(command(['zfs', 'list', '-H', '-o', 'name', '-r', `${id}/appdata`]))).stdout
-      .split('\n')
-      .filter((name) => name.startsWith(`${id}/appdata/${prefix}`))
-      .sort()
-      .reverse();
-    for (const dataset of datasets) await zfs.destroyDataset(dataset);
-  }
-  await sh(id, 'rm -rf /srv/"$1"/appdata/"$2"* /srv/"$1"/compose/"$2"*', id, prefix);
-  await sh(id, 'docker images --format "{{.Repository}}:{{.Tag}}" | grep "^local/$1-" | xargs -r docker rmi -f >/dev/null; true', prefix);
 }
 
 beforeAll(async () => {
@@ -75,7 +35,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const id of ['alpha', 'beta', 'gamma'] as const) await cleanUp(id);
+  for (const id of ['alpha', 'beta', 'gamma'] as const) await cleanUpPrefix(hosts[id], id, prefix);
   for (const host of Object.values(hosts)) await host.transport.close();
 });
 
@@ -88,7 +48,7 @@ describe('docker-mcp migrate (ZFS to ZFS)', () => {
     await new ZfsHost(hosts.alpha.transport).createDataset(`alpha/appdata/${stack}-authelia`);
     await sh('alpha', 'echo "jwt: secret" > "$1/configuration.yml"; mkdir -p "$2" && head -c 3000000 /dev/urandom > "$2/ibdata1" && echo x > "$2/.hidden"',
       `/srv/alpha/appdata/${stack}-authelia`, `/srv/alpha/appdata/${stack}-authelia-mariadb`);
-    await deployStack(hosts.alpha, stack, stackFile(stack, 'alpha'));
+    await deployStack(hosts.alpha, stack, authStackFile(stack, 'alpha'));
   });
 
   it('--dry-run prints the plan and changes nothing on either host', async () => {
@@ -132,7 +92,7 @@ describe('docker-mcp migrate (ZFS to ZFS)', () => {
     const heartbeatBeta = (await sh('beta', 'wc -l < "$1"', `/srv/beta/appdata/${stack}-authelia/heartbeat.log`)).stdout.trim();
     expect(Number(heartbeatBeta)).toBeGreaterThan(Number(heartbeatAlpha));
     const compose = (await sh('beta', 'cat "$1"', `/srv/beta/compose/${stack}/docker-compose.yml`)).stdout;
-    expect(compose).toBe(stackFile(stack, 'beta'));
+    expect(compose).toBe(authStackFile(stack, 'beta'));
   });
 
   it('journals the migration: each phase in order, and the outcome', async () => {
@@ -166,7 +126,7 @@ describe('docker-mcp migrate back (ZFS)', () => {
     expect((await listContainers(hosts.alpha)).filter((c) => c.stack === stack).map((c) => c.state)).toEqual(['running', 'running', 'running']);
     expect((await listContainers(hosts.beta)).filter((c) => c.stack === stack)).toEqual([]);
     const compose = (await sh('alpha', 'cat "$1"', `/srv/alpha/compose/${stack}/docker-compose.yml`)).stdout;
-    expect(compose).toBe(stackFile(stack, 'alpha'));
+    expect(compose).toBe(authStackFile(stack, 'alpha'));
   });
 });
 
@@ -178,7 +138,7 @@ describe('docker-mcp migrate (rollback, rsync, carried images)', () => {
     await sh('alpha', 'docker tag local/busybox:test "$1"', image);
     await sh('beta', 'tar -cf - -T /dev/null | docker import - "$1" >/dev/null', image);
     await sh('alpha', 'mkdir -p "$1" && echo data > "$1/table.ibd"', `/srv/alpha/appdata/${stack}-authelia-mariadb`);
-    await deployStack(hosts.alpha, stack, stackFile(stack, 'alpha', image));
+    await deployStack(hosts.alpha, stack, authStackFile(stack, 'alpha', image));
     const path = `/srv/alpha/appdata/${stack}-authelia-mariadb`;
     const before = await readManifest(hosts.alpha.transport, path); // nothing in the stack writes there
 
@@ -196,7 +156,7 @@ describe('docker-mcp migrate (rollback, rsync, carried images)', () => {
     const image = `local/${prefix}-only-alpha:1`;
     await sh('alpha', 'docker tag local/busybox:test "$1"', image);
     await sh('alpha', 'mkdir -p "$1" && echo keep > "$1/.dot" && head -c 200000 /dev/urandom > "$1/blob"', `/srv/alpha/appdata/${stack}-authelia-mariadb`);
-    await deployStack(hosts.alpha, stack, stackFile(stack, 'alpha', image));
+    await deployStack(hosts.alpha, stack, authStackFile(stack, 'alpha', image));
     const run = await runCli(['migrate', 'alpha', 'gamma', stack, '--cold', '--json']);
     expect(run.stderr).toBe('');
     const report = JSON.parse(run.stdout) as { mode: string; seed: unknown; imagesCarried: string[]; final: { results: { method: string }[] }; verified: unknown[] };

@@ -33,10 +33,11 @@ services:
 `;
 }
 
-/** Remove the containers, datasets, data and stack folders whose names start with `prefix`. */
+/** Remove the containers, volumes, datasets, data, stack folders and local/ images whose names start with `prefix`. */
 export async function cleanUpPrefix(target: DockerHost, id: TestbedId, prefix: string): Promise<void> {
   const sh = (script: string, ...args: string[]) => target.transport.exec(command(['sh', '-c', script, 'sh', ...args]));
   await sh('docker ps -aq --filter "name=^$1" | xargs -r docker rm -f >/dev/null', prefix);
+  await sh('docker volume ls -q | grep "^$1" | xargs -r docker volume rm -f >/dev/null; true', prefix);
   if (id !== 'gamma') {
     const zfs = new ZfsHost(target.transport);
     const datasets = (await target.transport.exec(command(['zfs', 'list', '-H', '-o', 'name', '-r', `${id}/appdata`]))).stdout
@@ -47,4 +48,5 @@ export async function cleanUpPrefix(target: DockerHost, id: TestbedId, prefix: s
     for (const dataset of datasets) await zfs.destroyDataset(dataset);
   }
   await sh('rm -rf /srv/"$1"/appdata/"$2"* /srv/"$1"/compose/"$2"*', id, prefix);
+  await sh('docker images --format "{{.Repository}}:{{.Tag}}" | grep "^local/$1" | xargs -r docker rmi -f >/dev/null; true', prefix);
 }
