@@ -56,4 +56,30 @@ describe('docker-mcp testbed', () => {
     expect(await readFile(marker, 'utf8')).toBe('survives the crash\n');
     await rm(marker);
   });
+
+  // What a zfs-fuse that stops answering (it was seen to lose requests under load) leaves: mounts whose
+  // every access blocks in the kernel. `up` must neither hang on them nor leave them.
+  it('up replaces a wedged zfs-fuse (stopped with SIGSTOP) without hanging, keeping synced data', async () => {
+    const marker = `${testbedPaths(spec('beta')).appdata}/wedge-marker-${process.pid}`;
+    const file = await open(marker, 'w');
+    await file.writeFile('survives the wedge\n');
+    await file.sync();
+    await file.close();
+    const pid = Number.parseInt((await readFile(testbedSharedPaths().zfsPidFile, 'utf8')).trim(), 10);
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const run = await runCli(['testbed', 'up', '--json']);
+      expect(run.exitCode, run.stderr).toBe(0);
+      expect((JSON.parse(run.stdout) as { changes: string[] }).changes).toEqual(expect.arrayContaining(['stopped zfs-fuse (its mounts were dead)', 'started zfs-fuse']));
+    } finally {
+      try {
+        process.kill(pid, 'SIGCONT');
+      } catch {
+        // replaced, as it should be
+      }
+    }
+    expect((JSON.parse((await runCli(['testbed', 'status', '--json'])).stdout) as { up: boolean }).up).toBe(true);
+    expect(await readFile(marker, 'utf8')).toBe('survives the wedge\n');
+    await rm(marker);
+  });
 });
