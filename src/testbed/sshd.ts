@@ -9,6 +9,7 @@ import { runLocal } from './local-command.js';
 import { testbedPaths, testbedSharedPaths, type TestbedHostSpec } from './layout.js';
 import { clearStalePidFile, runningPid, stopDaemon, waitFor, type DaemonRef } from './processes.js';
 import { dockerHostUrl } from './docker-engines.js';
+import { zfsHostPath } from './zfs-serializer.js';
 
 export function sshDaemon(host: TestbedHostSpec): DaemonRef {
   return { label: `${host.name} sshd`, pidFile: testbedPaths(host).sshdPidFile, commandLineContains: 'sshd' };
@@ -30,7 +31,7 @@ export function sshdConfigText(host: TestbedHostSpec): string {
     `AuthorizedKeysFile ${shared.authorizedKeys}`,
     // The hosts share this machine's programs; a PATH without /usr/sbin hides
     // zfs from the host that plays "no ZFS installed".
-    `SetEnv DOCKER_HOST=${dockerHostUrl(host)}${host.zfs ? '' : ` PATH=${NO_ZFS_PATH}`}`,
+    `SetEnv DOCKER_HOST=${dockerHostUrl(host)} PATH=${host.zfs ? zfsHostPath() : NO_ZFS_PATH}`,
     'UsePAM no',
     'StrictModes no',
     // Transfers and tests open many sessions over one multiplexed connection.

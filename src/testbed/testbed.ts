@@ -11,8 +11,10 @@ import { ensureImage } from './image.js';
 import { ensurePackages } from './install.js';
 import { ensureKeys, writeIfChanged } from './keys.js';
 import { TESTBED_HOSTS, testbedPaths, testbedRunDir, testbedSharedPaths, type TestbedHostName, type TestbedHostSpec } from './layout.js';
-import { abortFuseMountsUnder, deadMountsUnder, unmountAllUnder } from './mounts.js';
+import { runLocal } from './local-command.js';
+import { abortFuseMountsUnder, deadMountsUnder, mountsUnder, unmountAllUnder } from './mounts.js';
 import { ensureSshd, sshdRunning, stopSshd } from './sshd.js';
+import { ensureZfsSerializer } from './zfs-serializer.js';
 import { ensureTestbedUser, removeTestbedUser, TESTBED_USER } from './testbed-user.js';
 import { removePool, ensurePool, ensureZfsDaemon, poolStatus, stopZfsDaemonIfOurs, zfsDaemonAnswers, zfsDaemonRunning } from './zfs-pools.js';
 
@@ -40,6 +42,7 @@ export async function testbedUp(report: (line: string) => void = () => {}): Prom
   await mkdir(testbedRunDir(), { recursive: true });
   note(await ensureKeys());
   if (await ensureTestbedUser()) note([`created user ${TESTBED_USER}`]);
+  if (await ensureZfsSerializer()) note(['wrote the serializing zfs for the ZFS hosts']);
   if (TESTBED_HOSTS.some((host) => host.zfs)) {
     // A zfs-fuse that died (crash, reboot, killed session) leaves its mounts
     // behind, and every access to them fails with ENOTCONN. A daemon started
@@ -72,12 +75,22 @@ export async function testbedUp(report: (line: string) => void = () => {}): Prom
   return { hostsFile: shared.hostsFile, changes, installedPackages, seconds: (performance.now() - started) / 1000 };
 }
 
-/** Mounts a killed or wedged zfs-fuse left behind would make every access hang or fail. */
+/**
+ * Mounts a killed or wedged zfs-fuse left behind would make every access hang
+ * or fail. Once they are gone, the empty mountpoint directories beneath them
+ * go too: a pool's root refuses to mount over a directory that is not empty.
+ * Files are never deleted.
+ */
 async function releaseMountsUnder(host: TestbedHostSpec): Promise<string[]> {
   const { srvRoot } = testbedPaths(host);
   const released: string[] = [];
   if ((await abortFuseMountsUnder(srvRoot)) > 0) released.push(`${host.name} aborted FUSE mounts`);
-  if ((await unmountAllUnder(srvRoot)) > 0) released.push(`${host.name} stale mounts`);
+  if ((await unmountAllUnder(srvRoot)) > 0) {
+    released.push(`${host.name} stale mounts`);
+    if ((await mountsUnder(srvRoot)).length === 0) {
+      await runLocal('find', [srvRoot, '-mindepth', '1', '-depth', '-type', 'd', '-empty', '-delete'], { okExitCodes: [0, 1] });
+    }
+  }
   return released;
 }
 

@@ -15,6 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { HostConfig } from '../../src/config/schema.js';
 import { testbedPaths, testbedSharedPaths, TESTBED_HOSTS } from '../../src/testbed/layout.js';
 import { TESTBED_USER } from '../../src/testbed/testbed-user.js';
+import { zfsHostPath } from '../../src/testbed/zfs-serializer.js';
 
 const ADDRESS = '127.0.0.22';
 const beta = TESTBED_HOSTS.find((h) => h.name === 'beta')!;
@@ -55,7 +56,7 @@ export async function createAltBeta(name: string): Promise<AltHost> {
       'PermitRootLogin prohibit-password',
       'PasswordAuthentication no',
       `AuthorizedKeysFile ${shared.authorizedKeys}`,
-      `SetEnv DOCKER_HOST=unix://${socketLink}`,
+      `SetEnv DOCKER_HOST=unix://${socketLink} PATH=${zfsHostPath()}`,
       'UsePAM no',
       'StrictModes no',
       'MaxSessions 64',
