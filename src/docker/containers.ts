@@ -2,7 +2,7 @@
 import { validateContainerRef } from '../names/validate.js';
 import { CommandFailedError } from '../ssh/errors.js';
 import { command, redirect } from '../ssh/quote.js';
-import type { RemoteStream } from '../ssh/transport.js';
+import type { RemoteStream, SshTransport } from '../ssh/transport.js';
 import type { DockerHost } from './docker-host.js';
 import { ConfirmationRequiredError, UnknownContainerError } from './errors.js';
 import { parseInspectJson, summarizeContainer, type ContainerSummary, type InspectedContainer } from './inspect.js';
@@ -12,12 +12,17 @@ import { parseInspectJson, summarizeContainer, type ContainerSummary, type Inspe
 const LIST_SCRIPT = 'ids=$(docker ps -aq --no-trunc) || exit $?; if [ -z "$ids" ]; then echo "[]"; else docker inspect $ids; fi';
 
 export async function listContainers(target: DockerHost, options: { running?: boolean } = {}): Promise<ContainerSummary[]> {
-  const result = await target.transport.exec(command(['sh', '-c', LIST_SCRIPT]), { okExitCodes: [0, 1] });
-  if (result.exitCode !== 0 && !result.stdout.trim().startsWith('[')) {
-    throw new CommandFailedError(target.host.id, 'docker ps -aq', result.exitCode, result.stderr);
-  }
-  const containers = parseInspectJson(result.stdout).map(summarizeContainer);
+  const containers = (await inspectAllContainers(target.transport)).map(summarizeContainer);
   return (options.running ? containers.filter((c) => c.state === 'running') : containers).sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** `docker inspect` of every container, running or not, in one round trip; one that goes away meanwhile is left out. */
+export async function inspectAllContainers(transport: SshTransport): Promise<InspectedContainer[]> {
+  const result = await transport.exec(command(['sh', '-c', LIST_SCRIPT]), { okExitCodes: [0, 1] });
+  if (result.exitCode !== 0 && !result.stdout.trim().startsWith('[')) {
+    throw new CommandFailedError(transport.hostId, 'docker ps -aq', result.exitCode, result.stderr);
+  }
+  return parseInspectJson(result.stdout);
 }
 
 export async function inspectContainer(target: DockerHost, ref: string): Promise<InspectedContainer> {
