@@ -9,6 +9,15 @@ async function killFromPidFile(pidFile: string): Promise<void> {
   process.kill(Number.parseInt((await readFile(pidFile, 'utf8')).trim(), 10), 'SIGKILL');
 }
 
+/** A file written and fsynced: data that a crash of the daemon must not lose. */
+async function writeSynced(path: string, text: string): Promise<string> {
+  const file = await open(path, 'w');
+  await file.writeFile(text);
+  await file.sync();
+  await file.close();
+  return path;
+}
+
 describe('docker-mcp testbed', () => {
   it('a second "up" finds everything in place and changes nothing', async () => {
     const run = await runCli(['testbed', 'up', '--json']);
@@ -34,11 +43,7 @@ describe('docker-mcp testbed', () => {
   // What a CI machine inherits from a session that was cut off: pid files of
   // dead daemons and the dead FUSE mounts of a killed zfs-fuse.
   it('up brings back daemons killed with SIGKILL, stale pid files and dead mounts included, and keeps synced data', async () => {
-    const marker = `${testbedPaths(spec('alpha')).appdata}/crash-marker-${process.pid}`;
-    const file = await open(marker, 'w');
-    await file.writeFile('survives the crash\n');
-    await file.sync();
-    await file.close();
+    const marker = await writeSynced(`${testbedPaths(spec('alpha')).appdata}/crash-marker-${process.pid}`, 'survives the crash\n');
 
     await killFromPidFile(testbedSharedPaths().zfsPidFile);
     await killFromPidFile(testbedPaths(spec('gamma')).dockerPidFile);
@@ -60,11 +65,7 @@ describe('docker-mcp testbed', () => {
   // What a zfs-fuse that stops answering (it was seen to lose requests under load) leaves: mounts whose
   // every access blocks in the kernel. `up` must neither hang on them nor leave them.
   it('up replaces a wedged zfs-fuse (stopped with SIGSTOP) without hanging, keeping synced data', async () => {
-    const marker = `${testbedPaths(spec('beta')).appdata}/wedge-marker-${process.pid}`;
-    const file = await open(marker, 'w');
-    await file.writeFile('survives the wedge\n');
-    await file.sync();
-    await file.close();
+    const marker = await writeSynced(`${testbedPaths(spec('beta')).appdata}/wedge-marker-${process.pid}`, 'survives the wedge\n');
     const pid = Number.parseInt((await readFile(testbedSharedPaths().zfsPidFile, 'utf8')).trim(), 10);
     process.kill(pid, 'SIGSTOP');
     try {
