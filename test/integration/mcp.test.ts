@@ -6,7 +6,7 @@
 import { execa, type ResultPromise } from 'execa';
 import { existsSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
