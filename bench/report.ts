@@ -22,13 +22,21 @@ export function report(result: BenchTable): void {
   record(result);
 }
 
+/** The BENCH_* settings the run was given, as they would be typed before the command. */
+function benchEnvironment(): string {
+  return Object.entries(process.env)
+    .filter(([name]) => name.startsWith('BENCH_'))
+    .map(([name, value]) => `${name}=${/^[\w.,/-]*$/.test(value ?? '') ? value : `'${(value ?? '').replaceAll("'", "'\\''")}'`} `)
+    .join('');
+}
+
 function record(result: BenchTable): void {
   const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}, Node ${process.version}`;
   const section = [
     `<!-- bench:${result.name} -->`,
     `## ${result.title}`,
     '',
-    `Command: \`npm run bench -- ${result.name}\` — ${new Date().toISOString()} — ${machine}`,
+    `Command: \`${benchEnvironment()}npm run bench -- ${result.name}\` — ${new Date().toISOString()} — ${machine}`,
     '',
     `| ${result.headers.join(' | ')} |`,
     `| ${result.headers.map(() => '---').join(' | ')} |`,

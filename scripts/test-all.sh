@@ -1,17 +1,15 @@
 #!/usr/bin/env bash
 # Every test, from a fresh machine: dependencies, build, the real testbed
-# (installs its Debian packages when run as root), type check, unit and
-# integration tests.
+# (installs its Debian packages when run as root; the OpenZFS guests' image is
+# built the first time and cached), type check, unit and integration tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 started=$SECONDS
-echo "==> npm ci"
+echo "==> npm ci (its prepare step builds dist/)"
 npm ci --no-audit --no-fund --loglevel=error
-echo "==> build"
-npm run --silent build
-echo "==> testbed up"
-node dist/src/cli/bin.js testbed up
+echo "==> testbed up --guests"
+node dist/src/cli/bin.js testbed up --guests
 echo "==> type check"
 npm run --silent typecheck
 echo "==> tests"

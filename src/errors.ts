@@ -38,11 +38,12 @@ export class UnknownHostError extends DockerMcpError {
   constructor(
     readonly hostId: string,
     readonly knownHosts: readonly string[],
+    hint?: string,
   ) {
     super(
       `unknown host ${JSON.stringify(hostId)}; configured hosts: ${
         knownHosts.length > 0 ? knownHosts.join(', ') : '(none)'
-      }`,
+      }${hint ? ` (${hint})` : ''}`,
     );
   }
 }

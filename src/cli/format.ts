@@ -1,4 +1,5 @@
 /** Human-readable sizes, durations and progress, for the CLI and the MCP server's progress messages. */
+import type { MountOrigin } from '../docker/mount-origin.js';
 import type { ProgressEvent } from '../transfer/progress.js';
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
@@ -10,7 +11,7 @@ export function formatBytes(bytes: number): string {
     value /= 1024;
     unit += 1;
   }
-  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${UNITS[unit]}`;
+  return unit === 0 ? `${Math.round(value)} B` : `${value.toFixed(1)} ${UNITS[unit]}`;
 }
 
 export function formatSeconds(ms: number): string {
@@ -30,4 +31,10 @@ export function describeProgress(event: ProgressEvent): string {
       return `${event.service}: ${formatBytes(event.bytesDone)}${total}, ${formatBytes(event.bytesPerSecond)}/s${eta}`;
     }
   }
+}
+
+/** "file:line (VAR)", where a mount's host path is written. */
+export function writtenAt(origin: MountOrigin | null): string {
+  if (!origin) return '-';
+  return `${origin.file}:${origin.line}${origin.variable ? ` (${origin.variable})` : ''}`;
 }

@@ -1,18 +1,5 @@
 import { DockerMcpError } from '../errors.js';
 
-export class ConfigNotFoundError extends DockerMcpError {
-  readonly kind = 'config' as const;
-
-  constructor(
-    readonly searched: readonly string[],
-    detail = 'no hosts.yml found',
-  ) {
-    super(
-      `${detail}; looked in: ${searched.join(', ')}. Pass --config FILE, set DOCKER_MCP_CONFIG, or run "docker-mcp testbed up" for local test hosts.`,
-    );
-  }
-}
-
 /** hosts.yml could not be parsed or a field is wrong. Names file, host, field and line. */
 export class ConfigInvalidError extends DockerMcpError {
   readonly kind = 'config' as const;

@@ -7,9 +7,11 @@ import { Document, LineCounter, isMap, isNode, isScalar, parseDocument } from 'y
 import type { z } from 'zod';
 import { UnknownHostError, describeError } from '../errors.js';
 import { validateHostId } from '../names/validate.js';
+import { expandEnvironment } from './env-expansion.js';
 import { ConfigInvalidError, type ConfigProblem } from './errors.js';
 import { locateConfig, type ConfigLocation } from './locate.js';
-import { configFileSchema, type HostConfig } from './schema.js';
+import { configFileSchema, type HostConfig, type ServerSection, type TransferSection } from './schema.js';
+import { unsupportedSettings, warnUnsupportedSettingsOnce } from './sections.js';
 
 export interface LoadedConfig {
   readonly location: ConfigLocation;
@@ -17,12 +19,21 @@ export interface LoadedConfig {
   readonly hosts: readonly HostConfig[];
   /** The parsed document, comments and unknown fields included, for writing back. */
   readonly document: Document;
+  /** The Python tool's `server:` and `transfer:` sections (empty when absent). */
+  readonly server: ServerSection;
+  readonly transfer: TransferSection;
 }
 
+type ParsedConfig = Omit<LoadedConfig, 'location'>;
+
+/** hosts.yml as found; a file that does not exist yet holds no hosts (the first one added creates it). */
 export async function loadConfig(explicitPath?: string, env: NodeJS.ProcessEnv = process.env): Promise<LoadedConfig> {
   const location = locateConfig(explicitPath, env);
+  if (!location.exists) return { location, hosts: [], document: new Document(), server: {}, transfer: {} };
   const text = await readFile(location.path, 'utf8');
-  return { location, ...parseConfigText(text, location.path, env) };
+  const parsed = parseConfigText(text, location.path, env);
+  warnUnsupportedSettingsOnce(location.path, unsupportedSettings(parsed.server, parsed.transfer));
+  return { location, ...parsed };
 }
 
 /** Parse hosts.yml text; `file` is only used in messages. */
@@ -30,7 +41,7 @@ export function parseConfigText(
   text: string,
   file: string,
   env: NodeJS.ProcessEnv = process.env,
-): { hosts: HostConfig[]; document: Document } {
+): ParsedConfig {
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (document.errors.length > 0) {
@@ -52,7 +63,7 @@ export function parseConfigText(
     );
   }
   const hosts = Object.entries(parsed.data.hosts).map(([id, fields]) => ({ ...fields, id }));
-  return { hosts, document };
+  return { hosts, document, server: parsed.data.server, transfer: parsed.data.transfer };
 }
 
 /** The enabled host with this id, or an error listing the ones there are. */
@@ -62,6 +73,7 @@ export function findHost(config: LoadedConfig, hostId: string): HostConfig {
     throw new UnknownHostError(
       hostId,
       config.hosts.filter((candidate) => candidate.enabled).map((candidate) => candidate.id),
+      config.location.exists ? undefined : `${config.location.path} does not exist yet: add a host to create it`,
     );
   }
   return host;
@@ -121,22 +133,4 @@ function lineOf(document: Document, lineCounter: LineCounter, path: readonly str
     if (isNode(node) && node.range && !isMap(node)) line = lineCounter.linePos(node.range[0]).line;
   }
   return line;
-}
-
-/**
- * The Python tool expands $VAR and ${VAR} in hosts.yml; so do we, in string
- * values only, leaving unknown variables as written (like os.path.expandvars).
- */
-function expandEnvironment(value: unknown, env: NodeJS.ProcessEnv): unknown {
-  if (typeof value === 'string') {
-    return value.replace(/\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/g, (match, braced, bare) => {
-      const replacement = env[(braced ?? bare) as string];
-      return replacement ?? match;
-    });
-  }
-  if (Array.isArray(value)) return value.map((item) => expandEnvironment(item, env));
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, expandEnvironment(item, env)]));
-  }
-  return value;
 }

@@ -3,16 +3,24 @@
  * $DOCKER_HOSTS_CONFIG (the Python tool's variable), ./config/hosts.yml,
  * ~/.config/docker-mcp/hosts.yml, and last the local testbed's file when the
  * testbed is up (so a machine with no hosts configured still has three).
+ * When there is none, the tool starts with no hosts (as the Python tool does)
+ * and the first host added creates the file: the one named, else the user's.
  */
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigNotFoundError } from './errors.js';
 import { testbedHostsFile } from '../testbed/layout.js';
 
 export interface ConfigLocation {
   readonly path: string;
   readonly source: 'flag' | 'DOCKER_MCP_CONFIG' | 'DOCKER_HOSTS_CONFIG' | 'project' | 'user' | 'testbed';
+  /** False until the first host is added: there are no hosts yet. */
+  readonly exists: boolean;
+}
+
+/** The user's own docker-mcp configuration folder (~/.config/docker-mcp). */
+export function userConfigDir(env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(env.HOME ?? os.homedir(), '.config', 'docker-mcp');
 }
 
 export function locateConfig(
@@ -20,24 +28,17 @@ export function locateConfig(
   env: NodeJS.ProcessEnv = process.env,
   cwd = process.cwd(),
 ): ConfigLocation {
-  const explicit: ConfigLocation[] = [];
-  if (explicitPath) explicit.push({ path: path.resolve(cwd, explicitPath), source: 'flag' });
-  if (env.DOCKER_MCP_CONFIG) explicit.push({ path: path.resolve(cwd, env.DOCKER_MCP_CONFIG), source: 'DOCKER_MCP_CONFIG' });
-  if (env.DOCKER_HOSTS_CONFIG) explicit.push({ path: path.resolve(cwd, env.DOCKER_HOSTS_CONFIG), source: 'DOCKER_HOSTS_CONFIG' });
+  const named: Omit<ConfigLocation, 'exists'>[] = [];
+  if (explicitPath) named.push({ path: path.resolve(cwd, explicitPath), source: 'flag' });
+  if (env.DOCKER_MCP_CONFIG) named.push({ path: path.resolve(cwd, env.DOCKER_MCP_CONFIG), source: 'DOCKER_MCP_CONFIG' });
+  if (env.DOCKER_HOSTS_CONFIG) named.push({ path: path.resolve(cwd, env.DOCKER_HOSTS_CONFIG), source: 'DOCKER_HOSTS_CONFIG' });
 
-  // A path the user named must exist: silently falling back would act on the wrong hosts.
-  const [first] = explicit;
-  if (first) {
-    if (!existsSync(first.path)) throw new ConfigNotFoundError([first.path], `${first.source} names a file that does not exist`);
-    return first;
-  }
+  // A path the user named is the only one used, existing or not: falling back would act on the wrong hosts.
+  const [first] = named;
+  if (first) return { ...first, exists: existsSync(first.path) };
 
-  const candidates: ConfigLocation[] = [
-    { path: path.resolve(cwd, 'config/hosts.yml'), source: 'project' },
-    { path: path.join(env.HOME ?? os.homedir(), '.config/docker-mcp/hosts.yml'), source: 'user' },
-    { path: testbedHostsFile(env), source: 'testbed' },
-  ];
+  const user = { path: path.join(userConfigDir(env), 'hosts.yml'), source: 'user' } as const;
+  const candidates = [{ path: path.resolve(cwd, 'config/hosts.yml'), source: 'project' } as const, user, { path: testbedHostsFile(env), source: 'testbed' } as const];
   const found = candidates.find((candidate) => existsSync(candidate.path));
-  if (!found) throw new ConfigNotFoundError(candidates.map((c) => c.path));
-  return found;
+  return found ? { ...found, exists: true } : { ...user, exists: false };
 }

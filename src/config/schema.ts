@@ -8,6 +8,9 @@ import {
   validateAbsolutePath,
   validateDatasetName,
   validateHostId,
+  validateSingleLine,
+  validateSshHostname,
+  validateSshUser,
 } from '../names/validate.js';
 
 /** Adapt one of our validators (which throw InvalidInputError) to a zod check. */
@@ -22,15 +25,36 @@ function checkedBy(validate: (value: string) => string) {
 }
 
 const absolutePath = checkedBy((value) => validateAbsolutePath(value));
+// Every string in a host is one line: a newline in hosts.yml starts a new
+// line of YAML, or of ssh_config if the file is ever read as one.
+const singleLine = checkedBy((value) => validateSingleLine(value));
 
-export const hostSchema = z.looseObject({
-  hostname: z.string().min(1, 'must not be empty'),
-  user: z.string().min(1, 'must not be empty'),
+/** Unknown fields are kept, and their strings are held to the same rule. */
+const unknownField = z.unknown().superRefine((value, ctx) => {
+  const visit = (item: unknown, at: (string | number)[]): void => {
+    if (typeof item === 'string') {
+      try {
+        validateSingleLine(item);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', path: at, message: error instanceof DockerMcpError ? error.message : String(error) });
+      }
+    } else if (Array.isArray(item)) {
+      item.forEach((element, index) => visit(element, [...at, index]));
+    } else if (item !== null && typeof item === 'object') {
+      for (const [key, element] of Object.entries(item)) visit(element, [...at, key]);
+    }
+  };
+  visit(value, []);
+});
+
+export const hostSchema = z.object({
+  hostname: checkedBy(validateSshHostname),
+  user: checkedBy(validateSshUser),
   port: z.number().int().min(1).max(65535).default(22),
-  identity_file: z.string().min(1).nullish(),
-  description: z.string().default(''),
-  tags: z.array(z.string()).default([]),
-  docker_context: z.string().nullish(),
+  identity_file: singleLine.min(1).nullish(),
+  description: singleLine.default(''),
+  tags: z.array(singleLine).default([]),
+  docker_context: singleLine.nullish(),
   compose_path: absolutePath.nullish(),
   appdata_path: absolutePath.nullish(),
   zfs_capable: z.boolean().default(false),
@@ -39,6 +63,26 @@ export const hostSchema = z.looseObject({
   // Ours, not the Python tool's: a known_hosts file just for this host (the
   // testbed uses it); host keys are still checked strictly against it.
   known_hosts_file: absolutePath.nullish(),
+  // Ours: the login user is not root and runs the tool's commands through
+  // `sudo -n` (passwordless); see docs/zfs.md.
+  sudo: z.boolean().default(false),
+}).catchall(unknownField);
+
+/**
+ * The Python tool's `server:` section. What means something here sets the
+ * defaults of `serve`; other keys are kept and warned about (config/sections.ts).
+ */
+export const serverSectionSchema = z.looseObject({
+  host: singleLine.optional(),
+  port: z.number().int().min(0).max(65535).optional(),
+  log_level: singleLine.optional(),
+  max_connections: z.number().int().min(1).optional(),
+});
+
+/** The Python tool's `transfer:` section: `method` ssh or containerized, `docker_image`. */
+export const transferSectionSchema = z.looseObject({
+  method: z.enum(['ssh', 'containerized']).optional(),
+  docker_image: singleLine.optional(),
 });
 
 export const configFileSchema = z.looseObject({
@@ -46,7 +90,12 @@ export const configFileSchema = z.looseObject({
     .record(checkedBy(validateHostId), hostSchema)
     .nullish()
     .transform((hosts) => hosts ?? {}),
+  server: serverSectionSchema.nullish().transform((section) => section ?? {}),
+  transfer: transferSectionSchema.nullish().transform((section) => section ?? {}),
 });
+
+export type ServerSection = z.output<typeof serverSectionSchema>;
+export type TransferSection = z.output<typeof transferSectionSchema>;
 
 export type HostFields = z.output<typeof hostSchema>;
 

@@ -3,24 +3,29 @@
  * into the parsed YAML document, so comments, unknown fields and other
  * top-level blocks stay. The write is atomic and keeps the old file as .bak.
  */
-import { copyFile, open, rename, unlink } from 'node:fs/promises';
+import { copyFile, mkdir, open, rename, unlink } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Document, YAMLMap } from 'yaml';
 import { validateHostId } from '../names/validate.js';
+import { literal } from './env-expansion.js';
 import { parseConfigText } from './load.js';
 import type { HostFields } from './schema.js';
 
 export type HostFieldUpdate = Partial<{ [K in keyof HostFields]: HostFields[K] | null }>;
 
-/** Set (or, with null, delete) fields of one host, creating the host if needed. */
+/**
+ * Set (or, with null, delete) fields of one host, creating the host if needed.
+ * Values are stored literally: what a caller wrote never expands a variable.
+ */
 export function setHostFields(document: Document, hostId: string, fields: HostFieldUpdate): void {
   validateHostId(hostId);
-  if (!(document.get('hosts') instanceof YAMLMap)) document.set('hosts', new YAMLMap());
+  // createNode, not new YAMLMap(): a map made without the document's schema cannot take setIn's new keys.
+  if (!(document.get('hosts') instanceof YAMLMap)) document.set('hosts', document.createNode({}));
   for (const [key, value] of Object.entries(fields)) {
     if (value === undefined) continue;
     if (value === null) document.deleteIn(['hosts', hostId, key]);
-    else document.setIn(['hosts', hostId, key], value);
+    else document.setIn(['hosts', hostId, key], stored(value));
   }
 }
 
@@ -36,6 +41,8 @@ export async function writeConfigFile(file: string, document: Document): Promise
   const text = document.toString();
   // Refuse to write a file we could not read back.
   parseConfigText(text, file);
+  // The first host added creates the file, and its folder (~/.config/docker-mcp) if need be.
+  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
   const temporary = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
   const handle = await open(temporary, 'w', 0o600);
   try {
@@ -51,4 +58,9 @@ export async function writeConfigFile(file: string, document: Document): Promise
     await unlink(temporary).catch(() => undefined);
     throw error;
   }
+}
+
+function stored(value: unknown): unknown {
+  if (typeof value === 'string') return literal(value);
+  return Array.isArray(value) ? value.map(stored) : value;
 }

@@ -6,6 +6,7 @@
  * earlier demo left before it starts.
  */
 import { findHost, loadConfig } from '../config/load.js';
+import { listContainers, removeContainer } from '../docker/containers.js';
 import type { DockerHost } from '../docker/docker-host.js';
 import { deployStack, listStacks, stackAction } from '../docker/stacks.js';
 import { migrateStack, type MigrationReport } from '../migration/execute.js';
@@ -72,8 +73,12 @@ export async function runDemo(say: (line: string) => void, onProgress?: Progress
 
 /** Remove what an earlier demo left on a host: its stack, folder and data. */
 async function clearEarlierDemo(target: DockerHost): Promise<void> {
-  if ((await listStacks(target)).some((stack) => stack.name === DEMO_STACK)) {
-    await stackAction(target, DEMO_STACK, 'down').catch(() => undefined);
+  const earlier = (await listStacks(target)).find((stack) => stack.name === DEMO_STACK);
+  // When compose cannot take it down (its folder deleted by hand, or lost
+  // with the pool it lived on), its containers are removed by label below.
+  if (earlier) await stackAction(target, DEMO_STACK, 'down').catch(() => undefined);
+  for (const container of (await listContainers(target)).filter((c) => c.stack === DEMO_STACK)) {
+    await removeContainer(target, container.id, { confirmed: true, force: true });
   }
   await target.transport.exec(command(['rm', '-rf', '--', `${target.host.compose_path}/${DEMO_STACK}`]));
   if (target.host.zfs_dataset) {

@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { InvalidInputError } from '../errors.js';
+import { splitVolumeSpec } from './mount-origin.js';
 
 export interface ServiceDataPath {
   readonly service: string;
@@ -76,13 +77,13 @@ export function parseComposeFile(text: string, stackDir: string, appdataPath: st
       const hasVariables = /\$\{?[A-Za-z_]/.test(mount.source);
       if (mount.kind === 'bind') {
         const source = resolveHostPath(mount.source, stackDir);
-        dataPaths.push({ service, source, target: mount.target, kind: 'bind', volumeName: null, underAppdata: isUnder(source, appdataPath), hasVariables, readOnly: mount.readOnly });
+        dataPaths.push({ service, source, target: mount.target, kind: 'bind', volumeName: null, underAppdata: isUnderPath(source, appdataPath), hasVariables, readOnly: mount.readOnly });
         continue;
       }
       const device = bindDeviceOf(namedVolumes[mount.source]);
       if (device) {
         const source = resolveHostPath(device, stackDir);
-        dataPaths.push({ service, source, target: mount.target, kind: 'bind', volumeName: mount.source, underAppdata: isUnder(source, appdataPath), hasVariables: /\$\{?[A-Za-z_]/.test(device), readOnly: mount.readOnly });
+        dataPaths.push({ service, source, target: mount.target, kind: 'bind', volumeName: mount.source, underAppdata: isUnderPath(source, appdataPath), hasVariables: /\$\{?[A-Za-z_]/.test(device), readOnly: mount.readOnly });
       } else {
         dataPaths.push({ service, source: mount.source, target: mount.target, kind: 'volume', volumeName: mount.source, underAppdata: false, hasVariables, readOnly: mount.readOnly });
       }
@@ -113,26 +114,6 @@ function parseVolume(volume: unknown): ParsedMount | null {
   return null;
 }
 
-/** Split "SOURCE:TARGET[:MODE]" on colons outside `${...}` (whose `:-default` has one). */
-function splitVolumeSpec(spec: string): string[] {
-  const parts: string[] = [];
-  let depth = 0;
-  let current = '';
-  for (let i = 0; i < spec.length; i++) {
-    const char = spec[i] as string;
-    if (char === '$' && spec[i + 1] === '{') depth++;
-    else if (char === '}' && depth > 0) depth--;
-    if (char === ':' && depth === 0) {
-      parts.push(current);
-      current = '';
-    } else {
-      current += char;
-    }
-  }
-  parts.push(current);
-  return parts;
-}
-
 /** `driver_opts: {type: none, o: bind, device: /path}`: a named volume that is a bind mount. */
 function bindDeviceOf(definition: unknown): string | null {
   if (!isMapping(definition) || !isMapping(definition.driver_opts)) return null;
@@ -147,7 +128,7 @@ function resolveHostPath(source: string, stackDir: string): string {
   return path.posix.normalize(path.posix.join(stackDir, source));
 }
 
-function isUnder(source: string, appdataPath: string | null): boolean {
+export function isUnderPath(source: string, appdataPath: string | null): boolean {
   if (!appdataPath || !source.startsWith('/')) return false;
   return source === appdataPath || source.startsWith(`${appdataPath.replace(/\/$/, '')}/`);
 }

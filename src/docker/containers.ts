@@ -6,6 +6,7 @@ import type { RemoteStream, SshTransport } from '../ssh/transport.js';
 import type { DockerHost } from './docker-host.js';
 import { ConfirmationRequiredError, UnknownContainerError } from './errors.js';
 import { parseInspectJson, summarizeContainer, type ContainerSummary, type InspectedContainer } from './inspect.js';
+import { MAX_LOG_BYTES, boundedLog } from './log-output.js';
 
 // One round trip: the ids, then every container's full JSON. A container
 // removed in between makes inspect exit 1 but still print the others.
@@ -59,11 +60,19 @@ function logArguments(ref: string, options: LogOptions, follow: boolean): string
   ];
 }
 
-/** The container's output, stdout and stderr interleaved as docker keeps them. */
-export async function containerLogs(target: DockerHost, ref: string, options: LogOptions = {}): Promise<string> {
-  const result = await target.transport.exec(redirect(command(logArguments(ref, options, false)), { stderr: 'stdout' }), { okExitCodes: [0, 1] });
+export interface ContainerLogs {
+  readonly logs: string;
+  /** Only the last MAX_LOG_BYTES were kept. */
+  readonly truncated: boolean;
+  readonly note?: string;
+}
+
+/** The container's output, stdout and stderr interleaved as docker keeps them; at most MAX_LOG_BYTES, the newest. */
+export async function containerLogs(target: DockerHost, ref: string, options: LogOptions = {}): Promise<ContainerLogs> {
+  const result = await target.transport.exec(redirect(command(logArguments(ref, options, false)), { stderr: 'stdout' }), { okExitCodes: [0, 1], maxOutputBytes: MAX_LOG_BYTES });
   if (result.exitCode !== 0) throw noSuchContainerOr(target, ref, result.stdout, 'docker logs');
-  return result.stdout;
+  const { text, ...bound } = boundedLog(result.stdout, result.truncated === true);
+  return { logs: text, ...bound };
 }
 
 /** Follow the logs until the caller kills the stream. */

@@ -26,12 +26,17 @@ export interface ContainerSummary {
   /** Compose project (stack) and service, from compose's labels. */
   readonly stack: string | null;
   readonly service: string | null;
+  /** Where compose ran for this container's project: its working directory and files (labels). */
+  readonly projectDir: string | null;
+  readonly configFiles: readonly string[];
   readonly created: string;
   readonly mounts: readonly { readonly type: string; readonly source: string; readonly destination: string }[];
 }
 
 export const COMPOSE_PROJECT_LABEL = 'com.docker.compose.project';
 export const COMPOSE_SERVICE_LABEL = 'com.docker.compose.service';
+export const COMPOSE_WORKING_DIR_LABEL = 'com.docker.compose.project.working_dir';
+export const COMPOSE_CONFIG_FILES_LABEL = 'com.docker.compose.project.config_files';
 
 export function parseInspectJson(text: string): InspectedContainer[] {
   const trimmed = text.trim();
@@ -57,6 +62,9 @@ export function summarizeContainer(container: InspectedContainer): ContainerSumm
     ports,
     stack: labels[COMPOSE_PROJECT_LABEL] ?? null,
     service: labels[COMPOSE_SERVICE_LABEL] ?? null,
+    projectDir: labels[COMPOSE_WORKING_DIR_LABEL] ?? null,
+    // Comma-separated, as compose writes it (a file name with a comma cannot be told apart).
+    configFiles: (labels[COMPOSE_CONFIG_FILES_LABEL] ?? '').split(',').filter(Boolean),
     created: container.Created,
     mounts: (container.Mounts ?? []).map((mount) => ({ type: mount.Type, source: mount.Source, destination: mount.Destination })),
   };

@@ -3,17 +3,24 @@
  * under the host's compose_path (`<compose_path>/<stack>/docker-compose.yml`).
  */
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import { detectCompose, type ComposeCapability } from '../host/capabilities.js';
-import { validateEnvironmentVariable, validateStackName } from '../names/validate.js';
+import { validateEnvironmentVariable, validateServiceName, validateStackName } from '../names/validate.js';
 import { CommandFailedError } from '../ssh/errors.js';
 import { andThen, command, redirect } from '../ssh/quote.js';
 import type { SshTransport } from '../ssh/transport.js';
-import { composeCommand } from './compose-cli.js';
-import { checkComposeText, parseComposeFile, type ServiceDataPath } from './compose-file.js';
+import { composeCommand, profileFlags } from './compose-cli.js';
+import type { StackLocation } from './compose-config.js';
+import { checkComposeText } from './compose-file.js';
 import { listContainers } from './containers.js';
 import type { DockerHost } from './docker-host.js';
 import { ComposeValidationError, HostSetupError, UnknownStackError } from './errors.js';
 import type { ContainerSummary } from './inspect.js';
+import { log } from '../log.js';
+import { MAX_LOG_BYTES, boundedLog } from './log-output.js';
+
+// Compose files and .env hold secrets: files written after this are 0600, whatever the host's umask.
+const OWNER_ONLY = command(['umask', '077']);
 
 export const COMPOSE_FILE_NAMES = ['docker-compose.yml', 'docker-compose.yaml', 'compose.yml', 'compose.yaml'] as const;
 
@@ -22,6 +29,8 @@ export interface StackSummary {
   /** Where the stack was found: the engine's labels, the compose folder, or both. */
   readonly foundIn: 'engine' | 'folder' | 'both';
   readonly composeFile: string | null;
+  /** The project's working directory, where its compose files and .env are. */
+  readonly folder: string | null;
   readonly containers: readonly { readonly name: string; readonly service: string | null; readonly state: string; readonly health: string | null }[];
   readonly running: number;
 }
@@ -48,51 +57,137 @@ function composePath(target: DockerHost): string {
   return path;
 }
 
-// Stack folders with a compose file, as "folder<TAB>file" lines. $1 is compose_path.
+/** A stack folder under compose_path: its compose file, its override file, and the project name it declares. */
+interface FolderStack {
+  readonly folder: string;
+  readonly dir: string;
+  readonly file: string;
+  readonly location: StackLocation;
+}
+
+// Each stack folder's compose file, override file (or "") and top-level
+// `name:` line (or ""), NUL-terminated: a folder name may hold any byte but
+// NUL and "/", tabs and newlines included. $1 is compose_path.
 const FOLDERS_SCRIPT = `[ -d "$1" ] || exit 0
 for dir in "$1"/*/; do
   dir=\${dir%/}
   for name in ${COMPOSE_FILE_NAMES.join(' ')}; do
-    if [ -f "$dir/$name" ]; then printf '%s\\t%s\\n' "\${dir##*/}" "$dir/$name"; break; fi
+    if [ -f "$dir/$name" ]; then
+      override="$dir/\${name%.*}.override.\${name##*.}"
+      [ -f "$override" ] || override=
+      printf '%s\\000%s\\000%s\\000' "$dir/$name" "$override" "$(sed -n 's/^name:[[:space:]]*//p' "$dir/$name" | head -n 1)"
+      break
+    fi
   done
 done`;
 
-async function stackFolders(target: DockerHost): Promise<Map<string, string>> {
-  const result = await target.transport.exec(command(['sh', '-c', FOLDERS_SCRIPT, 'stack-folders', composePath(target)]));
-  const folders = new Map<string, string>();
-  for (const line of result.stdout.split('\n')) {
-    const [name, file] = line.split('\t');
-    if (name && file) folders.set(name, file);
+async function stackFolders(target: DockerHost): Promise<Map<string, FolderStack>> {
+  const root = composePath(target);
+  const result = await target.transport.exec(command(['sh', '-c', FOLDERS_SCRIPT, 'stack-folders', root]));
+  const folders = new Map<string, FolderStack>();
+  const fields = result.stdout.split('\0');
+  for (let i = 0; i + 2 < fields.length; i += 3) {
+    const [file = '', override = '', declaredName = ''] = fields.slice(i, i + 3);
+    const folder = stackNameOfComposeFile(root, file);
+    // Control characters in a folder name look like an attempt to forge an entry; other
+    // invalid names (docker-mcp's own aside folders, "My Stack") are only skipped.
+    if (folder === null) {
+      log[/[\u0000-\u001f\u007f]/.test(file) ? 'warn' : 'debug']({ host: target.host.id, file }, 'skipped a folder under compose_path whose name is not a valid stack name');
+      continue;
+    }
+    const dir = `${root}/${folder}`;
+    const configFiles = override ? [file, override] : [file];
+    folders.set(folder, { folder, dir, file, location: { project: declaredProjectName(declaredName) ?? folder, workingDir: dir, configFiles } });
   }
   return folders;
 }
 
-export async function listStacks(target: DockerHost): Promise<StackSummary[]> {
-  const [containers, folders] = await Promise.all([listContainers(target), stackFolders(target)]);
-  const byStack = new Map<string, ContainerSummary[]>();
-  for (const container of containers) {
-    if (container.stack) byStack.set(container.stack, [...(byStack.get(container.stack) ?? []), container]);
+/** A literal `name:` value that is a valid project name; one with variables is left to compose. */
+function declaredProjectName(line: string): string | null {
+  const value = line.replace(/\s+#.*$/, '').trim().replace(/^(["'])(.*)\1$/, '$2');
+  if (value === '' || value.includes('$')) return null;
+  try {
+    return validateStackName(value);
+  } catch {
+    return null;
   }
-  const names = new Set([...byStack.keys(), ...folders.keys()]);
-  return [...names].sort().map((name) => {
-    const members = byStack.get(name) ?? [];
-    return {
-      name,
-      foundIn: byStack.has(name) && folders.has(name) ? 'both' : byStack.has(name) ? 'engine' : 'folder',
-      composeFile: folders.get(name) ?? null,
-      containers: members.map((c) => ({ name: c.name, service: c.service, state: c.state, health: c.health })),
-      running: members.filter((c) => c.state === 'running').length,
-    };
-  });
 }
 
-/** The stack's compose file on the host, or a typed error listing the stacks there are. */
+/** `<root>/<name>/<compose file name>` exactly, with a valid stack name; null for anything else. */
+function stackNameOfComposeFile(root: string, file: string): string | null {
+  if (!file.startsWith(`${root}/`)) return null;
+  const [name = '', fileName = '', ...rest] = file.slice(root.length + 1).split('/');
+  if (rest.length > 0 || !(COMPOSE_FILE_NAMES as readonly string[]).includes(fileName)) return null;
+  try {
+    return validateStackName(name);
+  } catch {
+    return null;
+  }
+}
+
+interface KnownStack {
+  readonly summary: StackSummary;
+  readonly location: StackLocation | null;
+}
+
+/**
+ * Every compose project on the host, once: a project the engine runs from a
+ * folder under compose_path is that folder's stack; one started elsewhere is
+ * found by its labels (working directory and files).
+ */
+async function knownStacks(target: DockerHost): Promise<KnownStack[]> {
+  const [containers, folders] = await Promise.all([listContainers(target), stackFolders(target)]);
+  const byProject = new Map<string, ContainerSummary[]>();
+  for (const container of containers) {
+    if (container.stack) byProject.set(container.stack, [...(byProject.get(container.stack) ?? []), container]);
+  }
+  const stacks: KnownStack[] = [];
+  const claimed = new Set<string>();
+  for (const folder of folders.values()) {
+    const project = [...byProject.keys()].find((name) => byProject.get(name)?.[0]?.projectDir === folder.dir) ?? folder.location.project;
+    const members = byProject.get(project) ?? [];
+    claimed.add(project);
+    stacks.push({ summary: summarize(project, members.length > 0 ? 'both' : 'folder', folder.file, folder.dir, members), location: { ...folder.location, project } });
+  }
+  for (const [project, members] of byProject) {
+    if (claimed.has(project)) continue;
+    const [first] = members;
+    const location = first?.projectDir && first.configFiles.length > 0 ? { project, workingDir: first.projectDir, configFiles: first.configFiles } : null;
+    stacks.push({ summary: summarize(project, 'engine', location?.configFiles[0] ?? null, location?.workingDir ?? null, members), location });
+  }
+  return stacks.sort((a, b) => a.summary.name.localeCompare(b.summary.name));
+}
+
+function summarize(name: string, foundIn: StackSummary['foundIn'], composeFile: string | null, folder: string | null, members: readonly ContainerSummary[]): StackSummary {
+  return {
+    name,
+    foundIn,
+    composeFile,
+    folder,
+    containers: members.map((c) => ({ name: c.name, service: c.service, state: c.state, health: c.health })),
+    running: members.filter((c) => c.state === 'running').length,
+  };
+}
+
+export async function listStacks(target: DockerHost): Promise<StackSummary[]> {
+  return (await knownStacks(target)).map((s) => s.summary);
+}
+
+/**
+ * Where a stack lives, by its project name or its folder's name; a typed
+ * error listing the stacks there are when it is neither.
+ */
+export async function locateStack(target: DockerHost, stack: string): Promise<StackLocation> {
+  const stacks = await knownStacks(target);
+  const byName = stacks.find((s) => s.summary.name === stack) ?? stacks.find((s) => s.summary.folder !== null && path.posix.basename(s.summary.folder) === stack);
+  if (!byName?.location) throw new UnknownStackError(target.host.id, stack, stacks.filter((s) => s.location).map((s) => s.summary.name));
+  return byName.location;
+}
+
+/** The stack's (first) compose file on the host, or a typed error listing the stacks there are. */
 export async function stackComposeFile(target: DockerHost, stack: string): Promise<string> {
-  validateStackName(stack);
-  const folders = await stackFolders(target);
-  const file = folders.get(stack);
-  if (!file) throw new UnknownStackError(target.host.id, stack, [...folders.keys()].sort());
-  return file;
+  const location = await locateStack(target, stack);
+  return location.configFiles[0] as string;
 }
 
 export async function viewStack(target: DockerHost, stack: string): Promise<{ readonly file: string; readonly content: string }> {
@@ -131,10 +226,12 @@ export async function deployStack(target: DockerHost, stack: string, content: st
   for (const [name, value] of Object.entries(options.environment ?? {})) validateEnvironmentVariable(name, value);
   const [compose, folders] = await Promise.all([hostCompose(target), stackFolders(target)]);
   const dir = `${composePath(target)}/${stack}`;
-  const file = folders.get(stack) ?? `${dir}/docker-compose.yml`;
+  const existing = folders.get(stack);
+  const file = existing?.file ?? `${dir}/docker-compose.yml`;
   const temporary = `/tmp/docker-mcp-${stack}-${randomBytes(6).toString('hex')}.yml`;
   const validate = await target.transport.exec(
     andThen(
+      OWNER_ONLY,
       redirect(command(['cat']), { stdoutFile: temporary }),
       composeCommand(compose, stack, temporary, ['--project-directory', dir, 'config', '--quiet']),
     ),
@@ -149,13 +246,15 @@ export async function deployStack(target: DockerHost, stack: string, content: st
   await target.transport.exec(
     andThen(
       command(['mkdir', '-p', '--', dir]),
+      OWNER_ONLY,
       command(['cp', '--', temporary, staged]),
       command(['mv', '-f', '--', staged, file]),
       command(['rm', '-f', '--', temporary]),
     ),
   );
   if (options.environment !== undefined) await writeEnvFile(target, dir, options.environment);
-  const run = (args: readonly string[]) => composeRun(target, stack, file, args, options.signal);
+  const location = { project: existing?.location.project ?? stack, workingDir: dir, configFiles: existing?.location.configFiles ?? [file] };
+  const run = (args: readonly string[]) => composeRun(target, location, args, options.signal);
   let output = '';
   if (options.start !== false) {
     if (options.pullImages) output += (await run(['pull'])).output;
@@ -165,13 +264,12 @@ export async function deployStack(target: DockerHost, stack: string, content: st
 }
 
 async function writeEnvFile(target: DockerHost, dir: string, environment: Readonly<Record<string, string>>): Promise<void> {
-  // Single-quoted values: compose takes them literally, with no interpolation.
+  // Single-quoted values are literal in compose v1 and v2 ("$" included); both read \' as a quote.
   const text = Object.entries(environment)
-    .map(([name, value]) => (value.includes("'") ? `${name}=${JSON.stringify(value)}` : `${name}='${value}'`))
-    .map((line) => `${line}\n`)
+    .map(([name, value]) => `${name}='${value.replaceAll("'", "\\'")}'\n`)
     .join('');
   const staged = `${dir}/.env.docker-mcp-new`;
-  await target.transport.exec(andThen(redirect(command(['cat']), { stdoutFile: staged }), command(['mv', '-f', '--', staged, `${dir}/.env`])), { input: text });
+  await target.transport.exec(andThen(OWNER_ONLY, redirect(command(['cat']), { stdoutFile: staged }), command(['mv', '-f', '--', staged, `${dir}/.env`])), { input: text });
 }
 
 export type StackAction = 'up' | 'down' | 'restart' | 'pull' | 'build' | 'logs';
@@ -185,59 +283,50 @@ const ACTION_ARGS: Record<StackAction, readonly string[]> = {
   logs: ['logs', '--no-color'],
 };
 
-export async function stackAction(target: DockerHost, stack: string, action: StackAction, options: { tail?: number; signal?: AbortSignal } = {}): Promise<{ readonly output: string }> {
-  const file = await stackComposeFile(target, stack);
-  const args = action === 'logs' && options.tail !== undefined ? [...ACTION_ARGS.logs, '--tail', String(options.tail)] : ACTION_ARGS[action];
-  return composeRun(target, stack, file, args, options.signal);
+export async function stackAction(
+  target: DockerHost,
+  stack: string,
+  action: StackAction,
+  options: { tail?: number; signal?: AbortSignal; flags?: readonly string[]; services?: readonly string[]; profiles?: readonly string[] } = {},
+): Promise<{ readonly output: string; readonly truncated?: boolean; readonly note?: string }> {
+  const location = await locateStack(target, stack);
+  const tail = action === 'logs' && options.tail !== undefined ? ['--tail', String(options.tail)] : [];
+  // Validated names start with a letter or digit, so none reads as an option.
+  const services = (options.services ?? []).map(validateServiceName);
+  const args = [...profileFlags(options.profiles ?? []), ...ACTION_ARGS[action], ...tail, ...(options.flags ?? []), ...services];
+  if (action !== 'logs') return composeRun(target, location, args, options.signal);
+  const { output, truncated } = await composeRun(target, location, args, options.signal, MAX_LOG_BYTES);
+  const { text, ...bound } = boundedLog(output, truncated);
+  return { output: text, ...bound };
+}
+
+/**
+ * A compose command on a stack whose place is already known (a migration's
+ * plan has it): no look-up through the engine first, so an outage is only as
+ * long as compose itself takes.
+ */
+export async function stackActionAt(target: DockerHost, location: StackLocation, action: 'up' | 'down', profiles: readonly string[] = []): Promise<{ readonly output: string }> {
+  return composeRun(target, location, [...profileFlags(profiles), ...ACTION_ARGS[action]]);
 }
 
 /** The stack's containers, from the engine (compose's ps output differs by flavour; labels do not). */
 export async function stackContainers(target: DockerHost, stack: string): Promise<ContainerSummary[]> {
-  validateStackName(stack);
-  const containers = (await listContainers(target)).filter((c) => c.stack === stack);
-  if (containers.length === 0) await stackComposeFile(target, stack);
-  return containers;
+  const { project } = await locateStack(target, stack);
+  return (await listContainers(target)).filter((c) => c.stack === project);
 }
 
-async function composeRun(target: DockerHost, stack: string, file: string, args: readonly string[], signal?: AbortSignal): Promise<{ readonly output: string }> {
+async function composeRun(
+  target: DockerHost,
+  location: StackLocation,
+  args: readonly string[],
+  signal?: AbortSignal,
+  maxOutputBytes?: number,
+): Promise<{ readonly output: string; readonly truncated: boolean }> {
   const compose = await hostCompose(target);
   // Merged so the output reads as compose printed it; on failure it is the error's detail.
-  const cmd = redirect(composeCommand(compose, stack, file, args), { stderr: 'stdout' });
-  const result = await target.transport.exec(cmd, { timeoutMs: 600_000, okExitCodes: Array.from({ length: 256 }, (_, code) => code), ...(signal ? { signal } : {}) });
+  const cmd = redirect(composeCommand(compose, location.project, location.configFiles, args, location.workingDir), { stderr: 'stdout' });
+  const result = await target.transport.exec(cmd, { timeoutMs: 600_000, okExitCodes: Array.from({ length: 256 }, (_, code) => code), ...(signal ? { signal } : {}), ...(maxOutputBytes ? { maxOutputBytes } : {}) });
   // What compose printed, and what ssh itself said (its stderr is not part of the remote redirect).
   if (result.exitCode !== 0) throw new CommandFailedError(target.host.id, cmd.text, result.exitCode, [result.stdout, result.stderr].filter(Boolean).join('\n'));
-  return { output: result.stdout };
-}
-
-export interface StackDataReport {
-  readonly stack: string;
-  readonly composeFile: string;
-  readonly services: readonly string[];
-  readonly dataPaths: readonly ServiceDataPath[];
-  /** Mounts of the stack's containers as the engine reports them. */
-  readonly mountsInUse: readonly { readonly container: string; readonly type: string; readonly source: string; readonly destination: string }[];
-}
-
-/** Which stacks use which data paths: bind mounts (under appdata or not) and named volumes. */
-export async function discoverStacks(target: DockerHost, onlyStack?: string): Promise<StackDataReport[]> {
-  const [folders, containers] = await Promise.all([stackFolders(target), listContainers(target)]);
-  if (onlyStack !== undefined && !folders.has(validateStackName(onlyStack))) {
-    throw new UnknownStackError(target.host.id, onlyStack, [...folders.keys()].sort());
-  }
-  const reports: StackDataReport[] = [];
-  for (const [stack, file] of [...folders].sort(([a], [b]) => a.localeCompare(b))) {
-    if (onlyStack !== undefined && stack !== onlyStack) continue;
-    const text = (await target.transport.exec(command(['cat', '--', file]))).stdout;
-    const summary = parseComposeFile(text, file.slice(0, file.lastIndexOf('/')), target.host.appdata_path ?? null);
-    reports.push({
-      stack,
-      composeFile: file,
-      services: summary.services,
-      dataPaths: summary.dataPaths,
-      mountsInUse: containers
-        .filter((c) => c.stack === stack)
-        .flatMap((c) => c.mounts.map((mount) => ({ container: c.name, ...mount }))),
-    });
-  }
-  return reports;
+  return { output: result.stdout, truncated: result.truncated === true };
 }

@@ -6,7 +6,7 @@
  */
 import type { HostConfig } from '../config/schema.js';
 import { describeError } from '../errors.js';
-import { command, redirect } from '../ssh/quote.js';
+import { command, redirect, sequence } from '../ssh/quote.js';
 import type { SshTransport } from '../ssh/transport.js';
 import { CommandFailedError } from '../ssh/errors.js';
 import {
@@ -84,8 +84,9 @@ export async function discoverHost(transport: SshTransport, host: HostConfig): P
 }
 
 async function presentTools(transport: SshTransport): Promise<Set<string>> {
-  // `command -v` prints the path of each tool it finds and exits non-zero if any is missing.
-  const result = await transport.exec(command(['command', '-v', ...OPTIONAL_TOOLS]), { okExitCodes: [0, 1, 127] });
+  // One `command -v` per tool: dash (Debian's /bin/sh) looks up only the first name it is given.
+  const lookups = sequence(...OPTIONAL_TOOLS.map((tool) => command(['command', '-v', tool])));
+  const result = await transport.exec(lookups, { okExitCodes: [0, 1, 127] });
   const found = new Set<string>();
   for (const line of result.stdout.split('\n')) {
     const name = line.trim().split('/').pop();

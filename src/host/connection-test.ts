@@ -24,8 +24,16 @@ export async function testConnection(transport: SshTransport): Promise<Connectio
     return { hostId, ssh: { ok: false, error: message }, docker: null, roundTripMs: null };
   }
   const started = Date.now();
-  const whoami = await transport.exec(command(['id', '-un']));
+  let whoami: string;
+  try {
+    whoami = (await transport.exec(command(['id', '-un']))).stdout.trim();
+  } catch (error) {
+    // With `sudo: true` every command goes through `sudo -n`: a password prompt fails here, not mid-migration.
+    if (!transport.host.sudo) throw error;
+    return { hostId, ssh: { ok: false, error: `logged in as ${transport.host.user}, but sudo -n failed (passwordless sudo is needed): ${describeError(error)}` }, docker: null, roundTripMs: null };
+  }
   const roundTripMs = Date.now() - started;
+  const login = transport.host.sudo ? `logged in as ${transport.host.user}, commands run as ${whoami} through sudo` : `logged in as ${whoami}`;
   let docker: CheckResult;
   try {
     const result = await transport.exec(command(['docker', 'version', '--format', '{{.Server.Version}}']), {
@@ -35,5 +43,5 @@ export async function testConnection(transport: SshTransport): Promise<Connectio
   } catch (error) {
     docker = { ok: false, error: error instanceof DockerMcpError ? error.message : describeError(error) };
   }
-  return { hostId, ssh: { ok: true, detail: `logged in as ${whoami.stdout.trim()}` }, docker, roundTripMs };
+  return { hostId, ssh: { ok: true, detail: login }, docker, roundTripMs };
 }

@@ -19,6 +19,8 @@ export interface ZfsSendFeatures {
   readonly embeddedData: boolean;
   /** `zfs bookmark`: incremental sources that survive snapshot deletion. */
   readonly bookmarks: boolean;
+  /** `zfs receive -u`: the received dataset is not mounted (zfs-fuse's receive always mounts). */
+  readonly receiveUnmounted: boolean;
 }
 
 export const NO_ZFS_FEATURES: ZfsSendFeatures = {
@@ -29,6 +31,7 @@ export const NO_ZFS_FEATURES: ZfsSendFeatures = {
   largeBlocks: false,
   embeddedData: false,
   bookmarks: false,
+  receiveUnmounted: false,
 };
 
 /** Parse the usage text printed by `zfs` (no arguments) or `zfs send`/`zfs receive`. */
@@ -44,6 +47,7 @@ export function parseZfsUsage(usage: string): ZfsSendFeatures {
     largeBlocks: send.has('L'),
     embeddedData: send.has('e'),
     bookmarks: /^\s*bookmark\b/m.test(usage),
+    receiveUnmounted: receive.has('u'),
   };
 }
 

@@ -1,10 +1,11 @@
 /**
  * MCP over Streamable HTTP. One session per client (its own server instance,
  * so progress and cancellation reach the right request). Bound to loopback
- * by default; bound elsewhere it needs a bearer token and rejects requests
- * without it. Host and Origin headers are checked (DNS rebinding) by the SDK.
+ * by default; bound elsewhere it needs a bearer token. Host, Origin and token
+ * are checked before anything is built for a request, and the sessions kept
+ * are bounded in number and closed when idle.
  */
-import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -12,9 +13,13 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { InvalidInputError } from '../errors.js';
 import { log } from '../log.js';
+import { refuseRequest } from './http-guard.js';
+import { SessionTable } from './session-table.js';
 
 export const MCP_HTTP_PATH = '/mcp';
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_MAX_SESSIONS = 32;
+export const DEFAULT_IDLE_TIMEOUT_MS = 30 * 60_000;
 
 export interface HttpServeOptions {
   readonly host: string;
@@ -23,10 +28,21 @@ export interface HttpServeOptions {
   readonly token?: string | undefined;
   /** Extra Host header values to accept (names this machine is reached by). */
   readonly allowedHosts?: readonly string[];
+  /** Sessions kept at once; an initialize beyond them is answered 503. Default 32. */
+  readonly maxSessions?: number;
+  /** A session with no request for this long is closed. Default 30 min. */
+  readonly idleTimeoutMs?: number;
 }
 
 export interface RunningHttpServer {
   readonly url: string;
+  /** How many sessions are open now. */
+  sessions(): number;
+  close(): Promise<void>;
+}
+
+interface Session {
+  readonly transport: StreamableHTTPServerTransport;
   close(): Promise<void>;
 }
 
@@ -38,9 +54,13 @@ export function isLoopbackHost(host: string): boolean {
 
 export async function serveHttp(newServer: () => McpServer, options: HttpServeOptions): Promise<RunningHttpServer> {
   if (!isLoopbackHost(options.host) && !options.token) {
-    throw new InvalidInputError('--host', options.host, 'is not a loopback address: serving there needs a bearer token (--token or $DOCKER_MCP_TOKEN)');
+    throw new InvalidInputError('--host', options.host, 'is not a loopback address: serving there needs a bearer token (--token-file or $DOCKER_MCP_TOKEN)');
   }
-  const sessions = new Map<string, StreamableHTTPServerTransport>();
+  const maxSessions = options.maxSessions ?? DEFAULT_MAX_SESSIONS;
+  const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+  if (!Number.isInteger(maxSessions) || maxSessions < 1) throw new InvalidInputError('--max-sessions', String(maxSessions), 'must be a whole number of at least 1');
+  if (!Number.isFinite(idleTimeoutMs) || idleTimeoutMs <= 0) throw new InvalidInputError('--session-idle-timeout', String(idleTimeoutMs / 1000), 'must be a positive number of seconds');
+  const sessions = new SessionTable<Session>(maxSessions, idleTimeoutMs);
   let allowedHosts: string[] = [];
   const http = createServer((request, response) => {
     handle(request, response).catch((error: unknown) => {
@@ -50,34 +70,47 @@ export async function serveHttp(newServer: () => McpServer, options: HttpServeOp
   });
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const refusal = refuseRequest(request.headers, { allowedHosts, token: options.token });
+    if (refusal) {
+      if (refusal.status === 401) response.setHeader('WWW-Authenticate', 'Bearer');
+      return reply(response, refusal.status, refusal.message);
+    }
     const url = new URL(request.url ?? '/', 'http://placeholder');
     if (url.pathname !== MCP_HTTP_PATH) return reply(response, 404, `not found: the MCP endpoint is ${MCP_HTTP_PATH}`);
-    if (options.token && !bearerMatches(request.headers.authorization, options.token)) {
-      response.setHeader('WWW-Authenticate', 'Bearer');
-      return reply(response, 401, 'missing or wrong bearer token');
-    }
     const body = request.method === 'POST' ? await readJsonBody(request, response) : undefined;
     if (body === INVALID_BODY) return;
     const sessionId = request.headers['mcp-session-id'];
-    const existing = typeof sessionId === 'string' ? sessions.get(sessionId) : undefined;
-    if (existing) return existing.handleRequest(request, response, body);
-    if (sessionId !== undefined) return reply(response, 404, 'unknown or expired session: initialize again');
+    if (sessionId !== undefined) {
+      const used = typeof sessionId === 'string' ? sessions.use(sessionId) : undefined;
+      if (!used) return reply(response, 404, 'unknown or expired session: initialize again');
+      response.once('close', used.done);
+      return used.session.transport.handleRequest(request, response, body);
+    }
     if (request.method !== 'POST' || !isInitializeRequest(body)) return reply(response, 400, 'no session: the first request must be initialize');
 
-    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
-      onsessioninitialized: (id) => {
-        sessions.set(id, transport);
-      },
-      enableDnsRebindingProtection: true,
-      allowedHosts,
-      allowedOrigins: allowedHosts.flatMap((host) => [`http://${host}`, `https://${host}`]),
-    });
-    transport.onclose = () => {
-      if (transport.sessionId) sessions.delete(transport.sessionId);
-    };
-    await newServer().connect(transport);
-    await transport.handleRequest(request, response, body);
+    const slot = sessions.reserve();
+    if (!slot) {
+      response.setHeader('Retry-After', String(Math.ceil(Math.min(idleTimeoutMs, 60_000) / 1000)));
+      return reply(
+        response,
+        503,
+        `this server keeps at most ${maxSessions} sessions and has that many open; idle ones close after ${Math.round(idleTimeoutMs / 1000)} s. Close clients you no longer use, or start the server with a higher --max-sessions`,
+      );
+    }
+    try {
+      const server = newServer();
+      const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+        sessionIdGenerator: () => randomUUID(),
+        onsessioninitialized: (id) => slot.bind(id, { transport, close: () => server.close() }),
+      });
+      transport.onclose = () => {
+        if (transport.sessionId) sessions.delete(transport.sessionId);
+      };
+      await server.connect(transport);
+      await transport.handleRequest(request, response, body);
+    } finally {
+      slot.release();
+    }
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -93,16 +126,9 @@ export async function serveHttp(newServer: () => McpServer, options: HttpServeOp
   const shownHost = options.host.includes(':') ? `[${options.host}]` : options.host;
   return {
     url: `http://${shownHost}:${port}${MCP_HTTP_PATH}`,
+    sessions: () => sessions.size,
     close: () => closeAll(http, sessions),
   };
-}
-
-function bearerMatches(header: string | undefined, token: string): boolean {
-  const match = /^Bearer\s+(.+)$/i.exec(header ?? '');
-  if (!match?.[1]) return false;
-  const given = Buffer.from(match[1]);
-  const expected = Buffer.from(token);
-  return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
 const INVALID_BODY = Symbol('invalid body');
@@ -131,9 +157,8 @@ function reply(response: ServerResponse, status: number, message: string): void 
   response.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message }, id: null }));
 }
 
-async function closeAll(http: Server, sessions: Map<string, StreamableHTTPServerTransport>): Promise<void> {
-  await Promise.all([...sessions.values()].map((transport) => transport.close()));
-  sessions.clear();
+async function closeAll(http: Server, sessions: SessionTable<Session>): Promise<void> {
+  await sessions.closeAll();
   http.closeAllConnections();
   await new Promise<void>((resolve) => http.close(() => resolve()));
 }

@@ -18,6 +18,9 @@ export interface ProgressReporter {
   readonly listener: ProgressListener;
 }
 
+/** Phases a user should hear of even without watching progress: the migration did not go as planned. */
+const WARNING_PHASES = new Set(['rollback', 'resume']);
+
 export function progressReporter(extra: ToolExtra): ProgressReporter {
   const token = extra._meta?.progressToken;
   let count = 0;
@@ -28,5 +31,12 @@ export function progressReporter(extra: ToolExtra): ProgressReporter {
       .sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: count, message } })
       .catch((error: unknown) => log.debug({ error }, 'progress notification not sent'));
   };
-  return { step, listener: (event) => step(describeProgress(event)) };
+  return {
+    step,
+    listener: (event) => {
+      // Also a warning for the client's log (notifications/message), whether or not it asked for progress.
+      if (event.type === 'migration-phase' && WARNING_PHASES.has(event.phase)) log.warn(`migration: ${event.message}`);
+      step(describeProgress(event));
+    },
+  };
 }

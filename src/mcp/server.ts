@@ -4,6 +4,7 @@
  * and return its typed results.
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { log, onWarning } from '../log.js';
 import type { McpContext } from './context.js';
 import { registerHostResources } from './resources.js';
 import { registerComposeTool } from './tools/compose-tool.js';
@@ -16,14 +17,35 @@ export function createMcpServer(context: McpContext, version: string): McpServer
   const server = new McpServer(
     { name: SERVER_NAME, version },
     {
-      instructions:
-        'Manage Docker Compose stacks on the hosts of hosts.yml over SSH, and migrate a stack with its data between hosts. ' +
-        'Destructive actions need confirm: true; try migrate with dry_run first.',
+      capabilities: { logging: {} },
+      instructions: context.readOnly
+        ? 'Read-only: look at Docker Compose stacks, containers and hosts of hosts.yml over SSH; nothing can be changed through this server.'
+        : 'Manage Docker Compose stacks on the hosts of hosts.yml over SSH, and migrate a stack with its data between hosts. ' +
+          'Destructive actions are confirmed by the user when the client supports elicitation, else need confirm: true; try migrate with dry_run first.',
     },
   );
   registerHostsTool(server, context);
   registerContainerTool(server, context);
   registerComposeTool(server, context);
   registerHostResources(server, context);
+  relayToClient(server, context);
   return server;
+}
+
+/** Hosts added or removed (by any session) and warnings logged while it is connected reach the client. */
+function relayToClient(server: McpServer, context: McpContext): void {
+  const quietly = (sent: Promise<void>) => sent.catch((error: unknown) => log.debug({ error }, 'notification not sent'));
+  const stops = [
+    context.onHostsChanged(() => {
+      if (server.isConnected()) server.sendResourceListChanged();
+    }),
+    onWarning((level, message) => {
+      if (server.isConnected()) quietly(server.sendLoggingMessage({ level, logger: SERVER_NAME, data: message }));
+    }),
+  ];
+  const previous = server.server.onclose;
+  server.server.onclose = () => {
+    for (const stop of stops) stop();
+    previous?.();
+  };
 }

@@ -1,35 +1,50 @@
 /**
- * Walk a migration plan: pre-flight, seed while the stack runs, stop, send
- * the rest, verify the data (while nothing runs on either copy), move the
- * stack folder with the rewritten compose file, carry missing images, start
- * on the target and wait until every service runs; then, when asked, remove
- * the source's copy. Any failure rolls back (rollback.ts): the target's stack
- * is taken down, what the migration created there removed (kept with
- * --keep-failed), and the source's stack started again, its data untouched.
+ * Walk a migration plan: pre-flight; while the stack still runs, seed its
+ * data, copy the stack folder (stack files rewritten for the target, checked
+ * by compose there) and carry missing images; stop; send the rest, every data
+ * path at once (bounded); verify the data (while nothing runs on either
+ * copy); bring the folder's copy up to date with what changed since it was
+ * made; start on the target and wait until every service runs; then, when
+ * asked, remove the source's copy. Only the stop, the last sends, the checks
+ * and the start are inside the outage. Any failure rolls back (rollback.ts):
+ * the target's stack is taken down, what the migration created there removed
+ * (kept with --keep-failed), and the source's stack started again, its data
+ * untouched.
  * Each phase is journalled before it acts, so an interrupted migration can be
  * resumed (resume.ts) from the phase it reached.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { command } from '../ssh/quote.js';
 import type { DockerHost } from '../docker/docker-host.js';
-import { deployStack, stackAction, stackComposeFile } from '../docker/stacks.js';
+import { listContainers } from '../docker/containers.js';
+import { readResolvedProject } from '../docker/compose-config.js';
+import { profilesOf, readStackSource, withProfiles } from '../docker/stack-source.js';
+import { deployStack, hostCompose, stackAction, stackActionAt } from '../docker/stacks.js';
 import { describeError } from '../errors.js';
 import { compareManifests, describeDifferences, readManifest } from '../transfer/manifest.js';
+import { formatRate } from '../transfer/bwlimit.js';
 import type { ProgressListener } from '../transfer/progress.js';
-import { transferServices, type TransferSummary } from '../transfer/transfer-services.js';
+import type { RouteKey } from '../transfer/route-key.js';
+import { transferServices, type ChosenRoute, type TransferSummary } from '../transfer/transfer-services.js';
+import { pruneOlderThan } from '../transfer/zfs-transfer.js';
 import { zfsCommands } from '../zfs/commands.js';
+import { ZfsHost } from '../zfs/zfs-host.js';
 import { MigrationCancelledError, MigrationFailedError, MigrationRefusedError, SourceRemovalFailedError } from './errors.js';
-import { lastMovedAway, MigrationJournal, type RecordedOptions, type VerifiedPath } from './journal.js';
-import { planMigration, type MigrationPlan } from './plan.js';
+import { lastMovedAway, MigrationJournal, type JournalEntry, type RecordedOptions, type VerifiedPath, type VerifiedVolume } from './journal.js';
+import { planMigration, type MigrationPlan, type TargetFile } from './plan.js';
 import { preflight, type PreflightResult } from './preflight.js';
 import { removeSourceCopy } from './remove-source.js';
-import { asideFolder, rollBack, startedPhases } from './rollback.js';
-import { carryImages, copyFolder } from './stream-copy.js';
-import { crashHereIfTestAsks } from './test-crash-hook.js';
+import { issueJournalledRouteKey, revokeJournalledRouteKey } from './route-key-lifecycle.js';
+import { asideFolder, folderLeftByFailedRun, rollBack, startedPhases } from './rollback.js';
+import { syncStackFolder } from './folder-sync.js';
+import { carryImages, copyFolder, missingImages } from './stream-copy.js';
+import { copyVolumes, verifyVolumes } from './volume-copy.js';
+import { checkTargetConfig, writeTargetFiles } from './target-config.js';
+import { crashHereIfTestAsks, pauseHereIfTestAsks } from './test-crash-hook.js';
 import { waitUntilRunning } from './wait-running.js';
 
 /** The phases in order; `remove-source` comes after the migration succeeded. */
-export const PHASES = ['preflight', 'seed', 'stop', 'final-sync', 'verify', 'stack-folder', 'images', 'start', 'remove-source'] as const;
+export const PHASES = ['preflight', 'seed', 'stack-folder', 'images', 'stop', 'final-sync', 'verify', 'folder-sync', 'start', 'remove-source'] as const;
 export type Phase = (typeof PHASES)[number];
 
 /** What a run needs besides the recorded choices: the same for a first run and a resume. */
@@ -55,8 +70,17 @@ export interface MigrationOptions extends RunOptions {
   readonly yes?: boolean;
   /** Go past the pre-flight refusals that are safe to override (mounts that do not move). */
   readonly force?: boolean;
+  /** At most this many bytes a second for everything the migration sends (--bwlimit; see transfer/bwlimit.ts). */
+  readonly bwlimit?: number;
   /** Override the generated id (tests). */
   readonly id?: string;
+}
+
+/** How long each phase of this run took, in the order they ran; `inDowntime` from the stop on. */
+export interface PhaseTiming {
+  readonly phase: string;
+  readonly seconds: number;
+  readonly inDowntime: boolean;
 }
 
 export interface MigrationReport {
@@ -71,12 +95,22 @@ export interface MigrationReport {
   readonly imagesCarried: readonly string[];
   /** From the stop on the source to every service running on the target. */
   readonly downtimeSeconds: number;
+  /** The phases of this run, in order, each with its time (the last, start, up to every service running). */
+  readonly phases: readonly PhaseTiming[];
+  /** The --bwlimit the transfers kept to, in bytes a second, or null. */
+  readonly bwlimit: number | null;
   readonly totalSeconds: number;
   readonly verified: readonly VerifiedPath[];
+  /** Named volumes copied and verified (absent from reports of older runs). */
+  readonly volumes?: readonly VerifiedVolume[];
   /** The phase an interrupted migration was resumed from, or null. */
   readonly resumedFrom: Phase | null;
   /** What --remove-source removed on the source, or null when not asked. */
   readonly removedFromSource: readonly string[] | null;
+  /** What --remove-source left on the source and why, or null when not asked. */
+  readonly keptOnSource: readonly string[] | null;
+  /** Source datasets set readonly=on when the stack left (undone when it moves back). */
+  readonly leftReadonly: readonly string[];
 }
 
 export function newMigrationId(stack: string, now = new Date()): string {
@@ -85,15 +119,25 @@ export function newMigrationId(stack: string, now = new Date()): string {
 
 /** The plan alone, from the stack's compose file on the source: --dry-run. */
 export async function planStackMigration(source: DockerHost, target: DockerHost, stack: string, options: MigrationOptions = {}): Promise<MigrationPlan> {
-  const composeFile = await stackComposeFile(source, stack);
-  const composeText = (await source.transport.exec(command(['cat', '--', composeFile]))).stdout;
+  const read = await readStackSource(source, stack);
+  const [composeFile] = read.files.composeFiles;
+  if (!composeFile) throw new Error(`${stack} on ${source.host.id} has no compose file`);
+  const containers = await listContainers(source);
+  const runningServices = containers.filter((c) => c.stack === read.location.project && c.state === 'running' && c.service).map((c) => c.service as string);
+  // Running services in a profile were started with it: the stack is read, stopped and started with those profiles.
+  const profiles = profilesOf(read.files.composeFiles, runningServices);
+  const resolved = profiles.length === 0 ? read.resolved : await readResolvedProject(source, await hostCompose(source), read.location, profiles);
+  const stackSource = { ...read, resolved: withProfiles(resolved, read.files.composeFiles, profiles) };
   return planMigration({
-    id: options.id ?? newMigrationId(stack),
-    stack,
+    runningServices,
+    profiles,
+    id: options.id ?? newMigrationId(stackSource.location.project),
+    stack: stackSource.location.project,
+    stackSource,
+    composeText: composeFile.text,
+    composeFile: composeFile.path,
     source: source.host,
     target: target.host,
-    composeText,
-    composeFile,
     cold: options.cold ?? false,
     method: options.method ?? 'auto',
   });
@@ -116,6 +160,7 @@ export async function migrateStack(source: DockerHost, target: DockerHost, stack
     keepFailed: options.keepFailed ?? false,
     removeSource: options.removeSource ?? false,
     force: options.force ?? false,
+    ...(options.bwlimit === undefined ? {} : { bwlimit: options.bwlimit }),
   };
   const journal = await MigrationJournal.begin(plan, options.journalDir, { options: recorded, movingBack });
   return walkPlan(journal, source, target, options, 'preflight', started);
@@ -144,13 +189,17 @@ export async function walkPlan(
     await journal.phase(name, 'started', message);
     options.onProgress?.({ type: 'migration-phase', phase: name, message });
     crashHereIfTestAsks(name);
+    await pauseHereIfTestAsks(name);
   };
   let report: MigrationReport;
+  // What an interrupted run left in place; this run makes its own when it needs one.
+  await revokeJournalledRouteKey(journal, source, target, options.onProgress);
   try {
     report = await runPhases(journal, phase, source, target, options, recorded, from, started, resumed);
   } catch (error) {
+    await revokeJournalledRouteKey(journal, source, target, options.onProgress);
     const reached = startedPhases(entry);
-    if (!['seed', 'stop', 'final-sync', 'stack-folder', 'start'].some((p) => reached.has(p))) {
+    if (!['seed', 'stack-folder', 'stop', 'final-sync', 'folder-sync', 'start'].some((p) => reached.has(p))) {
       await journal.finish(error instanceof MigrationRefusedError ? 'refused' : 'failed', describeError(error));
       throw error;
     }
@@ -159,6 +208,7 @@ export async function walkPlan(
     await journal.finish('failed', failure.message);
     throw failure;
   }
+  await revokeJournalledRouteKey(journal, source, target, options.onProgress);
   const done = `downtime ${report.downtimeSeconds.toFixed(1)} s`;
   if (!recorded.removeSource) {
     await journal.finish('succeeded', done);
@@ -167,10 +217,11 @@ export async function walkPlan(
   // Past this point the stack runs on the target: a failure is reported, never rolled back.
   try {
     await phase('remove-source', `removing ${entry.plan.stack}'s folder and moved data on ${entry.plan.source}`);
-    const removed = await removeSourceCopy(entry.plan, source);
-    await journal.record({ removedFromSource: removed });
-    await journal.finish('succeeded', `${done}; removed from ${entry.plan.source}: ${removed.join(', ') || 'nothing left'}`);
-    return { ...report, removedFromSource: removed, totalSeconds: (Date.now() - started) / 1000 };
+    const { removed, kept } = await removeSourceCopy(entry.plan, source, entry);
+    await journal.record({ removedFromSource: removed, keptOnSource: kept });
+    const keptNote = kept.length > 0 ? `; kept: ${kept.join('; ')}` : '';
+    await journal.finish('succeeded', `${done}; removed from ${entry.plan.source}: ${removed.join(', ') || 'nothing left'}${keptNote}`);
+    return { ...report, removedFromSource: removed, keptOnSource: kept, totalSeconds: (Date.now() - started) / 1000 };
   } catch (error) {
     const failure = new SourceRemovalFailedError(entry.id, entry.plan.stack, entry.plan.source, entry.plan.target, describeError(error), { cause: error });
     await journal.finish('succeeded', failure.message);
@@ -215,30 +266,54 @@ async function runPhases(
   const movingBack = entry.movingBack ?? false;
   const runs = (name: Phase) => PHASES.indexOf(name) >= PHASES.indexOf(from);
   const services = plan.dataPaths.map(({ service, sourcePath, targetPath }) => ({ service, sourcePath, targetPath }));
-  const transfer = (tag: string, only = services) =>
-    transferServices({
+  let routeKey: Promise<RouteKey | null> | undefined;
+  const ownRouteKey = () => (routeKey ??= recorded.route === 'relay' ? Promise.resolve(null) : issueJournalledRouteKey(journal, source, target, options.onProgress));
+  const throttle = recorded.bwlimit ? { bytesPerSecond: recorded.bwlimit } : undefined;
+  const limited = recorded.bwlimit ? ` (at most ${formatRate(recorded.bwlimit)})` : '';
+  // The seed's route, proven then, is the final sync's: no probe inside the outage. A resumed run proves it afresh.
+  let provenRoute: ChosenRoute | undefined;
+  const zfs = { source: new ZfsHost(source.transport), target: new ZfsHost(target.transport) };
+  const transfer = async (tag: string, concurrency?: number, pruneLater = false) => {
+    const key = await ownRouteKey();
+    return transferServices({
       source,
       target,
-      services: only,
+      services,
       snapshotTag: tag,
       method: recorded.method,
       route: recorded.route,
       compress: recorded.compress,
+      ...(concurrency ? { concurrency } : {}),
+      ...(provenRoute ? { knownRoute: provenRoute } : {}),
+      zfs,
+      pruneLater,
+      onRoute: (chosen: ChosenRoute) => {
+        provenRoute ??= chosen;
+      },
+      ...(recorded.bwlimit ? { bwlimit: recorded.bwlimit } : {}),
+      ...(key ? { targetFromSource: key.targetFromSource } : {}),
+      // What the first inventory found missing is this migration's own: only that may take receive -F.
+      ownTargetDatasets: (entry.targetBefore ?? []).flatMap((before) => (before.state !== 'present' && before.dataset ? [before.dataset] : [])),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
+  };
+  // Phases this migration started before this run (a resume): what they left on the target is its own.
+  const startedEarlier = startedPhases(entry);
+  let folderLeftBy: string | null = null;
 
   if (runs('preflight')) {
     await phase('preflight', `checking ${plan.target} for ${plan.stack}${movingBack ? ' (moving back: the stale copy there is replaced)' : ''}`);
     // A re-run keeps the first inventory: what an earlier run created is still ours.
     const own = (entry.targetBefore ?? []).filter((b) => b.state !== 'present').map((b) => b.targetPath);
-    const checked = await preflight(plan, source, target, { movingBack, force: recorded.force, ownTargetPaths: own });
+    folderLeftBy = await folderLeftByFailedRun(plan.stack, plan.source, plan.target, plan.id, journal.directory);
+    const checked = await preflight(plan, source, target, { movingBack, force: recorded.force, ownTargetPaths: own, ownVolumes: entry.volumesCreated ?? [], folderLeftBy });
     await journal.record({ preflight: checked, targetBefore: entry.targetBefore ?? checked.targetBefore });
   }
   const checked = entry.preflight;
   if (!checked) throw new Error(`the journal of ${plan.id} has no pre-flight result to go on from`);
 
   if (runs('seed') && plan.mode === 'low-downtime' && services.length > 0) {
-    await phase('seed', `seeding ${services.length} data paths while ${plan.stack} runs on ${plan.source}`);
+    await phase('seed', `seeding ${services.length} data paths while ${plan.stack} runs on ${plan.source}${limited}`);
     const seed = await transfer(`${plan.id}-seed`);
     await journal.record({ seed });
     // A plain directory in use cannot become a dataset yet: it goes in full after the stop.
@@ -248,74 +323,106 @@ async function runPhases(
     }
   }
 
-  if (runs('stop')) {
-    await phase('stop', `stopping ${plan.stack} on ${plan.source}`);
-    await stackAction(source, plan.stack, 'down');
-  }
-
-  if (runs('final-sync')) {
-    await phase('final-sync', plan.mode === 'cold' ? 'copying the data' : 'sending what changed since the seed');
-    const final = await transfer(plan.id);
-    await journal.record({ final });
-    const failed = final.results.filter((r) => !r.ok);
-    if (failed.length > 0) throw new Error(`data transfer failed: ${failed.map((r) => `${r.service}: ${r.error?.message}`).join('; ')}`);
-  }
-
-  if (runs('verify')) {
-    await phase('verify', 'comparing the data on both hosts, before anything runs on it');
-    const verified: VerifiedPath[] = [];
-    for (const dataPath of plan.dataPaths) {
-      // ZFS data arrived as a checksummed stream whose snapshot guid matched:
-      // its metadata is compared (cheap, so downtime does not grow with the
-      // data's size); rsync copies are compared down to every file's hash.
-      const hashes = dataPath.method === 'rsync';
-      const [before, firstLook] = await Promise.all([
-        readManifest(source.transport, dataPath.sourcePath, { hashes }),
-        readManifest(target.transport, dataPath.targetPath, { hashes }),
-      ]);
-      let after = firstLook;
-      let differences = compareManifests(before, after);
-      const dataset = entry.targetBefore?.find((b) => b.targetPath === dataPath.targetPath)?.dataset;
-      if (differences.length > 0 && dataPath.method === 'zfs' && dataset) {
-        // zfs-fuse can serve a stale view of a dataset just received into: look again, freshly mounted.
-        await remount(target, dataset);
-        after = await readManifest(target.transport, dataPath.targetPath, { hashes });
-        differences = compareManifests(before, after);
-      }
-      if (differences.length > 0) throw new Error(`data of ${dataPath.service} differs on ${plan.target}: ${describeDifferences(differences)}`);
-      verified.push({ path: dataPath.targetPath, entries: after.entries.size, bytes: after.totalBytes });
-    }
-    await journal.record({ verified });
-  }
-
   const aside = asideFolder(plan.targetStackDir, plan.id);
   const isDirectory = async (path: string) => (await target.transport.exec(command(['test', '-d', path]), { okExitCodes: [0, 1] })).exitCode === 0;
+  const writeFiles = async (files: readonly TargetFile[] | undefined) => {
+    if (files) {
+      await writeTargetFiles(target, { ...plan, targetFiles: files });
+      await checkTargetConfig(target, { ...plan, targetFiles: files }, source.host.appdata_path ?? '/');
+    } else {
+      await deployStack(target, plan.stack, plan.targetComposeText, { start: false });
+    }
+  };
   if (runs('stack-folder')) {
-    await phase('stack-folder', `copying ${plan.sourceStackDir} to ${plan.target}:${plan.targetStackDir}`);
+    await phase('stack-folder', `copying ${plan.sourceStackDir} to ${plan.target}:${plan.targetStackDir} while ${plan.stack} runs`);
     // Moving back, the stale folder is kept aside until the stack runs, and put back on rollback.
     // Already aside (a resumed run): what is at the folder's place is this migration's own partial copy.
     if (movingBack && !(await isDirectory(aside)) && (await isDirectory(plan.targetStackDir))) {
       await target.transport.exec(command(['mv', '-T', '--', plan.targetStackDir, aside]));
+    } else if ((startedEarlier.has('stack-folder') || folderLeftBy) && (await isDirectory(plan.targetStackDir))) {
+      // This migration's own partial copy, or the one a failed run of it could not take away.
+      await target.transport.exec(command(['rm', '-rf', '--', plan.targetStackDir]));
     }
-    await copyFolder(source.transport, plan.sourceStackDir, target.transport, plan.targetStackDir);
-    await deployStack(target, plan.stack, plan.targetComposeText, { start: false });
+    // Not verified yet: the stack may still write in its folder. The folder-sync after the stop proves the copy.
+    await copyFolder(source.transport, plan.sourceStackDir, target.transport, plan.targetStackDir, throttle, { whileInUse: true });
+    await writeFiles(plan.targetFiles);
   }
 
   if (runs('images') && checked.imagesToCarry.length > 0) {
-    await phase('images', `carrying ${checked.imagesToCarry.join(', ')} to ${plan.target}`);
-    await carryImages(source.transport, target.transport, checked.imagesToCarry);
+    await phase('images', `carrying ${checked.imagesToCarry.join(', ')} to ${plan.target} while ${plan.stack} runs`);
+    await carryImages(source.transport, target.transport, checked.imagesToCarry, throttle);
+    const unresolved = await missingImages(target.transport, checked.imagesToCarry);
+    if (unresolved.length > 0) throw new Error(`after docker load, ${plan.target} still does not resolve ${unresolved.join(', ')}: compose could not start the stack there`);
   }
 
-  const final = entry.final;
-  if (!final) throw new Error(`the journal of ${plan.id} has no final transfer recorded`);
+  if (runs('stop')) {
+    await phase('stop', `stopping ${plan.stack} on ${plan.source}`);
+    if (plan.sourceConfigFiles) await stackActionAt(source, { project: plan.stack, workingDir: plan.sourceStackDir, configFiles: plan.sourceConfigFiles }, 'down', plan.profiles ?? []);
+    else await stackAction(source, plan.stack, 'down', { profiles: plan.profiles ?? [] });
+  }
+
+  if (runs('final-sync')) {
+    await phase('final-sync', `${plan.mode === 'cold' ? 'copying the data' : 'sending what changed since the seed'}${limited}`);
+    // Older snapshots are pruned once the stack runs on the target: not inside the outage.
+    const final = await transfer(plan.id, FINAL_SYNC_CONCURRENCY, true);
+    await journal.record({ final });
+    const failed = final.results.filter((r) => !r.ok);
+    if (failed.length > 0) throw new Error(`data transfer failed: ${failed.map((r) => `${r.service}: ${r.error?.message}`).join('; ')}`);
+    await copyVolumes(journal, source, target, checked, options.onProgress);
+  }
+
+  if (runs('verify')) {
+    await phase('verify', 'comparing the data on both hosts, before anything runs on it');
+    const verified = await Promise.all(plan.dataPaths.map((dataPath) => verifyDataPath(dataPath, source, target, entry.targetBefore, plan.target)));
+    await journal.record({ verified });
+    await journal.record({ volumesVerified: await verifyVolumes(plan, source, target, checked) });
+  }
+
+  if (runs('folder-sync')) {
+    await phase('folder-sync', `bringing ${plan.target}:${plan.targetStackDir} up to date with ${plan.sourceStackDir} as it was stopped`);
+    const synced = await syncStackFolder({
+      source,
+      target,
+      sourceDir: plan.sourceStackDir,
+      targetDir: plan.targetStackDir,
+      files: plan.targetFiles ?? [],
+      replan: async () => {
+        const fresh = await planStackMigration(source, target, plan.stack, { id: plan.id, cold: plan.mode === 'cold', method: recorded.method });
+        refuseChangedMoves(plan, fresh);
+        return fresh.targetFiles ?? [];
+      },
+      writeFiles: (files) => writeFiles(plan.targetFiles ? files : undefined),
+      ...(throttle ? { throttle } : {}),
+    });
+    // Verified: --remove-source deletes the source's folder only after this.
+    await journal.record({ stackFolderVerified: synced.verified });
+    const changed = [...synced.sent.map((p) => `sent ${p || '.'}`), ...synced.removed.map((p) => `removed ${p}`), ...(synced.replanned ? ['stack files planned again'] : [])];
+    if (changed.length > 0) {
+      options.onProgress?.({ type: 'transfer-step', service: '-', message: `the stack folder changed since its copy: ${changed.slice(0, 10).join(', ')}${changed.length > 10 ? ` and ${changed.length - 10} more` : ''}` });
+    }
+  }
+
+  const sent = entry.final;
+  if (!sent) throw new Error(`the journal of ${plan.id} has no final transfer recorded`);
   await phase('start', `starting ${plan.stack} on ${plan.target}`);
-  await stackAction(target, plan.stack, 'up');
+  const zfsResults = sent.results.filter((r) => r.ok && r.method === 'zfs');
+  // Coming back onto a copy it left here: writable again, for the stack.
+  const targetZfs = new ZfsHost(target.transport);
+  for (const result of zfsResults) if (result.targetDataset) await targetZfs.undoLeftReadonly(result.targetDataset);
+  if (plan.composeFiles) {
+    await stackActionAt(target, { project: plan.stack, workingDir: plan.targetStackDir, configFiles: plan.composeFiles.map((name) => `${plan.targetStackDir}/${name}`) }, 'up', plan.profiles ?? []);
+  } else {
+    await stackAction(target, plan.stack, 'up', { profiles: plan.profiles ?? [] });
+  }
   const health = await waitUntilRunning(target, plan.stack, plan.services, options.startTimeoutMs ?? 120_000);
   if (!health.ready) {
     throw new Error(`not every service came up on ${plan.target}: ${health.services.map((s) => `${s.service} ${s.state}${s.health ? `/${s.health}` : ''}`).join(', ')}`);
   }
   const runningAt = Date.now();
   if (await isDirectory(aside)) await target.transport.exec(command(['rm', '-rf', '--', aside]));
+  const leftReadonly = await leaveReadonly(source, zfsResults.flatMap((r) => (r.sourceDataset ? [r.sourceDataset] : [])), options.onProgress);
+  const final = await pruneAfterStart(sent, zfs, options.onProgress);
+  await journal.record({ final });
 
   const stopped = entry.phases.find((p) => p.phase === 'stop' && p.state === 'started');
   const stoppedAt = stopped ? Date.parse(stopped.at) : runningAt;
@@ -330,11 +437,112 @@ async function runPhases(
     final,
     imagesCarried: checked.imagesToCarry,
     downtimeSeconds: (runningAt - stoppedAt) / 1000,
+    phases: phaseTimings(entry.phases, started, runningAt),
+    bwlimit: recorded.bwlimit ?? null,
     totalSeconds: (Date.now() - started) / 1000,
     verified: entry.verified ?? [],
+    volumes: entry.volumesVerified ?? [],
     resumedFrom: resumed ? from : null,
     removedFromSource: null,
+    keptOnSource: null,
+    leftReadonly,
   };
+}
+
+/**
+ * Our snapshots older than the final one, on both hosts, pruned once the
+ * stack runs (the final one is the next move's common snapshot). A failure is
+ * a warning in the report, as for a prune during a transfer.
+ */
+async function pruneAfterStart(final: TransferSummary, zfs: { source: ZfsHost; target: ZfsHost }, onProgress: ProgressListener | undefined): Promise<TransferSummary> {
+  const results = await Promise.all(
+    final.results.map(async (result) => {
+      if (!result.ok || result.method !== 'zfs' || !result.sourceDataset || !result.targetDataset || !result.snapshot) return result;
+      const step = (message: string) => onProgress?.({ type: 'transfer-step', service: result.service, message });
+      try {
+        const { pruneWarnings } = await pruneOlderThan(zfs.source, result.sourceDataset, zfs.target, result.targetDataset, result.snapshot, step);
+        return pruneWarnings.length > 0 ? { ...result, pruneWarnings: [...result.pruneWarnings, ...pruneWarnings] } : result;
+      } catch (error) {
+        return { ...result, pruneWarnings: [...result.pruneWarnings, `older snapshots of ${result.sourceDataset} not pruned: ${describeError(error)}`] };
+      }
+    }),
+  );
+  return { ...final, results };
+}
+
+/** Every data path is sent at once in the final sync, up to this many: the outage then lasts as long as the largest difference, not their sum. */
+export const FINAL_SYNC_CONCURRENCY = 3;
+
+/**
+ * ZFS data arrived as a checksummed stream whose snapshot guid matched: its
+ * metadata is compared (cheap, so downtime does not grow with the data's
+ * size); rsync copies are compared down to every file's hash.
+ */
+async function verifyDataPath(
+  dataPath: MigrationPlan['dataPaths'][number],
+  source: DockerHost,
+  target: DockerHost,
+  targetBefore: JournalEntry['targetBefore'],
+  targetId: string,
+): Promise<VerifiedPath> {
+  const hashes = dataPath.method === 'rsync';
+  const [before, firstLook] = await Promise.all([
+    readManifest(source.transport, dataPath.sourcePath, { hashes }),
+    readManifest(target.transport, dataPath.targetPath, { hashes }),
+  ]);
+  let after = firstLook;
+  let differences = compareManifests(before, after);
+  const dataset = targetBefore?.find((b) => b.targetPath === dataPath.targetPath)?.dataset;
+  if (differences.length > 0 && dataPath.method === 'zfs' && dataset) {
+    // zfs-fuse can serve a stale view of a dataset just received into: look again, freshly mounted.
+    await remount(target, dataset);
+    after = await readManifest(target.transport, dataPath.targetPath, { hashes });
+    differences = compareManifests(before, after);
+  }
+  if (differences.length > 0) throw new Error(`data of ${dataPath.service} differs on ${targetId}: ${describeDifferences(differences)}`);
+  return { path: dataPath.targetPath, entries: after.entries.size, bytes: after.totalBytes };
+}
+
+/** A stack file changed after the plan; its new text may be used only if the data moved is still what the stack mounts. */
+function refuseChangedMoves(plan: MigrationPlan, fresh: MigrationPlan): void {
+  const moves = (p: MigrationPlan) => JSON.stringify({ data: p.dataPaths.map((d) => [d.sourcePath, d.targetPath, d.method]), notMoved: p.notMoved, dir: p.targetStackDir, services: p.services });
+  if (moves(plan) !== moves(fresh)) {
+    throw new MigrationRefusedError(
+      `${plan.stack}'s stack files changed on ${plan.source} during the migration, and now mount other data than was moved: ` +
+        `the stack is started again on ${plan.source}; migrate it again`,
+    );
+  }
+}
+
+/** Pure: each phase's time from the journal's start marks of the run that began at `since`; the last ends at `end`. */
+export function phaseTimings(phases: JournalEntry['phases'], since: number, end: number): PhaseTiming[] {
+  const marks = phases.filter((p) => p.state === 'started' && p.phase !== 'resume' && Date.parse(p.at) >= since);
+  let stopped = false;
+  return marks.map((mark, index) => {
+    const from = Date.parse(mark.at);
+    const to = index + 1 < marks.length ? Date.parse((marks[index + 1] as { at: string }).at) : end;
+    stopped ||= mark.phase === 'stop';
+    return { phase: mark.phase, seconds: (to - from) / 1000, inDowntime: stopped };
+  });
+}
+
+/**
+ * The copy the stack left on the source must not drift before a move back
+ * (reading it changes atimes): readonly=on, marked as set by docker-mcp. A
+ * failure here is reported, never undone: the stack runs on the target.
+ */
+async function leaveReadonly(source: DockerHost, datasets: readonly string[], onProgress: ProgressListener | undefined): Promise<string[]> {
+  const zfs = new ZfsHost(source.transport);
+  const done: string[] = [];
+  for (const dataset of datasets) {
+    try {
+      if (await zfs.leaveReadonly(dataset)) done.push(`${source.host.id}:${dataset}`);
+    } catch (error) {
+      onProgress?.({ type: 'transfer-step', service: '-', message: `warning: could not set ${source.host.id}:${dataset} readonly: ${describeError(error)}` });
+    }
+  }
+  if (done.length > 0) onProgress?.({ type: 'transfer-step', service: '-', message: `left readonly on ${source.host.id}: ${done.join(', ')}` });
+  return done;
 }
 
 /** Unmount and mount a dataset again; zfs-fuse calls a just-used mount busy for a moment. */

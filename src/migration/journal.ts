@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DockerMcpError, InvalidInputError } from '../errors.js';
 import { validateStackName } from '../names/validate.js';
+import type { RouteKeyRecord } from '../transfer/route-key.js';
 import type { TransferSummary } from '../transfer/transfer-services.js';
 import type { MigrationPlan } from './plan.js';
 import type { PreflightResult, TargetPathBefore } from './preflight.js';
@@ -24,6 +25,8 @@ export interface RecordedOptions {
   readonly keepFailed: boolean;
   readonly removeSource: boolean;
   readonly force: boolean;
+  /** --bwlimit in bytes a second; absent: no limit (and in journals written before it existed). */
+  readonly bwlimit?: number;
 }
 
 /**
@@ -39,7 +42,23 @@ export interface JournalResults {
   seed?: TransferSummary | null;
   final?: TransferSummary;
   verified?: readonly VerifiedPath[];
+  /** The stack folder's copy on the target, proven identical to the source's by their manifests. */
+  stackFolderVerified?: VerifiedPath;
   removedFromSource?: readonly string[];
+  /** What --remove-source left on the source, and why. */
+  keptOnSource?: readonly string[];
+  /** Named volumes this migration created on the target, each journalled before it is created: a rollback removes these, and only these. */
+  volumesCreated?: readonly string[];
+  /** Named volumes copied to the target and proven equal by their checksum manifests: --remove-source may remove these on the source. */
+  volumesVerified?: readonly VerifiedVolume[];
+  /** The migration's own source-to-target key while it is in place (route-key.ts); null once revoked. */
+  routeKey?: RouteKeyRecord | null;
+}
+
+export interface VerifiedVolume {
+  readonly volume: string;
+  readonly entries: number;
+  readonly bytes: number;
 }
 
 export interface VerifiedPath {
@@ -167,6 +186,11 @@ export class MigrationJournal {
     return journal;
   }
 
+  /** The directory of this journal, where the other migrations' journals are too. */
+  get directory(): string {
+    return path.dirname(this.file);
+  }
+
   /** Save what a phase found or did (see JournalResults). */
   async record(results: JournalResults): Promise<void> {
     Object.assign(this.entry, results);
@@ -220,4 +244,11 @@ export async function lastMovedAway(stack: string, host: string, to: string, dir
   const succeeded = (await listMigrations(dir)).filter((e) => e.stack === stack && e.status === 'succeeded');
   const last = succeeded.at(-1);
   return last !== undefined && last.source === host && last.target === to;
+}
+
+/** An ended migration's key, taken away later by another migration (route-key-lifecycle.ts): its journal says so. */
+export async function forgetRevokedRouteKey(id: string, dir = journalDir()): Promise<void> {
+  const entry = await readMigration(id, dir);
+  if (entry.status === 'running') throw new Error(`migration ${id} is not ended; its own run or resume revokes its key`);
+  await writeDurably(path.join(dir, `${id}.json`), `${JSON.stringify({ ...entry, routeKey: null }, null, 2)}\n`);
 }

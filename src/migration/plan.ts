@@ -4,13 +4,17 @@
  * compose file and the two hosts' configuration), printed by --dry-run, and
  * walked by the executor.
  */
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { HostConfig } from '../config/schema.js';
-import { parseComposeFile } from '../docker/compose-file.js';
+import { isUnderPath, parseComposeFile, type ServiceDataPath } from '../docker/compose-file.js';
+import type { ResolvedPort, ResolvedVolume } from '../docker/compose-config.js';
+import type { MountOrigin } from '../docker/mount-origin.js';
+import { dataPathsOf, referencedFiles, type StackSource } from '../docker/stack-source.js';
 import { InvalidInputError } from '../errors.js';
-import { relativePathInside, validateStackName } from '../names/validate.js';
+import { relativePathInside, validateDataPath, validateStackName, validateVolumeName } from '../names/validate.js';
 import { chooseMethod, type ServicePaths } from '../transfer/transfer-services.js';
-import { rewriteComposePaths } from './rewrite-compose.js';
+import { rewriteComposePaths, rewriteEnvPaths } from './rewrite-compose.js';
 
 export interface PlannedDataPath extends ServicePaths {
   /** Services of the stack that mount it. */
@@ -18,10 +22,34 @@ export interface PlannedDataPath extends ServicePaths {
   readonly method: 'zfs' | 'rsync';
 }
 
+/** A named volume of the stack, and what the migration does with it. */
+export interface PlannedVolume {
+  /** Its key under `volumes:` in the compose file. */
+  readonly key: string;
+  /** The engine's name for it, the same on both hosts. */
+  readonly name: string;
+  readonly usedBy: readonly string[];
+  /**
+   * copy: a local volume, copied after the stop through a helper container and
+   * verified by a checksum manifest; shared: a network share (nfs, cifs) the
+   * target mounts as the source does, so its data stays where it is.
+   */
+  readonly handling: 'copy' | 'shared';
+  readonly note: string;
+}
+
 export interface PlanStep {
-  readonly phase: 'preflight' | 'seed' | 'stop' | 'final-sync' | 'stack-folder' | 'images' | 'start' | 'verify';
+  readonly phase: 'preflight' | 'seed' | 'stack-folder' | 'images' | 'stop' | 'final-sync' | 'verify' | 'folder-sync' | 'start';
   readonly host: string;
   readonly description: string;
+}
+
+/** A stack file as written on the target, and the sha256 of the source's text it was made from (a change after the plan shows). */
+export interface TargetFile {
+  readonly name: string;
+  readonly text: string;
+  readonly changed: boolean;
+  readonly sourceSha256?: string;
 }
 
 export interface MigrationPlan {
@@ -37,9 +65,31 @@ export interface MigrationPlan {
   readonly dataPaths: readonly PlannedDataPath[];
   /** Named volumes and binds outside appdata and the stack folder: not moved. */
   readonly notMoved: readonly { readonly service: string; readonly source: string; readonly reason: string }[];
+  /** Named volumes that move (copy) or that both hosts reach (shared). Absent in plans made before volumes moved. */
+  readonly volumes?: readonly PlannedVolume[];
+  /**
+   * Services the engine runs for the project that compose's `config` does not
+   * print (started with a profile): pre-flight refuses rather than leave them behind.
+   */
+  readonly servicesOutsideConfig?: readonly string[];
+  /** The compose profiles the stack runs with on the source: read, stopped and started with them on both hosts. */
+  readonly profiles?: readonly string[];
   readonly images: readonly string[];
   readonly composeChanges: readonly string[];
   readonly targetComposeText: string;
+  /**
+   * The stack's compose files (in compose's order) and `.env`, by name in the
+   * stack folder, as written on the target: rewritten where a moved path is written.
+   */
+  readonly targetFiles?: readonly TargetFile[];
+  /** The compose files, by name in the stack folder, in the order compose reads them. */
+  readonly composeFiles?: readonly string[];
+  /** The compose files as the source's compose reads them (full paths): the stop needs no look-up. */
+  readonly sourceConfigFiles?: readonly string[];
+  /** Every mount as compose resolves it on the source, and where its path is written. */
+  readonly mounts?: readonly { readonly service: string; readonly source: string; readonly target: string; readonly kind: 'bind' | 'volume'; readonly writtenAt: MountOrigin | null }[];
+  /** Host ports the stack publishes. */
+  readonly ports?: readonly ResolvedPort[];
   readonly steps: readonly PlanStep[];
 }
 
@@ -51,8 +101,17 @@ export interface PlanInput {
   /** The compose file as stored on the source, and its path there. */
   readonly composeText: string;
   readonly composeFile: string;
+  /**
+   * The stack as compose resolved it on the source, with its files. Without
+   * it (unit tests, which have no host) the compose text is read by its own.
+   */
+  readonly stackSource?: StackSource;
   readonly cold?: boolean;
   readonly method?: 'auto' | 'zfs' | 'rsync';
+  /** Services of the project's containers on the source (the engine's labels). */
+  readonly runningServices?: readonly string[];
+  /** The profiles `stackSource` was read with. */
+  readonly profiles?: readonly string[];
 }
 
 function needs(host: HostConfig, field: 'compose_path' | 'appdata_path'): string {
@@ -66,29 +125,53 @@ export function planMigration(input: PlanInput): MigrationPlan {
   if (input.source.id === input.target.id) throw new InvalidInputError('target host', input.target.id, 'is the source host');
   const sourceAppdata = needs(input.source, 'appdata_path');
   const targetAppdata = needs(input.target, 'appdata_path');
-  const sourceStackDir = path.posix.dirname(input.composeFile);
-  const targetStackDir = `${needs(input.target, 'compose_path')}/${stack}`;
-  const summary = parseComposeFile(input.composeText, sourceStackDir, sourceAppdata);
+  const from = input.stackSource;
+  const sourceStackDir = from ? from.location.workingDir : path.posix.dirname(input.composeFile);
+  const targetStackDir = `${needs(input.target, 'compose_path')}/${from ? targetFolderName(stack, sourceStackDir, input.composeText) : stack}`;
+  const summary = from
+    ? { services: from.resolved.services, images: from.resolved.images, dataPaths: dataPathsOf(from, sourceAppdata) }
+    : parseComposeFile(input.composeText, sourceStackDir, sourceAppdata);
+  const inFolder = (file: string) => file.startsWith(`${sourceStackDir}/`) && !file.slice(sourceStackDir.length + 1).includes('/');
 
   const byPath = new Map<string, Set<string>>();
   const notMoved: { service: string; source: string; reason: string }[] = [];
+  const envVariables = new Set<string>();
+  const volumes = new Map<string, { key: string; name: string; usedBy: Set<string>; handling: 'copy' | 'shared'; note: string }>();
   for (const mount of summary.dataPaths) {
-    if (mount.kind === 'volume') {
+    const unwritable = from && mount.underAppdata ? whyNotRewritable(mount, from, sourceAppdata, inFolder) : null;
+    const declared = from && mount.kind === 'volume' ? from.resolved.volumes.find((v) => v.key === mount.source) : undefined;
+    const handling = declared ? volumeHandling(declared) : null;
+    if (declared && handling && !('refused' in handling)) {
+      const planned = volumes.get(declared.key) ?? { key: declared.key, name: validateVolumeName(declared.name), usedBy: new Set<string>(), ...handling };
+      volumes.set(declared.key, { ...planned, usedBy: planned.usedBy.add(mount.service) });
+    } else if (handling && 'refused' in handling) {
+      notMoved.push({ service: mount.service, source: mount.source, reason: handling.refused });
+    } else if (mount.kind === 'volume') {
       notMoved.push({ service: mount.service, source: mount.source, reason: 'a named volume: docker-mcp moves bind mounts under appdata_path' });
-    } else if (mount.hasVariables) {
+    } else if (!from && mount.hasVariables) {
       notMoved.push({ service: mount.service, source: mount.source, reason: 'the path holds ${VAR}; write it out in the compose file' });
+    } else if (unwritable !== null) {
+      notMoved.push({ service: mount.service, source: mount.source, reason: unwritable });
     } else if (mount.underAppdata) {
       byPath.set(mount.source, (byPath.get(mount.source) ?? new Set()).add(mount.service));
+      const origin = 'writtenAt' in mount ? (mount.writtenAt as MountOrigin | null) : null;
+      if (origin?.variable && origin.file === from?.files.envFile?.path) envVariables.add(origin.variable);
     } else if (mount.source !== sourceStackDir && !mount.source.startsWith(`${sourceStackDir}/`)) {
       notMoved.push({ service: mount.service, source: mount.source, reason: 'outside appdata_path and the stack folder' });
+    }
+  }
+  for (const file of from ? referencedFiles(from) : []) {
+    if (!isUnderPath(file.path, sourceStackDir) && !isUnderPath(file.path, sourceAppdata)) {
+      notMoved.push({ service: file.what, source: file.path, reason: 'a file outside the stack folder and appdata_path, which stays where it is' });
     }
   }
   // A path inside another moved path travels with it.
   const paths = [...byPath.keys()].sort();
   const outer = paths.filter((p) => !paths.some((other) => other !== p && p.startsWith(`${other}/`)));
   const dataPaths = outer.map((sourcePath): PlannedDataPath => {
-    const relative = relativePathInside(sourceAppdata, sourcePath, 'service data path');
-    const service: ServicePaths = { service: relative, sourcePath, targetPath: `${targetAppdata}/${relative}` };
+    const relative = relativePathInside(sourceAppdata, validateDataPath(sourcePath, 'service data path'), 'service data path');
+    const targetPath = validateDataPath(`${targetAppdata}/${relative}`, `service data path on ${input.target.id}`);
+    const service: ServicePaths = { service: relative, sourcePath, targetPath };
     const usedBy = paths.filter((p) => p === sourcePath || p.startsWith(`${sourcePath}/`)).flatMap((p) => [...(byPath.get(p) ?? [])]);
     return {
       ...service,
@@ -97,20 +180,47 @@ export function planMigration(input: PlanInput): MigrationPlan {
     };
   });
 
-  const rewritten = rewriteComposePaths(input.composeText, sourceAppdata, targetAppdata);
+  const targetFiles = from
+    ? [
+        ...from.files.composeFiles
+          .filter((f) => inFolder(f.path))
+          .map((f) => ({ name: path.posix.basename(f.path), sourceSha256: sha256(f.text), ...rewriteComposePaths(f.text, sourceAppdata, targetAppdata) })),
+        ...(from.files.envFile ? [{ name: '.env', sourceSha256: sha256(from.files.envFile.text), ...rewriteEnvPaths(from.files.envFile.text, sourceAppdata, targetAppdata, envVariables) }] : []),
+      ]
+    : [];
+  const rewritten = from
+    ? { text: targetFiles[0]?.text ?? input.composeText, changes: targetFiles.flatMap((f) => f.changes.map((change) => `${f.name}: ${change}`)) }
+    : rewriteComposePaths(input.composeText, sourceAppdata, targetAppdata);
   const images = [...new Set(Object.values(summary.images).filter((image): image is string => image !== null))].sort();
   const cold = input.cold ?? false;
   const s = input.source.id;
   const t = input.target.id;
   const moves = dataPaths.map((d) => `${d.sourcePath} → ${t}:${d.targetPath} (${d.method})`);
+  const plannedVolumes = [...volumes.values()].sort((a, b) => a.name.localeCompare(b.name)).map((v): PlannedVolume => ({ ...v, usedBy: [...v.usedBy].sort() }));
+  const copied = plannedVolumes.filter((v) => v.handling === 'copy');
+  // Everything that can be done while the stack runs comes before the stop: the outage holds only the last sends, the checks and the start.
   const steps: PlanStep[] = [
     { phase: 'preflight', host: t, description: `check that no stack "${stack}" exists on ${t}, that its appdata has room, and which images it lacks` },
     ...(cold ? [] : moves.map((move): PlanStep => ({ phase: 'seed', host: s, description: `seed while the stack runs: ${move}` }))),
+    {
+      phase: 'stack-folder',
+      host: t,
+      description: `copy ${sourceStackDir} to ${t}:${targetStackDir} while the stack runs, paths rewritten where they are written (${rewritten.changes.length}), checked with compose's own config on ${t}`,
+    },
+    { phase: 'images', host: t, description: `carry images ${t} lacks (docker save | docker load) while the stack runs: checked among ${images.join(', ') || 'none'}` },
     { phase: 'stop', host: s, description: `stop the stack (compose down) on ${s}` },
-    ...moves.map((move): PlanStep => ({ phase: 'final-sync', host: s, description: `${cold ? 'copy' : 'send what changed since the seed'}: ${move}` })),
-    { phase: 'verify', host: t, description: 'compare a manifest of every data path on both hosts (nothing runs on either copy yet)' },
-    { phase: 'stack-folder', host: t, description: `copy ${sourceStackDir} to ${t}:${targetStackDir}, compose file rewritten (${rewritten.changes.length} paths)` },
-    { phase: 'images', host: t, description: `carry images ${t} lacks (docker save | docker load): checked among ${images.join(', ') || 'none'}` },
+    ...moves.map((move): PlanStep => ({ phase: 'final-sync', host: s, description: `${cold ? 'copy' : 'send what changed since the seed'} (data paths in parallel): ${move}` })),
+    ...copied.map((v): PlanStep => ({
+      phase: 'final-sync',
+      host: s,
+      description: `copy named volume ${v.name} to ${t} (created there with the same name and labels): tar through a short-lived helper container on each host`,
+    })),
+    {
+      phase: 'verify',
+      host: t,
+      description: `compare a manifest of every data path${copied.length > 0 ? ' and a checksum manifest of every copied volume' : ''} on both hosts (nothing runs on either copy yet)`,
+    },
+    { phase: 'folder-sync', host: t, description: `compare ${sourceStackDir} with its copy by manifest; send what changed since the copy (rewritten again where a stack file changed)` },
     { phase: 'start', host: t, description: `compose up -d on ${t}, wait until every service runs (healthy where it has a healthcheck)` },
   ];
   return {
@@ -121,13 +231,75 @@ export function planMigration(input: PlanInput): MigrationPlan {
     mode: cold ? 'cold' : 'low-downtime',
     sourceStackDir,
     targetStackDir,
-    composeFileName: path.posix.basename(input.composeFile),
+    composeFileName: path.posix.basename(from?.location.configFiles[0] ?? input.composeFile),
     services: summary.services,
     dataPaths,
     notMoved,
+    ...(from ? { volumes: plannedVolumes } : {}),
+    ...(input.runningServices ? { servicesOutsideConfig: [...new Set(input.runningServices)].filter((service) => !summary.services.includes(service)).sort() } : {}),
+    ...(input.profiles && input.profiles.length > 0 ? { profiles: input.profiles } : {}),
     images,
     composeChanges: rewritten.changes,
     targetComposeText: rewritten.text,
+    ...(from
+      ? {
+          targetFiles: targetFiles.map((f) => ({ name: f.name, text: f.text, changed: f.changes.length > 0, sourceSha256: f.sourceSha256 })),
+          composeFiles: from.location.configFiles.map((file) => path.posix.basename(file)),
+          sourceConfigFiles: from.location.configFiles,
+          mounts: summary.dataPaths.map((m) => ({ service: m.service, source: m.source, target: m.target, kind: m.kind, writtenAt: 'writtenAt' in m ? (m.writtenAt as MountOrigin | null) : null })),
+          ports: from.resolved.ports,
+        }
+      : {}),
     steps,
   };
+}
+
+/** Network shares a local volume mounts by driver_opts: both hosts reach them, so their data need not move. */
+const SHARE_TYPES = new Set(['nfs', 'nfs4', 'cifs', 'smb3']);
+
+/** What the migration does with a named volume, or why it cannot move it (refused unless --force). Pure. */
+export function volumeHandling(volume: ResolvedVolume): { handling: 'copy' | 'shared'; note: string } | { refused: string } {
+  if (volume.external) {
+    return { refused: `an external volume (${volume.name}): compose does not create it, so it is not the stack's to move; create it on the target first` };
+  }
+  if (volume.driver !== 'local') {
+    return { refused: `a volume of the ${volume.driver} driver: docker-mcp copies only local volumes; with --force the target creates ${volume.name} with that driver, holding whatever the driver gives it there` };
+  }
+  const type = volume.driverOptions.type ?? null;
+  if (type !== null && SHARE_TYPES.has(type)) {
+    return { handling: 'shared', note: `stays where it is, reachable from both: a ${type} share (${volume.driverOptions.device ?? '?'}${volume.driverOptions.o ? `, ${volume.driverOptions.o}` : ''}) the target mounts as the source does` };
+  }
+  if (type === 'tmpfs') return { handling: 'shared', note: 'a tmpfs volume: it holds nothing between runs, so there is nothing to move' };
+  if (type !== null && type !== 'none') return { refused: `a local volume of type ${type}: docker-mcp does not know whether the target reaches its device (${volume.driverOptions.device ?? '?'})` };
+  return { handling: 'copy', note: 'copied after the stop and verified by a checksum manifest' };
+}
+
+/** Why docker-mcp cannot write the target's path for a bind under appdata, or null when it can. */
+function whyNotRewritable(mount: ServiceDataPath & { readonly writtenAt?: MountOrigin | null }, from: StackSource, appdata: string, inFolder: (file: string) => boolean): string | null {
+  const origin = mount.writtenAt ?? null;
+  if (origin === null) return 'no compose file of the stack declares this mount where docker-mcp can find it';
+  if (origin.file !== from.files.envFile?.path && !inFolder(origin.file)) return `its path is written in ${origin.file}, outside the stack folder, which does not move`;
+  if (origin.file === from.files.envFile?.path) return null;
+  if (origin.variable !== null) return `its path comes from \${${origin.variable}}, which .env does not set (a default or the shell's environment): set ${origin.variable} in .env`;
+  return origin.written.includes(appdata) ? null : `its path is written as ${origin.written} in ${origin.file}: write it out under ${appdata}`;
+}
+
+/**
+ * The folder the stack lands in under the target's compose_path: its own
+ * folder's name, where docker-mcp finds the same project again by that
+ * name (the folder is named after the project, or its compose file says
+ * `name:`); the project's name otherwise.
+ */
+function targetFolderName(project: string, sourceStackDir: string, mainComposeText: string): string {
+  const folder = path.posix.basename(sourceStackDir);
+  const declares = new RegExp(`^name:\\s*["']?${project}["']?\\s*(#.*)?$`, 'm').test(mainComposeText);
+  try {
+    return folder === project || declares ? validateStackName(folder) : project;
+  } catch {
+    return project;
+  }
+}
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
 }

@@ -2,14 +2,20 @@
  * Checks made before anything stops: a refusal here leaves both hosts exactly
  * as they were.
  */
+import { listContainers } from '../docker/containers.js';
 import { listStacks } from '../docker/stacks.js';
+import { chooseHelperImage, inspectVolume } from '../docker/volumes.js';
 import type { DockerHost } from '../docker/docker-host.js';
 import { parseDfFreeBytes } from '../host/parsers.js';
 import { command } from '../ssh/quote.js';
 import { directoryIsEmpty, pathKind } from '../zfs/path-kind.js';
 import { datasetForPath, serviceDatasetLayout } from '../zfs/service-dataset.js';
+import { refuseConversionObstacles } from '../zfs/convert-directory.js';
+import { EncryptedDatasetError, InsufficientSpaceError, MountsInsideError } from '../zfs/errors.js';
 import { ZfsHost } from '../zfs/zfs-host.js';
+import { pathsNotContained } from '../host/containment.js';
 import { MigrationRefusedError } from './errors.js';
+import { portConflicts } from './port-conflicts.js';
 import type { MigrationPlan } from './plan.js';
 import { missingImages } from './stream-copy.js';
 
@@ -21,6 +27,19 @@ export interface PreflightResult {
   /** Mounts that stay behind on the source, moved anyway with --force. */
   readonly forcedNotMoved: readonly string[];
   readonly targetBefore: readonly TargetPathBefore[];
+  /** The named volumes to copy: what was on the target before (a rollback removes only what it created). Absent in older journals. */
+  readonly volumes?: readonly VolumeBefore[];
+  /** The images the helper containers that copy volumes run, on each host; `carry`: the target's comes from the source. */
+  readonly volumeHelpers?: { readonly source: string; readonly target: string; readonly carry: boolean } | null;
+}
+
+export interface VolumeBefore {
+  readonly name: string;
+  /** Absent on the source (the stack never started): nothing to copy; compose creates it empty on the target. */
+  readonly onSource: boolean;
+  /** The source volume's labels, compose's among them: the target's copy gets the same. */
+  readonly labels: Readonly<Record<string, string>>;
+  readonly state: 'missing' | 'present';
 }
 
 /**
@@ -47,12 +66,23 @@ export interface PreflightContext {
   readonly force?: boolean;
   /** Target paths an earlier run of this same migration created (a resume): not someone else's data. */
   readonly ownTargetPaths?: readonly string[];
+  /** A failed migration of this stack between these hosts whose stack folder its rollback could not remove: that folder is docker-mcp's. */
+  readonly folderLeftBy?: string | null;
+  /** Target volumes an earlier run of this same migration created (a resume). */
+  readonly ownVolumes?: readonly string[];
 }
 
 export async function preflight(plan: MigrationPlan, source: DockerHost, target: DockerHost, context: PreflightContext = { movingBack: false }): Promise<PreflightResult> {
   const refuse = (reason: string): never => {
     throw new MigrationRefusedError(`migration of ${plan.stack} from ${plan.source} to ${plan.target} refused (nothing was changed): ${reason}`);
   };
+  if (plan.servicesOutsideConfig && plan.servicesOutsideConfig.length > 0) {
+    refuse(
+      `${plan.source} runs services of ${plan.stack} that compose's config does not list, even with the profiles their files declare: ${plan.servicesOutsideConfig.join(', ')}` +
+        `${plan.profiles && plan.profiles.length > 0 ? ` (read with --profile ${plan.profiles.join(', --profile ')})` : ''}. They would be left behind. ` +
+        '--force does not apply. Stop them, or declare them in the compose files the stack was started with, first',
+    );
+  }
   const notMoved = plan.notMoved.map((m) => `${m.service}: ${m.source} (${m.reason})`);
   if (notMoved.length > 0 && !context.force) {
     refuse(
@@ -61,15 +91,55 @@ export async function preflight(plan: MigrationPlan, source: DockerHost, target:
         'the services start with empty named volumes and whatever is at those paths there',
     );
   }
+  const escapes = (
+    await Promise.all([
+      pathsNotContained(source, plan.dataPaths.map((d) => d.sourcePath)),
+      pathsNotContained(target, plan.dataPaths.map((d) => d.targetPath)),
+    ])
+  ).flat();
+  if (escapes.length > 0) {
+    refuse(`${escapes.join('; ')}. --force does not apply: docker-mcp would copy, and could later remove, what the link points at. Write the real path in the compose file`);
+  }
   const targetStacks = await listStacks(target);
   const existing = targetStacks.find((s) => s.name === plan.stack);
   const leftByMoveAway = context.movingBack && existing?.foundIn === 'folder';
-  if (existing && !leftByMoveAway) {
+  const leftByFailedRun = Boolean(context.folderLeftBy) && existing?.foundIn === 'folder';
+  if (existing && !leftByMoveAway && !leftByFailedRun) {
     refuse(
       `${plan.target} already has a stack "${plan.stack}" (${existing.foundIn === 'folder' ? existing.composeFile : 'in its engine'}). ` +
         `--force does not apply: it would replace a stack that docker-mcp did not leave there. Remove or rename it on ${plan.target} first`,
     );
   }
+
+  // A plain send would decrypt an encrypted dataset on the target: refused before anything moves.
+  for (const dataPath of plan.dataPaths.filter((d) => d.method === 'zfs')) {
+    const layout = serviceDatasetLayout(source.host);
+    const zfs = new ZfsHost(source.transport);
+    const dataset = datasetForPath(layout, dataPath.sourcePath);
+    // A directory not yet a dataset becomes one under appdata, inheriting its encryption.
+    const encryption = (await zfs.encryption(dataset)) ?? (await zfs.encryption(layout.appdataDataset));
+    if (encryption && encryption !== 'off') {
+      const targetDataset = datasetForPath(serviceDatasetLayout(target.host), dataPath.targetPath);
+      refuse(new EncryptedDatasetError(plan.source, dataset, encryption, dataset, plan.target, targetDataset).message);
+    }
+    // A plain directory is converted into its dataset after the stop; what would refuse that is refused now, while the stack runs.
+    if ((await zfs.dataset(dataset)) === null && (await pathKind(source.transport, dataPath.sourcePath)) === 'directory') {
+      await refuseConversionObstacles(zfs, { path: dataPath.sourcePath, original: dataPath.sourcePath, dataset, partialCopy: null }).catch((error: unknown) => {
+        if (error instanceof MountsInsideError || error instanceof InsufficientSpaceError) refuse(`${error.message}. --force does not apply: converting ${dataPath.sourcePath} into its own dataset needs this`);
+        throw error;
+      });
+    }
+  }
+
+  const conflicts = portConflicts(plan.ports ?? [], await listContainers(target), plan.stack);
+  if (conflicts.length > 0) {
+    refuse(
+      `${conflicts.map((c) => `${c.service} publishes ${c.port}/${c.protocol}, which ${c.container} holds on ${plan.target}`).join('; ')}. ` +
+        `--force does not apply: the stack could not start there. Free the port on ${plan.target}, or publish another one`,
+    );
+  }
+
+  const { volumes, volumeHelpers, volumeBytes: volumesSize } = await checkVolumes(plan, source, target, context, refuse);
 
   const own = new Set(context.ownTargetPaths ?? []);
   const targetBefore: TargetPathBefore[] = [];
@@ -100,7 +170,7 @@ export async function preflight(plan: MigrationPlan, source: DockerHost, target:
       return Number(/^(\d+)/.exec(result.stdout)?.[1] ?? 0);
     }),
   );
-  const dataBytes = sizes.reduce((sum, size) => sum + size, 0);
+  const dataBytes = sizes.reduce((sum, size) => sum + size, 0) + volumesSize;
   const appdata = target.host.appdata_path ?? '/';
   const df = await target.transport.exec(command(['df', '-Pk', appdata]), { okExitCodes: [0, 1] });
   const targetFreeBytes = df.exitCode === 0 ? parseDfFreeBytes(df.stdout) : null;
@@ -113,6 +183,79 @@ export async function preflight(plan: MigrationPlan, source: DockerHost, target:
 
   const lacking = await missingImages(target.transport, plan.images);
   const notOnSource = await missingImages(source.transport, lacking);
-  if (notOnSource.length > 0) refuse(`neither host has these images: ${notOnSource.join(', ')} (--force does not apply: the stack could not start)`);
-  return { dataBytes, targetFreeBytes, imagesToCarry: lacking, forcedNotMoved: notMoved, targetBefore };
+  const pinned = lacking.some((image) => image.includes('@sha256:'));
+  const imageRefusal = whyImagesCannotBeSupplied(plan.target, lacking, notOnSource, pinned && (await keepsDigestsOnLoad(target)));
+  if (imageRefusal !== null) refuse(imageRefusal);
+  return { dataBytes, targetFreeBytes, imagesToCarry: lacking, forcedNotMoved: notMoved, targetBefore, volumes, volumeHelpers };
+}
+
+/**
+ * Why the target could not get an image it lacks, or null: nobody has it, or
+ * it is digest-pinned and `docker load` would not keep its digest (the
+ * classic image store; the containerd one keeps it). Pure.
+ */
+export function whyImagesCannotBeSupplied(target: string, lacking: readonly string[], notOnSource: readonly string[], targetKeepsDigests: boolean): string | null {
+  if (notOnSource.length > 0) return `neither host has these images: ${notOnSource.join(', ')} (--force does not apply: the stack could not start)`;
+  const pinned = lacking.filter((image) => image.includes('@sha256:'));
+  if (pinned.length === 0 || targetKeepsDigests) return null;
+  return (
+    `${target} lacks these digest-pinned images: ${pinned.join(', ')}. Carried with docker save | docker load they would lose their registry digest ` +
+    `(${target}'s engine keeps images in its classic store), so compose there would not find them by digest and would try to pull. ` +
+    `Pull them on ${target} (docker pull ${pinned[0]}) and migrate again (--force does not apply)`
+  );
+}
+
+/** The containerd image store keeps an image's digest through docker save | docker load; the classic one does not. */
+async function keepsDigestsOnLoad(target: DockerHost): Promise<boolean> {
+  const result = await target.transport.exec(command(['docker', 'info', '--format', '{{json .DriverStatus}}']), { okExitCodes: [0, 1] });
+  return result.exitCode === 0 && result.stdout.includes('io.containerd.snapshotter');
+}
+
+/** What the helper containers that copy volumes may run: the stack's own images first, then busybox. */
+const helperCandidates = (plan: MigrationPlan) => [...plan.images.filter((image) => !image.includes('@')), 'busybox:latest'];
+
+/**
+ * The named volumes to copy: each on the source (or not yet), none on the
+ * target that is not this stack's own stale copy (moving back) or this
+ * migration's (a resume); an image on each host to copy them with.
+ */
+async function checkVolumes(
+  plan: MigrationPlan,
+  source: DockerHost,
+  target: DockerHost,
+  context: PreflightContext,
+  refuse: (reason: string) => never,
+): Promise<{ volumes: VolumeBefore[]; volumeHelpers: PreflightResult['volumeHelpers']; volumeBytes: number }> {
+  const copied = (plan.volumes ?? []).filter((v) => v.handling === 'copy');
+  const own = new Set(context.ownVolumes ?? []);
+  const volumes: VolumeBefore[] = [];
+  for (const volume of copied) {
+    const [onSource, onTarget] = await Promise.all([inspectVolume(source.transport, volume.name), inspectVolume(target.transport, volume.name)]);
+    if (onSource && onSource.driver !== 'local') refuse(`volume ${volume.name} on ${plan.source} is of the ${onSource.driver} driver, not local as compose's config says: docker-mcp will not guess how to copy it`);
+    if (onTarget && !context.movingBack && !own.has(volume.name)) {
+      refuse(
+        `${plan.target} already has a volume ${volume.name}, which the copy would replace. ` +
+          `--force does not apply: that data is not docker-mcp's and would be lost. Remove or rename it on ${plan.target} first`,
+      );
+    }
+    volumes.push({ name: volume.name, onSource: onSource !== null, labels: onSource?.labels ?? {}, state: onTarget ? 'present' : 'missing' });
+  }
+  if (!volumes.some((v) => v.onSource)) return { volumes, volumeHelpers: null, volumeBytes: 0 };
+  const candidates = helperCandidates(plan);
+  const [sourceHelper, targetHelper] = await Promise.all([
+    chooseHelperImage(source.transport, candidates, volumes.filter((v) => v.onSource).map((v) => v.name)),
+    chooseHelperImage(target.transport, candidates),
+  ]);
+  if (sourceHelper === null) {
+    refuse(
+      `copying named volumes needs an image with sh, tar, find, stat, sha256sum and du on ${plan.source} (tried ${candidates.join(', ')}). ` +
+        `--force does not apply. Pull busybox on ${plan.source} first`,
+    );
+  }
+  const helper = (sourceHelper as { image: string; bytes: number }).image;
+  return {
+    volumes,
+    volumeHelpers: { source: helper, target: targetHelper?.image ?? helper, carry: targetHelper === null },
+    volumeBytes: (sourceHelper as { image: string; bytes: number }).bytes,
+  };
 }

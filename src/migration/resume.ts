@@ -2,14 +2,19 @@
  * `docker-mcp migrate --resume ID`: go on with a migration whose process died
  * (crash, kill -9, lost machine), from what its journal says it reached.
  *
- * - Before the stop (pre-flight, seed): nothing was stopped. Start again from
- *   pre-flight: the seed's snapshots and what it sent are reused, and the
- *   inventory of the target taken by the first run is kept, so a later
- *   rollback still knows what the migration created.
- * - From the stop up to the images: the stack is (being) stopped on the
- *   source. Continue rather than roll back: make sure it is down, send what
- *   changed (nothing, when the final sync had finished), verify, copy the
- *   folder, start on the target. Any failure there rolls back as usual.
+ * - Pre-flight or seed: nothing was stopped. Start again from pre-flight:
+ *   the seed's snapshots and what it sent are reused, and the inventory of
+ *   the target taken by the first run is kept, so a later rollback still
+ *   knows what the migration created.
+ * - Copying the stack folder or carrying images (still before the stop):
+ *   the seed is done; copy the folder afresh (the partial copy is the
+ *   migration's own) and go on. Pre-flight is not run again: it would find
+ *   the copied folder and take it for someone else's stack.
+ * - From the stop up to the folder's sync: the stack is (being) stopped on
+ *   the source. Continue rather than roll back: make sure it is down, send
+ *   what changed (nothing, when the final sync had finished), verify, bring
+ *   the folder's copy up to date, start on the target. Any failure there
+ *   rolls back as usual.
  * - At the start, or removing the source: start the stack on the target (a
  *   no-op when it runs), check every service runs, and finish.
  * - While rolling back: finish the rollback.
@@ -44,6 +49,11 @@ export function decideResume(entry: Pick<JournalEntry, 'phases' | 'final'>): Res
   const last = lastStartedPhase(entry);
   if (last === null || last === 'preflight' || last === 'seed') {
     return { kind: 'continue', from: 'preflight', reason: 'nothing was stopped yet: starting again from pre-flight (what the seed sent is reused)' };
+  }
+  // A journal of the earlier order copied the folder after the stop: only one that never reached the stop is before it.
+  const stopped = entry.phases.some((p) => p.phase === 'stop' && p.state === 'started');
+  if ((last === 'stack-folder' || last === 'images') && !stopped) {
+    return { kind: 'continue', from: 'stack-folder', reason: 'nothing was stopped yet, the data was seeded: copying the stack folder again and going on' };
   }
   // Without the final transfer on record, go back to the stop.
   if ((last === 'start' || last === 'remove-source') && entry.final) {

@@ -72,3 +72,22 @@ export function rewriteComposePaths(text: string, fromPrefix: string, toPrefix: 
   }
   return { text: rewritten, changes };
 }
+
+/**
+ * The `.env` for the target: in the lines that set `variables`, a value under
+ * `fromPrefix` is moved to `toPrefix`. Every other byte (comments, order,
+ * quoting, other variables) stays as it was.
+ */
+export function rewriteEnvPaths(text: string, fromPrefix: string, toPrefix: string, variables: ReadonlySet<string>): RewrittenCompose {
+  const changes: string[] = [];
+  const lines = text.split('\n').map((line) => {
+    const match = /^(\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*["']?)(.*)$/.exec(line);
+    if (!match || !variables.has(match[2] as string)) return line;
+    const [, head = '', name = '', value = ''] = match;
+    if (value !== fromPrefix && !value.startsWith(`${fromPrefix}/`) && !value.startsWith(`${fromPrefix}"`) && !value.startsWith(`${fromPrefix}'`)) return line;
+    const updated = `${head}${toPrefix}${value.slice(fromPrefix.length)}`;
+    changes.push(`${name}: ${line.trim()} → ${updated.trim()}`);
+    return updated;
+  });
+  return { text: lines.join('\n'), changes };
+}

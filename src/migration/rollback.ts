@@ -3,16 +3,21 @@
  * that the process that started it and a later `--resume` undo the same way.
  * Every step is safe to run twice. What was there before the migration is
  * never removed: the target's data paths are removed only when the journal's
- * inventory says the migration created them, and never with --keep-failed.
+ * inventory says the migration created them, and never with --keep-failed;
+ * so are the named volumes the journal says it created there.
  */
 import type { DockerHost } from '../docker/docker-host.js';
 import { stackAction, stackComposeFile } from '../docker/stacks.js';
-import { describeError } from '../errors.js';
+import { inspectVolume, removeVolume } from '../docker/volumes.js';
+import { describeError, InvalidInputError } from '../errors.js';
 import { command } from '../ssh/quote.js';
 import { retryWhenUnreachable } from '../ssh/retry.js';
+import { undoInterruptedConversion } from '../zfs/convert-directory.js';
 import { pathKind } from '../zfs/path-kind.js';
+import { datasetForPath, serviceDatasetLayout, type ServiceDatasetLayout } from '../zfs/service-dataset.js';
 import { ZfsHost } from '../zfs/zfs-host.js';
-import type { JournalEntry } from './journal.js';
+import { listMigrations, type JournalEntry } from './journal.js';
+import type { MigrationPlan } from './plan.js';
 
 /** Where a stale stack folder on the target waits while a stack moves back onto it. */
 export function asideFolder(targetStackDir: string, id: string): string {
@@ -49,13 +54,13 @@ export async function rollBack(entry: JournalEntry, source: DockerHost, target: 
   if (reached.has('start')) {
     await step(`take ${plan.stack} down on ${plan.target}`, async () => {
       if (!(await stackComposeFile(target, plan.stack).then(() => true, () => false))) return null;
-      await stackAction(target, plan.stack, 'down');
+      await stackAction(target, plan.stack, 'down', { profiles: plan.profiles ?? [] });
       return `${plan.stack} taken down on ${plan.target}`;
     });
   }
 
-  if (reached.has('stack-folder')) {
-    await step(`remove ${plan.target}:${plan.targetStackDir}`, async () => {
+  if (reached.has('stack-folder') || reached.has('folder-sync')) {
+    await step(folderRemoval(plan), async () => {
       const aside = asideFolder(plan.targetStackDir, plan.id);
       if (await exists(target, aside)) {
         await target.transport.exec(command(['rm', '-rf', '--', plan.targetStackDir]));
@@ -97,13 +102,92 @@ export async function rollBack(entry: JournalEntry, source: DockerHost, target: 
     }
     const kept = (entry.targetBefore ?? []).filter((before) => before.state === 'present');
     if (kept.length > 0) done.push(`kept ${kept.map((k) => `${plan.target}:${k.dataset ?? k.targetPath}`).join(', ')}: there before this migration`);
+    if (entry.movingBack && reached.has('start')) {
+      // The start made the stale copy writable again; it stays behind, so it must not drift.
+      const zfs = new ZfsHost(target.transport);
+      for (const before of kept) {
+        if (before.method !== 'zfs' || !before.dataset) continue;
+        const dataset = before.dataset;
+        await step(`set ${plan.target}:${dataset} readonly again`, async () => ((await zfs.leaveReadonly(dataset)) ? `set ${plan.target}:${dataset} readonly again` : null));
+      }
+    }
+  }
+
+  const createdVolumes = entry.volumesCreated ?? [];
+  if (createdVolumes.length > 0 && keepFailed) {
+    done.push(`kept the volumes created on ${plan.target} (--keep-failed): ${createdVolumes.join(', ')}`);
+  } else {
+    for (const volume of createdVolumes) {
+      await step(`remove volume ${plan.target}:${volume}`, async () => {
+        if ((await inspectVolume(target.transport, volume)) === null) return null;
+        await removeVolume(target.transport, volume);
+        return `removed volume ${plan.target}:${volume}`;
+      });
+    }
   }
 
   if (reached.has('stop')) {
+    // Never start the stack on a dataset a conversion was still copying into.
+    const notBack = await undoInterruptedConversions(entry, source, done);
+    if (notBack.length > 0) {
+      done.push(`did NOT start ${plan.stack} on ${plan.source}: ${notBack.join(', ')} could not be put back as before (see above); the original data is in ${notBack.map((p) => `${p}.docker-mcp-converting`).join(', ')}`);
+      return done;
+    }
     await step(`start ${plan.stack} on ${plan.source} again`, async () => {
-      await stackAction(source, plan.stack, 'up');
+      await stackAction(source, plan.stack, 'up', { profiles: plan.profiles ?? [] });
       return `${plan.stack} started again on ${plan.source}`;
     });
   }
   return done;
+}
+
+/** Put back every source data path whose conversion into a dataset was interrupted; returns the paths that could not be. */
+async function undoInterruptedConversions(entry: JournalEntry, source: DockerHost, done: string[]): Promise<string[]> {
+  if (!source.host.zfs_capable || !source.host.zfs_dataset || !source.host.appdata_path) return [];
+  const zfs = new ZfsHost(source.transport);
+  const layout = serviceDatasetLayout(source.host);
+  const notBack: string[] = [];
+  for (const { sourcePath } of entry.plan.dataPaths) {
+    // A path outside appdata was never converted.
+    const dataset = datasetOrNull(layout, sourcePath);
+    if (!dataset) continue;
+    try {
+      const undone = await retryWhenUnreachable(() => undoInterruptedConversion(zfs, sourcePath, dataset), { delayMs: 500 });
+      if (undone) done.push(undone);
+    } catch (error) {
+      done.push(`FAILED to put ${entry.plan.source}:${sourcePath} back as it was before its conversion (${describeError(error)})`);
+      notBack.push(sourcePath);
+    }
+  }
+  return notBack;
+}
+
+function datasetOrNull(layout: ServiceDatasetLayout, path: string): string | null {
+  try {
+    return datasetForPath(layout, path);
+  } catch (error) {
+    if (error instanceof InvalidInputError) return null;
+    throw error;
+  }
+}
+
+/** The rollback step that removes the target's stack folder, as its line in the report names it. */
+function folderRemoval(plan: Pick<MigrationPlan, 'target' | 'targetStackDir'>): string {
+  return `remove ${plan.target}:${plan.targetStackDir}`;
+}
+
+/**
+ * The failed migration of this stack from `source` to `target` whose rollback
+ * could not remove the stack folder it had copied to the target (say the
+ * target was unreachable then): its id, or null. That folder is docker-mcp's,
+ * so the next migration may replace it. Only the stack's last ended migration
+ * counts, and not one moving back (there the folder was the stale copy, set
+ * aside under that migration's id).
+ */
+export async function folderLeftByFailedRun(stack: string, source: string, target: string, exceptId: string, dir: string): Promise<string | null> {
+  const ended = (await listMigrations(dir)).filter((e) => e.stack === stack && e.id !== exceptId && e.status !== 'running' && e.status !== 'refused');
+  const last = ended.at(-1);
+  if (!last || last.status !== 'failed' || last.movingBack || last.source !== source || last.target !== target) return null;
+  const rolledBack = last.phases.filter((p) => p.phase === 'rollback' && p.state === 'done').at(-1)?.detail ?? '';
+  return rolledBack.includes(`FAILED to ${folderRemoval(last.plan)}`) ? last.id : null;
 }

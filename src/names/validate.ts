@@ -100,6 +100,26 @@ export function validateAbsolutePath(value: string, what = 'path'): string {
   return value.length > 1 ? value.replace(/\/+$/, '') : value;
 }
 
+// What a data path may hold: it travels as a remote rsync path and into
+// shell commands on both hosts, where quoting is the only other defence.
+const DATA_PATH_CHARS = /^[A-Za-z0-9._+@=:,/ -]$/;
+
+/**
+ * A data path that is moved between hosts (a bind mount's host path): an
+ * absolute, normalised path of ASCII letters, digits, space and `._-+@=:,/`.
+ */
+export function validateDataPath(value: string, what = 'data path'): string {
+  const offending = [...new Set([...value].filter((char) => !DATA_PATH_CHARS.test(char)))];
+  if (offending.length > 0) {
+    throw new InvalidInputError(
+      what,
+      value,
+      `contains ${offending.map((char) => JSON.stringify(char)).join(', ')}: data paths may hold only ASCII letters, digits, space and "._-+@=:,/"`,
+    );
+  }
+  return validateAbsolutePath(value, what);
+}
+
 /**
  * A path that must lie strictly inside `base` (e.g. a service's data path
  * inside the host's appdata_path). Returns the path relative to base.
@@ -124,6 +144,16 @@ export function validateContainerRef(value: string): string {
   return value;
 }
 
+const VOLUME_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$/;
+
+/** A Docker volume name, as the engine allows them. */
+export function validateVolumeName(value: string): string {
+  if (!VOLUME_NAME.test(value)) {
+    throw new InvalidInputError('volume name', value, 'use letters, digits, "_", "." and "-", starting with a letter or digit');
+  }
+  return value;
+}
+
 // registry[:port]/path[:tag][@digest], lowercase path components as the registry spec wants.
 const IMAGE_REF = /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
 
@@ -143,4 +173,44 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 export function validateEnvironmentVariable(name: string, value: string): void {
   if (!ENV_NAME.test(name)) throw new InvalidInputError('environment variable name', name, 'use letters, digits and "_", not starting with a digit');
   if (/[\r\n\0]/.test(value)) throw new InvalidInputError(`value of ${name}`, value, 'must be a single line');
+  // Compose v1 reads "\\" in a quoted .env value as one backslash, v2 as two.
+  if (/\\(?=[\\']|$)/.test(value)) {
+    throw new InvalidInputError(`value of ${name}`, value, 'has a backslash before a backslash, before a quote or at the end, which compose v1 and v2 read differently');
+  }
+}
+
+/** The name of a control character (C0 or DEL), for messages that must not print it raw. */
+function controlCharacterName(char: string): string {
+  const names: Record<string, string> = { '\n': 'newline', '\r': 'carriage return', '\t': 'tab', '\0': 'NUL', '\u007f': 'DEL' };
+  return names[char] ?? `U+${char.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
+/**
+ * A value on one line: no control characters. hosts.yml values end up in
+ * files, logs and ssh arguments, where a newline starts something new.
+ */
+export function validateSingleLine(value: string, what = 'value'): string {
+  const found = CONTROL_CHARS.exec(value);
+  if (found) throw new InvalidInputError(what, value, `contains a control character (${controlCharacterName(found[0])}); values must be on one line`);
+  return value;
+}
+
+// ssh would take a leading "-" for an option, and whitespace splits words in
+// ssh_config and in the command the source host runs.
+function validateSshWord(value: string, what: string): string {
+  if (value.length === 0) throw new InvalidInputError(what, value, 'must not be empty');
+  validateSingleLine(value, what);
+  if (value.startsWith('-')) throw new InvalidInputError(what, value, 'must not start with "-"');
+  if (/\s/.test(value)) throw new InvalidInputError(what, value, 'must not contain whitespace');
+  return value;
+}
+
+/** A hostname, address or ~/.ssh/config alias to hand to ssh. */
+export function validateSshHostname(value: string): string {
+  return validateSshWord(value, 'hostname');
+}
+
+/** A login name to hand to `ssh -l`. */
+export function validateSshUser(value: string): string {
+  return validateSshWord(value, 'user');
 }

@@ -40,6 +40,11 @@ export function andThen(...commands: readonly ShellCommand[]): ShellCommand {
   return join(commands, ' && ');
 }
 
+/** `a; b; c`: each runs whatever the others did; the exit status is the last one's. */
+export function sequence(...commands: readonly ShellCommand[]): ShellCommand {
+  return join(commands, '; ');
+}
+
 /** `a || b`: run b only when a fails. */
 export function orElse(first: ShellCommand, second: ShellCommand): ShellCommand {
   return shell(`${group(first)} || ${group(second)}`);
@@ -71,12 +76,30 @@ export function withEnv(env: Readonly<Record<string, string>>, argv: readonly st
 }
 
 /**
- * Run a pipeline under `sh -c` with pipefail where the shell has it, so a
- * failing producer is not hidden by a succeeding consumer.
+ * A pipeline that fails when any of its commands fails, so a failing producer
+ * is not hidden by a succeeding consumer. With pipefail where the shell has
+ * it; a shell without it (dash before 0.5.12-12) exits on `set -o pipefail`
+ * (an error of a special builtin), so that is tried in a subshell first, and
+ * otherwise each producer writes its failing status to a temporary file.
  */
 export function strictPipeline(...commands: readonly ShellCommand[]): ShellCommand {
-  const inner = `(set -o pipefail 2>/dev/null || true; ${pipeline(...commands).text})`;
-  return shell(inner);
+  const producers = commands.slice(0, -1).map((cmd) => shell(`{ ${cmd.text}; } || echo "$?" > "$docker_mcp_failed"`));
+  const last = commands.at(-1);
+  if (!last) throw new InvalidInputError('command list', '', 'is empty');
+  const withoutPipefail =
+    `docker_mcp_failed=$(mktemp) || exit; ${pipeline(...producers, last).text}; docker_mcp_status=$?; ` +
+    `if [ "$docker_mcp_status" -eq 0 ] && [ -s "$docker_mcp_failed" ]; then docker_mcp_status=$(cat "$docker_mcp_failed"); fi; ` +
+    `rm -f "$docker_mcp_failed"; exit "$docker_mcp_status"`;
+  return shell(`(if (set -o pipefail) 2>/dev/null; then set -o pipefail; ${pipeline(...commands).text}; else ${withoutPipefail}; fi)`);
+}
+
+/**
+ * Run a composed command as root through passwordless sudo, for hosts logged
+ * in to as another user (`sudo: true` in hosts.yml). sudo's secure_path puts
+ * /usr/sbin (zfs, zpool) on the PATH a non-root login lacks.
+ */
+export function asRoot(cmd: ShellCommand): ShellCommand {
+  return command(['sudo', '-n', '--', 'sh', '-c', cmd.text]);
 }
 
 /** Wrap a composed command so it runs as one argument of `sh -c`. */
@@ -89,13 +112,34 @@ function join(commands: readonly ShellCommand[], separator: string): ShellComman
   return shell(commands.map(group).join(separator));
 }
 
+/**
+ * Brace anything that is not a simple command: a list, a pipeline, or a
+ * command that already has a redirection (a second one would replace it).
+ */
 function group(cmd: ShellCommand): string {
-  return /[|&;]/.test(unquotedParts(cmd.text)) ? `{ ${cmd.text}; }` : cmd.text;
+  return /[|&;<>()]/.test(unquotedParts(cmd.text)) ? `{ ${cmd.text}; }` : cmd.text;
 }
 
-/** The text outside single quotes, to tell whether a command is compound. */
+/**
+ * The text outside quoting, to tell whether a command is compound. Only this
+ * module writes shell text, so the quoting is `'...'` and `\'` (from quoteArg).
+ */
 function unquotedParts(text: string): string {
-  return text.replace(/'[^']*'/g, '');
+  let outside = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i];
+    if (quoted) {
+      if (char === "'") quoted = false;
+    } else if (char === "'") {
+      quoted = true;
+    } else if (char === '\\') {
+      i++;
+    } else {
+      outside += char;
+    }
+  }
+  return outside;
 }
 
 function shell(text: string): ShellCommand {

@@ -3,12 +3,13 @@
  * scanned for concrete `Host` aliases; what each alias resolves to comes from
  * OpenSSH itself (`ssh -G`), so Include, Match and defaults work as ssh does.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { InvalidInputError } from '../errors.js';
+import { toolWrittenPlaces } from '../config/tool-files.js';
 
 export interface SshAlias {
   readonly alias: string;
@@ -20,6 +21,30 @@ export interface SshAlias {
 
 export function defaultSshConfigPath(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(env.HOME ?? os.homedir(), '.ssh', 'config');
+}
+
+/**
+ * The ssh config `import_ssh` reads. `ssh -G` runs `Match exec` commands, so
+ * the file is code: over MCP only the user's own ~/.ssh/config (a client may
+ * not name another file), from the CLI a file the user names; and never a file
+ * this tool wrote (hosts.yml, its backup, our config, state and testbed
+ * folders), whose text MCP clients partly choose. Returns the file.
+ */
+export function sshConfigFileForImport(
+  requested: string | undefined,
+  options: { readonly caller: 'mcp' | 'cli'; readonly hostsFile: string; readonly env?: NodeJS.ProcessEnv },
+): string {
+  const env = options.env ?? process.env;
+  const home = env.HOME ?? os.homedir();
+  const own = defaultSshConfigPath(env);
+  const file = requested === undefined ? own : path.resolve(requested.replace(/^~(?=\/)/, home));
+  if (options.caller === 'mcp' && file !== own) {
+    throw new InvalidInputError('ssh_config_path', requested ?? '', `over MCP, import_ssh reads only ~/.ssh/config (${own}): a client may not name another file`);
+  }
+  const real = realPathOf(file);
+  const written = toolWrittenPlaces(options.hostsFile, env).map(realPathOf).find((place) => real === place || real.startsWith(`${place}/`) || isTemporaryOf(real, place));
+  if (written) throw new InvalidInputError('ssh config', file, `is a file written by docker-mcp (${real}), never read as an ssh config`);
+  return file;
 }
 
 /** Concrete aliases named on `Host` lines; patterns (`*`, `?`, `!`) are not hosts. */
@@ -37,7 +62,10 @@ export function sshConfigAliases(text: string): string[] {
   return [...aliases];
 }
 
-/** What OpenSSH would use for `alias`, from `ssh -G` (which connects nowhere). */
+/**
+ * What OpenSSH would use for `alias`, from `ssh -G` (which connects nowhere,
+ * but runs `Match exec`): `configFile` must come from sshConfigFileForImport.
+ */
 export async function resolveSshAlias(alias: string, configFile?: string): Promise<SshAlias> {
   if (alias.startsWith('-')) throw new InvalidInputError('ssh alias', alias, 'must not start with "-"');
   const result = await execa('ssh', [...(configFile ? ['-F', configFile] : []), '-G', '--', alias], { reject: false, stdin: 'ignore' });
@@ -69,5 +97,18 @@ export async function readSshAliases(configFile = defaultSshConfigPath()): Promi
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new InvalidInputError('ssh config', configFile, 'does not exist');
     throw error;
+  }
+}
+
+/** The temporary file writeConfigFile renames over hosts.yml. */
+function isTemporaryOf(file: string, hostsFile: string): boolean {
+  return path.dirname(file) === path.dirname(hostsFile) && path.basename(file).startsWith(`.${path.basename(hostsFile)}.`);
+}
+
+function realPathOf(file: string): string {
+  try {
+    return realpathSync(file);
+  } catch {
+    return path.resolve(file);
   }
 }

@@ -7,7 +7,8 @@ import { execa } from 'execa';
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { Readable, Writable } from 'node:stream';
 import { log } from '../log.js';
-import type { ShellCommand } from './quote.js';
+import { TailBuffer } from './tail-buffer.js';
+import { asRoot, type ShellCommand } from './quote.js';
 import { CommandFailedError, CommandTimeoutError, classifySshFailure } from './errors.js';
 import { DEFAULT_SSH_OPTIONS, controlArguments, sshArguments, type SshConnectionOptions, type SshHost } from './options.js';
 
@@ -19,6 +20,8 @@ export interface ExecOptions {
   /** Exit codes that are answers, not failures (e.g. 1 for "not found"). */
   readonly okExitCodes?: readonly number[];
   readonly signal?: AbortSignal;
+  /** Keep only the last this many bytes of stdout (for output of unknown size, such as logs); the result says when it cut. */
+  readonly maxOutputBytes?: number;
 }
 
 export interface ExecResult<Output = string> {
@@ -27,6 +30,8 @@ export interface ExecResult<Output = string> {
   readonly stdout: Output;
   readonly stderr: string;
   readonly durationMs: number;
+  /** Set when `maxOutputBytes` cut the start of stdout. */
+  readonly truncated?: boolean;
 }
 
 export interface StreamOptions {
@@ -47,6 +52,12 @@ export interface RemoteStream {
 const DEFAULT_TIMEOUT_MS = 60_000;
 // sshd allows 10 sessions per connection by default (MaxSessions).
 const MAX_SESSIONS_PER_HOST = 8;
+
+export interface ReverseTunnel {
+  /** The port on the host's loopback that leads to the tunnel's destination. */
+  readonly port: number;
+  close(): Promise<void>;
+}
 
 export class SshTransport {
   private readonly sessions: LimitFunction = pLimit(MAX_SESSIONS_PER_HOST);
@@ -78,7 +89,7 @@ export class SshTransport {
 
   async exec(cmd: ShellCommand, options: ExecOptions = {}): Promise<ExecResult> {
     const result = await this.run(cmd, options, 'utf8');
-    return { ...result, stdout: Buffer.from(result.stdout).toString('utf8') };
+    return { ...result, stdout: typeof result.stdout === 'string' ? result.stdout : Buffer.from(result.stdout).toString('utf8') };
   }
 
   /** Like exec, but stdout is kept as raw bytes. */
@@ -99,7 +110,7 @@ export class SshTransport {
       });
     });
     const started = Date.now();
-    const child = execa('ssh', [...this.sshArguments(), cmd.text], {
+    const child = execa('ssh', [...this.sshArguments(), this.remoteText(cmd)], {
       stdin: options.stdin ?? 'ignore',
       stdout: 'pipe',
       stderr: 'pipe',
@@ -125,6 +136,35 @@ export class SshTransport {
     };
   }
 
+  /**
+   * Make `toHost:toPort`, as this machine reaches it, reachable from the
+   * host's own loopback: a remote forward on the master connection (`-R 0:`
+   * lets sshd pick the port). Hosts that cannot reach each other (separate
+   * networks, a name only this machine resolves) can then still talk, through
+   * here. Close it when done.
+   */
+  async openReverseTunnel(toHost: string, toPort: number): Promise<ReverseTunnel> {
+    if (!this.options.multiplex) throw new Error('a reverse tunnel needs the multiplexed master connection');
+    await this.connect();
+    const spec = `0:${toHost}:${toPort}`;
+    const opened = await execa('ssh', controlArguments(this.host, 'forward', this.options, ['-R', spec]), { reject: false, timeout: 15_000, stdin: 'ignore' });
+    const port = Number(/^\s*(\d+)\s*$/m.exec(String(opened.stdout))?.[1] ?? /Allocated port (\d+)/.exec(String(opened.stderr))?.[1]);
+    if (opened.exitCode !== 0 || !Number.isInteger(port) || port <= 0) {
+      throw new CommandFailedError(this.host.id, `ssh -O forward -R ${spec}`, opened.exitCode ?? -1, String(opened.stderr) || String(opened.stdout));
+    }
+    return {
+      port,
+      close: async () => {
+        await execa('ssh', controlArguments(this.host, 'cancel', this.options, ['-R', `${port}:${toHost}:${toPort}`]), { reject: false, timeout: 10_000, stdin: 'ignore' });
+      },
+    };
+  }
+
+  /** The text ssh sends: the command itself, or the command run as root for a `sudo` host. */
+  private remoteText(cmd: ShellCommand): string {
+    return this.host.sudo ? asRoot(cmd).text : cmd.text;
+  }
+
   /** Close the master connection, if this process opened or reused one. */
   async close(): Promise<void> {
     if (!this.options.multiplex || !this.master) return;
@@ -141,15 +181,18 @@ export class SshTransport {
     return this.sessions(async () => {
       const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
       const started = Date.now();
-      const child = execa('ssh', [...this.sshArguments(), cmd.text], {
+      const bounded = options.maxOutputBytes !== undefined ? new TailBuffer(options.maxOutputBytes) : undefined;
+      const child = execa('ssh', [...this.sshArguments(), this.remoteText(cmd)], {
         input: options.input,
         stdin: options.input === undefined ? 'ignore' : 'pipe',
         reject: false,
         cancelSignal: options.signal,
         encoding: 'buffer',
         stripFinalNewline: false,
-        maxBuffer: 256 * 1024 * 1024,
+        buffer: { stdout: bounded === undefined, stderr: true },
+        maxBuffer: bounded === undefined ? 256 * 1024 * 1024 : Math.max(1024 * 1024, bounded.limit),
       });
+      if (bounded) child.stdout?.on('data', (chunk: Buffer) => bounded.push(chunk));
       // Not execa's own timeout: with a multiplexed connection the master holds
       // the other end of our stdout pipe until the remote command ends, so
       // killing the ssh client alone would leave us waiting for end-of-stream.
@@ -169,8 +212,10 @@ export class SshTransport {
       if (!(options.okExitCodes ?? []).includes(exitCode) || classifySshFailure(this.host.id, exitCode, stderr)) {
         this.throwOnFailure(cmd, result.exitCode, stderr, result.timedOut, timeoutMs, result.isCanceled);
       }
-      const stdout = encoding === 'utf8' ? Buffer.from(result.stdout ?? new Uint8Array()).toString('utf8') : result.stdout;
-      return { command: cmd.text, exitCode, stdout: stdout ?? new Uint8Array(), stderr, durationMs: Date.now() - started };
+      const kept = bounded?.result();
+      const bytes = kept?.bytes ?? result.stdout ?? new Uint8Array();
+      const stdout = encoding === 'utf8' ? Buffer.from(bytes).toString('utf8') : bytes;
+      return { command: cmd.text, exitCode, stdout, stderr, durationMs: Date.now() - started, ...(kept?.truncated ? { truncated: true } : {}) };
     });
   }
 

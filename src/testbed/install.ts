@@ -8,7 +8,12 @@ import { runLocal, TestbedError } from './local-command.js';
 const POLICY_RC = '/usr/sbin/policy-rc.d';
 
 /** Package, and a program that proves it is installed. */
-const REQUIRED: readonly { readonly pkg: string; readonly program: string }[] = [
+export interface RequiredPackage {
+  readonly pkg: string;
+  readonly program: string;
+}
+
+const REQUIRED: readonly RequiredPackage[] = [
   { pkg: 'zfs-fuse', program: '/usr/sbin/zfs-fuse' },
   { pkg: 'openssh-server', program: '/usr/sbin/sshd' },
   { pkg: 'openssh-client', program: '/usr/bin/ssh' },
@@ -32,15 +37,24 @@ async function exists(file: string): Promise<boolean> {
   }
 }
 
-export async function missingPackages(): Promise<string[]> {
+/** What the OpenZFS guests need on this machine: an emulator, its disk tool, the image builder. */
+export const GUEST_HOST_PACKAGES: readonly RequiredPackage[] = [
+  { pkg: 'qemu-system-x86', program: '/usr/bin/qemu-system-x86_64' },
+  { pkg: 'qemu-utils', program: '/usr/bin/qemu-img' },
+  { pkg: 'mmdebstrap', program: '/usr/bin/mmdebstrap' },
+  { pkg: 'socat', program: '/usr/bin/socat' },
+  { pkg: 'e2fsprogs', program: '/usr/sbin/mke2fs' },
+];
+
+export async function missingPackages(required: readonly RequiredPackage[] = REQUIRED): Promise<string[]> {
   const missing: string[] = [];
-  for (const { pkg, program } of REQUIRED) if (!(await exists(program))) missing.push(pkg);
+  for (const { pkg, program } of required) if (!(await exists(program))) missing.push(pkg);
   return missing;
 }
 
 /** Install what is missing; returns the packages installed. */
-export async function ensurePackages(): Promise<string[]> {
-  const missing = await missingPackages();
+export async function ensurePackages(required: readonly RequiredPackage[] = REQUIRED): Promise<string[]> {
+  const missing = await missingPackages(required);
   if (missing.length === 0) return [];
   if (process.getuid?.() !== 0) {
     throw new TestbedError(`the testbed needs these Debian packages, and only root can install them: ${missing.join(' ')}`);

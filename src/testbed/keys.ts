@@ -7,6 +7,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { runLocal } from './local-command.js';
+import { GUESTS, guestPaths } from './guests/guest-layout.js';
 import { TESTBED_HOSTS, testbedPaths, testbedSharedPaths } from './layout.js';
 
 async function ensureKey(file: string, comment: string): Promise<boolean> {
@@ -36,6 +37,9 @@ export async function ensureKeys(): Promise<string[]> {
   for (const host of TESTBED_HOSTS) {
     if (await ensureKey(testbedPaths(host).hostKey, `${host.name}-host-key`)) changed.push(`${host.name} host key`);
   }
+  for (const guest of GUESTS) {
+    if (await ensureKey(guestPaths(guest).hostKey, `${guest.name}-host-key`)) changed.push(`${guest.name} host key`);
+  }
 
   const clientPublic = await readFile(`${shared.clientKey}.pub`, 'utf8');
   if (await writeIfChanged(shared.authorizedKeys, clientPublic)) changed.push('authorized_keys');
@@ -44,6 +48,12 @@ export async function ensureKeys(): Promise<string[]> {
   for (const host of TESTBED_HOSTS) {
     const [type, key] = (await readFile(`${testbedPaths(host).hostKey}.pub`, 'utf8')).trim().split(/\s+/);
     knownHosts.push(`${host.address} ${type} ${key}`);
+  }
+  // Guests by name and by address: the same file serves this machine and,
+  // copied into each guest, the direct route from one guest to the other.
+  for (const guest of GUESTS) {
+    const [type, key] = (await readFile(`${guestPaths(guest).hostKey}.pub`, 'utf8')).trim().split(/\s+/);
+    knownHosts.push(`${guest.dnsName},${guest.address} ${type} ${key}`);
   }
   if (await writeIfChanged(shared.knownHosts, `${knownHosts.join('\n')}\n`)) changed.push('known_hosts');
   return changed;

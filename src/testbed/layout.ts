@@ -12,12 +12,14 @@ export interface TestbedHostSpec {
   readonly address: string;
   /** alpha and beta get a zfs-fuse pool; gamma is the plain-directory (rsync) host. */
   readonly zfs: boolean;
+  /** beta has compose v2 (the docker CLI plugin); alpha and gamma only v1: a mixed fleet. */
+  readonly composeV2: boolean;
 }
 
 export const TESTBED_HOSTS: readonly TestbedHostSpec[] = [
-  { name: 'alpha', address: '127.0.0.11', zfs: true },
-  { name: 'beta', address: '127.0.0.12', zfs: true },
-  { name: 'gamma', address: '127.0.0.13', zfs: false },
+  { name: 'alpha', address: '127.0.0.11', zfs: true, composeV2: false },
+  { name: 'beta', address: '127.0.0.12', zfs: true, composeV2: true },
+  { name: 'gamma', address: '127.0.0.13', zfs: false, composeV2: false },
 ];
 
 /** Size of each file-backed pool. */

@@ -10,6 +10,7 @@ import { testbedPaths, testbedSharedPaths, type TestbedHostSpec } from './layout
 import { clearStalePidFile, runningPid, stopDaemon, waitFor, type DaemonRef } from './processes.js';
 import { dockerHostUrl } from './docker-engines.js';
 import { zfsHostPath } from './zfs-serializer.js';
+import { dockerConfigDir } from './compose-v2.js';
 
 export function sshDaemon(host: TestbedHostSpec): DaemonRef {
   return { label: `${host.name} sshd`, pidFile: testbedPaths(host).sshdPidFile, commandLineContains: 'sshd' };
@@ -28,10 +29,11 @@ export function sshdConfigText(host: TestbedHostSpec): string {
     'PermitRootLogin prohibit-password',
     'PasswordAuthentication no',
     'KbdInteractiveAuthentication no',
-    `AuthorizedKeysFile ${shared.authorizedKeys}`,
+    // The controller's key, and (as on a user's host) the login's own file, where a migration puts its key.
+    `AuthorizedKeysFile ${shared.authorizedKeys} .ssh/authorized_keys`,
     // The hosts share this machine's programs; a PATH without /usr/sbin hides
     // zfs from the host that plays "no ZFS installed".
-    `SetEnv DOCKER_HOST=${dockerHostUrl(host)} PATH=${host.zfs ? zfsHostPath() : NO_ZFS_PATH}`,
+    `SetEnv DOCKER_HOST=${dockerHostUrl(host)} PATH=${host.zfs ? zfsHostPath() : NO_ZFS_PATH}${host.composeV2 ? ` DOCKER_CONFIG=${dockerConfigDir(host)}` : ''}`,
     'UsePAM no',
     'StrictModes no',
     // Transfers and tests open many sessions over one multiplexed connection.

@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { destroyDockerEngine, dockerEngineRunning, ensureDockerEngine } from './docker-engines.js';
 import { testbedHostsYaml } from './hosts-file.js';
 import { ensureImage } from './image.js';
+import { ensureComposeV2 } from './compose-v2.js';
 import { ensurePackages } from './install.js';
 import { ensureKeys, writeIfChanged } from './keys.js';
 import { TESTBED_HOSTS, testbedPaths, testbedRunDir, testbedSharedPaths, type TestbedHostName, type TestbedHostSpec } from './layout.js';
@@ -15,6 +16,7 @@ import { runLocal } from './local-command.js';
 import { abortFuseMountsUnder, deadMountsUnder, mountsUnder, unmountAllUnder } from './mounts.js';
 import { ensureSshd, sshdRunning, stopSshd } from './sshd.js';
 import { ensureZfsSerializer } from './zfs-serializer.js';
+import { guestsDown, guestsStatus, guestsUp, runningGuests, type GuestStatus } from './guests/guests.js';
 import { ensureTestbedUser, removeTestbedUser, TESTBED_USER } from './testbed-user.js';
 import { removePool, ensurePool, ensureZfsDaemon, poolStatus, stopZfsDaemonIfOurs, zfsDaemonAnswers, zfsDaemonRunning } from './zfs-pools.js';
 
@@ -23,10 +25,17 @@ export interface TestbedUpResult {
   /** What this run changed; empty when everything was already up. */
   readonly changes: readonly string[];
   readonly installedPackages: readonly string[];
+  /** When the OpenZFS guests were asked for: the image build and boot times of this run. */
+  readonly guests: { readonly imageBuildSeconds: number; readonly bootSeconds: Readonly<Record<string, number>> } | null;
   readonly seconds: number;
 }
 
-export async function testbedUp(report: (line: string) => void = () => {}): Promise<TestbedUpResult> {
+export interface TestbedUpOptions {
+  /** Also boot the OpenZFS guests delta and epsilon (QEMU; minutes the first time). */
+  readonly guests?: boolean;
+}
+
+export async function testbedUp(report: (line: string) => void = () => {}, options: TestbedUpOptions = {}): Promise<TestbedUpResult> {
   const started = performance.now();
   const changes: string[] = [];
   const note = (items: readonly string[]) => {
@@ -68,11 +77,13 @@ export async function testbedUp(report: (line: string) => void = () => {}): Prom
     TESTBED_HOSTS.map(async (host) => {
       if (await ensureDockerEngine(host)) note([`started ${host.name} dockerd`]);
       if (await ensureImage(host)) note([`imported image into ${host.name}`]);
+      if (host.composeV2 && (await ensureComposeV2(host))) note([`installed compose v2 for ${host.name}`]);
       note(await ensureSshd(host));
     }),
   );
-  if (await writeIfChanged(shared.hostsFile, testbedHostsYaml(), 0o600)) note([`wrote ${shared.hostsFile}`]);
-  return { hostsFile: shared.hostsFile, changes, installedPackages, seconds: (performance.now() - started) / 1000 };
+  const guests = options.guests ? await guestsUp(note) : null;
+  if (await writeIfChanged(shared.hostsFile, testbedHostsYaml(await runningGuests()), 0o600)) note([`wrote ${shared.hostsFile}`]);
+  return { hostsFile: shared.hostsFile, changes, installedPackages, guests, seconds: (performance.now() - started) / 1000 };
 }
 
 /**
@@ -106,6 +117,7 @@ export async function testbedDown(report: (line: string) => void = () => {}): Pr
     stopped.push(item);
     report(item);
   };
+  await guestsDown(note);
   await Promise.all(
     TESTBED_HOSTS.map(async (host) => {
       if (await stopSshd(host)) note(`${host.name} sshd`);
@@ -139,6 +151,8 @@ export interface TestbedStatus {
   readonly hostsFile: string;
   readonly zfsFuse: boolean;
   readonly hosts: readonly TestbedHostStatus[];
+  /** The OpenZFS guests; they are optional, so they do not count for `up`. */
+  readonly guests: readonly GuestStatus[];
   readonly up: boolean;
 }
 
@@ -157,5 +171,5 @@ export async function testbedStatus(): Promise<TestbedStatus> {
     }),
   );
   const up = hosts.every((h) => h.sshd && h.dockerd && (h.pool === null || h.pool === 'ONLINE'));
-  return { hostsFile: testbedSharedPaths().hostsFile, zfsFuse, hosts, up };
+  return { hostsFile: testbedSharedPaths().hostsFile, zfsFuse, hosts, guests: await guestsStatus(), up };
 }

@@ -163,6 +163,9 @@ const COMPARED_FIELDS = ['type', 'mode', 'uid', 'gid', 'size', 'mtime', 'linkTar
  */
 export function compareManifests(source: Manifest, target: Manifest, options: { ignoreRootMtime?: boolean } = {}): ManifestDifference[] {
   const differences: ManifestDifference[] = [];
+  // zfs-fuse shows whole seconds only, though the stream carries nanoseconds:
+  // times are compared at the finer resolution both hosts show.
+  const wholeSeconds = showsWholeSecondsOnly(source) || showsWholeSecondsOnly(target);
   for (const [path, expected] of source.entries) {
     const actual = target.entries.get(path);
     if (!actual) {
@@ -172,6 +175,7 @@ export function compareManifests(source: Manifest, target: Manifest, options: { 
     for (const field of COMPARED_FIELDS) {
       if (field === 'mtime' && (expected.type === 'l' || (path === '' && options.ignoreRootMtime))) continue;
       if (field === 'xattrs' && !(source.xattrsChecked && target.xattrsChecked)) continue;
+      if (field === 'mtime' && wholeSeconds && wholeSecondsOf(expected.mtime) === wholeSecondsOf(actual.mtime)) continue;
       const want = JSON.stringify(expected[field]);
       const got = JSON.stringify(actual[field]);
       if (want !== got) differences.push({ path, field, source: want, target: got });
@@ -181,6 +185,21 @@ export function compareManifests(source: Manifest, target: Manifest, options: { 
     if (!source.entries.has(path)) differences.push({ path, field: 'exists', source: 'no', target: 'yes' });
   }
   return differences;
+}
+
+/** Whether every time in the manifest has a zero fraction: the host shows no more than seconds. */
+export function showsWholeSecondsOnly(manifest: Manifest): boolean {
+  let times = 0;
+  for (const entry of manifest.entries.values()) {
+    if (entry.type === 'l') continue;
+    times++;
+    if (!/^\d+(\.0*)?$/.test(entry.mtime)) return false;
+  }
+  return times > 0;
+}
+
+function wholeSecondsOf(mtime: string): string {
+  return mtime.split('.')[0] ?? mtime;
 }
 
 export function describeDifferences(differences: readonly ManifestDifference[], limit = 10): string {

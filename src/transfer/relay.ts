@@ -11,7 +11,12 @@ export interface RelayResult {
   readonly consumer: ExecResult<undefined>;
 }
 
-export async function relay(producer: RemoteStream, consumer: RemoteStream, onBytes: (count: number) => void): Promise<RelayResult> {
+/** At most this many bytes a second through the relay (--bwlimit). */
+export interface RelayLimit {
+  readonly bytesPerSecond: number;
+}
+
+export async function relay(producer: RemoteStream, consumer: RemoteStream, onBytes: (count: number) => void, limit?: RelayLimit): Promise<RelayResult> {
   if (!consumer.stdin) throw new Error('the consuming command was started without stdin');
   const stdin = consumer.stdin;
   let bytes = 0;
@@ -26,8 +31,17 @@ export async function relay(producer: RemoteStream, consumer: RemoteStream, onBy
   // producer's stdout when a consumer stops reading early (docker load ignores
   // tar's trailing padding): the producer is then drained, and the two exit
   // codes decide.
+  const started = Date.now();
   const piping = new Promise<void>((resolve, reject) => {
     let consumerGone = false;
+    // Paused while the consumer drains, or while the bytes are ahead of the limit; resumed when neither holds.
+    let holds = 0;
+    const hold = () => {
+      if (holds++ === 0) producer.stdout.pause();
+    };
+    const release = () => {
+      if (--holds === 0) producer.stdout.resume();
+    };
     stdin.on('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') {
         consumerGone = true;
@@ -41,8 +55,15 @@ export async function relay(producer: RemoteStream, consumer: RemoteStream, onBy
       onBytes(chunk.length);
       if (consumerGone) return;
       if (!stdin.write(chunk)) {
-        producer.stdout.pause();
-        stdin.once('drain', () => producer.stdout.resume());
+        hold();
+        stdin.once('drain', release);
+      }
+      if (limit) {
+        const ahead = (bytes / limit.bytesPerSecond) * 1000 - (Date.now() - started);
+        if (ahead > 0) {
+          hold();
+          setTimeout(release, ahead);
+        }
       }
     });
     producer.stdout.once('end', () => {

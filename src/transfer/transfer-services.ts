@@ -9,7 +9,8 @@ import type { HostConfig } from '../config/schema.js';
 import { DockerMcpError, describeError, InvalidInputError } from '../errors.js';
 import { relativePathInside, validateSnapshotPart } from '../names/validate.js';
 import { command } from '../ssh/quote.js';
-import type { SshTransport } from '../ssh/transport.js';
+import type { ReverseTunnel, SshTransport } from '../ssh/transport.js';
+import { PathOutsideAppdataError, pathsNotContained } from '../host/containment.js';
 import { ConversionError } from '../zfs/errors.js';
 import { directoryIsEmpty, pathKind } from '../zfs/path-kind.js';
 import { datasetForPath, ensureServiceDataset, serviceDatasetLayout } from '../zfs/service-dataset.js';
@@ -17,7 +18,7 @@ import { ZfsHost } from '../zfs/zfs-host.js';
 import type { ProgressListener } from './progress.js';
 import { transferPathByRsync } from './rsync-transfer.js';
 import type { CompressionChoice } from './compression.js';
-import { sourceReachesTarget } from './source-to-target-ssh.js';
+import { checkDirectRoute, readTargetIdentity } from './source-to-target-ssh.js';
 import { SNAPSHOT_PREFIX, transferDatasetByZfs } from './zfs-transfer.js';
 
 export interface TransferEndpoint {
@@ -46,10 +47,32 @@ export interface TransferRequest {
    * can log in to the target, else relay. Default auto.
    */
   readonly route?: 'auto' | 'direct' | 'relay';
+  /** The target as the source logs in to it for this transfer (the migration's own key); tried before the configured one. */
+  readonly targetFromSource?: HostConfig;
   /** zstd on the wire for ZFS streams: auto (not between loopback addresses), on, off. */
   readonly compress?: CompressionChoice;
+  /**
+   * Target datasets the migration's journal says it created (nothing was
+   * there before it): only those may take `receive -F`. Absent outside a
+   * migration: the dataset's own docker-mcp:managed mark decides.
+   */
+  readonly ownTargetDatasets?: readonly string[];
   /** Services moved at once. Default 2. */
   readonly concurrency?: number;
+  /**
+   * The route an earlier transfer of the same migration chose and proved
+   * (the seed's): taken as it is, so the final sync, inside the outage,
+   * does not probe and prove it again.
+   */
+  readonly knownRoute?: ChosenRoute;
+  /** The hosts' ZFS, when the caller keeps them between transfers (what each host's zfs and tools can do is probed once). */
+  readonly zfs?: { readonly source: ZfsHost; readonly target: ZfsHost };
+  /** Leave pruning our older snapshots to the caller (zfs-transfer.ts pruneOlderThan): a migration does it after the outage. */
+  readonly pruneLater?: boolean;
+  /** Told the route once it is chosen (to hand to the next transfer as knownRoute). */
+  readonly onRoute?: (route: ChosenRoute) => void;
+  /** At most this many bytes a second per stream (--bwlimit; pv -L, mbuffer -r, rsync --bwlimit, or the relay's own pace). */
+  readonly bwlimit?: number;
   readonly onProgress?: ProgressListener;
 }
 
@@ -63,13 +86,22 @@ export interface ServiceTransferResult {
   readonly targetDataset: string | null;
   /** What ensureServiceDataset did on the source (a plain directory is converted first). */
   readonly sourcePreparation: 'existing' | 'created' | 'converted' | null;
+  /** What a conversion left on the source and could not remove (the dataset holds the data), or null. */
+  readonly sourceLeftover: string | null;
   readonly mode: 'full' | 'incremental' | 'up-to-date' | 'copy' | null;
   readonly route: 'direct' | 'relay' | null;
   readonly compressed: boolean;
   readonly snapshot: string | null;
+  /** The stream continued from a receive_resume_token (one this run broke, or one an earlier run left). */
+  readonly resumed: boolean;
+  /** Our older snapshots that could not be pruned; the transfer still succeeded. */
+  readonly pruneWarnings: readonly string[];
   readonly bytes: number;
   readonly seconds: number;
   readonly bytesPerSecond: number;
+  /** Dataset properties the user set on the source, set on the target (`name=value`), and those it refused. */
+  readonly propertiesSet: readonly string[];
+  readonly propertiesNotSet: readonly string[];
   /** `name` is the error's class, so callers can tell a busy path from a refusal. */
   readonly error: { readonly kind: string; readonly name: string; readonly message: string } | null;
 }
@@ -80,6 +112,8 @@ export interface TransferSummary {
   readonly bytes: number;
   readonly seconds: number;
   readonly results: readonly ServiceTransferResult[];
+  /** Why `auto` relayed rather than went direct; null when it went direct or the route was chosen. */
+  readonly relayReason?: string | null;
 }
 
 export function defaultSnapshotTag(now = new Date()): string {
@@ -95,35 +129,80 @@ export async function transferServices(request: TransferRequest): Promise<Transf
     if (names.has(service.service)) throw new InvalidInputError('service', service.service, 'is listed twice');
     names.add(service.service);
   }
-  const sourceZfs = new ZfsHost(request.source.transport);
-  const targetZfs = new ZfsHost(request.target.transport);
+  const sourceZfs = request.zfs?.source ?? new ZfsHost(request.source.transport);
+  const targetZfs = request.zfs?.target ?? new ZfsHost(request.target.transport);
   // Start the per-host probes now; the first service to need them waits.
   void sourceZfs.sendFeatures();
   void targetZfs.sendFeatures();
   void sourceZfs.streamTools().catch(() => undefined);
   void targetZfs.streamTools().catch(() => undefined);
-  let route: Promise<'direct' | 'relay'> | undefined;
+  let route: Promise<ChosenRoute> | undefined;
+  let relayReason: string | null = null;
   const decideRoute = () => {
-    const choice = request.route ?? 'auto';
-    route ??=
-      choice === 'auto'
-        ? sourceReachesTarget(request.source.transport, request.target.host).then((reaches) => (reaches ? 'direct' : 'relay'))
-        : Promise.resolve(choice);
+    route ??= (request.knownRoute ? Promise.resolve(request.knownRoute) : chooseRoute(request)).then((chosen) => {
+      request.onRoute?.(chosen);
+      if (chosen.kind === 'relay' && chosen.reason) {
+        relayReason = chosen.reason;
+        request.onProgress?.({ type: 'transfer-step', service: '-', message: `relayed through this machine: ${chosen.reason}` });
+      }
+      return chosen;
+    });
     return route;
+  };
+  // rsync runs on the source: when the source cannot reach the target, it goes through a reverse tunnel from here.
+  let tunnel: Promise<ReverseTunnel | undefined> | undefined;
+  const rsyncTunnel = () => {
+    tunnel ??= decideRoute().then((chosen) =>
+      chosen.kind === 'relay' ? request.source.transport.openReverseTunnel(request.target.host.hostname, request.target.host.port) : undefined,
+    );
+    return tunnel;
   };
   const limit = pLimit(request.concurrency ?? 2);
   const results = await Promise.all(
     request.services.map((service) =>
-      limit(() => transferOne(request, service, snapshotName, sourceZfs, targetZfs, decideRoute)),
+      limit(() => transferOne(request, service, snapshotName, sourceZfs, targetZfs, decideRoute, rsyncTunnel)),
     ),
-  );
+  ).finally(async () => {
+    const opened = await tunnel?.catch(() => undefined);
+    await opened?.close();
+  });
   return {
     services_transferred: results.filter((r) => r.ok).length,
     total_services: results.length,
     bytes: results.reduce((sum, r) => sum + r.bytes, 0),
     seconds: (Date.now() - started) / 1000,
     results,
+    relayReason,
   };
+}
+
+export interface ChosenRoute {
+  readonly kind: 'direct' | 'relay';
+  /** How the source logs in to the target on the direct route: the migration's own key, or the standing one. */
+  readonly targetFromSource: HostConfig;
+  /** Why `auto` relayed; null when it went direct or the route was chosen. */
+  readonly reason: string | null;
+}
+
+/**
+ * `auto`: direct when the source, with the migration's own key or else with
+ * the target's configured one, logs in to the machine this controller knows
+ * as the target; otherwise relay, saying why.
+ */
+async function chooseRoute(request: TransferRequest): Promise<ChosenRoute> {
+  const standing = request.target.host;
+  const choice = request.route ?? 'auto';
+  if (choice !== 'auto') return { kind: choice, targetFromSource: request.targetFromSource ?? standing, reason: null };
+  const expected = await readTargetIdentity(request.target.transport, standing);
+  const candidates = request.targetFromSource ? [request.targetFromSource, standing] : [standing];
+  const reasons: string[] = [];
+  for (const candidate of candidates) {
+    const check = await checkDirectRoute(request.source.transport, candidate, expected);
+    if (check.reaches) return { kind: 'direct', targetFromSource: candidate, reason: null };
+    reasons.push(check.reason);
+  }
+  // rsync relayed through this machine's tunnel still logs in to the target from the source: with the migration's key when there is one.
+  return { kind: 'relay', targetFromSource: request.targetFromSource ?? standing, reason: [...new Set(reasons)].join('; ') };
 }
 
 /** ZFS when both hosts are configured for it and the paths lie under their appdata. */
@@ -154,7 +233,8 @@ async function transferOne(
   snapshotName: string,
   sourceZfs: ZfsHost,
   targetZfs: ZfsHost,
-  decideRoute: () => Promise<'direct' | 'relay'>,
+  decideRoute: () => Promise<ChosenRoute>,
+  rsyncTunnel: () => Promise<ReverseTunnel | undefined>,
 ): Promise<ServiceTransferResult> {
   const started = Date.now();
   let method: 'zfs' | 'rsync' = 'rsync';
@@ -169,7 +249,8 @@ async function transferOne(
         refuseToHideDirectory(targetZfs, service.targetPath, targetDataset),
         decideRoute(),
       ]);
-      partial = { sourceDataset: prepared.dataset, targetDataset, sourcePreparation: prepared.action };
+      partial = { sourceDataset: prepared.dataset, targetDataset, sourcePreparation: prepared.action, sourceLeftover: prepared.leftover ?? null };
+      if (prepared.leftover) request.onProgress?.({ type: 'transfer-step', service: service.service, message: prepared.leftover });
       const outcome = await transferDatasetByZfs({
         service: service.service,
         source: sourceZfs,
@@ -177,24 +258,44 @@ async function transferOne(
         target: targetZfs,
         targetDataset,
         snapshotName,
-        route,
-        targetHost: request.target.host,
+        route: route.kind,
+        targetHost: route.targetFromSource,
         sourceHost: request.source.host,
         compress: request.compress ?? 'auto',
+        ...(request.bwlimit ? { bwlimit: request.bwlimit } : {}),
+        ...(request.pruneLater ? { pruneLater: true } : {}),
+        ...(request.ownTargetDatasets ? { ownedByMigration: request.ownTargetDatasets.includes(targetDataset) } : {}),
         ...(request.onProgress ? { onProgress: request.onProgress } : {}),
       });
-      return finished(base, method, started, { ...partial, mode: outcome.mode, route: outcome.route, compressed: outcome.compressed, snapshot: outcome.snapshot, bytes: outcome.bytes });
+      return finished(base, method, started, {
+        ...partial,
+        mode: outcome.mode,
+        route: outcome.route,
+        compressed: outcome.compressed,
+        snapshot: outcome.snapshot,
+        resumed: outcome.resumed,
+        pruneWarnings: outcome.pruneWarnings,
+        bytes: outcome.bytes,
+        propertiesSet: outcome.propertiesSet,
+        propertiesNotSet: outcome.propertiesNotSet,
+      });
     }
+    // Checked again right before rsync: a link made since pre-flight would be followed, and --delete empty what it points at.
+    const escapes = (await Promise.all([pathsNotContained(request.source, [service.sourcePath]), pathsNotContained(request.target, [service.targetPath])])).flat();
+    if (escapes.length > 0) throw new PathOutsideAppdataError(`nothing was copied: ${escapes.join('; ')}`);
+    const [tunnel, { targetFromSource }] = await Promise.all([rsyncTunnel(), decideRoute()]);
     const outcome = await transferPathByRsync({
       service: service.service,
+      ...(tunnel ? { tunnel } : {}),
       source: request.source.transport,
       sourcePath: service.sourcePath,
       target: request.target.transport,
-      targetHost: request.target.host,
+      targetHost: targetFromSource,
       targetPath: service.targetPath,
+      ...(request.bwlimit ? { bwlimit: request.bwlimit } : {}),
       ...(request.onProgress ? { onProgress: request.onProgress } : {}),
     });
-    return finished(base, method, started, { mode: 'copy', bytes: outcome.bytes });
+    return finished(base, method, started, { mode: 'copy', bytes: outcome.bytes, route: tunnel ? 'relay' : 'direct' });
   } catch (error) {
     const kind = error instanceof DockerMcpError ? error.kind : 'failed';
     return {
@@ -233,13 +334,18 @@ function finished(
     sourceDataset: fields.sourceDataset ?? null,
     targetDataset: fields.targetDataset ?? null,
     sourcePreparation: fields.sourcePreparation ?? null,
+    sourceLeftover: fields.sourceLeftover ?? null,
     mode: fields.mode ?? null,
     route: fields.route ?? null,
     compressed: fields.compressed ?? false,
     snapshot: fields.snapshot ?? null,
+    resumed: fields.resumed ?? false,
+    pruneWarnings: fields.pruneWarnings ?? [],
     bytes,
     seconds,
     bytesPerSecond: seconds > 0 ? bytes / seconds : 0,
+    propertiesSet: fields.propertiesSet ?? [],
+    propertiesNotSet: fields.propertiesNotSet ?? [],
     error: null,
   };
 }

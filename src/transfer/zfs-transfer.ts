@@ -6,13 +6,17 @@
  */
 import type { HostConfig } from '../config/schema.js';
 import { andThen, command, orElse, pipeline, redirect, strictPipeline, type ShellCommand } from '../ssh/quote.js';
-import { MANAGED_PROPERTY, zfsCommands } from '../zfs/commands.js';
-import { DivergedTargetError, RefusingToOverwriteError } from '../zfs/errors.js';
-import { parseProperties, parseSendEstimate } from '../zfs/parse.js';
+import { zfsCommands } from '../zfs/commands.js';
+import { ConversionError, DivergedTargetError, EncryptedDatasetError, ForeignReceiveStateError, RefusingToOverwriteError, TargetModifiedError } from '../zfs/errors.js';
+import { parseBytes, parseProperties, parseResumeToken, parseSendEstimate } from '../zfs/parse.js';
+import { directoryIsEmpty, pathKind } from '../zfs/path-kind.js';
+import { parsePropertySources, propertiesToSet, userSetProperties, type PropertyValue } from '../zfs/dataset-properties.js';
+import { sendFlags } from '../zfs/send-flags.js';
 import { decideSend, type SendDecision, type SnapshotInfo } from '../zfs/snapshot-diff.js';
 import type { ZfsHost } from '../zfs/zfs-host.js';
 import { meterFromProgressLines, ProgressMeter, type ProgressListener } from './progress.js';
 import { shouldCompress, type CompressionChoice } from './compression.js';
+import { formatRate } from './bwlimit.js';
 import { relay } from './relay.js';
 import { onTargetFromSource } from './source-to-target-ssh.js';
 
@@ -42,6 +46,16 @@ export interface ZfsServiceTransfer {
   /** zstd on the wire: auto (not between loopback addresses), on, off. Default auto. */
   readonly compress?: CompressionChoice;
   readonly onProgress?: ProgressListener;
+  /**
+   * Whether the migration's journal says it created the target dataset: -F
+   * (which rolls back and destroys snapshots) needs that as well as our local
+   * mark. Callers without a journal leave it out: the mark alone decides.
+   */
+  readonly ownedByMigration?: boolean;
+  /** At most this many bytes a second (--bwlimit). */
+  readonly bwlimit?: number;
+  /** Leave our older snapshots for the caller to prune with pruneOlderThan (a migration does it once the stack runs again). */
+  readonly pruneLater?: boolean;
 }
 
 export interface ZfsTransferOutcome {
@@ -54,6 +68,12 @@ export interface ZfsTransferOutcome {
   readonly route: 'direct' | 'relay' | null;
   readonly compressed: boolean;
   readonly pruned: readonly string[];
+  /** Our older snapshots that could not be destroyed (a user's hold on one, say): the transfer still succeeded. */
+  readonly pruneWarnings: readonly string[];
+  /** Properties the user set on the source, set on the target after the receive (`name=value`). */
+  readonly propertiesSet: readonly string[];
+  /** Those the target refused (zfs-fuse does not know `acltype`, say), with its words. */
+  readonly propertiesNotSet: readonly string[];
 }
 
 export async function transferDatasetByZfs(job: ZfsServiceTransfer): Promise<ZfsTransferOutcome> {
@@ -61,32 +81,24 @@ export async function transferDatasetByZfs(job: ZfsServiceTransfer): Promise<Zfs
   const step = (message: string) => job.onProgress?.({ type: 'transfer-step', service: job.service, message });
 
   // Each remote command costs a round trip: ask both sides everything at once.
-  const [sourceBefore, targetInfo, sourceFeatures, targetFeatures] = await Promise.all([
+  const [sourceBefore, targetFirstLook, sourceFeatures, targetFeatures, sourceAll] = await Promise.all([
     source.inspect(sourceDataset),
     target.inspect(targetDataset),
     source.sendFeatures(),
     target.sendFeatures(),
+    source.transport.exec(zfsCommands.getAllWithSource(sourceDataset)).then((result) => parsePropertySources(result.stdout)),
   ]);
+  refuseEncrypted(source.hostId, sourceDataset, target.hostId, targetDataset, sourceAll);
+  const sourceProperties = userSetProperties(sourceAll);
   const sourceSnapshots = sourceBefore.snapshots.some((s) => s.name === snapshotName)
     ? sourceBefore.snapshots
     : (await source.snapshotAndInspect(sourceDataset, snapshotName)).snapshots;
   const to = sourceSnapshots.find((snapshot) => snapshot.name === snapshotName);
   if (!to) throw new Error(`on ${source.hostId}: snapshot ${sourceDataset}@${snapshotName} was created but is not listed`);
-  step(`snapshot ${sourceDataset}@${snapshotName}`);
+  step(`snapshot ${sourceDataset}@${snapshotName} (held)`);
 
-  const targetState = targetInfo.state;
-  const decision = decideSend(sourceSnapshots, targetState ? targetInfo.snapshots : null, to);
-  const force = checkReceiveAllowed(decision, target.hostId, targetDataset, targetState?.managed ?? false, targetInfo.snapshots);
-
-  if (decision.kind === 'up-to-date') {
-    step(`${target.hostId}:${targetDataset} already has ${snapshotName}`);
-    const pruned = await pruneOlderSnapshots(source, sourceDataset, sourceSnapshots, target, targetDataset, targetInfo.snapshots, to);
-    return { mode: 'up-to-date', snapshot: snapshotName, fromSnapshot: null, bytes: 0, estimatedBytes: 0, resumed: false, route: null, compressed: false, pruned };
-  }
-
-  const from = decision.kind === 'incremental' ? decision.from : decision.kind === 'diverged' ? decision.common : null;
   const resumable = sourceFeatures.resumeTokens && targetFeatures.resumeTokens;
-  const estimate = await estimateStreamSize(source, sourceDataset, to, from, sourceFeatures.sizeEstimate);
+  const flags = sendFlags(sourceFeatures, targetFeatures);
   const route = job.route ?? 'relay';
   const [sourceTools, targetTools] = await Promise.all([source.streamTools(), target.streamTools()]);
   const zstdOnBoth = sourceTools.zstd && targetTools.zstd;
@@ -94,68 +106,235 @@ export async function transferDatasetByZfs(job: ZfsServiceTransfer): Promise<Zfs
     job.sourceHost && job.targetHost
       ? shouldCompress(job.compress ?? 'auto', job.sourceHost, job.targetHost, zstdOnBoth)
       : job.compress === 'on' && zstdOnBoth;
+  const stream = (send: ShellCommand, receive: ShellCommand, meter: ProgressMeter) =>
+    streamWithRetries(
+      source,
+      target,
+      targetDataset,
+      send,
+      receive,
+      meter,
+      { route, compressed, resumable, ...(job.targetHost ? { targetHost: job.targetHost } : {}), ...(job.bwlimit ? { bwlimit: job.bwlimit } : {}) },
+      step,
+    );
+
+  // A receive an earlier run left half done: continue it when it is ours and its snapshot is still on the source.
+  let targetInfo = targetFirstLook;
+  let resumed = false;
+  /** What the continued receive was, when it brought the very snapshot asked for. */
+  let continuedMode: 'full' | 'incremental' | null = null;
+  let continuedBytes = 0;
+  // zfs-fuse has no receive_resume_token property at all.
+  const partialToken = targetFeatures.resumeTokens && targetInfo.state ? await receiveResumeToken(target, targetDataset) : undefined;
+  if (partialToken) {
+    const createdByIt = targetInfo.snapshots.length === 0;
+    const meter = new ProgressMeter(job.service, null, job.onProgress ?? (() => {}));
+    const continued = await settlePartialReceive(source, sourceSnapshots, target, targetDataset, partialToken, step, (send) =>
+      stream(send, zfsCommands.receive(targetDataset, { force: false, resumable: true, unmounted: targetFeatures.receiveUnmounted }), meter),
+    );
+    resumed = continued !== null;
+    targetInfo = continued && createdByIt ? await target.claimReceivedAndInspect(targetDataset, continued.name) : await target.inspect(targetDataset);
+    if (continued && !createdByIt) await target.hold(targetDataset, continued.name);
+    if (continued?.guid === to.guid) continuedMode = createdByIt ? 'full' : 'incremental';
+    continuedBytes = meter.bytesDone;
+  }
+
+  const targetState = targetInfo.state;
+  const decision = decideSend(sourceSnapshots, targetState ? targetInfo.snapshots : null, to);
+  let force: boolean;
+  if (decision.kind === 'incremental' && (await settleChangesSince(target, targetDataset, decision.from, step)) === 'checked') {
+    force = false;
+  } else {
+    force = checkReceiveAllowed(decision, target.hostId, targetDataset, targetState?.managed ?? false, targetInfo.snapshots, job.ownedByMigration ?? true);
+  }
+
+  if (decision.kind === 'up-to-date') {
+    step(`${target.hostId}:${targetDataset} already has ${snapshotName}`);
+    await mountChecked(target, targetDataset);
+    const prune = job.pruneLater ? NOT_PRUNED : await pruneOlderSnapshots(source, sourceDataset, sourceSnapshots, target, targetDataset, targetInfo.snapshots, to, step);
+    const properties = await copyProperties(target, targetDataset, sourceProperties, step);
+    const mode = continuedMode ?? 'up-to-date';
+    return { mode, snapshot: snapshotName, fromSnapshot: null, bytes: continuedBytes, estimatedBytes: null, resumed, route: continuedMode ? route : null, compressed, ...prune, ...properties };
+  }
+
+  const from = decision.kind === 'incremental' ? decision.from : decision.kind === 'diverged' ? decision.common : null;
+  if (!targetState) await refuseParentsThatHide(target, targetDataset);
+  const estimate = await estimateStreamSize(source, sourceDataset, to, from, sourceFeatures.sizeEstimate, flags);
   // Relayed bytes are counted on the wire: compressed, they say nothing about the total.
   const meter = new ProgressMeter(job.service, compressed && route === 'relay' ? null : estimate, job.onProgress ?? (() => {}));
-  step(`${from ? `incremental from @${from.name}` : 'full'} send to ${target.hostId}:${targetDataset} (${route}${compressed ? ', zstd' : ''})`);
+  step(`${from ? `incremental from @${from.name}` : 'full'} send to ${target.hostId}:${targetDataset} (${route}${compressed ? ', zstd' : ''}${job.bwlimit ? `, at most ${formatRate(job.bwlimit)}` : ''})`);
 
-  const sendOptions = { snapshot: `${sourceDataset}@${to.name}`, ...(from ? { from: `${sourceDataset}@${from.name}` } : {}) };
-  const receive = receiveCommand(targetDataset, { force, resumable, createParent: !targetState });
-  let resumed = false;
-  let resumeToken: string | undefined;
-  for (let attempt = 1; ; attempt++) {
-    const send = zfsCommands.send(resumeToken ? { ...sendOptions, resumeToken } : sendOptions);
-    try {
-      if (route === 'direct') {
-        if (!job.targetHost) throw new Error('the direct route needs the target host configuration');
-        await sendDirect(source, target, job.targetHost, send, receive, meter, compressed);
-      } else {
-        const receiving = await target.transport.stream(compressed ? pipeline(ZSTD_DECOMPRESS, receive) : receive, { stdin: 'pipe' });
-        const sending = await source.transport.stream(compressed ? pipeline(send, ZSTD_COMPRESS) : send);
-        await relay(sending, receiving, (count) => meter.add(count));
-      }
-      break;
-    } catch (error) {
-      // Only OpenZFS keeps a partial receive that can be resumed.
-      resumeToken = resumable && attempt < 3 ? await receiveResumeToken(target, targetDataset) : undefined;
-      if (!resumeToken) throw error;
-      resumed = true;
-      step(`resuming the interrupted stream (attempt ${attempt + 1})`);
-    }
-  }
+  const sendOptions = { snapshot: `${sourceDataset}@${to.name}`, flags, ...(from ? { from: `${sourceDataset}@${from.name}` } : {}) };
+  const receive = receiveCommand(targetDataset, { force, resumable, unmounted: targetFeatures.receiveUnmounted, createParent: !targetState });
+  resumed = (await stream(zfsCommands.send(sendOptions), receive, meter)) || resumed;
   meter.finish();
 
-  const after = await target.markManagedAndInspect(targetDataset);
+  // Only a dataset this receive created is marked as ours; one that was there (a move back, a replica) is not.
+  const after = targetState ? await target.inspect(targetDataset) : await target.claimReceivedAndInspect(targetDataset, to.name);
   if (!after.snapshots.some((snapshot) => snapshot.guid === to.guid)) {
     throw new Error(`on ${target.hostId}: ${targetDataset}@${to.name} did not arrive (no snapshot with guid ${to.guid})`);
   }
-  if (after.state && !after.state.mounted) {
-    await target.transport.exec(zfsCommands.mount(targetDataset));
-  } else if (targetState?.mounted) {
+  if (targetState) await target.hold(targetDataset, to.name);
+  if (targetState?.mounted) {
     // Received into a mounted filesystem: zfs-fuse keeps serving what the
     // kernel cached before the receive until it is mounted afresh.
     await target.transport.exec(andThen(zfsCommands.unmount(targetDataset), zfsCommands.mount(targetDataset)), { okExitCodes: [0, 1] });
   }
-  const pruned = await pruneOlderSnapshots(source, sourceDataset, sourceSnapshots, target, targetDataset, after.snapshots, to);
+  await mountChecked(target, targetDataset);
+  const prune = job.pruneLater ? NOT_PRUNED : await pruneOlderSnapshots(source, sourceDataset, sourceSnapshots, target, targetDataset, after.snapshots, to, step);
+  const properties = await copyProperties(target, targetDataset, sourceProperties, step);
   return {
+    ...properties,
+    ...prune,
     mode: from ? 'incremental' : 'full',
     snapshot: snapshotName,
     fromSnapshot: from?.name ?? null,
-    bytes: meter.bytesDone,
+    bytes: continuedBytes + meter.bytesDone,
     estimatedBytes: estimate,
     resumed,
     route,
     compressed,
-    pruned,
   };
 }
 
-/** `zfs receive`, creating the parent dataset first when the target is new. */
-function receiveCommand(dataset: string, options: { force: boolean; resumable: boolean; createParent: boolean }): ShellCommand {
+/**
+ * Run one stream, resuming it from the target's token when it breaks (only
+ * OpenZFS keeps a partial receive). True when it was resumed.
+ */
+async function streamWithRetries(
+  source: ZfsHost,
+  target: ZfsHost,
+  targetDataset: string,
+  send: ShellCommand,
+  receive: ShellCommand,
+  meter: ProgressMeter,
+  options: { route: 'direct' | 'relay'; compressed: boolean; resumable: boolean; targetHost?: HostConfig; bwlimit?: number },
+  step: (message: string) => void,
+): Promise<boolean> {
+  let resumed = false;
+  let current = send;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      if (options.route === 'direct') {
+        if (!options.targetHost) throw new Error('the direct route needs the target host configuration');
+        await sendDirect(source, target, options.targetHost, current, receive, meter, options.compressed, options.bwlimit);
+      } else {
+        const receiving = await target.transport.stream(options.compressed ? pipeline(ZSTD_DECOMPRESS, receive) : receive, { stdin: 'pipe' });
+        const sending = await source.transport.stream(options.compressed ? pipeline(current, ZSTD_COMPRESS) : current);
+        await relay(sending, receiving, (count) => meter.add(count), options.bwlimit ? { bytesPerSecond: options.bwlimit } : undefined);
+      }
+      return resumed;
+    } catch (error) {
+      const resumeToken = options.resumable && attempt < 3 ? await receiveResumeToken(target, targetDataset) : undefined;
+      if (!resumeToken) throw error;
+      current = zfsCommands.resumeSend(resumeToken);
+      resumed = true;
+      step(`resuming the interrupted stream (attempt ${attempt + 1})`);
+    }
+  }
+}
+
+/**
+ * The target holds a partial `receive -s` from an earlier run. Ours (a
+ * `docker-mcp-*` snapshot) and still on the source: continued from its
+ * token, and the snapshot it brings returned. Ours but gone from the source:
+ * aborted (`receive -A`), null. Anyone else's: refused, left as it is.
+ */
+async function settlePartialReceive(
+  source: ZfsHost,
+  sourceSnapshots: readonly SnapshotInfo[],
+  target: ZfsHost,
+  targetDataset: string,
+  token: string,
+  step: (message: string) => void,
+  continueWith: (send: ShellCommand) => Promise<boolean>,
+): Promise<SnapshotInfo | null> {
+  const described = await source.transport.exec(zfsCommands.describeResumeToken(token), { okExitCodes: [0, 1, 255] });
+  const partial = parseResumeToken(described.stdout);
+  const snapshotPart = partial?.toname.split('@')[1] ?? '';
+  if (!partial || !snapshotPart.startsWith(SNAPSHOT_PREFIX)) {
+    throw new ForeignReceiveStateError(target.hostId, targetDataset, partial?.toname ?? `an unknown snapshot (${source.hostId} cannot read its token)`);
+  }
+  const onSource = sourceSnapshots.find((snapshot) => snapshot.guid === partial.toguid);
+  if (!onSource) {
+    step(`aborting the stale partial receive of ${partial.toname} on ${target.hostId}:${targetDataset} (that snapshot is gone from ${source.hostId})`);
+    await target.transport.exec(zfsCommands.abortReceive(targetDataset));
+    return null;
+  }
+  step(`continuing the interrupted receive of @${onSource.name} on ${target.hostId}:${targetDataset} from its receive_resume_token`);
+  await continueWith(zfsCommands.resumeSend(token));
+  return onSource;
+}
+
+/**
+ * Before an incremental into a dataset that exists: what changed there since
+ * the common snapshot? Nothing: fine. Only atimes (`written` counts them,
+ * `zfs diff` lists no file): rolled back to the snapshot, deliberately. Real
+ * changes: refused, naming the files, so no user's write is ever discarded.
+ * 'unknown' where the host has no `written` property (zfs-fuse).
+ */
+async function settleChangesSince(target: ZfsHost, dataset: string, from: SnapshotInfo, step: (message: string) => void): Promise<'checked' | 'unknown'> {
+  const snapshot = `${dataset}@${from.name}`;
+  const written = await target.transport.exec(zfsCommands.get(dataset, [`written@${from.name}`]), { okExitCodes: [0, 1, 2] });
+  const bytes = parseBytes(parseProperties(written.stdout).get(`written@${from.name}`));
+  if (written.exitCode !== 0 || bytes === null) return 'unknown';
+  if (bytes === 0) return 'checked';
+  const diff = await target.transport.exec(zfsCommands.diff(snapshot, dataset));
+  const changed = diff.stdout.split('\n').filter(Boolean).map((line) => line.split('\t').slice(1).join(' -> '));
+  if (changed.length > 0) throw new TargetModifiedError(target.hostId, dataset, from.name, changed);
+  step(`${target.hostId}:${dataset} changed only atimes since @${from.name}: rolled back to it`);
+  await target.transport.exec(zfsCommands.rollback(snapshot));
+  return 'checked';
+}
+
+/** A plain `zfs send` of an encrypted dataset decrypts it: refused, with what to run instead. */
+function refuseEncrypted(sourceHost: string, dataset: string, targetHost: string, targetDataset: string, properties: ReadonlyMap<string, PropertyValue>): void {
+  const encryption = properties.get('encryption')?.value ?? 'off';
+  if (encryption === 'off' || encryption === '-') return;
+  throw new EncryptedDatasetError(sourceHost, dataset, encryption, properties.get('encryptionroot')?.value ?? dataset, targetHost, targetDataset);
+}
+
+/** Parents the receive would create must not mount over a directory that holds files. */
+async function refuseParentsThatHide(target: ZfsHost, dataset: string): Promise<void> {
+  const filesystems = new Map((await target.filesystems()).map((fs) => [fs.name, fs]));
+  const missing: string[] = [];
+  let existing = dataset.slice(0, dataset.lastIndexOf('/'));
+  while (existing.includes('/') && !filesystems.has(existing)) {
+    missing.unshift(existing);
+    existing = existing.slice(0, existing.lastIndexOf('/'));
+  }
+  const base = filesystems.get(existing)?.mountpoint;
+  if (!base?.startsWith('/')) return;
+  for (const parent of missing) {
+    const mountpoint = `${base}${parent.slice(existing.length)}`;
+    await refuseToHide(target, mountpoint, `creating ${parent} would mount it at ${mountpoint}`);
+  }
+}
+
+/** Mount a dataset received unmounted, once its mountpoint hides nothing. */
+async function mountChecked(target: ZfsHost, dataset: string): Promise<void> {
+  const state = await target.dataset(dataset);
+  if (!state || state.mounted || !state.mountpoint.startsWith('/')) return;
+  await refuseToHide(target, state.mountpoint, `${dataset} was received but not mounted: it would mount at ${state.mountpoint}`);
+  await target.transport.exec(zfsCommands.mount(dataset));
+}
+
+async function refuseToHide(target: ZfsHost, path: string, what: string): Promise<void> {
+  const kind = await pathKind(target.transport, path);
+  if (kind === 'missing' || (kind === 'directory' && (await directoryIsEmpty(target.transport, path)))) return;
+  throw new ConversionError(`on ${target.hostId}: ${what}, where ${kind === 'directory' ? 'a directory holds files' : 'something other than a directory is'}; that would hide them. Move them away first.`);
+}
+
+/**
+ * `zfs receive`, creating the parent dataset first when the target is new.
+ * Parents are not marked as docker-mcp's: it never received into them.
+ */
+function receiveCommand(dataset: string, options: { force: boolean; resumable: boolean; unmounted: boolean; createParent: boolean }): ShellCommand {
   const receive = zfsCommands.receive(dataset, options);
   const parent = dataset.slice(0, dataset.lastIndexOf('/'));
   if (!options.createParent || !parent.includes('/')) return receive;
   const parentExists = redirect(command(['zfs', 'list', '-H', '-o', 'name', parent]), { stdout: 'null', stderr: 'null' });
-  return andThen(orElse(parentExists, zfsCommands.create(parent, { parents: true, properties: { [MANAGED_PROPERTY]: 'yes' } })), receive);
+  return andThen(orElse(parentExists, zfsCommands.create(parent, { parents: true })), receive);
 }
 
 /**
@@ -172,13 +351,19 @@ async function sendDirect(
   receive: ShellCommand,
   meter: ProgressMeter,
   compressed: boolean,
+  bwlimit?: number,
 ): Promise<void> {
   const [sourceTools, targetTools] = await Promise.all([source.streamTools(), target.streamTools()]);
-  // Counted before compression, so progress compares with the stream's size.
-  const counter = sourceTools.pv ? command(['pv', '-n', '-b', '-i', '0.5']) : command(['dd', 'bs=1M', 'status=progress']);
+  // Counted (and limited) before compression, so progress compares with the stream's size.
+  const limit = bwlimit ? ['-L', String(bwlimit)] : [];
+  const counter = sourceTools.pv ? command(['pv', '-n', '-b', '-i', '0.5', ...limit]) : command(['dd', 'bs=1M', 'status=progress']);
+  if (bwlimit && !sourceTools.pv && !sourceTools.mbuffer) {
+    throw new Error(`--bwlimit on the direct route needs pv or mbuffer on ${source.hostId}, which has neither: install one, or add --route relay`);
+  }
+  const paced = bwlimit && !sourceTools.pv ? [command(['mbuffer', '-q', '-m', '16M', '-r', String(bwlimit)])] : [];
   const buffered = sourceTools.mbuffer && targetTools.mbuffer ? pipeline(command(['mbuffer', '-q', '-m', '128M']), receive) : receive;
   const targetSide = compressed ? pipeline(ZSTD_DECOMPRESS, buffered) : buffered;
-  const sourceSide = compressed ? [send, counter, ZSTD_COMPRESS] : [send, counter];
+  const sourceSide = compressed ? [send, ...paced, counter, ZSTD_COMPRESS] : [send, ...paced, counter];
   const running = await source.transport.stream(strictPipeline(...sourceSide, onTargetFromSource(targetHost, targetSide)));
   running.stdout.resume();
   // pv -n prints a byte count per line; dd prints "N bytes (...) copied".
@@ -200,23 +385,50 @@ export function checkReceiveAllowed(
   dataset: string,
   managed: boolean,
   targetSnapshots: readonly SnapshotInfo[],
+  ownedByMigration = true,
 ): boolean {
+  const ours = managed && ownedByMigration;
   switch (decision.kind) {
     case 'full':
     case 'up-to-date':
       return false;
     case 'no-common-snapshot':
       // A dataset we created and never received into (ensureServiceDataset made it empty).
-      if (managed && targetSnapshots.every((s) => s.name.startsWith(SNAPSHOT_PREFIX))) return true;
+      if (ours && targetSnapshots.every((s) => s.name.startsWith(SNAPSHOT_PREFIX))) return true;
       throw new RefusingToOverwriteError(hostId, dataset, decision.targetSnapshots);
     case 'diverged':
-      if (managed && decision.targetOnly.every((name) => name.startsWith(SNAPSHOT_PREFIX))) return true;
+      if (ours && decision.targetOnly.every((name) => name.startsWith(SNAPSHOT_PREFIX))) return true;
       throw new DivergedTargetError(hostId, dataset, decision.common.name, decision.targetOnly);
     case 'incremental':
-      // The target may have changed since the common snapshot (it was mounted):
-      // roll back to it when the dataset is ours or the snapshot is (a move back).
-      return managed || decision.from.name.startsWith(SNAPSHOT_PREFIX);
+      // Only where `written` cannot tell what changed since the common snapshot
+      // (zfs-fuse): roll back to it when the dataset is ours or the snapshot is.
+      return ours || decision.from.name.startsWith(SNAPSHOT_PREFIX);
   }
+}
+
+/**
+ * Set on the target what the user set on the source and the target lacks.
+ * One command per property: a property the target does not know (zfs-fuse
+ * has no `acltype`) is reported, and the others are still set.
+ */
+async function copyProperties(
+  target: ZfsHost,
+  dataset: string,
+  wanted: ReadonlyMap<string, string>,
+  step: (message: string) => void,
+): Promise<{ propertiesSet: string[]; propertiesNotSet: string[] }> {
+  if (wanted.size === 0) return { propertiesSet: [], propertiesNotSet: [] };
+  const current = parsePropertySources((await target.transport.exec(zfsCommands.getAllWithSource(dataset))).stdout);
+  const propertiesSet: string[] = [];
+  const propertiesNotSet: string[] = [];
+  for (const [property, value] of propertiesToSet(wanted, current)) {
+    const result = await target.transport.exec(zfsCommands.set(dataset, property, value), { okExitCodes: [0, 1, 2] });
+    if (result.exitCode === 0) propertiesSet.push(`${property}=${value}`);
+    else propertiesNotSet.push(`${property}=${value} (${result.stderr.trim().split('\n')[0] ?? `exit ${result.exitCode}`})`);
+  }
+  if (propertiesSet.length > 0) step(`set on ${target.hostId}:${dataset}: ${propertiesSet.join(', ')}`);
+  if (propertiesNotSet.length > 0) step(`not set on ${target.hostId}:${dataset}: ${propertiesNotSet.join('; ')}`);
+  return { propertiesSet, propertiesNotSet };
 }
 
 async function estimateStreamSize(
@@ -225,11 +437,12 @@ async function estimateStreamSize(
   to: SnapshotInfo,
   from: SnapshotInfo | null,
   hasSizeEstimate: boolean,
+  flags: readonly string[],
 ): Promise<number | null> {
   const snapshot = `${dataset}@${to.name}`;
   if (hasSizeEstimate) {
     const result = await source.transport.exec(
-      zfsCommands.sendEstimate({ snapshot, ...(from ? { from: `${dataset}@${from.name}` } : {}) }),
+      zfsCommands.sendEstimate({ snapshot, flags, ...(from ? { from: `${dataset}@${from.name}` } : {}) }),
       { okExitCodes: [0, 1] },
     );
     const size = parseSendEstimate(result.stdout + result.stderr);
@@ -245,6 +458,23 @@ async function receiveResumeToken(target: ZfsHost, dataset: string): Promise<str
   return token && token !== '-' ? token : undefined;
 }
 
+const NOT_PRUNED = { pruned: [], pruneWarnings: [] } as const;
+
+/** What a transfer with `pruneLater` left: our snapshots older than `snapshotName` (the one just sent), on both sides. */
+export async function pruneOlderThan(
+  source: ZfsHost,
+  sourceDataset: string,
+  target: ZfsHost,
+  targetDataset: string,
+  snapshotName: string,
+  step: (message: string) => void,
+): Promise<{ pruned: string[]; pruneWarnings: string[] }> {
+  const [sourceInfo, targetInfo] = await Promise.all([source.inspect(sourceDataset), target.inspect(targetDataset)]);
+  const keep = sourceInfo.snapshots.find((snapshot) => snapshot.name === snapshotName);
+  if (!keep) return { pruned: [], pruneWarnings: [] };
+  return pruneOlderSnapshots(source, sourceDataset, sourceInfo.snapshots, target, targetDataset, targetInfo.snapshots, keep, step);
+}
+
 /** Delete our snapshots older than `keep` on both sides; `keep` is the newest common one. */
 async function pruneOlderSnapshots(
   source: ZfsHost,
@@ -254,7 +484,8 @@ async function pruneOlderSnapshots(
   targetDataset: string,
   targetSnapshots: readonly SnapshotInfo[],
   keep: SnapshotInfo,
-): Promise<string[]> {
+  step: (message: string) => void,
+): Promise<{ pruned: string[]; pruneWarnings: string[] }> {
   const olderOurs = (snapshots: readonly SnapshotInfo[]) => {
     const keepHere = snapshots.find((snapshot) => snapshot.guid === keep.guid);
     if (!keepHere) return [];
@@ -264,6 +495,8 @@ async function pruneOlderSnapshots(
     { host: source, dataset: sourceDataset, names: olderOurs(sourceSnapshots) },
     { host: target, dataset: targetDataset, names: olderOurs(targetSnapshots) },
   ];
-  await Promise.all(sides.map((side) => side.host.destroySnapshots(side.dataset, side.names)));
-  return sides.flatMap((side) => side.names.map((name) => `${side.host.hostId}:${side.dataset}@${name}`));
+  const warnings = (await Promise.all(sides.map((side) => side.host.pruneSnapshots(side.dataset, side.names)))).flat();
+  for (const warning of warnings) step(`warning: ${warning}`);
+  const pruned = sides.flatMap((side) => side.names.map((name) => `${side.host.hostId}:${side.dataset}@${name}`));
+  return { pruned: pruned.filter((name) => !warnings.some((warning) => warning.startsWith(`${name} `))), pruneWarnings: warnings };
 }

@@ -3,10 +3,16 @@
  * before it becomes an argument.
  */
 import { validateDatasetName, validateSnapshotName } from '../names/validate.js';
-import { command, type ShellCommand } from '../ssh/quote.js';
+import { command, redirect, type ShellCommand } from '../ssh/quote.js';
 
-/** The user property that marks datasets docker-mcp created. */
+/** The user property that marks datasets docker-mcp created; only its local value counts (a child inherits it). */
 export const MANAGED_PROPERTY = 'docker-mcp:managed';
+
+/** Set on a dataset whose `readonly=on` docker-mcp set when its stack left the host: undone when the stack comes back. */
+export const LEFT_READONLY_PROPERTY = 'docker-mcp:left-readonly';
+
+/** The tag of docker-mcp's `zfs hold`s on the snapshots an incremental depends on. */
+export const HOLD_TAG = 'docker-mcp';
 
 export const zfsCommands = {
   /** Properties of one dataset or snapshot, as `property<TAB>value` lines, exact numbers. */
@@ -21,7 +27,7 @@ export const zfsCommands = {
    */
   inspect(dataset: string): ShellCommand {
     return command([
-      'zfs', 'get', '-H', '-p', '-d', '1', '-o', 'name,property,value',
+      'zfs', 'get', '-H', '-p', '-d', '1', '-o', 'name,property,value,source',
       `type,guid,createtxg,referenced,mountpoint,mounted,${MANAGED_PROPERTY}`,
       validateDatasetName(dataset),
     ]);
@@ -33,12 +39,13 @@ export const zfsCommands = {
   },
 
   set(dataset: string, property: string, value: string): ShellCommand {
+    if (!/^[a-z][a-z0-9_.:-]*$/i.test(property)) throw new Error(`not a ZFS property name: ${JSON.stringify(property)}`);
     return command(['zfs', 'set', `${property}=${value}`, validateDatasetName(dataset)]);
   },
 
-  /** Only ever called on datasets docker-mcp created and whose data exists elsewhere. */
-  destroyDataset(dataset: string): ShellCommand {
-    return command(['zfs', 'destroy', '-r', validateDatasetName(dataset)]);
+  /** Only ever called on datasets docker-mcp created and whose data exists elsewhere. `recursive: false` fails on one with snapshots or children. */
+  destroyDataset(dataset: string, options: { recursive?: boolean } = {}): ShellCommand {
+    return command(['zfs', 'destroy', ...(options.recursive === false ? [] : ['-r']), validateDatasetName(dataset)]);
   },
 
   snapshot(snapshot: string): ShellCommand {
@@ -49,24 +56,76 @@ export const zfsCommands = {
     return command(['zfs', 'destroy', validateSnapshotName(snapshot)]);
   },
 
-  send(options: { snapshot: string; from?: string; resumeToken?: string }): ShellCommand {
-    if (options.resumeToken) return command(['zfs', 'send', '-t', options.resumeToken]);
-    const from = options.from ? ['-i', validateSnapshotName(options.from)] : [];
-    return command(['zfs', 'send', ...from, validateSnapshotName(options.snapshot)]);
+  hold(snapshot: string): ShellCommand {
+    return command(['zfs', 'hold', HOLD_TAG, validateSnapshotName(snapshot)]);
   },
 
-  /** `zfs send -nvP`: the size of a stream, on hosts that have it. */
-  sendEstimate(options: { snapshot: string; from?: string }): ShellCommand {
-    const from = options.from ? ['-i', validateSnapshotName(options.from)] : [];
-    return command(['zfs', 'send', '-n', '-v', '-P', ...from, validateSnapshotName(options.snapshot)]);
+  release(snapshot: string): ShellCommand {
+    return command(['zfs', 'release', HOLD_TAG, validateSnapshotName(snapshot)]);
   },
 
-  receive(dataset: string, options: { force: boolean; resumable: boolean }): ShellCommand {
+  /** Release docker-mcp's holds on every snapshot of a dataset and its children (before destroying them). */
+  releaseAll(dataset: string): ShellCommand {
+    const script = 'zfs list -H -t snapshot -o name -r "$1" | while read -r snapshot; do zfs release "$2" "$snapshot" 2>/dev/null; done; true';
+    return command(['sh', '-c', script, 'sh', validateDatasetName(dataset), HOLD_TAG]);
+  },
+
+  /** Roll back to the newest snapshot; refused by zfs when newer snapshots exist (no -r). */
+  rollback(snapshot: string): ShellCommand {
+    return command(['zfs', 'rollback', validateSnapshotName(snapshot)]);
+  },
+
+  /** Files changed since a snapshot, `change<TAB>path` lines. */
+  diff(snapshot: string, dataset: string): ShellCommand {
+    return command(['zfs', 'diff', '-H', validateSnapshotName(snapshot), validateDatasetName(dataset)]);
+  },
+
+  inherit(dataset: string, property: string): ShellCommand {
+    if (!/^[a-z][a-z0-9_.:-]*$/i.test(property)) throw new Error(`not a ZFS property name: ${JSON.stringify(property)}`);
+    return command(['zfs', 'inherit', property, validateDatasetName(dataset)]);
+  },
+
+  /** Continue an interrupted receive: the token carries the snapshot and the flags. */
+  resumeSend(token: string): ShellCommand {
+    return command(['zfs', 'send', '-t', checkedResumeToken(token)]);
+  },
+
+  /** What a resume token continues: `zfs send -nvt` prints its `toguid` and `toname`. */
+  describeResumeToken(token: string): ShellCommand {
+    return redirect(command(['zfs', 'send', '-n', '-v', '-t', checkedResumeToken(token)]), { stderr: 'stdout' });
+  },
+
+  /** Discard a partially received stream (`receive -s` state). */
+  abortReceive(dataset: string): ShellCommand {
+    return command(['zfs', 'receive', '-A', validateDatasetName(dataset)]);
+  },
+
+  /** `flags` from sendFlags(): -L, -e, -c as both hosts allow. A resume token carries its own. */
+  send(options: { snapshot: string; from?: string; resumeToken?: string; flags?: readonly string[] }): ShellCommand {
+    if (options.resumeToken) return zfsCommands.resumeSend(options.resumeToken);
+    const from = options.from ? ['-i', validateSnapshotName(options.from)] : [];
+    return command(['zfs', 'send', ...checkedSendFlags(options.flags), ...from, validateSnapshotName(options.snapshot)]);
+  },
+
+  /** `zfs send -nvP`: the size of a stream, on hosts that have it; same flags as the send. */
+  sendEstimate(options: { snapshot: string; from?: string; flags?: readonly string[] }): ShellCommand {
+    const from = options.from ? ['-i', validateSnapshotName(options.from)] : [];
+    return command(['zfs', 'send', '-n', '-v', '-P', ...checkedSendFlags(options.flags), ...from, validateSnapshotName(options.snapshot)]);
+  },
+
+  /** Every property with its value and source: `property<TAB>value<TAB>source` lines. */
+  getAllWithSource(dataset: string): ShellCommand {
+    return command(['zfs', 'get', '-H', '-p', '-o', 'property,value,source', 'all', validateDatasetName(dataset)]);
+  },
+
+  /** `unmounted`: `-u`, mounted later by the caller once it checked what the mount would hide. */
+  receive(dataset: string, options: { force: boolean; resumable: boolean; unmounted?: boolean }): ShellCommand {
     return command([
       'zfs',
       'receive',
       ...(options.force ? ['-F'] : []),
       ...(options.resumable ? ['-s'] : []),
+      ...(options.unmounted ? ['-u'] : []),
       validateDatasetName(dataset),
     ]);
   },
@@ -79,3 +138,15 @@ export const zfsCommands = {
     return command(['zfs', 'mount', validateDatasetName(dataset)]);
   },
 };
+
+const SEND_FLAGS = new Set(['-L', '-e', '-c']);
+
+function checkedSendFlags(flags: readonly string[] = []): readonly string[] {
+  for (const flag of flags) if (!SEND_FLAGS.has(flag)) throw new Error(`not a send flag docker-mcp uses: ${flag}`);
+  return flags;
+}
+
+function checkedResumeToken(token: string): string {
+  if (!/^[0-9a-f]+-[0-9a-f-]+$/i.test(token)) throw new Error(`not a receive_resume_token: ${JSON.stringify(token.slice(0, 40))}`);
+  return token;
+}

@@ -6,7 +6,7 @@
 import type { HostConfig } from '../config/schema.js';
 import { InvalidInputError } from '../errors.js';
 import { relativePathInside, validateDatasetName } from '../names/validate.js';
-import { ASIDE_SUFFIX, convertDirectoryToDataset, type ConversionResult } from './convert-directory.js';
+import { ASIDE_SUFFIX, convertDirectoryToDataset, removeVerifiedLeftover, type ConversionResult } from './convert-directory.js';
 import { ConversionError, DatasetMountMismatchError } from './errors.js';
 import { pathKind } from './path-kind.js';
 import type { ZfsHost } from './zfs-host.js';
@@ -16,6 +16,8 @@ export interface ServiceDataset {
   readonly dataset: string;
   readonly action: 'existing' | 'created' | 'converted';
   readonly conversion?: ConversionResult;
+  /** What an earlier conversion left of the verified original and could not remove (the dataset holds the data). */
+  readonly leftover?: string;
 }
 
 export interface ServiceDatasetLayout {
@@ -61,11 +63,14 @@ export async function ensureServiceDataset(zfs: ZfsHost, host: HostConfig, servi
   // A conversion that was interrupted is finished first, whatever else is there.
   if (asideKind === 'directory') {
     const conversion = await convertDirectoryToDataset(zfs, servicePath, dataset);
-    return { path: servicePath, dataset, action: 'converted', conversion };
+    return { path: servicePath, dataset, action: 'converted', conversion, ...(conversion.leftover ? { leftover: conversion.leftover } : {}) };
   }
 
   const mountedHere = filesystems.find((fs) => fs.mountpoint === servicePath);
-  if (mountedHere) return { path: servicePath, dataset: mountedHere.name, action: 'existing' };
+  if (mountedHere) {
+    const leftover = await removeVerifiedLeftover(zfs, servicePath);
+    return { path: servicePath, dataset: mountedHere.name, action: 'existing', ...(leftover ? { leftover } : {}) };
+  }
   const named = byName.get(dataset);
   if (named) throw new DatasetMountMismatchError(host.id, dataset, servicePath, named.mountpoint);
 
@@ -87,7 +92,7 @@ export async function ensureServiceDataset(zfs: ZfsHost, host: HostConfig, servi
   if (kind === 'other') throw new ConversionError(`on ${host.id}: ${servicePath} exists and is not a directory`);
   if (kind === 'directory') {
     const conversion = await convertDirectoryToDataset(zfs, servicePath, dataset);
-    return { path: servicePath, dataset, action: 'converted', conversion };
+    return { path: servicePath, dataset, action: 'converted', conversion, ...(conversion.leftover ? { leftover: conversion.leftover } : {}) };
   }
   await zfs.createDataset(dataset);
   const created = await zfs.dataset(dataset);

@@ -7,10 +7,10 @@ import { parseZfsFilesystems, type ZfsFilesystem } from '../host/parsers.js';
 import { NO_ZFS_FEATURES, parseZfsUsage, type ZfsSendFeatures } from '../host/zfs-features.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CommandFailedError } from '../ssh/errors.js';
-import { andThen, command, redirect, type ShellCommand } from '../ssh/quote.js';
+import { andThen, command, orElse, redirect, sequence, type ShellCommand } from '../ssh/quote.js';
 import type { SshTransport } from '../ssh/transport.js';
-import { MANAGED_PROPERTY, zfsCommands } from './commands.js';
-import { parseDatasetListing } from './parse.js';
+import { LEFT_READONLY_PROPERTY, MANAGED_PROPERTY, zfsCommands } from './commands.js';
+import { parseDatasetListing, parseProperties } from './parse.js';
 import type { SnapshotInfo } from './snapshot-diff.js';
 
 export interface DatasetState {
@@ -18,7 +18,7 @@ export interface DatasetState {
   readonly mountpoint: string;
   readonly mounted: boolean;
   readonly referencedBytes: number;
-  /** Created by docker-mcp (our user property is set). */
+  /** Created by docker-mcp: our user property is set on it, not inherited from a parent. */
   readonly managed: boolean;
 }
 
@@ -72,20 +72,42 @@ export class ZfsHost {
     return (await this.inspect(name)).state;
   }
 
-  /** Take a snapshot and return the dataset's inspection after it, in one round trip. */
+  /**
+   * Take a snapshot, hold it (a pruner cannot destroy what the next
+   * incremental depends on), and return the dataset's inspection after it,
+   * in one round trip.
+   */
   async snapshotAndInspect(dataset: string, snapshotName: string): Promise<DatasetInspection> {
-    return this.inspectWith(andThen(zfsCommands.snapshot(`${dataset}@${snapshotName}`), zfsCommands.inspect(dataset)), dataset);
+    const snapshot = `${dataset}@${snapshotName}`;
+    return this.inspectWith(andThen(zfsCommands.snapshot(snapshot), zfsCommands.hold(snapshot), zfsCommands.inspect(dataset)), dataset);
   }
 
-  /** Mark the dataset as ours and return its inspection, in one round trip. */
-  async markManagedAndInspect(dataset: string): Promise<DatasetInspection> {
-    return this.inspectWith(andThen(zfsCommands.set(dataset, MANAGED_PROPERTY, 'yes'), zfsCommands.inspect(dataset)), dataset);
+  /** Hold a snapshot that arrived (a second hold of ours is refused by zfs, and harmless). */
+  async hold(dataset: string, snapshotName: string): Promise<void> {
+    await this.transport.exec(redirect(zfsCommands.hold(`${dataset}@${snapshotName}`), { stderr: 'null' }), { okExitCodes: [0, 1] });
   }
 
-  /** Destroy several snapshots of one dataset in one round trip. */
-  async destroySnapshots(dataset: string, names: readonly string[]): Promise<void> {
-    if (names.length === 0) return;
-    await this.transport.exec(andThen(...names.map((name) => zfsCommands.destroySnapshot(`${dataset}@${name}`))));
+  /** Mark the dataset as ours (a receive created it) and hold the snapshot it arrived with, then inspect it, in one round trip. */
+  async claimReceivedAndInspect(dataset: string, snapshotName: string): Promise<DatasetInspection> {
+    const hold = orElse(zfsCommands.hold(`${dataset}@${snapshotName}`), command(['true']));
+    return this.inspectWith(andThen(zfsCommands.set(dataset, MANAGED_PROPERTY, 'yes'), hold, zfsCommands.inspect(dataset)), dataset);
+  }
+
+  /**
+   * Release and destroy snapshots of ours. A snapshot that cannot go (a
+   * user's own hold on it, a clone) is a warning, never a failure: the
+   * transfer it follows has succeeded.
+   */
+  async pruneSnapshots(dataset: string, names: readonly string[]): Promise<string[]> {
+    const warnings = await Promise.all(
+      names.map(async (name) => {
+        const snapshot = `${dataset}@${name}`;
+        const prune = sequence(redirect(zfsCommands.release(snapshot), { stderr: 'null' }), zfsCommands.destroySnapshot(snapshot));
+        const result = await this.transport.exec(prune, { okExitCodes: [0, 1, 2] });
+        return result.exitCode === 0 ? null : `${this.hostId}:${snapshot} was not pruned (${result.stderr.trim().split('\n')[0] ?? `exit ${result.exitCode}`})`;
+      }),
+    );
+    return warnings.filter((warning): warning is string => warning !== null);
   }
 
   private async inspectWith(cmd: ShellCommand, name: string): Promise<DatasetInspection> {
@@ -103,7 +125,7 @@ export class ZfsHost {
         mountpoint: properties.get('mountpoint') ?? '',
         mounted: properties.get('mounted') === 'yes',
         referencedBytes: Number(properties.get('referenced') ?? 0),
-        managed: properties.get(MANAGED_PROPERTY) === 'yes',
+        managed: properties.get(MANAGED_PROPERTY) === 'yes' && listing.localProperties.has(MANAGED_PROPERTY),
       },
       snapshots: listing.snapshots,
     };
@@ -113,6 +135,12 @@ export class ZfsHost {
   async filesystems(): Promise<ZfsFilesystem[]> {
     const result = await this.transport.exec(command(['zfs', 'get', '-H', '-p', '-o', 'name,property,value', 'type,mountpoint,available']));
     return parseZfsFilesystems(result.stdout);
+  }
+
+  /** The dataset's `encryption` (`off`, `aes-256-gcm` ...), or null when it does not exist or the host has no encryption (zfs-fuse). */
+  async encryption(dataset: string): Promise<string | null> {
+    const result = await this.transport.exec(zfsCommands.get(dataset, ['encryption']), { okExitCodes: [0, 1, 2] });
+    return result.exitCode === 0 ? (parseProperties(result.stdout).get('encryption') ?? null) : null;
   }
 
   async snapshots(dataset: string): Promise<SnapshotInfo[]> {
@@ -133,12 +161,15 @@ export class ZfsHost {
    * elsewhere). zfs-fuse unmounts on the first try and then reports "dataset
    * is busy" for a moment, so a busy answer is retried briefly.
    */
-  async destroyDataset(dataset: string): Promise<void> {
+  async destroyDataset(dataset: string, options: { recursive?: boolean } = {}): Promise<void> {
+    // Our holds would make zfs refuse; a hold someone else put still does.
+    await this.transport.exec(zfsCommands.releaseAll(dataset), { okExitCodes: [0, 1] });
+    const destroy = zfsCommands.destroyDataset(dataset, options);
     for (let attempt = 1; ; attempt++) {
-      const result = await this.transport.exec(zfsCommands.destroyDataset(dataset), { okExitCodes: [0, 1] });
+      const result = await this.transport.exec(destroy, { okExitCodes: [0, 1] });
       if (result.exitCode === 0) return;
       if (!/busy/.test(result.stderr) || attempt >= 20) {
-        throw new CommandFailedError(this.hostId, zfsCommands.destroyDataset(dataset).text, result.exitCode, result.stderr);
+        throw new CommandFailedError(this.hostId, destroy.text, result.exitCode, result.stderr);
       }
       await sleep(250 * Math.min(attempt, 4));
     }
@@ -152,5 +183,32 @@ export class ZfsHost {
 
   async destroySnapshot(dataset: string, name: string): Promise<void> {
     await this.transport.exec(zfsCommands.destroySnapshot(`${dataset}@${name}`));
+  }
+
+  /**
+   * The copy a stack left behind must not drift (reading it changes atimes,
+   * which OpenZFS counts as a modification): readonly while the stack runs
+   * elsewhere. Marked, so that only what docker-mcp set is undone; a dataset
+   * the user made readonly is left as it is.
+   */
+  async leaveReadonly(dataset: string): Promise<boolean> {
+    const current = parseDatasetListing(
+      (await this.transport.exec(command(['zfs', 'get', '-H', '-p', '-o', 'name,property,value,source', 'readonly', dataset]))).stdout,
+      dataset,
+    );
+    if (current.properties?.get('readonly') === 'on') return false;
+    await this.transport.exec(andThen(zfsCommands.set(dataset, LEFT_READONLY_PROPERTY, 'yes'), zfsCommands.set(dataset, 'readonly', 'on')));
+    return true;
+  }
+
+  /** Undo leaveReadonly when the stack comes back: only where docker-mcp set it. */
+  async undoLeftReadonly(dataset: string): Promise<boolean> {
+    const listing = parseDatasetListing(
+      (await this.transport.exec(command(['zfs', 'get', '-H', '-p', '-o', 'name,property,value,source', LEFT_READONLY_PROPERTY, dataset]))).stdout,
+      dataset,
+    );
+    if (!listing.localProperties.has(LEFT_READONLY_PROPERTY)) return false;
+    await this.transport.exec(andThen(zfsCommands.inherit(dataset, 'readonly'), zfsCommands.inherit(dataset, LEFT_READONLY_PROPERTY)));
+    return true;
   }
 }

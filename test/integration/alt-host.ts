@@ -1,6 +1,6 @@
 /**
  * A second way into beta that a fault test owns and may break: its own sshd
- * on 127.0.0.22 (beta's host key, its own known_hosts), whose sessions reach
+ * on 127.0.0.32 (beta's host key, its own known_hosts), whose sessions reach
  * beta's Docker engine through a socket link the test can remove, and its own
  * appdata dataset, whose quota the test can set. Killing this sshd or
  * removing this link cuts only the test's own migrations, never the testbed
@@ -17,7 +17,7 @@ import { testbedPaths, testbedSharedPaths, TESTBED_HOSTS } from '../../src/testb
 import { TESTBED_USER } from '../../src/testbed/testbed-user.js';
 import { zfsHostPath } from '../../src/testbed/zfs-serializer.js';
 
-const ADDRESS = '127.0.0.22';
+const ADDRESS = '127.0.0.32';
 const beta = TESTBED_HOSTS.find((h) => h.name === 'beta')!;
 
 export interface AltHost {
@@ -77,6 +77,7 @@ export async function createAltBeta(name: string): Promise<AltHost> {
       identity_file: shared.clientKey,
       known_hosts_file: path.join(dir, 'known_hosts'),
       description: 'beta, reached by a fault test',
+      sudo: false,
       tags: [],
       compose_path: `${appdata}-compose`,
       appdata_path: appdata,

@@ -8,7 +8,7 @@
 import { execa } from 'execa';
 import fc from 'fast-check';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,6 +39,8 @@ const hostile = fc.oneof(
     `x|touch ${canary}`,
     `x&&touch ${canary}`,
     `x\ntouch ${canary}`,
+    `x\ttouch ${canary}`,
+    `-oProxyCommand=touch ${canary}`,
     `'; touch ${canary}; '`,
     `"; touch ${canary}; "`,
     '../../../etc/passwd',
@@ -126,8 +128,9 @@ describe('hostile input through the MCP tools', () => {
           ['docker_compose', { action: 'migrate', host_id: 'alpha', target_host_id: value, stack_name: 'web', dry_run: true }],
           ['docker_container', { action: 'logs', host_id: 'alpha', container_id: value }],
           ['docker_container', { action: 'pull', host_id: 'alpha', image_name: value }],
-          ['docker_hosts', { action: 'discover', host_id: value }],
         ];
+        // An empty host_id is the Python tool's "not given": discover then means every host (checked below).
+        if (value !== '') attempts.push(['docker_hosts', { action: 'discover', host_id: value }]);
         // A hostile variable name (the benign-looking ones in the list are valid names, and fine).
         if (!/^[A-Za-z_][A-Za-z0-9_]{0,127}$/.test(value)) {
           attempts.push(['docker_compose', { action: 'deploy', host_id: 'alpha', stack_name: `${prefix}-env`, compose_content: 'services:\n  web:\n    image: local/busybox:test\n', environment: { [value]: 'x' } }]);
@@ -142,6 +145,40 @@ describe('hostile input through the MCP tools', () => {
     );
     expect(await canaryAnywhere()).toBe(false);
     expect((await call('docker_hosts', { action: 'list' })).isError).toBeFalsy();
+    const discoverEveryHost = await call('docker_hosts', { action: 'discover', host_id: '' });
+    expect(discoverEveryHost.isError, JSON.stringify(discoverEveryHost.content)).toBeFalsy();
+  });
+
+  it('docker_hosts refuses control characters in every field, dashes and whitespace in ssh_host/ssh_user, and leaves hosts.yml as it was', async () => {
+    const before = await readFile(configFile, 'utf8');
+    const control = fc.constantFrom('\n', '\t', '\r', '\0', '\u001b', '\u007f');
+    const smuggled = fc.tuple(fc.string({ maxLength: 8 }), control, fc.string({ maxLength: 8 })).map(([a, c, b]) => `${a}${c}Match exec "touch ${canary}"${c}Host ${b}`);
+    const notAnSshWord = fc.oneof(smuggled, fc.constantFrom(`-oProxyCommand=touch ${canary}`, '-lroot', 'a b', ' x', `$(touch ${canary})x y`));
+    const field = fc.constantFrom('description', 'ssh_key_path', 'compose_path', 'zfs_dataset', 'tags');
+    await fc.assert(
+      fc.asyncProperty(smuggled, field, notAnSshWord, fc.constantFrom('ssh_host', 'ssh_user'), async (value, name, sshWord, sshField) => {
+        const base = { action: 'add', host_id: `${prefix}-h`, ssh_host: '127.0.0.99', ssh_user: 'root' };
+        for (const args of [{ ...base, [name]: name === 'tags' ? ['ok', value] : value }, { ...base, [sshField]: sshWord }]) {
+          const result = await call('docker_hosts', args);
+          expect(result.isError, JSON.stringify(args)).toBe(true);
+          expect((result.content[0] as { text: string }).text).toMatch(/invalid/i);
+        }
+        const edit = await call('docker_hosts', { action: 'edit', host_id: 'alpha', description: value });
+        expect(edit.isError).toBe(true);
+      }),
+      { numRuns: 20 },
+    );
+    expect(await readFile(configFile, 'utf8')).toBe(before);
+    expect(await canaryAnywhere()).toBe(false);
+  });
+
+  it('import_ssh over MCP reads no file but ~/.ssh/config: not hosts.yml, not a file the client names', async () => {
+    for (const file of [configFile, `${configFile}.bak`, '/etc/passwd', `/tmp/$(touch ${canary})`, `-F${configFile}`]) {
+      const result = await call('docker_hosts', { action: 'import_ssh', ssh_config_path: file });
+      expect(result.isError, file).toBe(true);
+      expect((result.content[0] as { text: string }).text).toMatch(/only ~\/\.ssh\/config/);
+    }
+    expect(await canaryAnywhere()).toBe(false);
   });
 
   it('refuses hostile compose files before they reach the host: alias bomb, huge, no services, injected env value', async () => {

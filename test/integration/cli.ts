@@ -11,12 +11,12 @@ export interface CliRun {
   readonly stderr: string;
 }
 
-export async function runCli(args: readonly string[], env: Record<string, string> = {}, input?: string): Promise<CliRun> {
+export async function runCli(args: readonly string[], env: Record<string, string> = {}, input?: string, timeoutMs = 120_000): Promise<CliRun> {
   const result = await execa('node', ['--import', 'tsx', bin, ...args], {
     reject: false,
     ...(input === undefined ? {} : { input }),
     env: { DOCKER_MCP_CONFIG: testbedHostsFile(), ...env },
-    timeout: 120_000,
+    timeout: timeoutMs,
   });
   return { exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr };
 }

@@ -14,10 +14,12 @@ import type { DockerHost } from '../../src/docker/docker-host.js';
 import { listContainers } from '../../src/docker/containers.js';
 import { deployStack } from '../../src/docker/stacks.js';
 import { migrateStack, type MigrationOptions } from '../../src/migration/execute.js';
+import { listMigrations, readMigration } from '../../src/migration/journal.js';
 import { command } from '../../src/ssh/quote.js';
 import { SshTransport } from '../../src/ssh/transport.js';
 import { compareManifests, readManifest, type Manifest } from '../../src/transfer/manifest.js';
 import type { ProgressEvent } from '../../src/transfer/progress.js';
+import { routeKeyMarker } from '../../src/transfer/route-key.js';
 import { ZfsHost } from '../../src/zfs/zfs-host.js';
 import { createAltBeta, type AltHost } from './alt-host.js';
 import { cleanUpPrefix } from './stack-fixture.js';
@@ -95,6 +97,18 @@ async function expectRecovered(stack: string, target: DockerHost, before: Manife
   expect(await runningOn(alpha, stack)).toBe(0);
 }
 
+/** After a failed run that reached its target: the journal holds no key of it, and the target login's authorized_keys no line of it. */
+async function expectKeyTakenAway(stack: string, target: DockerHost): Promise<void> {
+  const ended = (await listMigrations(journalDir)).filter((m) => m.stack === stack && m.status === 'failed');
+  expect(ended.length).toBeGreaterThan(0);
+  const authorizedKeys = await target.transport.exec(command(['sh', '-c', 'cat "$(getent passwd "$1" | cut -d: -f6)/.ssh/authorized_keys"', 'sh', target.host.user]), { okExitCodes: [0, 1] });
+  for (const migration of ended) {
+    // null: issued, then revoked (never issued would leave it out).
+    expect(migration.routeKey).toBeNull();
+    expect(authorizedKeys.stdout).not.toContain(routeKeyMarker(migration.id));
+  }
+}
+
 const phaseStarts = (phase: string) => (event: ProgressEvent) => event.type === 'migration-phase' && event.phase === phase;
 
 beforeAll(async () => {
@@ -126,6 +140,7 @@ describe('migration under faults', () => {
       execFileSync('pkill', ['-KILL', '-f', `receive.*${alt.dataset}/${stack}`]);
     };
     await expect(migrateWithFault(stack, altBeta, (e) => e.type === 'transfer-progress', killStream, { cold: true })).rejects.toThrow(/failed at final-sync: data transfer failed.*rolled back: .*started again on alpha/s);
+    await expectKeyTakenAway(stack, altBeta);
     await expectRecovered(stack, altBeta, before);
   });
 
@@ -134,8 +149,15 @@ describe('migration under faults', () => {
     await deployStatic(stack, 8);
     const before = await sourceManifests(stack);
     await expect(migrateWithFault(stack, altBeta, phaseStarts('final-sync'), () => alt.killSshd())).rejects.toThrow(/is unreachable.*rolled back: .*started again on alpha/s);
+    // The migration's key could not be taken off an unreachable target: the journal keeps it.
+    const [failed] = (await listMigrations(journalDir)).filter((m) => m.stack === stack);
+    expect(failed?.routeKey?.marker).toBe(routeKeyMarker(failed!.id));
     await alt.startSshd();
     await expectRecovered(stack, altBeta, before);
+    // The re-run between the same hosts took it away.
+    const authorizedKeys = await altBeta.transport.exec(command(['cat', '--', failed!.routeKey!.authorizedKeysFile]), { okExitCodes: [0, 1] });
+    expect(authorizedKeys.stdout).not.toContain(failed!.routeKey!.marker);
+    expect((await readMigration(failed!.id, journalDir)).routeKey).toBeNull();
   });
 
   it('the target pool fills up mid-receive: rolled back, then a re-run succeeds once there is room', async () => {
@@ -151,8 +173,11 @@ describe('migration under faults', () => {
     const stack = `${prefix}-engine`;
     await deployStatic(stack, 8);
     const before = await sourceManifests(stack);
-    await expect(migrateWithFault(stack, altBeta, phaseStarts("start"), () => alt.stopDocker())).rejects.toThrow(/failed at start: .*docker-compose.*rolled back: .*started again on alpha/s);
-    await alt.startDocker();
+    // The engine goes away under compose, or under the engine query before it: either way the start fails.
+    const failed = migrateWithFault(stack, altBeta, phaseStarts('start'), () => alt.stopDocker());
+    // Back for the tests after this one, whatever this one's outcome.
+    await expect(failed.finally(() => alt.startDocker())).rejects.toThrow(/failed at start: .*(docker-compose|Docker daemon).*rolled back: .*started again on alpha/s);
+    await expectKeyTakenAway(stack, altBeta);
     await expectRecovered(stack, altBeta, before);
   });
 

@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest';
 import type { HostCapabilities } from '../../src/host/capabilities.js';
 import type { HostRow } from '../../src/host/fan-out.js';
 import { runCli } from './cli.js';
+import { testbedConfig } from './testbed.js';
 
 describe('docker-mcp hosts', () => {
-  it('discover --json reports ZFS on alpha and beta, none on gamma, compose v1 everywhere', async () => {
+  it('discover --json reports ZFS on alpha and beta, none on gamma; compose v1 on alpha and gamma, v2 on beta', async () => {
     const run = await runCli(['hosts', 'discover', '--json']);
     expect(run.stderr).toBe('');
     expect(run.exitCode).toBe(0);
@@ -12,7 +13,7 @@ describe('docker-mcp hosts', () => {
     const byHost = Object.fromEntries(rows.map((row) => [row.hostId, row.ok ? row.value : undefined]));
     for (const id of ['alpha', 'beta', 'gamma']) {
       expect(byHost[id]?.docker?.serverVersion).toMatch(/^20\.10\./);
-      expect(byHost[id]?.compose).toMatchObject({ flavour: 'v1', command: ['docker-compose'] });
+      expect(byHost[id]?.compose).toMatchObject(id === 'beta' ? { flavour: 'v2', command: ['docker', 'compose'] } : { flavour: 'v1', command: ['docker-compose'] });
       expect(byHost[id]?.rsync?.version).toMatch(/^\d+\.\d+/);
       expect(byHost[id]?.appdata.freeBytes).toBeGreaterThan(0);
     }
@@ -43,13 +44,37 @@ describe('docker-mcp hosts', () => {
       ['alpha', true, true],
       ['beta', true, true],
       ['gamma', true, true],
+      ['delta', true, true],
+      ['epsilon', true, true],
     ]);
+  });
+
+  it('with no hosts.yml, list says so, and add creates the file, discovers the host and records its ZFS dataset', async () => {
+    const { mkdtemp, readFile, rm } = await import('node:fs/promises');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'h14-hosts-add-'));
+    const file = path.join(dir, 'config', 'hosts.yml');
+    try {
+      const empty = await runCli(['hosts', 'list'], { DOCKER_MCP_CONFIG: file });
+      expect([empty.exitCode, empty.stdout]).toEqual([0, expect.stringMatching(new RegExp(`^no hosts: ${file} does not exist yet \\(hosts add creates it\\)`))]);
+      const alpha = (await testbedConfig()).hosts.find((h) => h.id === 'alpha')!;
+      const added = await runCli(
+        ['hosts', 'add', 'h14-alpha', '--hostname', alpha.hostname, '--user', alpha.user, '--identity-file', alpha.identity_file!, '--known-hosts-file', alpha.known_hosts_file!, '--appdata-path', '/srv/alpha/appdata', '--json'],
+        { DOCKER_MCP_CONFIG: file },
+      );
+      expect(added.exitCode, added.stderr).toBe(0);
+      expect(JSON.parse(added.stdout)).toMatchObject({ hostId: 'h14-alpha', discovery: { hosts: [{ hostId: 'h14-alpha', ok: true }], config_updated: ['h14-alpha'] } });
+      expect(await readFile(file, 'utf8')).toMatch(/h14-alpha:[\s\S]*appdata_path: \/srv\/alpha\/appdata[\s\S]*zfs_capable: true\n    zfs_dataset: alpha\/appdata\n/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('an unknown host is bad input (exit 2) naming the hosts there are', async () => {
     const run = await runCli(['hosts', 'discover', 'nope']);
     expect(run.exitCode).toBe(2);
-    expect(run.stderr).toMatch(/unknown host "nope"; configured hosts: alpha, beta, gamma/);
+    expect(run.stderr).toMatch(/unknown host "nope"; configured hosts: alpha, beta, gamma, delta, epsilon/);
   });
 
   it('a host that cannot be reached gets its own failed row and exit 3, the others still answer', async () => {
@@ -67,7 +92,7 @@ describe('docker-mcp hosts', () => {
     const gamma = rows.find((r) => r.hostId === 'gamma');
     expect(gamma?.value.ssh.ok).toBe(false);
     expect(gamma?.value.ssh.error).toMatch(/unreachable/);
-    expect(rows.filter((r) => r.value.ssh.ok).map((r) => r.hostId)).toEqual(['alpha', 'beta']);
+    expect(rows.filter((r) => r.value.ssh.ok).map((r) => r.hostId)).toEqual(['alpha', 'beta', 'delta', 'epsilon']);
   });
 
   it('a broken hosts.yml is a config error naming file, host, field and line', async () => {

@@ -6,7 +6,7 @@
 import { execa, type ResultPromise } from 'execa';
 import { existsSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +22,7 @@ import { command } from '../../src/ssh/quote.js';
 import { SshTransport } from '../../src/ssh/transport.js';
 import { testbedHostsFile } from '../../src/testbed/layout.js';
 import { authStackFile, cleanUpPrefix, type TestbedId } from './stack-fixture.js';
-import { testbedHost } from './testbed.js';
+import { TESTBED_HOST_IDS, testbedHost } from './testbed.js';
 
 const builtBin = fileURLToPath(new URL('../../dist/src/cli/bin.js', import.meta.url));
 const prefix = `mcp${process.pid}`;
@@ -100,9 +100,9 @@ describe('MCP server over stdio (the built binary)', () => {
     }
   });
 
-  it('docker_hosts list and discover: ZFS on alpha and beta, none on gamma', async () => {
+  it('docker_hosts list and discover: ZFS on alpha, beta and the guests, none on gamma', async () => {
     const list = structured(await call(client, 'docker_hosts', { action: 'list' }));
-    expect((list.result as { hosts: { id: string }[] }).hosts.map((h) => h.id)).toEqual(['alpha', 'beta', 'gamma']);
+    expect((list.result as { hosts: { id: string }[] }).hosts.map((h) => h.id)).toEqual([...TESTBED_HOST_IDS]);
 
     const discover = structured(await call(client, 'docker_hosts', { action: 'discover' }));
     const rows = (discover.result as { hosts: { hostId: string; ok: boolean; value: { zfs: { available: boolean; appdataDataset: string | null } } }[] }).hosts;
@@ -110,6 +110,8 @@ describe('MCP server over stdio (the built binary)', () => {
       ['alpha', true, true, 'alpha/appdata'],
       ['beta', true, true, 'beta/appdata'],
       ['gamma', true, false, null],
+      ['delta', true, true, 'tank/appdata'],
+      ['epsilon', true, true, 'tank/appdata'],
     ]);
   });
 
@@ -251,30 +253,36 @@ describe('MCP server over stdio (the built binary)', () => {
   });
 
   it('docker_hosts import_ssh adds the concrete aliases of an ssh config, as OpenSSH resolves them', async () => {
-    const sshConfig = path.join(workDir, 'ssh_config');
+    // The server's HOME is workDir: over MCP, import_ssh reads only ~/.ssh/config.
+    const sshConfig = path.join(workDir, '.ssh', 'config');
+    await mkdir(path.dirname(sshConfig), { recursive: true });
     await writeFile(sshConfig, 'Host *\n  ServerAliveInterval 30\nHost nas-one\n  HostName 127.0.0.21\n  User backup\n  Port 2222\nHost alpha\n  HostName 127.0.0.11\n');
-    const imported = structured(await call(client, 'docker_hosts', { action: 'import_ssh', ssh_config_path: sshConfig }));
+    const imported = structured(await call(client, 'docker_hosts', { action: 'import_ssh', ssh_config_path: '~/.ssh/config' }));
     expect(imported.result).toMatchObject({ imported: ['nas-one'], skipped: [{ alias: 'alpha', reason: 'already in hosts.yml' }] });
+    // The Python tool's selected_hosts: one comma-separated string of aliases and 1-based positions.
+    expect(errorText(await call(client, 'docker_hosts', { action: 'import_ssh', selected_hosts: 'nas-one, nope' }))).toMatch(/^bad-input: invalid selected_hosts "nope": not in the ssh config/);
+    const again = structured(await call(client, 'docker_hosts', { action: 'import_ssh', selected_hosts: '1, alpha' }));
+    expect(again.result).toMatchObject({ imported: [], skipped: [{ alias: 'nas-one' }, { alias: 'alpha' }] });
     const list = structured(await call(client, 'docker_hosts', { action: 'list' }));
     expect((list.result as { hosts: { id: string }[] }).hosts.find((h) => h.id === 'nas-one')).toMatchObject({ hostname: 'nas-one', user: 'backup', port: 2222 });
     structured(await call(client, 'docker_hosts', { action: 'remove', host_id: 'nas-one', confirm: true }));
   });
 
   it('docker_hosts add, edit and remove keep comments and the other blocks of hosts.yml, and keep a .bak', async () => {
-    structured(await call(client, 'docker_hosts', { action: 'add', host_id: 'delta', ssh_host: '127.0.0.14', ssh_user: 'root', tags: ['lab'], appdata_path: '/srv/delta/appdata' }));
-    expect(errorText(await call(client, 'docker_hosts', { action: 'add', host_id: 'delta', ssh_host: 'x', ssh_user: 'y' }))).toMatch(/already in/);
-    structured(await call(client, 'docker_hosts', { action: 'edit', host_id: 'delta', description: 'the fourth', enabled: false }));
+    structured(await call(client, 'docker_hosts', { action: 'add', host_id: 'zeta', ssh_host: '127.0.0.14', ssh_user: 'root', tags: ['lab'], appdata_path: '/srv/zeta/appdata' }));
+    expect(errorText(await call(client, 'docker_hosts', { action: 'add', host_id: 'zeta', ssh_host: 'x', ssh_user: 'y' }))).toMatch(/already in/);
+    structured(await call(client, 'docker_hosts', { action: 'edit', host_id: 'zeta', description: 'added over MCP', enabled: false }));
     let text = await readFile(configFile, 'utf8');
     expect(text).toMatch(/^# my fleet, hand-written/);
     expect(text).toMatch(/bandwidth_limit: 100M\s+# kept/);
     expect(text).toMatch(/server:\n {2}port: 8000/);
-    expect(text).toMatch(/delta:[\s\S]*description: the fourth[\s\S]*enabled: false/);
+    expect(text).toMatch(/zeta:[\s\S]*description: added over MCP[\s\S]*enabled: false/);
     expect(existsSync(`${configFile}.bak`)).toBe(true);
 
-    expect(errorText(await call(client, 'docker_hosts', { action: 'remove', host_id: 'delta' }))).toMatch(/confirm: true/);
-    structured(await call(client, 'docker_hosts', { action: 'remove', host_id: 'delta', confirm: true }));
+    expect(errorText(await call(client, 'docker_hosts', { action: 'remove', host_id: 'zeta' }))).toMatch(/confirm: true/);
+    structured(await call(client, 'docker_hosts', { action: 'remove', host_id: 'zeta', confirm: true }));
     text = await readFile(configFile, 'utf8');
-    expect(text).not.toMatch(/delta/);
+    expect(text).not.toMatch(/zeta/);
     expect(text).toMatch(/bandwidth_limit: 100M\s+# kept/);
   });
 });
@@ -326,7 +334,7 @@ describe('MCP server over Streamable HTTP', () => {
       const host = (['alpha', 'beta', 'gamma'] as const)[i % 3]!;
       switch (i % 5) {
         case 0:
-          return call(client, 'docker_hosts', { action: 'list' }).then((r) => expect((structured(r).result as { hosts: { id: string }[] }).hosts.map((h) => h.id)).toEqual(['alpha', 'beta', 'gamma']));
+          return call(client, 'docker_hosts', { action: 'list' }).then((r) => expect((structured(r).result as { hosts: { id: string }[] }).hosts.map((h) => h.id)).toEqual([...TESTBED_HOST_IDS]));
         case 1:
           return call(client, 'docker_container', { action: 'list', host_id: host, all_containers: true, limit: 1000 }).then((r) => {
             const page = structured(r).result as { containers: { host_id: string }[]; host_errors: unknown[] };
@@ -364,6 +372,54 @@ describe('MCP server over Streamable HTTP', () => {
       });
     expect(await status(`rebound.example:${url.port}`)).toBe(403);
     expect(await status(`127.0.0.1:${url.port}`)).toBe(200);
+  });
+
+  const initializeOver = async (url: string, headers: Record<string, string> = {}) => {
+    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers }, body: JSON.stringify(initializeRequest) });
+    return { status: response.status, sessionId: response.headers.get('mcp-session-id'), text: await response.text() };
+  };
+
+  it('refuses --token on the command line (ps shows it), naming --token-file and $DOCKER_MCP_TOKEN', async () => {
+    const refused = await execa(process.execPath, [builtBin, 'serve', '--http', '--port', '0', '--token', 'visible-in-ps-0123456789'], { env: { DOCKER_MCP_CONFIG: configFile }, reject: false, timeout: 15_000 });
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toMatch(/--token-file.*\$DOCKER_MCP_TOKEN/);
+    expect(refused.stderr).not.toMatch(/visible-in-ps/);
+  });
+
+  it('reads the bearer token from --token-file', async () => {
+    const token = 'file-token-0123456789abcdef';
+    const tokenFile = path.join(workDir, 'token');
+    await writeFile(tokenFile, `${token}\n`, { mode: 0o600 });
+    const url = (await startServer(['--host', '0.0.0.0', '--token-file', tokenFile], { DOCKER_MCP_TOKEN: '' })).replace('0.0.0.0', '127.0.0.1');
+    expect((await initializeOver(url)).status).toBe(401);
+    expect((await initializeOver(url, { authorization: `Bearer ${token}` })).status).toBe(200);
+  });
+
+  it('keeps at most --max-sessions sessions, and closes one idle past --session-idle-timeout', async () => {
+    const url = await startServer(['--max-sessions', '2', '--session-idle-timeout', '1']);
+    const first = await initializeOver(url);
+    expect(first.status).toBe(200);
+    expect((await initializeOver(url)).status).toBe(200);
+    const refused = await initializeOver(url);
+    expect(refused.status).toBe(503);
+    expect(refused.text).toMatch(/at most 2 sessions.*--max-sessions/);
+    await new Promise((resolve) => setTimeout(resolve, 1_800));
+    const stale = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': first.sessionId!, 'mcp-protocol-version': '2025-06-18' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list', params: {} }),
+    });
+    expect(stale.status).toBe(404);
+    expect((await initializeOver(url)).status).toBe(200);
+  });
+
+  it("takes what flags do not give from hosts.yml's server: section (the Python tool's): max_connections bounds the sessions", async () => {
+    const pythonStyle = path.join(workDir, 'python-server.yml');
+    await writeFile(pythonStyle, `${await readFile(testbedHostsFile(), 'utf8')}\nserver:\n  host: 127.0.0.1\n  max_connections: 1\n  log_level: WARNING\n`);
+    const url = await startServer([], { DOCKER_MCP_CONFIG: pythonStyle });
+    expect((await initializeOver(url)).status).toBe(200);
+    const refused = await initializeOver(url);
+    expect([refused.status, refused.text]).toEqual([503, expect.stringMatching(/at most 1 sessions/)]);
   });
 
   it('bound off loopback, refuses to start without a token, and rejects requests without it', async () => {

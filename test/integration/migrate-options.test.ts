@@ -49,28 +49,35 @@ describe('pre-flight', () => {
     expect((await journalOf(stack)).map((m) => m.status)).toEqual(['refused']);
   });
 
-  it('moves a stack with a named volume only with --force, which leaves that volume on the source', async () => {
+  it('moves a stack with a volume it cannot copy (external) only with --force, which leaves that volume where it is', async () => {
     const stack = `${prefix}vol`;
-    await kit.deployTwoServiceStack(stack);
-    const compose = (await kit.sh('alpha', 'cat "$1"', `/srv/alpha/compose/${stack}/docker-compose.yml`)).stdout;
-    await deployStack(kit.hosts.alpha, stack, `${compose.replace('      - /srv/alpha/appdata', '      - cache:/cache\n      - /srv/alpha/appdata')}volumes:\n  cache:\n`);
+    const volume = `${stack}-cache`;
+    // An external volume is the user's to create, on each host (say, backed by a share both reach).
+    for (const host of ['alpha', 'beta'] as const) await kit.sh(host, 'docker volume create "$1" >/dev/null', volume);
+    try {
+      await kit.deployTwoServiceStack(stack);
+      const compose = (await kit.sh('alpha', 'cat "$1"', `/srv/alpha/compose/${stack}/docker-compose.yml`)).stdout;
+      await deployStack(kit.hosts.alpha, stack, `${compose.replace('      - /srv/alpha/appdata', '      - cache:/cache\n      - /srv/alpha/appdata')}volumes:\n  cache:\n    external: true\n    name: ${volume}\n`);
 
-    const refused = await kit.cli(['migrate', 'alpha', 'beta', stack]);
-    expect(refused.exitCode).toBe(2);
-    expect(refused.stderr).toMatch(/would not move with it: app: cache \(a named volume.*With --force the stack moves without them: their data stays on alpha/);
+      const refused = await kit.cli(['migrate', 'alpha', 'beta', stack]);
+      expect(refused.exitCode).toBe(2);
+      expect(refused.stderr).toMatch(/would not move with it: app: .*an external volume.*With --force the stack moves without them: their data stays on alpha/s);
 
-    const forced = await kit.cli(['migrate', 'alpha', 'beta', stack, '--force', '--json']);
-    expect(forced.stderr).toBe('');
-    const report = JSON.parse(forced.stdout) as MigrationReport;
-    expect(report.preflight.forcedNotMoved).toEqual([expect.stringMatching(/^app: cache/)]);
-    expect(await kit.running(stack)).toEqual({ alpha: 0, beta: 2, gamma: 0 });
-    expect((await kit.sh('alpha', 'docker volume ls -q')).stdout).toContain(`${stack}_cache`);
+      const forced = await kit.cli(['migrate', 'alpha', 'beta', stack, '--force', '--json']);
+      expect(forced.stderr).toBe('');
+      const report = JSON.parse(forced.stdout) as MigrationReport;
+      expect(report.preflight.forcedNotMoved).toEqual([expect.stringMatching(/^app: .*external volume/)]);
+      expect(await kit.running(stack)).toEqual({ alpha: 0, beta: 2, gamma: 0 });
+      expect((await kit.sh('alpha', 'docker volume ls -q')).stdout.split('\n')).toContain(volume);
 
-    // A stack that is on the target is refused, --force or not.
-    const again = await kit.cli(['migrate', 'alpha', 'beta', stack, '--force']);
-    expect(again.exitCode).toBe(2);
-    expect(again.stderr).toMatch(/beta already has a stack .*--force does not apply/);
-    await stackAction(kit.hosts.beta, stack, 'down');
+      // A stack that is on the target is refused, --force or not.
+      const again = await kit.cli(['migrate', 'alpha', 'beta', stack, '--force']);
+      expect(again.exitCode).toBe(2);
+      expect(again.stderr).toMatch(/beta already has a stack .*--force does not apply/);
+      await stackAction(kit.hosts.beta, stack, 'down');
+    } finally {
+      for (const host of ['alpha', 'beta'] as const) await kit.sh(host, 'docker volume rm -f "$1" >/dev/null 2>&1; true', volume);
+    }
   });
 });
 
@@ -143,6 +150,7 @@ describe('--remove-source', () => {
       `alpha:alpha/appdata/${stack}-a`,
       `alpha:alpha/appdata/${stack}-b`, // the plain directory became a dataset on the way
     ]);
+    expect(report.keptOnSource).toEqual([]);
     expect(await kit.running(stack)).toEqual({ alpha: 0, beta: 2, gamma: 0 });
     expect(await kit.datasets('alpha', stack)).toEqual([]);
     for (const gone of [`/srv/alpha/compose/${stack}`, `/srv/alpha/appdata/${stack}-a`, `/srv/alpha/appdata/${stack}-b`]) {

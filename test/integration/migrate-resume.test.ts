@@ -31,7 +31,7 @@ async function journalled(stack: string): Promise<{ id: string; status: string; 
 
 describe('migrate --resume after the tool was killed', () => {
   // images: the stack's image exists only on alpha, so it is carried.
-  const phases = ['preflight', 'seed', 'stop', 'final-sync', 'verify', 'stack-folder', 'images', 'start'] as const;
+  const phases = ['preflight', 'seed', 'stack-folder', 'images', 'stop', 'final-sync', 'verify', 'folder-sync', 'start'] as const;
 
   for (const phase of phases) {
     it(`killed at ${phase}: --resume finishes the migration, nothing lost, running on beta only`, async () => {
@@ -58,7 +58,8 @@ describe('migrate --resume after the tool was killed', () => {
       expect(resumed.exitCode).toBe(0);
       const outcome = JSON.parse(resumed.stdout) as ResumeOutcome;
       expect(outcome.interruptedAt).toBe(phase);
-      expect(outcome.report.resumedFrom).toBe(['preflight', 'seed'].includes(phase) ? 'preflight' : phase === 'start' ? 'start' : 'stop');
+      const from = ['preflight', 'seed'].includes(phase) ? 'preflight' : ['stack-folder', 'images'].includes(phase) ? 'stack-folder' : phase === 'start' ? 'start' : 'stop';
+      expect(outcome.report.resumedFrom).toBe(from);
       expect(outcome.report.final.results.map((r) => r.ok)).toEqual([true, true]);
 
       expect(await kit.running(stack)).toEqual({ alpha: 0, beta: 2, gamma: 0 });

@@ -100,7 +100,7 @@ describe('docker-mcp migrate (ZFS to ZFS)', () => {
     const mine = list.filter((m) => m.stack === stack);
     expect(mine.map((m) => m.status)).toEqual(['succeeded']);
     const shown = JSON.parse((await runCli(['migrations', 'show', mine[0]?.id ?? '', '--json'])).stdout) as { phases: { phase: string }[] };
-    expect(shown.phases.map((p) => p.phase)).toEqual(['preflight', 'seed', 'stop', 'final-sync', 'verify', 'stack-folder', 'start']);
+    expect(shown.phases.map((p) => p.phase)).toEqual(['preflight', 'seed', 'stack-folder', 'stop', 'final-sync', 'verify', 'folder-sync', 'start']);
   });
 
   it('refuses to move it again onto a host that has it, changing nothing', async () => {

@@ -1,6 +1,8 @@
+import { execa } from 'execa';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostConfig } from '../../src/config/schema.js';
@@ -93,6 +95,33 @@ describe('exec', () => {
   it('runs many commands at once over the one connection', async () => {
     const results = await Promise.all(Array.from({ length: 30 }, (_, i) => transport.exec(command(['echo', String(i)]))));
     expect(results.map((r) => r.stdout.trim())).toEqual(Array.from({ length: 30 }, (_, i) => String(i)));
+  });
+});
+
+describe('master connections of several processes', () => {
+  it("closing this process's connection leaves another process's command running (an MCP server and a CLI at once)", async () => {
+    const transportModule = fileURLToPath(new URL('../../src/ssh/transport.ts', import.meta.url));
+    const quoteModule = fileURLToPath(new URL('../../src/ssh/quote.ts', import.meta.url));
+    const marker = `/tmp/docker-mcp-mux-test-${process.pid}`;
+    const script = [
+      `import { SshTransport } from ${JSON.stringify(transportModule)};`,
+      `import { command } from ${JSON.stringify(quoteModule)};`,
+      'const transport = new SshTransport(JSON.parse(process.env.HOST));',
+      "const result = await transport.exec(command(['sh', '-c', 'touch \"$1\"; sleep 4; rm -f \"$1\"; echo survived', 'sh', process.env.MARKER]));",
+      'process.stdout.write(result.stdout);',
+      'await transport.close();',
+    ].join('\n');
+    const other = execa('node', ['--import', 'tsx', '--input-type=module', '-e', script], { env: { HOST: JSON.stringify(alpha), MARKER: marker }, reject: false, timeout: 60_000 });
+    // Once the other process's command runs on alpha, this one connects, runs a command and closes.
+    const mine = new SshTransport(alpha);
+    const started = Date.now();
+    while ((await mine.exec(command(['test', '-e', marker]), { okExitCodes: [0, 1] })).exitCode !== 0) {
+      if (Date.now() - started > 30_000) throw new Error('the other process never started its command');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await mine.close();
+    const result = await other;
+    expect([result.exitCode, result.stdout.trim()]).toEqual([0, 'survived']);
   });
 });
 

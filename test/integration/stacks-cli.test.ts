@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostRow } from '../../src/host/fan-out.js';
 import type { ContainerSummary } from '../../src/docker/inspect.js';
-import type { StackDataReport, StackSummary } from '../../src/docker/stacks.js';
+import type { StackDataReport } from '../../src/docker/stack-source.js';
+import type { StackSummary } from '../../src/docker/stacks.js';
 import { command } from '../../src/ssh/quote.js';
 import { SshTransport } from '../../src/ssh/transport.js';
 import { runCli } from './cli.js';
-import { testbedHost } from './testbed.js';
+import { TESTBED_HOST_IDS, testbedHost } from './testbed.js';
 
 const stack = `t3s${process.pid}`;
 // The shape of an authelia stack: three services, each with its own data path under appdata.
@@ -69,7 +70,7 @@ describe('docker-mcp stacks', () => {
 
   it('lists it from the engine and from the compose folder; view shows the file as stored', async () => {
     const rows = JSON.parse((await runCli(['stacks', 'list', '--json'])).stdout) as HostRow<StackSummary[]>[];
-    expect(rows.map((r) => r.hostId)).toEqual(['alpha', 'beta', 'gamma']);
+    expect(rows.map((r) => r.hostId)).toEqual([...TESTBED_HOST_IDS]);
     const alphaRow = rows[0];
     const listed = alphaRow?.ok ? alphaRow.value.find((s) => s.name === stack) : undefined;
     expect(listed).toMatchObject({ foundIn: 'both', running: 3 });

@@ -7,6 +7,9 @@ export async function testbedConfig(): Promise<LoadedConfig> {
   return loadConfig(testbedHostsFile(), {});
 }
 
-export async function testbedHost(id: 'alpha' | 'beta' | 'gamma'): Promise<HostConfig> {
+/** Every host of the testbed's hosts.yml, in its order: the container hosts, then the OpenZFS guests. */
+export const TESTBED_HOST_IDS = ['alpha', 'beta', 'gamma', 'delta', 'epsilon'] as const;
+
+export async function testbedHost(id: (typeof TESTBED_HOST_IDS)[number]): Promise<HostConfig> {
   return findHost(await testbedConfig(), id);
 }

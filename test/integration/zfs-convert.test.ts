@@ -114,9 +114,9 @@ describe('ensureServiceDataset', () => {
     expect(compareManifests(before, await readManifest(transport, path))).toEqual([]);
   });
 
-  it('puts the original directory back when the copy fails (its dataset runs over quota)', async () => {
-    // The service lives in a dataset of its own with little room left, so the
-    // copy into the new child dataset fails for real with "quota exceeded".
+  it('leaves the original directory as it was when its dataset has no room for the copy', async () => {
+    // The service lives in a dataset of its own with little room left: the
+    // free-space check refuses before anything is moved.
     const outer = datasetOf('quota');
     // Room for the original (8 MB) but not for a second copy of it.
     await transport.exec(command(['zfs', 'create', '-o', 'quota=12M', outer]));

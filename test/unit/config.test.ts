@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigInvalidError, ConfigNotFoundError } from '../../src/config/errors.js';
+import { ConfigInvalidError } from '../../src/config/errors.js';
 import { findHost, loadConfig, parseConfigText } from '../../src/config/load.js';
 import { locateConfig } from '../../src/config/locate.js';
 import { removeHost, setHostFields, writeConfigFile } from '../../src/config/write.js';
@@ -86,9 +86,9 @@ describe('loading hosts.yml', () => {
     expect(problems[0]?.line).toBeGreaterThanOrEqual(3);
   });
 
-  it('expands environment variables in values like the Python tool', () => {
-    const { hosts } = parseConfigText('hosts:\n  a:\n    hostname: ${NAS}\n    user: $USERX\n', 'f', { NAS: 'nas.lan' });
-    expect(hosts[0]).toMatchObject({ hostname: 'nas.lan', user: '$USERX' });
+  it('expands allowed environment variables in values, leaving unknown ones as written', () => {
+    const { hosts } = parseConfigText('hosts:\n  a:\n    hostname: ${NAS}\n    user: $USERX\n    compose_path: $HOME/compose\n', 'f', { NAS: 'nas.lan', HOME: '/home/me' });
+    expect(hosts[0]).toMatchObject({ hostname: '${NAS}', user: '$USERX', compose_path: '/home/me/compose' });
   });
 
   it('says which hosts exist when an unknown or disabled one is asked for', async () => {
@@ -111,15 +111,23 @@ describe('locating hosts.yml', () => {
     expect(locateConfig(undefined, { DOCKER_HOSTS_CONFIG: env }, dir)).toMatchObject({ source: 'DOCKER_HOSTS_CONFIG' });
   });
 
-  it('refuses a named file that does not exist instead of falling back', () => {
-    expect(() => locateConfig('/nonexistent/hosts.yml', {}, '/')).toThrow(ConfigNotFoundError);
+  it('keeps a named file that does not exist (no hosts yet) instead of falling back to another', () => {
+    const dir = tempDir();
+    writeFileSync(path.join(dir, 'hosts.yml'), 'hosts: {}\n');
+    expect(locateConfig('/nonexistent/hosts.yml', { HOME: dir }, dir)).toEqual({ path: '/nonexistent/hosts.yml', source: 'flag', exists: false });
   });
 
-  it('lists where it looked when nothing is found', () => {
+  it('with no hosts.yml anywhere, starts with no hosts in the user\'s file, which the first add creates', async () => {
     const dir = tempDir();
-    expect(() =>
-      locateConfig(undefined, { HOME: dir, DOCKER_MCP_TESTBED_DIR: path.join(dir, 'none') }, dir),
-    ).toThrow(/looked in: .*config\/hosts.yml/);
+    const env = { HOME: dir, DOCKER_MCP_TESTBED_DIR: path.join(dir, 'none') };
+    const location = locateConfig(undefined, env, dir);
+    expect(location).toEqual({ path: path.join(dir, '.config/docker-mcp/hosts.yml'), source: 'user', exists: false });
+    const config = await loadConfig(location.path, env);
+    expect(config.hosts).toEqual([]);
+    setHostFields(config.document, 'alpha', { hostname: 'alpha.lan', user: 'root' });
+    await writeConfigFile(location.path, config.document);
+    expect(readFileSync(location.path, 'utf8')).toBe('hosts:\n  alpha:\n    hostname: alpha.lan\n    user: root\n');
+    expect((await loadConfig(location.path, env)).hosts.map((h) => h.id)).toEqual(['alpha']);
   });
 });
 

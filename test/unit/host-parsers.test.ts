@@ -9,6 +9,7 @@ import {
   parseZfsFilesystems,
 } from '../../src/host/parsers.js';
 import { parseZfsUsage } from '../../src/host/zfs-features.js';
+import { mountPointsIn, parseMountInfo } from '../../src/host/mount-points.js';
 
 describe('zfs feature detection', () => {
   // Recorded from OpenZFS 2.1 (`zfs` with no arguments). The testbed runs
@@ -24,6 +25,7 @@ describe('zfs feature detection', () => {
       largeBlocks: true,
       embeddedData: true,
       bookmarks: true,
+      receiveUnmounted: true,
     });
   });
 
@@ -77,5 +79,26 @@ describe('probe output parsers', () => {
     expect(filesystemHolding(filesystems, '/srv/alpha/appdata/x')?.name).toBe('alpha/appdata');
     expect(filesystemHolding(filesystems, '/srv/alpha/other')?.name).toBe('alpha');
     expect(filesystemHolding(filesystems, '/srv/beta')).toBeNull();
+  });
+});
+
+describe('mount points from /proc/self/mountinfo', () => {
+  const mountinfo = [
+    '22 1 0:21 / / rw,relatime shared:1 - ext4 /dev/vda1 rw',
+    '40 22 0:35 / /srv/appdata rw shared:5 - zfs tank/appdata rw,xattr,posixacl',
+    '41 40 0:36 / /srv/appdata/app/cache rw shared:6 - tmpfs tmpfs rw',
+    '42 40 0:37 / /srv/appdata/app\\040two/nfs rw shared:7 - nfs4 nas:/x rw',
+    '43 40 0:38 / /srv/appdata/apple rw shared:8 - zfs tank/appdata/apple rw',
+  ].join('\n');
+
+  it('reads each mount point with its octal escapes undone', () => {
+    expect(parseMountInfo(mountinfo)).toEqual(['/', '/srv/appdata', '/srv/appdata/app/cache', '/srv/appdata/app two/nfs', '/srv/appdata/apple']);
+  });
+
+  it('keeps those at or under a path, not a sibling that shares its prefix', () => {
+    const points = parseMountInfo(mountinfo);
+    expect(mountPointsIn(points, '/srv/appdata/app')).toEqual(['/srv/appdata/app/cache']);
+    expect(mountPointsIn(points, '/srv/appdata/apple')).toEqual(['/srv/appdata/apple']);
+    expect(mountPointsIn(points, '/srv/appdata/apple', { strictlyUnder: true })).toEqual([]);
   });
 });

@@ -1,17 +1,18 @@
 import fc from 'fast-check';
+import { request as httpRequest } from 'node:http';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { McpContext } from '../../src/mcp/context.js';
-import { isLoopbackHost } from '../../src/mcp/http.js';
+import { MCP_HTTP_PATH, isLoopbackHost, serveHttp, type RunningHttpServer } from '../../src/mcp/http.js';
 import { createMcpServer } from '../../src/mcp/server.js';
 import { validateEnvironmentVariable, validateImageRef } from '../../src/names/validate.js';
 import { sshConfigAliases } from '../../src/ssh/ssh-config.js';
 
 describe('MCP input checks, before any host is touched', () => {
   let client: Client;
-  // No hosts.yml at all: a call that got past input validation would fail with "names a file that does not exist".
+  // No hosts.yml at all: a call that got past input validation would fail with "does not exist yet".
   const missingConfig = '/nonexistent/docker-mcp-unit/hosts.yml';
 
   beforeAll(async () => {
@@ -29,7 +30,7 @@ describe('MCP input checks, before any host is touched', () => {
     const label = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
     await fc.assert(
       fc.asyncProperty(
-        fc.oneof(fc.string(), fc.constantFrom('a;b', '$(id)', '`id`', 'a b', '../x', '-rf', 'A', 'a'.repeat(64), 'x\ny', "a'b")).filter((s) => !(label.test(s) && s.length <= 63)),
+        fc.oneof(fc.string(), fc.constantFrom('a;b', '$(id)', '`id`', 'a b', '../x', '-rf', 'A', 'a'.repeat(64), 'x\ny', "a'b")).filter((s) => s !== '' && !(label.test(s) && s.length <= 63)), // "" means absent, as in the Python tool
         async (stackName) => {
           const result = (await client.callTool({ name: 'docker_compose', arguments: { action: 'up', host_id: 'alpha', stack_name: stackName } })) as CallToolResult;
           expect(result.isError).toBe(true);
@@ -42,11 +43,31 @@ describe('MCP input checks, before any host is touched', () => {
     );
   });
 
+  it('migrate refuses a bad bwlimit with the reason, before reading hosts.yml', async () => {
+    for (const bwlimit of ['5X', 'fast', '0', '-2M']) {
+      const result = (await client.callTool({
+        name: 'docker_compose',
+        arguments: { action: 'migrate', host_id: 'alpha', target_host_id: 'beta', stack_name: 'web', bwlimit, confirm: true },
+      })) as CallToolResult;
+      expect(result.isError, bwlimit).toBe(true);
+      const text = (result.content[0] as { text: string }).text;
+      expect(text).toContain(`bad-input: invalid bwlimit ${JSON.stringify(bwlimit)}`);
+      expect(text).toMatch(/500K, 50M or 1G/);
+      expect(text).not.toMatch(/does not exist|hosts\.yml/);
+    }
+    // A good rate goes on to the hosts (none here).
+    const good = (await client.callTool({
+      name: 'docker_compose',
+      arguments: { action: 'migrate', host_id: 'alpha', target_host_id: 'beta', stack_name: 'web', bwlimit: '50M', confirm: true },
+    })) as CallToolResult;
+    expect((good.content[0] as { text: string }).text).toMatch(/unknown host "alpha"/);
+  });
+
   it('a valid call reaches the engine, whose typed error comes back as a tool error without a stack trace', async () => {
     const result = (await client.callTool({ name: 'docker_compose', arguments: { action: 'up', host_id: 'alpha', stack_name: 'web' } })) as CallToolResult;
     expect(result.isError).toBe(true);
     const text = (result.content[0] as { text: string }).text;
-    expect(text).toMatch(/^config: .*names a file that does not exist/);
+    expect(text).toMatch(/^bad-input: unknown host "alpha"; configured hosts: \(none\) \(.*hosts.yml does not exist yet: add a host to create it\)$/);
     expect(text).not.toMatch(/\n\s+at /);
   });
 });
@@ -74,5 +95,105 @@ describe('MCP edge helpers', () => {
     expect(() => validateEnvironmentVariable('1X', 'v')).toThrow(/name/);
     expect(() => validateEnvironmentVariable('A-B', 'v')).toThrow(/name/);
     expect(() => validateEnvironmentVariable('X', 'a\nB=evil')).toThrow(/single line/);
+  });
+});
+
+describe('MCP over HTTP: what a request may cost before it is trusted, and how many sessions are kept', () => {
+  // A real HTTP server on loopback; the tools are never called, so no host is needed.
+  const context = new McpContext('/nonexistent/docker-mcp-unit/hosts.yml');
+  const token = 'unit-token-0123456789abcdef';
+  let built = 0;
+  const newServer = () => {
+    built += 1;
+    return createMcpServer(context, 'test');
+  };
+  const running: RunningHttpServer[] = [];
+  const start = async (options: Partial<Parameters<typeof serveHttp>[1]> = {}) => {
+    const server = await serveHttp(newServer, { host: '127.0.0.1', port: 0, token, ...options });
+    running.push(server);
+    return server;
+  };
+
+  afterAll(async () => {
+    await Promise.all(running.map((server) => server.close()));
+  });
+
+  /** One raw request (node:http, so Host can be set as a rebinding browser would), body read to the end. */
+  function send(url: string, headers: Record<string, string>, body: unknown = initialize) {
+    const target = new URL(url);
+    return new Promise<{ status: number; sessionId: string | undefined; text: string }>((resolve, reject) => {
+      const request = httpRequest(
+        {
+          host: target.hostname,
+          port: target.port,
+          path: target.pathname,
+          method: 'POST',
+          headers: { host: target.host, authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+        },
+        (response) => {
+          let text = '';
+          response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, sessionId: response.headers['mcp-session-id'] as string | undefined, text }));
+        },
+      );
+      request.on('error', reject);
+      request.end(body === undefined ? undefined : JSON.stringify(body));
+    });
+  }
+  const initialize = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'unit', version: '1' } } };
+  const listTools = (sessionId: string) => ({ body: { jsonrpc: '2.0', id: 2, method: 'tools/list', params: {} }, headers: { 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-06-18' } });
+
+  it('a refused Host, Origin or token builds no server and keeps no session', async () => {
+    const server = await start();
+    const port = new URL(server.url).port;
+    built = 0;
+    expect((await send(server.url, { host: `rebound.example:${port}` })).status).toBe(403);
+    expect((await send(server.url, { origin: 'http://rebound.example' })).status).toBe(403);
+    expect((await send(server.url, { authorization: 'Bearer wrong-token-0123456789ab' })).status).toBe(401);
+    expect((await send(server.url, { authorization: '' })).status).toBe(401);
+    expect(built).toBe(0);
+    expect(server.sessions()).toBe(0);
+    const accepted = await send(server.url, { origin: `http://127.0.0.1:${port}` });
+    expect(accepted.status).toBe(200);
+    expect(built).toBe(1);
+    expect(server.sessions()).toBe(1);
+  });
+
+  it('keeps at most maxSessions sessions: one more is answered 503, saying why, until one is closed', async () => {
+    const server = await start({ maxSessions: 3 });
+    const opened = await Promise.all([1, 2, 3].map(() => send(server.url, {})));
+    expect(opened.map((r) => r.status)).toEqual([200, 200, 200]);
+    built = 0;
+    const refused = await send(server.url, {});
+    expect(refused.status).toBe(503);
+    expect(refused.text).toMatch(/3 sessions.*--max-sessions/);
+    expect(built).toBe(0);
+    // Concurrent initializations cannot slip past the bound either.
+    expect((await Promise.all([1, 2, 3].map(() => send(server.url, {})))).map((r) => r.status)).toEqual([503, 503, 503]);
+    expect(server.sessions()).toBe(3);
+    const closed = await fetch(server.url, { method: 'DELETE', headers: { authorization: `Bearer ${token}`, 'mcp-session-id': opened[0]!.sessionId!, 'mcp-protocol-version': '2025-06-18' } });
+    expect(closed.status).toBe(200);
+    expect(server.sessions()).toBe(2);
+    expect((await send(server.url, {})).status).toBe(200);
+  });
+
+  it('expires a session idle for longer than the idle timeout; one in use stays', async () => {
+    const server = await start({ idleTimeoutMs: 300 });
+    const idle = (await send(server.url, {})).sessionId!;
+    const busy = (await send(server.url, {})).sessionId!;
+    for (let i = 0; i < 6; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const { body, headers } = listTools(busy);
+      expect((await send(server.url, headers, body)).status).toBe(200);
+    }
+    const { body, headers } = listTools(idle);
+    const expired = await send(server.url, headers, body);
+    expect(expired.status).toBe(404);
+    expect(expired.text).toMatch(/expired/);
+    expect(server.sessions()).toBe(1);
+  });
+
+  it('serves the endpoint it names', async () => {
+    expect(new URL((await start()).url).pathname).toBe(MCP_HTTP_PATH);
   });
 });

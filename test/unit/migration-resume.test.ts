@@ -19,18 +19,25 @@ describe('decideResume', () => {
     }
   });
 
-  it('goes on from the stop (sync again, verify) once the source was stopped, up to the start', () => {
-    const order = ['preflight', 'seed', 'stop', 'final-sync', 'verify', 'stack-folder', 'images'];
+  it('copies the stack folder again when it was copying it or carrying images, before the stop', () => {
+    expect(decideResume({ phases: started('preflight', 'seed', 'stack-folder') })).toMatchObject({ kind: 'continue', from: 'stack-folder' });
+    expect(decideResume({ phases: started('preflight', 'seed', 'stack-folder', 'images') })).toMatchObject({ kind: 'continue', from: 'stack-folder' });
+  });
+
+  it('goes on from the stop (sync again, verify, the folder brought up to date) once the source was stopped, up to the start', () => {
+    const order = ['preflight', 'seed', 'stack-folder', 'images', 'stop', 'final-sync', 'verify', 'folder-sync'];
     for (let reached = order.indexOf('stop'); reached < order.length; reached++) {
       expect(decideResume({ phases: started(...order.slice(0, reached + 1)), final })).toMatchObject({ kind: 'continue', from: 'stop' });
     }
+    // A journal of the earlier order (folder and images after the stop): from the stop, the folder sync copies what is missing.
+    expect(decideResume({ phases: started('preflight', 'seed', 'stop', 'final-sync', 'verify', 'stack-folder'), final })).toMatchObject({ kind: 'continue', from: 'stop' });
   });
 
   it('checks the target and finishes when it was starting there or removing the source', () => {
-    expect(decideResume({ phases: started('preflight', 'stop', 'final-sync', 'verify', 'stack-folder', 'start'), final })).toMatchObject({ kind: 'continue', from: 'start' });
-    expect(decideResume({ phases: started('preflight', 'stop', 'final-sync', 'verify', 'stack-folder', 'start', 'remove-source'), final })).toMatchObject({ kind: 'continue', from: 'start' });
+    expect(decideResume({ phases: started('preflight', 'stack-folder', 'stop', 'final-sync', 'verify', 'folder-sync', 'start'), final })).toMatchObject({ kind: 'continue', from: 'start' });
+    expect(decideResume({ phases: started('preflight', 'stack-folder', 'stop', 'final-sync', 'verify', 'folder-sync', 'start', 'remove-source'), final })).toMatchObject({ kind: 'continue', from: 'start' });
     // Without the final transfer on record it cannot report on the data: back to the stop.
-    expect(decideResume({ phases: started('preflight', 'stop', 'final-sync', 'verify', 'stack-folder', 'start') })).toMatchObject({ kind: 'continue', from: 'stop' });
+    expect(decideResume({ phases: started('preflight', 'stack-folder', 'stop', 'final-sync', 'verify', 'folder-sync', 'start') })).toMatchObject({ kind: 'continue', from: 'stop' });
   });
 
   it('finishes a rollback that was interrupted, and ignores earlier resumes', () => {

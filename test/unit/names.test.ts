@@ -4,7 +4,9 @@ import { InvalidInputError } from '../../src/errors.js';
 import {
   relativePathInside,
   validateAbsolutePath,
+  validateDataPath,
   validateDatasetName,
+  validateEnvironmentVariable,
   validateHostId,
   validateSnapshotName,
   validateStackName,
@@ -78,5 +80,42 @@ describe('host ids', () => {
     expect(validateHostId('squirts')).toBe('squirts');
     expect(validateHostId('nas-01.home')).toBe('nas-01.home');
     for (const id of ['', '-x', 'a b', 'a/b', 'a;b']) expect(() => validateHostId(id)).toThrow(InvalidInputError);
+  });
+});
+
+describe('data paths', () => {
+  it('accepts the paths people use', () => {
+    for (const p of ['/srv/appdata/app', '/srv/appdata/My Data/db-1.0', '/mnt/a/b+c@d=e:f,g_h']) expect(validateDataPath(p)).toBe(p);
+  });
+
+  it('refuses shell syntax, naming each offending character', () => {
+    expect(() => validateDataPath('/srv/appdata/q$(touch /tmp/PWNED);x')).toThrow(/contains "\$", "\(", "\)", ";": data paths may hold only/);
+    for (const p of ['/srv/a`id`', '/srv/a\nb', "/srv/it's", '/srv/a"b', '/srv/a*', '/srv/a\\b', '/srv/caf\u00e9', '/srv/a~b']) {
+      expect(() => validateDataPath(p)).toThrow(InvalidInputError);
+    }
+  });
+
+  it('never lets a shell metacharacter through', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }).map((s) => `/srv/${s}`), (p) => {
+        let accepted = true;
+        try {
+          validateDataPath(p);
+        } catch {
+          accepted = false;
+        }
+        if (accepted) expect(p).toMatch(/^[A-Za-z0-9._+@=:,/ -]+$/);
+      }),
+    );
+  });
+});
+
+describe('.env values', () => {
+  it('take quotes, "$" and lone backslashes', () => {
+    for (const v of [`a'b$HOME"c`, 'C:\\dir\\x', '${X} $$ #']) expect(() => validateEnvironmentVariable('A', v)).not.toThrow();
+  });
+
+  it('refuse the backslashes compose v1 and v2 read differently', () => {
+    for (const v of ['a\\\\b', "a\\'b", 'a\\']) expect(() => validateEnvironmentVariable('A', v)).toThrow(/backslash/);
   });
 });

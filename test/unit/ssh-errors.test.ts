@@ -6,6 +6,7 @@ import {
   classifySshFailure,
 } from '../../src/ssh/errors.js';
 import { sshArguments } from '../../src/ssh/options.js';
+import { sshArgvFromSource } from '../../src/transfer/source-to-target-ssh.js';
 
 describe('classifying ssh failures', () => {
   it('tells unreachable, refused key and changed host key apart', () => {
@@ -35,5 +36,12 @@ describe('ssh arguments', () => {
   it('uses the host identity file alone and its own known_hosts when given', () => {
     const args = sshArguments({ id: 'a', hostname: 'nas', user: 'me', port: 2222, identity_file: '/k', known_hosts_file: '/kh' });
     expect(args).toEqual(expect.arrayContaining(['-i', '/k', 'IdentitiesOnly=yes', 'UserKnownHostsFile=/kh', '-p', '2222', '-l', 'me']));
+  });
+
+  it('never forwards the agent or X11 to a host, on the controller or from the source to the target', () => {
+    const host = { id: 'a', hostname: 'nas', user: 'root', port: 22, identity_file: null, known_hosts_file: null };
+    for (const args of [sshArguments(host), sshArgvFromSource({ ...host, description: '', tags: [], zfs_capable: false, enabled: true, sudo: false })]) {
+      expect(args.join(' ')).toContain('-o ForwardAgent=no -o ForwardX11=no');
+    }
   });
 });

@@ -5,6 +5,7 @@ import { buildManifest, compareManifests } from '../../src/transfer/manifest.js'
 import { ProgressMeter, type ProgressEvent } from '../../src/transfer/progress.js';
 import { rsyncRemoteShell } from '../../src/transfer/source-to-target-ssh.js';
 import { shouldCompress } from '../../src/transfer/compression.js';
+import { rsyncArguments } from '../../src/transfer/rsync-transfer.js';
 import { chooseMethod } from '../../src/transfer/transfer-services.js';
 
 const record = (fields: string[]) => `${fields.join('\0')}\0`;
@@ -68,7 +69,13 @@ describe('rsyncRemoteShell', () => {
   it('quotes an identity path with spaces and quotes so that it splits back exactly', () => {
     const shellText = rsyncRemoteShell(host({ port: 2222, identity_file: "/keys/my key's", known_hosts_file: '/k h' }));
     const argv = JSON.parse(execFileSync('sh', ['-c', `node -e 'console.log(JSON.stringify(process.argv.slice(1)))' ${shellText}`], { encoding: 'utf8' })) as string[];
-    expect(argv).toEqual(['ssh', '-T', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', 'ConnectTimeout=10', '-p', '2222', '-i', "/keys/my key's", '-o', 'IdentitiesOnly=yes', '-o', 'UserKnownHostsFile=/k h', '-l', 'root']);
+    expect(argv).toEqual(['ssh', '-T', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', 'ForwardAgent=no', '-o', 'ForwardX11=no', '-o', 'ConnectTimeout=10', '-p', '2222', '-i', "/keys/my key's", '-o', 'IdentitiesOnly=yes', '-o', 'UserKnownHostsFile=/k h', '-l', 'root']);
+  });
+});
+
+describe('rsyncArguments', () => {
+  it("keeps the paths away from the target's shell, whatever the source's rsync version", () => {
+    expect(rsyncArguments('/a', host({}), '/b')).toContain('-s');
   });
 });
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { checkReceiveAllowed } from '../../src/transfer/zfs-transfer.js';
 import { zfsCommands } from '../../src/zfs/commands.js';
 import { DivergedTargetError, RefusingToOverwriteError } from '../../src/zfs/errors.js';
-import { parseSendEstimate, parseSnapshotList } from '../../src/zfs/parse.js';
+import { parseDatasetListing, parseResumeToken, parseSendEstimate, parseSnapshotList } from '../../src/zfs/parse.js';
 import { decideSend, type SnapshotInfo } from '../../src/zfs/snapshot-diff.js';
 import { datasetForPath, pathForDataset } from '../../src/zfs/service-dataset.js';
 
@@ -94,6 +94,31 @@ describe('checkReceiveAllowed: -F only on what the tool owns', () => {
     expect(checkReceiveAllowed({ kind: 'incremental', from: userSnapshot, to: common }, 'beta', 'tank/app', true, [])).toBe(true);
     expect(checkReceiveAllowed({ kind: 'incremental', from: common, to: common }, 'alpha', 'tank/app', false, [])).toBe(true);
     expect(checkReceiveAllowed({ kind: 'incremental', from: userSnapshot, to: common }, 'beta', 'tank/app', false, [])).toBe(false);
+  });
+  it('never uses -F on a marked dataset that the migration journal says was there before it', () => {
+    expect(() => checkReceiveAllowed({ kind: 'no-common-snapshot', sourceSnapshots: ['docker-mcp-2'], targetSnapshots: [] }, 'beta', 'tank/app', true, [], false)).toThrow(RefusingToOverwriteError);
+    expect(() => checkReceiveAllowed({ kind: 'diverged', common, targetOnly: ['docker-mcp-9'] }, 'beta', 'tank/app', true, [], false)).toThrow(DivergedTargetError);
+  });
+});
+
+describe('listings read with their source column', () => {
+  it('counts a property as set on the dataset only when its source is local, not inherited', () => {
+    const text = ['tank/a/b\ttype\tfilesystem\t-', 'tank/a/b\tdocker-mcp:managed\tyes\tinherited from tank/a', 'tank/a/c\tdocker-mcp:managed\tyes\tlocal', ''].join('\n');
+    const inherited = parseDatasetListing(text, 'tank/a/b');
+    expect(inherited.properties?.get('docker-mcp:managed')).toBe('yes');
+    expect(inherited.localProperties.has('docker-mcp:managed')).toBe(false);
+    expect(parseDatasetListing(text, 'tank/a/c').localProperties.has('docker-mcp:managed')).toBe(true);
+  });
+
+  it('reads what a resume token continues from zfs send -nvt (OpenZFS 2.3.9 output), the guid as zfs get prints it', () => {
+    const output = 'resume token contents:\nnvlist version: 0\n\tobject = 0x2\n\toffset = 0x760000\n\tbytes = 0x785320\n\ttoguid = 0x935959522a23ee02\n\ttoname = tank/appdata/exp@s1\nfull\ttank/appdata/exp@s1\t12248392\n';
+    expect(parseResumeToken(output)).toEqual({ toguid: '10617615805931843074', toname: 'tank/appdata/exp@s1' });
+    expect(parseResumeToken('cannot resume send: kaboom')).toBeNull();
+  });
+
+  it('refuses anything but a resume token where a token goes', () => {
+    expect(zfsCommands.resumeSend('1-cb93937e1-c8-789c63').text).toBe('zfs send -t 1-cb93937e1-c8-789c63');
+    expect(() => zfsCommands.resumeSend('1-ab; rm -rf /')).toThrow(/not a receive_resume_token/);
   });
 });
 

@@ -86,7 +86,7 @@ describe('transferDatasetByZfs on OpenZFS hosts (faked: the testbed has zfs-fuse
     const target = new FakeOpenZfsHost('target', (text) => {
       if (noTools(text)) return { stdout: '' };
       if (text === 'zfs 2>&1') return { stdout: OPENZFS_USAGE, exitCode: 2 };
-      if (text.includes('receive_resume_token')) return { stdout: 'receive_resume_token\t1-c0ffee-40\n' };
+      if (text.startsWith('zfs get -H -p -o property,value receive_resume_token')) return { stdout: 'receive_resume_token\t1-c0ffee-40\n' };
       if (text.startsWith('zfs get')) return received ? { stdout: listing('pool/app', true) } : { stderr: "cannot open 'pool/app': dataset does not exist", exitCode: 1 };
       if (text.startsWith('zfs set')) return { stdout: listing('pool/app', true) };
       throw new Error(`unexpected target command ${text}`);
@@ -105,7 +105,7 @@ describe('transferDatasetByZfs on OpenZFS hosts (faked: the testbed has zfs-fuse
     });
 
     expect(outcome).toMatchObject({ mode: 'full', resumed: true, estimatedBytes: 4096 });
-    expect(source.commands.filter((c) => c.startsWith('zfs send') && !c.includes(' -n '))).toEqual(['zfs send tank/app@docker-mcp-t', 'zfs send -t 1-c0ffee-40']);
-    expect(target.commands.filter((c) => c.includes('zfs receive')).every((c) => c.includes('zfs receive -s pool/app'))).toBe(true);
+    expect(source.commands.filter((c) => c.startsWith('zfs send') && !c.includes(' -n '))).toEqual(['zfs send -L -e -c tank/app@docker-mcp-t', 'zfs send -t 1-c0ffee-40']);
+    expect(target.commands.filter((c) => c.includes('zfs receive')).every((c) => c.includes('zfs receive -s -u pool/app'))).toBe(true);
   });
 });

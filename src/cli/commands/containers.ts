@@ -81,8 +81,9 @@ export function registerContainerCommands(program: Command): void {
         await stream.done.catch(() => undefined);
         return;
       }
-      const logs = await containerLogs(target, ref, logOptions);
-      emit({ host: hostId, container: ref, logs }, options, (r) => r.logs);
+      const result = await containerLogs(target, ref, logOptions);
+      if (result.note && !options.json) process.stderr.write(`note: ${result.note}\n`);
+      emit({ host: hostId, container: ref, ...result }, options, (r) => r.logs);
     });
 
   containers

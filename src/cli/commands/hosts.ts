@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { summarizeHost } from '../../config/host-summary.js';
+import { findHost, loadConfig } from '../../config/load.js';
 import { setHostFields, writeConfigFile } from '../../config/write.js';
+import { discoverAndRecord } from '../../host/discover-and-record.js';
 import { InvalidInputError } from '../../errors.js';
 import { discoverHost, type HostCapabilities } from '../../host/capabilities.js';
 import { testConnection, type ConnectionTest } from '../../host/connection-test.js';
@@ -26,7 +28,7 @@ export function registerHostsCommands(program: Command): void {
       const rows = context.config.hosts.map(summarizeHost);
       emit({ config: context.config.location.path, hosts: rows }, options, (result) =>
         [
-          `hosts from ${result.config}`,
+          context.config.location.exists ? `hosts from ${result.config}` : `no hosts: ${result.config} does not exist yet (hosts add creates it)`,
           table(
             ['HOST', 'ADDRESS', 'ENABLED', 'ZFS', 'APPDATA'],
             result.hosts.map((h) => [
@@ -77,6 +79,8 @@ export function registerHostsCommands(program: Command): void {
     .option('--compose-path <path>', 'where stacks live on the host')
     .option('--appdata-path <path>', 'where service data lives on the host')
     .option('--zfs-dataset <dataset>', 'dataset behind appdata_path (sets zfs_capable)')
+    .option('--known-hosts-file <file>', 'a known_hosts file just for this host')
+    .option('--no-discover', 'do not probe the host after adding it')
     .option('--json', 'machine-readable output')
     .action(async (hostId: string, options: AddOptions, command: Command) => {
       validateHostId(hostId);
@@ -92,9 +96,19 @@ export function registerHostsCommands(program: Command): void {
         appdata_path: options.appdataPath,
         zfs_capable: options.zfsDataset ? true : undefined,
         zfs_dataset: options.zfsDataset,
+        known_hosts_file: options.knownHostsFile,
       });
       await writeConfigFile(location.path, document);
-      emit({ hostId, config: location.path }, options, (r) => `host ${r.hostId} written to ${r.config}`);
+      if (!options.discover) {
+        emit({ hostId, config: location.path }, options, (r) => `host ${r.hostId} written to ${r.config}`);
+        return;
+      }
+      // As the Python tool: probe the new host and record what ZFS it has; a host that does not answer stays added.
+      const config = await loadConfig(location.path);
+      const discovery = await discoverAndRecord(context.ssh, config, [findHost(config, hostId)], { record: true });
+      emit({ hostId, config: location.path, discovery }, options, (r) =>
+        [`host ${r.hostId} written to ${r.config}`, renderDiscovery(r.discovery.hosts), ...(r.discovery.config_updated.length > 0 ? [`recorded zfs_capable/zfs_dataset of ${r.hostId}`] : [])].join('\n'),
+      );
     });
 }
 
@@ -107,6 +121,8 @@ interface AddOptions extends JsonOption {
   composePath?: string;
   appdataPath?: string;
   zfsDataset?: string;
+  knownHostsFile?: string;
+  discover: boolean;
 }
 
 function parsePort(value: string): number {

@@ -3,8 +3,9 @@ import { InvalidInputError } from '../../errors.js';
 import { migrateStack, planStackMigration, type MigrationReport } from '../../migration/execute.js';
 import type { MigrationPlan } from '../../migration/plan.js';
 import { resumeMigration, type ResumeOutcome } from '../../migration/resume.js';
+import { formatRate, parseBwlimit } from '../../transfer/bwlimit.js';
 import { cliContext, dockerHostOf } from '../context.js';
-import { formatBytes } from '../format.js';
+import { formatBytes, writtenAt } from '../format.js';
 import { progressView } from '../progress-view.js';
 import { emit, table } from '../output.js';
 
@@ -21,6 +22,7 @@ interface MigrateOptions {
   yes?: boolean;
   force?: boolean;
   startTimeout: string;
+  bwlimit?: string;
 }
 
 const METHODS = ['auto', 'zfs', 'rsync'] as const;
@@ -48,16 +50,20 @@ export function registerMigrateCommand(program: Command): void {
     .option('--remove-source', "once the stack runs on the target, remove its folder and moved data on the source (needs --yes)")
     .option('--yes', 'confirm --remove-source')
     .option('--force', 'go past the pre-flight refusals that are safe to override; each refusal says what --force would do')
+    .option('--bwlimit <rate>', 'limit every transfer to RATE bytes a second: 500K, 50M, 1G (K, M, G: powers of 1024); default no limit')
     .option('--start-timeout <seconds>', 'how long to wait on the target for every service to run before rolling back', '120')
     .option('--resume <id>', 'finish or roll back an interrupted migration (see "docker-mcp migrations list"); takes no other arguments')
     .option('--json', 'machine-readable output')
     .action(async (sourceId: string | undefined, targetId: string | undefined, stack: string | undefined, options: MigrateOptions, command: Command) => {
+      // Checked before any host is reached: a bad rate changes nothing.
+      const bwlimit = options.bwlimit === undefined ? undefined : parseBwlimit(options.bwlimit);
       const context = await cliContext(command);
       const seconds = Number(options.startTimeout);
       if (!Number.isFinite(seconds) || seconds <= 0) throw new InvalidInputError('start timeout', options.startTimeout, 'must be a number of seconds above 0');
       const run = { startTimeoutMs: seconds * 1000, ...(options.json ? {} : { onProgress: progressView() }) };
       if (options.resume !== undefined) {
         if (sourceId !== undefined) throw new InvalidInputError('argument', sourceId, '--resume takes the migration id alone: its hosts, stack and options are in the journal');
+        if (options.bwlimit !== undefined) throw new InvalidInputError('bwlimit', options.bwlimit, 'is not taken with --resume: a resumed migration keeps the limit it was started with');
         const outcome = await resumeMigration(options.resume, (hostId) => dockerHostOf(context, hostId), run);
         emit(outcome, options, renderResume);
         return;
@@ -84,6 +90,7 @@ export function registerMigrateCommand(program: Command): void {
         removeSource: options.removeSource ?? false,
         yes: options.yes ?? false,
         force: options.force ?? false,
+        ...(bwlimit === undefined ? {} : { bwlimit }),
         ...run,
       });
       emit(report, options, renderReport);
@@ -96,9 +103,19 @@ function renderPlan(plan: MigrationPlan): string {
     `plan ${plan.id}: ${plan.stack} from ${plan.source} to ${plan.target} (${plan.mode}) — dry run, nothing was changed`,
     '',
     table(['DATA PATH', 'TO', 'METHOD', 'USED BY'], plan.dataPaths.map((d) => [d.sourcePath, d.targetPath, d.method, d.usedBy.join(', ')])),
+    ...(plan.mounts && plan.mounts.length > 0
+      ? ['', table(['SERVICE', 'MOUNT SOURCE (AS COMPOSE RESOLVES IT)', 'AT', 'WRITTEN AT'], plan.mounts.map((m) => [m.service, m.source, m.target, writtenAt(m.writtenAt)]))]
+      : []),
+    ...(plan.volumes && plan.volumes.length > 0
+      ? ['', table(['NAMED VOLUME', 'HANDLING', 'USED BY', 'NOTE'], plan.volumes.map((v) => [v.name, v.handling, v.usedBy.join(', '), v.note]))]
+      : []),
+    ...(plan.profiles && plan.profiles.length > 0 ? ['', `profiles (as it runs on ${plan.source}): ${plan.profiles.join(', ')}`] : []),
+    ...(plan.servicesOutsideConfig && plan.servicesOutsideConfig.length > 0
+      ? ['', `running but not in compose's config without --profile (the migration will refuse): ${plan.servicesOutsideConfig.join(', ')}`]
+      : []),
     ...(plan.notMoved.length > 0 ? ['', 'not moved (the migration will refuse):', ...plan.notMoved.map((m) => `  ${m.service}: ${m.source} — ${m.reason}`)] : []),
     '',
-    'compose file changes:',
+    'changes to the stack files (where each path is written):',
     ...(plan.composeChanges.length > 0 ? plan.composeChanges.map((c) => `  ${c}`) : ['  none']),
     '',
     'steps:',
@@ -108,7 +125,9 @@ function renderPlan(plan: MigrationPlan): string {
 
 export function renderReport(report: MigrationReport): string {
   return [
-    `migrated ${report.stack} from ${report.source} to ${report.target} (${report.mode}) in ${report.totalSeconds.toFixed(1)} s; downtime ${report.downtimeSeconds.toFixed(1)} s`,
+    `migrated ${report.stack} from ${report.source} to ${report.target} (${report.mode}) in ${report.totalSeconds.toFixed(1)} s; downtime ${report.downtimeSeconds.toFixed(1)} s` +
+      (report.bwlimit ? `; transfers limited to ${formatRate(report.bwlimit)}` : ''),
+    ...((report.phases ?? []).length > 0 ? [`phases: ${phaseLine(report)}`] : []),
     table(
       ['DATA PATH', 'METHOD', 'ROUTE', 'SEED', 'FINAL', 'BYTES', 'SECONDS'],
       report.final.results.map((r) => {
@@ -116,10 +135,30 @@ export function renderReport(report: MigrationReport): string {
         return [r.targetPath, r.method, r.route ?? '-', seed ? (seed.ok ? (seed.mode ?? '-') : 'deferred') : '-', r.mode ?? '-', formatBytes(r.bytes + (seed?.bytes ?? 0)), (r.seconds + (seed?.seconds ?? 0)).toFixed(1)];
       }),
     ),
+    ...relayReasons(report),
+    ...((report.volumes ?? []).length > 0
+      ? [`copied and verified named volumes (checksum manifests): ${(report.volumes ?? []).map((v) => `${v.volume} (${v.entries} entries, ${formatBytes(v.bytes)})`).join(', ')}`]
+      : []),
     `verified ${report.verified.length} data paths (${report.verified.map((v) => `${v.entries} entries`).join(', ')})${report.imagesCarried.length > 0 ? `; carried images ${report.imagesCarried.join(', ')}` : ''}`,
     ...(report.preflight.forcedNotMoved.length > 0 ? [`not moved (--force): ${report.preflight.forcedNotMoved.join('; ')}`] : []),
     ...(report.removedFromSource ? [`removed from ${report.source}: ${report.removedFromSource.join(', ') || 'nothing was left'}`] : []),
+    ...(report.keptOnSource && report.keptOnSource.length > 0 ? [`kept on ${report.source}: ${report.keptOnSource.join('; ')}`] : []),
+    ...((report.leftReadonly ?? []).length > 0 ? [`left readonly on ${report.source} (undone when the stack moves back): ${report.leftReadonly.join(', ')}`] : []),
+    ...[...(report.seed?.results ?? []), ...report.final.results].flatMap((r) => r.pruneWarnings ?? []).map((warning) => `warning: ${warning}`),
   ].join('\n');
+}
+
+/** "preflight 0.3 s, seed 1.2 s, ... | stop 0.4 s, ...": the bar is where the outage begins. */
+function phaseLine(report: MigrationReport): string {
+  const phases = report.phases ?? [];
+  const running = phases.filter((p) => !p.inDowntime).map((p) => `${p.phase} ${p.seconds.toFixed(1)} s`);
+  const down = phases.filter((p) => p.inDowntime).map((p) => `${p.phase} ${p.seconds.toFixed(1)} s`);
+  return [running.join(', '), down.length > 0 ? `downtime: ${down.join(', ')}` : ''].filter(Boolean).join(' | ');
+}
+
+function relayReasons(report: MigrationReport): string[] {
+  const reasons = new Set([report.seed?.relayReason, report.final.relayReason].filter((reason): reason is string => Boolean(reason)));
+  return [...reasons].map((reason) => `relayed: ${reason}`);
 }
 
 function renderResume(outcome: ResumeOutcome): string {

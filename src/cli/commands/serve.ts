@@ -1,17 +1,24 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { InvalidInputError } from '../../errors.js';
 import { McpContext } from '../../mcp/context.js';
-import { serveHttp } from '../../mcp/http.js';
+import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_SESSIONS, serveHttp } from '../../mcp/http.js';
 import { createMcpServer } from '../../mcp/server.js';
+import type { ServerSection } from '../../config/schema.js';
+import { log, logLevelFor, logLevelSetByEnvironment } from '../../log.js';
 import { VERSION } from '../../version.js';
+import { TOKEN_ENV, readToken, refuseCommandLineToken } from '../token-source.js';
 
 interface ServeOptions {
   http?: boolean;
+  readOnly?: boolean;
   host: string;
   port: string;
   token?: string;
+  tokenFile?: string;
   allowedHost: string[];
+  maxSessions: string;
+  sessionIdleTimeout: string;
 }
 
 export function registerServeCommand(program: Command): void {
@@ -19,15 +26,25 @@ export function registerServeCommand(program: Command): void {
     .command('serve')
     .description('Run the MCP server: over stdio (default) or Streamable HTTP (--http, on 127.0.0.1 unless --host says otherwise)')
     .option('--http', 'serve Streamable HTTP instead of stdio')
+    .option('--read-only', 'offer only the actions that change nothing (list, inspect, logs, discover, cleanup check ...)')
     .option('--host <address>', 'HTTP: address to bind; off loopback a token is required', '127.0.0.1')
     .option('--port <port>', 'HTTP: port (0 picks a free one)', '8765')
-    .option('--token <token>', 'HTTP: bearer token clients must send (default: $DOCKER_MCP_TOKEN)')
+    .option('--token-file <file>', `HTTP: file holding the bearer token clients must send (default: $${TOKEN_ENV})`)
+    .addOption(new Option('--token <token>').hideHelp())
+    .option('--max-sessions <n>', 'HTTP: sessions kept at once; one more is answered 503', String(DEFAULT_MAX_SESSIONS))
+    .option('--session-idle-timeout <seconds>', 'HTTP: close a session after this long without a request', String(DEFAULT_IDLE_TIMEOUT_MS / 1000))
     .option('--allowed-host <name>', 'HTTP: a further Host header to accept, e.g. server.lan (repeatable)', (value: string, all: string[]) => [...all, value], [])
     .action(async (options: ServeOptions, command: Command) => {
+      if (options.token !== undefined) refuseCommandLineToken();
+      const token = options.http ? readToken(options.tokenFile) : undefined;
+      // Not inherited by the ssh and docker processes we start.
+      delete process.env[TOKEN_ENV];
       const { config } = command.optsWithGlobals<{ config?: string }>();
-      const context = new McpContext(config);
-      // Fail now on a missing or broken hosts.yml, not on the first tool call.
-      await context.config();
+      const context = new McpContext(config, { readOnly: options.readOnly === true });
+      // Fail now on a broken hosts.yml, not on the first tool call (a missing one means no hosts yet).
+      const loaded = await context.config();
+      if (!loaded.location.exists) log.warn(`${loaded.location.path} does not exist yet: no hosts; adding one creates it`);
+      const settings = serveSettings(options, command, loaded.server);
       if (!options.http) {
         const server = createMcpServer(context, VERSION);
         const transport = new StdioServerTransport();
@@ -40,13 +57,19 @@ export function registerServeCommand(program: Command): void {
         await context.close();
         return;
       }
-      const port = Number(options.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidInputError('port', options.port, 'must be an integer from 0 to 65535');
+      const port = Number(settings.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidInputError('port', settings.port, 'must be an integer from 0 to 65535');
+      const maxSessions = Number(settings.maxSessions);
+      if (!Number.isInteger(maxSessions) || maxSessions < 1) throw new InvalidInputError('--max-sessions', settings.maxSessions, 'must be a whole number of at least 1');
+      const idleSeconds = Number(options.sessionIdleTimeout);
+      if (!Number.isFinite(idleSeconds) || idleSeconds <= 0) throw new InvalidInputError('--session-idle-timeout', options.sessionIdleTimeout, 'must be a positive number of seconds');
       const running = await serveHttp(() => createMcpServer(context, VERSION), {
-        host: options.host,
+        host: settings.host,
         port,
-        token: options.token ?? process.env.DOCKER_MCP_TOKEN,
+        token,
         allowedHosts: options.allowedHost,
+        maxSessions,
+        idleTimeoutMs: idleSeconds * 1000,
       });
       process.stderr.write(`docker-mcp MCP server listening on ${running.url}\n`);
       await new Promise<void>((resolve) => {
@@ -56,4 +79,23 @@ export function registerServeCommand(program: Command): void {
       await running.close();
       await context.close();
     });
+}
+
+/**
+ * hosts.yml's `server:` section (the Python tool's) gives the defaults that
+ * flags do not: host, port and max_connections for --http, and log_level
+ * unless LOG_LEVEL or DOCKER_MCP_LOG_LEVEL is set.
+ */
+function serveSettings(options: ServeOptions, command: Command, server: ServerSection): { host: string; port: string; maxSessions: string } {
+  const fromFlag = (name: string) => command.getOptionValueSource(name) === 'cli';
+  if (server.log_level !== undefined && !logLevelSetByEnvironment()) {
+    const level = logLevelFor(server.log_level);
+    if (level) log.level = level;
+    else log.warn(`server.log_level ${JSON.stringify(server.log_level)} is not a log level: ignored`);
+  }
+  return {
+    host: !fromFlag('host') && server.host !== undefined ? server.host : options.host,
+    port: !fromFlag('port') && server.port !== undefined ? String(server.port) : options.port,
+    maxSessions: !fromFlag('maxSessions') && server.max_connections !== undefined ? String(server.max_connections) : options.maxSessions,
+  };
 }

@@ -3,18 +3,18 @@ import type { Command } from 'commander';
 import type { ContainerSummary } from '../../docker/inspect.js';
 import {
   deployStack,
-  discoverStacks,
   listStacks,
   stackAction,
   stackContainers,
   viewStack,
   type StackAction,
-  type StackDataReport,
   type StackSummary,
 } from '../../docker/stacks.js';
+import { discoverStacks, type StackDataReport } from '../../docker/stack-source.js';
 import { InvalidInputError } from '../../errors.js';
 import { forEachHost, type HostRow } from '../../host/fan-out.js';
 import { cliContext, dockerHostOf } from '../context.js';
+import { writtenAt } from '../format.js';
 import { emit, table } from '../output.js';
 
 interface JsonOption {
@@ -89,7 +89,8 @@ export function registerStackCommands(program: Command): void {
     .action(async (hostId: string, stack: string, options: JsonOption & { tail?: number }, command: Command) => {
       const context = await cliContext(command);
       const result = await stackAction(dockerHostOf(context, hostId), stack, 'logs', options.tail !== undefined ? { tail: options.tail } : {});
-      emit({ host: hostId, stack, logs: result.output }, options, (r) => r.logs);
+      if (result.note && !options.json) process.stderr.write(`note: ${result.note}\n`);
+      emit({ host: hostId, stack, logs: result.output, truncated: result.truncated === true, ...(result.note ? { note: result.note } : {}) }, options, (r) => r.logs);
     });
 
   stacks
@@ -153,12 +154,12 @@ function renderDiscovery(rows: HostRow<StackDataReport[]>[]): string {
       continue;
     }
     for (const report of row.value) {
-      if (report.dataPaths.length === 0) lines.push([row.hostId, report.stack, '-', '-', 'no data paths']);
+      if (report.dataPaths.length === 0) lines.push([row.hostId, report.stack, '-', '-', 'no data paths', '-']);
       for (const p of report.dataPaths) {
         const where = p.kind === 'volume' ? 'named volume' : p.underAppdata ? 'bind, under appdata' : 'bind, outside appdata';
-        lines.push([row.hostId, report.stack, p.service, p.source, `${where}${p.hasVariables ? ' (has ${VAR})' : ''}`]);
+        lines.push([row.hostId, report.stack, p.service, p.source, where, writtenAt(p.writtenAt)]);
       }
     }
   }
-  return table(['HOST', 'STACK', 'SERVICE', 'SOURCE', 'KIND'], lines);
+  return table(['HOST', 'STACK', 'SERVICE', 'SOURCE (AS COMPOSE RESOLVES IT)', 'KIND', 'WRITTEN AT'], lines);
 }

@@ -6,6 +6,10 @@ interface JsonOption {
   json?: boolean;
 }
 
+interface UpOptions extends JsonOption {
+  guests?: boolean;
+}
+
 export function registerTestbedCommands(program: Command): void {
   const testbed = program
     .command('testbed')
@@ -14,11 +18,15 @@ export function registerTestbedCommands(program: Command): void {
   testbed
     .command('up')
     .description('Bring the testbed up (installs missing Debian packages as root); idempotent')
+    .option('--guests', 'also boot delta and epsilon: QEMU guests with OpenZFS 2.3 in the kernel and compose v2 (the image is built once, a few minutes)')
     .option('--json', 'machine-readable output')
-    .action(async (options: JsonOption) => {
-      const result = await testbedUp((line) => {
-        if (!options.json) process.stderr.write(`  ${line}\n`);
-      });
+    .action(async (options: UpOptions) => {
+      const result = await testbedUp(
+        (line) => {
+          if (!options.json) process.stderr.write(`  ${line}\n`);
+        },
+        { guests: options.guests ?? false },
+      );
       emit(result, options, (r) =>
         [
           r.changes.length === 0 ? 'testbed already up; nothing changed' : `testbed up (${r.changes.length} changes)`,
@@ -51,6 +59,10 @@ export function registerTestbedCommands(program: Command): void {
           table(
             ['HOST', 'ADDRESS', 'SSHD', 'DOCKERD', 'POOL'],
             s.hosts.map((h) => [h.host, h.address, h.sshd ? 'up' : 'down', h.dockerd ? 'up' : 'down', h.pool ?? '-']),
+          ),
+          table(
+            ['GUEST', 'ADDRESS', 'QEMU', 'READY'],
+            s.guests.map((g) => [g.host, g.address, g.running ? 'runs' : 'off', g.ready ? 'yes' : 'no']),
           ),
           `hosts file: ${s.hostsFile}`,
         ].join('\n'),

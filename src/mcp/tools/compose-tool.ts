@@ -7,69 +7,86 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { enabledHosts, findHost } from '../../config/load.js';
 import { ConfirmationRequiredError } from '../../docker/errors.js';
-import { deployStack, discoverStacks, listStacks, stackAction, stackContainers, viewStack } from '../../docker/stacks.js';
+import { discoverStacks } from '../../docker/stack-source.js';
+import { deployStack, listStacks, stackAction, stackContainers, viewStack } from '../../docker/stacks.js';
 import { InvalidInputError } from '../../errors.js';
 import { forEachHost } from '../../host/fan-out.js';
 import { migrateStack, planStackMigration } from '../../migration/execute.js';
+import { TooManyMigrationsError, migrationSlots } from '../../migration/migration-slots.js';
 import { resumeMigration } from '../../migration/resume.js';
+import { parseBwlimit } from '../../transfer/bwlimit.js';
+import { confirmer, type Confirm } from '../confirm.js';
 import type { McpContext } from '../context.js';
 import { progressReporter, type ToolExtra } from '../progress.js';
 import { answer, toolOutputShape } from '../tool-result.js';
-import { required } from './params.js';
+import { composeArguments } from './compose-options.js';
+import { ALL_HOSTS, offeredActions, optional, optionalText, refuseFollow, required } from './params.js';
 
 const ACTIONS = ['list', 'view', 'deploy', 'up', 'down', 'restart', 'build', 'pull', 'ps', 'discover', 'logs', 'migrate'] as const;
+const READ_ONLY_ACTIONS = ['list', 'view', 'ps', 'discover', 'logs'] as const;
 
 const inputShape = {
   action: z.enum(ACTIONS),
-  host_id: z.string().max(63).optional().describe('the host (list: every enabled host when absent; migrate: the source)'),
-  stack_name: z
-    .string()
-    .max(63)
-    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'a DNS label: lowercase letters, digits and "-", starting and ending with a letter or digit')
-    .optional()
-    .describe('the stack (compose project)'),
-  compose_content: z.string().max(1_048_576).optional().describe('deploy: the compose file'),
-  environment: z.record(z.string(), z.string().max(65_536)).optional().describe("deploy: variables written to the stack's .env"),
+  host_id: optionalText(z.string().max(63)).describe('the host (list: every enabled host when absent or "all"; migrate: the source)'),
+  stack_name: optionalText(
+    z
+      .string()
+      .max(63)
+      .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'a DNS label: lowercase letters, digits and "-", starting and ending with a letter or digit'),
+  ).describe('the stack (compose project)'),
+  compose_content: optionalText(z.string().max(1_048_576)).describe('deploy: the compose file'),
+  environment: optional(z.record(z.string(), z.string().max(65_536))).describe("deploy: variables written to the stack's .env"),
   pull_images: z.boolean().default(false).describe('deploy: pull images before starting'),
   recreate: z.boolean().default(false).describe('deploy: recreate containers even if unchanged'),
-  lines: z.number().int().min(1).max(10_000).default(100).describe('logs: how many of the last lines per service'),
+  options: optional(z.record(z.string().max(64), z.union([z.string().max(1024), z.boolean(), z.number()]))).describe(
+    'up: force_recreate, build, pull, pull_policy; down: volumes, remove_orphans; restart: timeout; pull: ignore_pull_failures; build: no_cache, pull; ' +
+      'up, down, restart, pull, build, ps: services (comma-separated). Values "true"/"false". Any other key is refused.',
+  ),
+  lines: z.number().int().min(1).max(10_000).default(100).describe('logs: how many of the last lines per service (at most the last 4 MiB are returned; truncated: true says the start was cut)'),
+  follow: z.boolean().default(false).describe('logs: must be false: a tool call answers once (refused when true)'),
   dry_run: z.boolean().default(false).describe('migrate: only plan, change nothing'),
-  target_host_id: z.string().max(63).optional().describe('migrate: the host to move the stack to'),
+  target_host_id: optionalText(z.string().max(63)).describe('migrate: the host to move the stack to'),
   remove_source: z.boolean().default(false).describe('migrate: remove the stack and its data from the source after a verified migration'),
   skip_stop_source: z.boolean().default(false).describe('migrate: not supported (the final copy is made while the stack is stopped)'),
   start_target: z.boolean().default(true).describe('migrate: must be true (a migration is verified by starting the stack on the target)'),
   cold: z.boolean().default(false).describe('migrate: stop first, then copy (default: seed while running, stop, send the difference)'),
-  resume: z.string().max(200).optional().describe('migrate: the id of an interrupted migration to finish or roll back (other migrate parameters are then not needed)'),
+  resume: optionalText(z.string().max(200)).describe('migrate: the id of an interrupted migration to finish or roll back (other migrate parameters are then not needed)'),
+  force: z.boolean().default(false).describe('migrate: go past the pre-flight refusals that are safe to override (mounts that would not move: their data stays on the source); each refusal says what force would do'),
   keep_failed: z.boolean().default(false).describe('migrate: on failure, keep the data received on the target (default: remove what the migration created there)'),
-  confirm: z.boolean().optional().describe('must be true for down, and for migrate unless dry_run'),
+  bwlimit: optionalText(z.string().max(32)).describe('migrate: limit every transfer to this many bytes a second, e.g. "500K", "50M", "1G" (K, M, G: powers of 1024); default no limit'),
+  confirm: optional(z.boolean()).describe('true confirms down and migrate (unless dry_run) without asking the user'),
 };
 
 type Input = z.infer<z.ZodObject<typeof inputShape>>;
 
 export function registerComposeTool(server: McpServer, context: McpContext): void {
+  const readOnly = context.readOnly;
   server.registerTool(
     'docker_compose',
     {
       title: 'Docker Compose stacks',
-      description:
-        'Compose stacks on the configured hosts. Actions: list, view (the compose file), deploy (compose_content validated by compose first; environment, pull_images, recreate), ' +
-        'up, down (needs confirm), restart, build, pull, ps, logs (lines), discover (which data paths each stack uses), ' +
-        'migrate (move the stack with all its data from host_id to target_host_id: ZFS send/receive per service or rsync, verified, rolled back on failure; ' +
-        'dry_run shows the plan; needs confirm otherwise; sends progress notifications).',
-      inputSchema: inputShape,
+      description: readOnly
+        ? 'Compose stacks on the configured hosts (read-only server). Actions: list, view (the compose file), ps, logs (lines), discover (which data paths each stack uses).'
+        : 'Compose stacks on the configured hosts. Actions: list, view (the compose file), deploy (compose_content validated by compose first; environment, pull_images, recreate), ' +
+          'up, down (confirmed), restart, build, pull, ps, logs (lines), discover (which data paths each stack uses); options names compose flags; ' +
+          'migrate (move the stack with all its data from host_id to target_host_id: ZFS send/receive per service or rsync, verified, rolled back on failure; ' +
+          'dry_run shows the plan; confirmed otherwise; sends progress notifications).',
+      inputSchema: { ...inputShape, action: z.enum(offeredActions(ACTIONS, READ_ONLY_ACTIONS, readOnly)) },
       outputSchema: toolOutputShape,
-      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+      annotations: { readOnlyHint: readOnly, destructiveHint: !readOnly, idempotentHint: false, openWorldHint: true },
     },
-    (input, extra) => answer(input.action, input.host_id, () => runComposeAction(context, input, extra)),
+    (input, extra) => answer(input.action, input.host_id, () => runComposeAction(context, input, extra, confirmer(server.server, extra))),
   );
 }
 
-async function runComposeAction(context: McpContext, input: Input, extra: ToolExtra): Promise<unknown> {
-  if (input.action === 'list' && input.host_id === undefined) {
+async function runComposeAction(context: McpContext, input: Input, extra: ToolExtra, confirm: Confirm): Promise<unknown> {
+  if (input.action === 'list' && (input.host_id === undefined || input.host_id === ALL_HOSTS)) {
     const config = await context.config();
     return forEachHost(enabledHosts(config), (host) => listStacks(context.attach(host)));
   }
-  if (input.action === 'migrate') return migrate(context, input, extra);
+  if (input.action === 'migrate') return migrate(context, input, extra, confirm);
+  // Refused before any host is touched, as every bad parameter.
+  const { flags, services } = composeArguments(input.action, input.options);
   const target = await context.dockerHost(required(input.host_id, 'host_id'));
   const stack = () => required(input.stack_name, 'stack_name');
   const progress = progressReporter(extra);
@@ -90,49 +107,83 @@ async function runComposeAction(context: McpContext, input: Input, extra: ToolEx
       return deployed;
     }
     case 'down':
-      if (input.confirm !== true) throw new ConfirmationRequiredError(`down stops and removes the containers of ${stack()} on ${target.host.id}: repeat with confirm: true`);
-      return stackAction(target, stack(), 'down', { signal: extra.signal });
+      await confirm(input.confirm, { effect: `down stops and removes the containers of ${stack()} on ${target.host.id}${flags.includes('--volumes') ? ', and its named volumes with their data' : ''}` });
+      return stackAction(target, stack(), 'down', { signal: extra.signal, flags, services });
     case 'up':
     case 'restart':
     case 'build':
     case 'pull': {
       progress.step(`${input.action} ${stack()} on ${target.host.id}`);
-      const done = await stackAction(target, stack(), input.action, { signal: extra.signal });
+      const done = await stackAction(target, stack(), input.action, { signal: extra.signal, flags, services });
       progress.step(`${input.action} ${stack()} done`);
       return done;
     }
     case 'logs':
+      refuseFollow(input.follow);
       return stackAction(target, stack(), 'logs', { tail: input.lines });
-    case 'ps':
-      return stackContainers(target, stack());
+    case 'ps': {
+      const containers = await stackContainers(target, stack());
+      return services.length === 0 ? containers : containers.filter((c) => c.service !== null && services.includes(c.service));
+    }
     case 'discover':
       return discoverStacks(target, input.stack_name);
   }
 }
 
-async function migrate(context: McpContext, input: Input, extra: ToolExtra): Promise<unknown> {
+async function migrate(context: McpContext, input: Input, extra: ToolExtra, confirm: Confirm): Promise<unknown> {
+  if (input.options !== undefined && Object.keys(input.options).length > 0) {
+    throw new InvalidInputError('options', JSON.stringify(input.options), 'are not taken by migrate; its own parameters are dry_run, cold, remove_source, keep_failed, force, bwlimit, resume');
+  }
+  // Checked before anything else, so a bad rate changes nothing.
+  if (input.bwlimit !== undefined) {
+    parseBwlimit(input.bwlimit);
+    if (input.resume !== undefined) throw new InvalidInputError('bwlimit', input.bwlimit, 'is not taken with resume: a resumed migration keeps the limit it was started with');
+  }
   if (input.skip_stop_source) {
     throw new InvalidInputError('skip_stop_source', 'true', 'is not supported: the final copy is made while the stack is stopped, so the data is consistent (the seed already runs while it works)');
   }
   if (!input.start_target) {
     throw new InvalidInputError('start_target', 'false', 'is not supported: a migration is verified by starting the stack on the target, and rolled back if it does not run');
   }
+  if (input.dry_run && input.resume === undefined) return planMigration(context, input);
+  // Refused before any host is touched: a waiting request would hold its client with no answer.
+  const release = migrationSlots.tryAcquire();
+  if (!release) throw new TooManyMigrationsError(migrationSlots.limit);
+  try {
+    return await runMigration(context, input, extra, confirm);
+  } finally {
+    release();
+  }
+}
+
+async function planMigration(context: McpContext, input: Input): Promise<unknown> {
+  const source = await context.dockerHost(required(input.host_id, 'host_id'));
+  const target = await context.dockerHost(required(input.target_host_id, 'target_host_id'));
+  return planStackMigration(source, target, required(input.stack_name, 'stack_name'), { cold: input.cold });
+}
+
+async function runMigration(context: McpContext, input: Input, extra: ToolExtra, confirm: Confirm): Promise<unknown> {
   const progress = progressReporter(extra);
   const run = { onProgress: progress.listener, signal: extra.signal };
   if (input.resume !== undefined) {
-    if (input.confirm !== true) throw new ConfirmationRequiredError(`resuming migration ${input.resume} finishes it or rolls it back on both hosts: repeat with confirm: true`);
+    await confirm(input.confirm, { effect: `resuming migration ${input.resume} finishes it or rolls it back on both hosts` });
     const config = await context.config();
     return resumeMigration(input.resume, (hostId) => context.attach(findHost(config, hostId)), run);
   }
   const source = await context.dockerHost(required(input.host_id, 'host_id'));
   const target = await context.dockerHost(required(input.target_host_id, 'target_host_id'));
   const stack = required(input.stack_name, 'stack_name');
-  if (input.dry_run) return planStackMigration(source, target, stack, { cold: input.cold });
-  if (input.confirm !== true) {
-    throw new ConfirmationRequiredError(
-      `migrating ${stack} stops it on ${source.host.id} and starts it on ${target.host.id}${input.remove_source ? `, then deletes its folder and data on ${source.host.id}` : ''}: ` +
-        'run with dry_run to see the plan, then repeat with confirm: true',
-    );
-  }
-  return migrateStack(source, target, stack, { ...run, cold: input.cold, keepFailed: input.keep_failed, removeSource: input.remove_source, yes: input.remove_source });
+  await confirm(input.confirm, {
+    effect: `migrating ${stack} stops it on ${source.host.id} and starts it on ${target.host.id}${input.remove_source ? `, then deletes its folder and data on ${source.host.id}` : ''}`,
+    retry: 'run with dry_run to see the plan, then repeat with confirm: true',
+  });
+  return migrateStack(source, target, stack, {
+    ...run,
+    cold: input.cold,
+    force: input.force,
+    keepFailed: input.keep_failed,
+    removeSource: input.remove_source,
+    yes: input.remove_source,
+    ...(input.bwlimit === undefined ? {} : { bwlimit: parseBwlimit(input.bwlimit) }),
+  });
 }

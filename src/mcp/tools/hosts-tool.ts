@@ -8,91 +8,101 @@ import { summarizeHost } from '../../config/host-summary.js';
 import { enabledHosts, findHost, type LoadedConfig } from '../../config/load.js';
 import type { HostConfig } from '../../config/schema.js';
 import { removeHost, setHostFields, writeConfigFile, type HostFieldUpdate } from '../../config/write.js';
-import { listContainers } from '../../docker/containers.js';
-import { ConfirmationRequiredError } from '../../docker/errors.js';
 import { cleanupHost, CLEANUP_LEVELS } from '../../docker/cleanup.js';
+import { publishedPorts } from '../../docker/ports.js';
 import { InvalidInputError, UnknownHostError } from '../../errors.js';
-import { discoverHost } from '../../host/capabilities.js';
 import { testConnection } from '../../host/connection-test.js';
+import { discoverAndRecord } from '../../host/discover-and-record.js';
 import { forEachHost } from '../../host/fan-out.js';
 import { validateHostId } from '../../names/validate.js';
-import { readSshAliases, resolveSshAlias } from '../../ssh/ssh-config.js';
+import { readSshAliases, resolveSshAlias, sshConfigFileForImport } from '../../ssh/ssh-config.js';
+import { confirmer, type Confirm } from '../confirm.js';
 import type { McpContext } from '../context.js';
 import { answer, toolOutputShape } from '../tool-result.js';
-import { required } from './params.js';
+import { ALL_HOSTS, commaList, offeredActions, optional, optionalText, required } from './params.js';
 
 const ACTIONS = ['list', 'add', 'edit', 'remove', 'test_connection', 'discover', 'ports', 'import_ssh', 'cleanup'] as const;
+/** discover only reports in read-only mode (it records nothing), and cleanup only checks. */
+const READ_ONLY_ACTIONS = ['list', 'test_connection', 'discover', 'ports', 'cleanup'] as const;
 
 const inputShape = {
-  action: z.enum(ACTIONS).describe('what to do'),
-  host_id: z.string().max(63).optional().describe('the host, as named in hosts.yml (test_connection, discover: all enabled hosts when absent)'),
-  ssh_host: z.string().min(1).max(255).optional().describe('add/edit: address or ~/.ssh/config alias'),
-  ssh_user: z.string().min(1).max(64).optional().describe('add/edit: SSH user'),
-  ssh_port: z.number().int().min(1).max(65535).optional().describe('add/edit: SSH port (default 22)'),
-  ssh_key_path: z.string().min(1).max(4096).optional().describe('add/edit: private key file'),
-  description: z.string().max(1000).optional(),
-  tags: z.array(z.string().max(64)).max(64).optional(),
-  compose_path: z.string().max(4096).optional().describe('add/edit: where stacks live on the host'),
-  appdata_path: z.string().max(4096).optional().describe('add/edit: where service data lives on the host'),
-  zfs_capable: z.boolean().optional(),
-  zfs_dataset: z.string().max(255).optional().describe('add/edit: the dataset behind appdata_path'),
-  enabled: z.boolean().optional(),
-  port: z.number().int().min(1).max(65535).optional().describe('ports: tell whether this host port is published by a container'),
-  cleanup_type: z.enum(CLEANUP_LEVELS).optional().describe('cleanup: check (report only), safe, moderate or aggressive; volumes are never pruned'),
-  ssh_config_path: z.string().max(4096).optional().describe('import_ssh: the ssh config file (default ~/.ssh/config)'),
-  selected_hosts: z.array(z.string().max(255)).max(256).optional().describe('import_ssh: only these aliases'),
-  confirm: z.boolean().optional().describe('must be true for remove and for cleanup other than check'),
+  // The Python tool lists hosts when no action is given.
+  action: z.preprocess((value) => value ?? 'list', z.enum(ACTIONS)).describe('what to do (default list)'),
+  host_id: optionalText(z.string().max(63)).describe('the host, as named in hosts.yml (test_connection, discover: all enabled hosts when absent or "all")'),
+  ssh_host: optionalText(z.string().max(255)).describe('add/edit: address or ~/.ssh/config alias'),
+  ssh_user: optionalText(z.string().max(64)).describe('add/edit: SSH user'),
+  ssh_port: optional(z.number().int().min(1).max(65535), [0]).describe('add/edit: SSH port (default 22)'),
+  ssh_key_path: optionalText(z.string().max(4096)).describe('add/edit: private key file'),
+  description: optionalText(z.string().max(1000)),
+  tags: optional(z.array(z.string().max(64)).max(64)),
+  compose_path: optionalText(z.string().max(4096)).describe('add/edit: where stacks live on the host'),
+  appdata_path: optionalText(z.string().max(4096)).describe('add/edit: where service data lives on the host'),
+  zfs_capable: optional(z.boolean()),
+  zfs_dataset: optionalText(z.string().max(255)).describe('add/edit: the dataset behind appdata_path'),
+  enabled: optional(z.boolean()),
+  port: optional(z.number().int().min(1).max(65535), [0]).describe('ports: tell whether this host port is published by a container (0: list them all)'),
+  cleanup_type: optional(z.enum(CLEANUP_LEVELS)).describe('cleanup: check (report only), safe, moderate or aggressive; volumes are never pruned'),
+  ssh_config_path: optionalText(z.string().max(4096)).describe("import_ssh: only ~/.ssh/config is read over MCP; kept for the Python tool's callers"),
+  selected_hosts: commaList(255, 256).describe('import_ssh: only these aliases: a list, or one comma-separated string of aliases and 1-based positions; "all" for every one'),
+  confirm: optional(z.boolean()).describe('true confirms remove and cleanup other than check without asking the user'),
 };
 
 type Input = z.infer<z.ZodObject<typeof inputShape>>;
 
 export function registerHostsTool(server: McpServer, context: McpContext): void {
+  const readOnly = context.readOnly;
   server.registerTool(
     'docker_hosts',
     {
       title: 'Docker hosts',
-      description:
-        'Manage the Docker hosts in hosts.yml and probe them over SSH. Actions: list; add, edit, remove (remove needs confirm); ' +
-        'test_connection (ssh, key and docker answer?); discover (docker, compose flavour, ZFS, rsync, free space; records zfs_capable/zfs_dataset); ' +
-        'ports (published ports); import_ssh (hosts from ~/.ssh/config); cleanup (cleanup_type check|safe|moderate|aggressive, needs confirm unless check).',
-      inputSchema: inputShape,
+      description: readOnly
+        ? 'The Docker hosts in hosts.yml (read-only server). Actions: list; test_connection (ssh, key and docker answer?); discover (docker, compose flavour, ZFS, rsync, free space; reported, not recorded); ports (published ports); cleanup with cleanup_type check (what could be removed).'
+        : 'Manage the Docker hosts in hosts.yml and probe them over SSH. Actions: list; add (then discovers the host), edit, remove (confirmed); ' +
+          'test_connection (ssh, key and docker answer?); discover (docker, compose flavour, ZFS, rsync, free space; records zfs_capable/zfs_dataset); ' +
+          'ports (published ports); import_ssh (hosts from ~/.ssh/config, then discovers them); cleanup (cleanup_type check|safe|moderate|aggressive, confirmed unless check).',
+      inputSchema: {
+        ...inputShape,
+        action: z.preprocess((value) => value ?? 'list', z.enum(offeredActions(ACTIONS, READ_ONLY_ACTIONS, readOnly))).describe('what to do (default list)'),
+        ...(readOnly ? { cleanup_type: optional(z.enum(['check'])).describe('cleanup: check, report only (read-only server)') } : {}),
+      },
       outputSchema: toolOutputShape,
-      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+      annotations: { readOnlyHint: readOnly, destructiveHint: !readOnly, idempotentHint: false, openWorldHint: true },
     },
-    (input) => answer(input.action, input.host_id, () => runHostsAction(context, input)),
+    (input, extra) => answer(input.action, input.host_id, () => runHostsAction(context, input as Input, confirmer(server.server, extra))),
   );
 }
 
-async function runHostsAction(context: McpContext, input: Input): Promise<unknown> {
+async function runHostsAction(context: McpContext, input: Input, confirm: Confirm): Promise<unknown> {
   const config = await context.config();
   switch (input.action) {
     case 'list':
-      return { config: config.location.path, hosts: config.hosts.map(summarizeHost) };
+      return { config: config.location.path, config_exists: config.location.exists, hosts: config.hosts.map(summarizeHost) };
     case 'add':
-      return addHost(config, input);
+      return addHost(context, config, input);
     case 'edit':
       return editHost(context, config, input);
     case 'remove': {
       const hostId = existingHostId(config, input);
-      if (input.confirm !== true) throw new ConfirmationRequiredError(`removing ${hostId} from ${config.location.path} needs confirm: true`);
+      await confirm(input.confirm, { effect: `removing ${hostId} from ${config.location.path}` });
       removeHost(config.document, hostId);
       await writeConfigFile(config.location.path, config.document);
       await context.ssh.forget(hostId);
+      context.hostsChanged();
       return { removed: hostId, config: config.location.path };
     }
     case 'test_connection':
       return forEachHost(selectHosts(config, input.host_id), (host) => testConnection(context.ssh.get(host)));
     case 'discover':
-      return discoverAndRecord(context, config, input.host_id);
+      return discoverAndRecord(context.ssh, config, selectHosts(config, input.host_id), { record: !context.readOnly });
     case 'ports':
-      return publishedPorts(context, config, input);
+      return portsOf(context, config, input);
     case 'import_ssh':
-      return importSshHosts(config, input);
+      return importSshHosts(context, config, input);
     case 'cleanup': {
       const host = hostNamed(config, input.host_id);
       const level = input.cleanup_type ?? 'check';
-      if (level !== 'check' && input.confirm !== true) {
-        throw new ConfirmationRequiredError(`cleanup ${level} on ${host.id} deletes Docker objects: repeat with confirm: true (or use cleanup_type check to see what there is)`);
+      if (level !== 'check') {
+        await confirm(input.confirm, { effect: `cleanup ${level} on ${host.id} deletes Docker objects`, retry: 'repeat with confirm: true (or use cleanup_type check to see what there is)' });
       }
       return cleanupHost(context.attach(host), level);
     }
@@ -115,14 +125,23 @@ function hostFields(input: Input): HostFieldUpdate {
   };
 }
 
-async function addHost(config: LoadedConfig, input: Input) {
+async function addHost(context: McpContext, config: LoadedConfig, input: Input) {
   const hostId = validateHostId(required(input.host_id, 'host_id'));
+  if (hostId === ALL_HOSTS) throw new InvalidInputError('host_id', hostId, 'is reserved: host_id "all" means every host');
   if (config.document.hasIn(['hosts', hostId])) throw new InvalidInputError('host_id', hostId, `is already in ${config.location.path}; use action edit`);
   required(input.ssh_host, 'ssh_host');
   required(input.ssh_user, 'ssh_user');
   setHostFields(config.document, hostId, hostFields(input));
   await writeConfigFile(config.location.path, config.document);
-  return { added: hostId, config: config.location.path };
+  context.hostsChanged();
+  return { added: hostId, config: config.location.path, ...(await discoverAdded(context, [hostId])) };
+}
+
+/** As the Python tool does after add and import_ssh: probe the new hosts and record what ZFS they have. */
+async function discoverAdded(context: McpContext, hostIds: readonly string[]) {
+  const config = await context.config();
+  const hosts = config.hosts.filter((host) => hostIds.includes(host.id) && host.enabled);
+  return { discovery: await discoverAndRecord(context.ssh, config, hosts, { record: true }) };
 }
 
 async function editHost(context: McpContext, config: LoadedConfig, input: Input) {
@@ -135,43 +154,18 @@ async function editHost(context: McpContext, config: LoadedConfig, input: Input)
   return { edited: hostId, fields: Object.keys(fields), config: config.location.path };
 }
 
-/** Probe the hosts and record in hosts.yml what was found about ZFS. */
-async function discoverAndRecord(context: McpContext, config: LoadedConfig, hostId: string | undefined) {
-  const rows = await forEachHost(selectHosts(config, hostId), (host) => discoverHost(context.ssh.get(host), host));
-  const updated: string[] = [];
-  for (const row of rows) {
-    if (!row.ok) continue;
-    const host = hostNamed(config, row.hostId);
-    const zfs = row.value.zfs;
-    const capable = zfs.available && zfs.appdataDataset !== null;
-    const dataset = capable ? zfs.appdataDataset : (host.zfs_dataset ?? null);
-    if (host.zfs_capable !== capable || (host.zfs_dataset ?? null) !== dataset) {
-      setHostFields(config.document, host.id, { zfs_capable: capable, ...(dataset ? { zfs_dataset: dataset } : {}) });
-      updated.push(host.id);
-    }
-  }
-  if (updated.length > 0) await writeConfigFile(config.location.path, config.document);
-  return { hosts: rows, config_updated: updated };
-}
-
-async function publishedPorts(context: McpContext, config: LoadedConfig, input: Input) {
-  const host = hostNamed(config, input.host_id);
-  const containers = await listContainers(context.attach(host), { running: true });
-  const published = containers.flatMap((c) =>
-    c.ports
-      .filter((mapping) => mapping.includes('->'))
-      .map((mapping) => ({ container: c.name, stack: c.stack, mapping, host_port: Number(mapping.split('->')[0]?.split(':').at(-1)) })),
-  );
+async function portsOf(context: McpContext, config: LoadedConfig, input: Input) {
+  const published = await publishedPorts(context.attach(hostNamed(config, input.host_id)));
   if (input.port === undefined) return { ports: published };
   const users = published.filter((p) => p.host_port === input.port);
   return { port: input.port, published_by_container: users.length > 0, used_by: users };
 }
 
-async function importSshHosts(config: LoadedConfig, input: Input) {
-  const aliases = await readSshAliases(input.ssh_config_path);
-  const wanted = input.selected_hosts ? aliases.filter((alias) => input.selected_hosts?.includes(alias)) : aliases;
-  const missing = (input.selected_hosts ?? []).filter((alias) => !aliases.includes(alias));
-  if (missing.length > 0) throw new InvalidInputError('selected_hosts', missing.join(', '), `not in the ssh config; it names: ${aliases.join(', ') || '(none)'}`);
+async function importSshHosts(context: McpContext, config: LoadedConfig, input: Input) {
+  // ssh -G is given this very file (-F): ssh's own idea of ~ is the passwd entry, not $HOME.
+  const sshConfig = sshConfigFileForImport(input.ssh_config_path, { caller: 'mcp', hostsFile: config.location.path });
+  const aliases = await readSshAliases(sshConfig);
+  const wanted = selectedAliases(aliases, input.selected_hosts);
   const imported: string[] = [];
   const skipped: { alias: string; reason: string }[] = [];
   for (const alias of wanted) {
@@ -185,7 +179,7 @@ async function importSshHosts(config: LoadedConfig, input: Input) {
       skipped.push({ alias, reason: (error as Error).message });
       continue;
     }
-    const resolved = await resolveSshAlias(alias, input.ssh_config_path);
+    const resolved = await resolveSshAlias(alias, sshConfig);
     setHostFields(config.document, alias, {
       // The alias itself, so ssh keeps applying the user's own settings for it.
       hostname: alias,
@@ -196,12 +190,23 @@ async function importSshHosts(config: LoadedConfig, input: Input) {
     });
     imported.push(alias);
   }
-  if (imported.length > 0) await writeConfigFile(config.location.path, config.document);
-  return { imported, skipped, config: config.location.path };
+  if (imported.length === 0) return { imported, skipped, config: config.location.path };
+  await writeConfigFile(config.location.path, config.document);
+  context.hostsChanged();
+  return { imported, skipped, config: config.location.path, ...(await discoverAdded(context, imported)) };
+}
+
+/** The Python tool's selection: every alias, "all", or names and 1-based positions in the ssh config's order. */
+function selectedAliases(aliases: readonly string[], selected: readonly string[] | undefined): string[] {
+  if (selected === undefined || (selected.length === 1 && selected[0]?.toLowerCase() === ALL_HOSTS)) return [...aliases];
+  const byPosition = (item: string) => (/^\d+$/.test(item) ? aliases[Number(item) - 1] : undefined);
+  const missing = selected.filter((item) => !aliases.includes(item) && byPosition(item) === undefined);
+  if (missing.length > 0) throw new InvalidInputError('selected_hosts', missing.join(', '), `not in the ssh config (names or 1-based positions); it names: ${aliases.join(', ') || '(none)'}`);
+  return [...new Set(selected.map((item) => (aliases.includes(item) ? item : (byPosition(item) as string))))];
 }
 
 function selectHosts(config: LoadedConfig, hostId: string | undefined): HostConfig[] {
-  return hostId === undefined ? enabledHosts(config) : [findHost(config, hostId)];
+  return hostId === undefined || hostId === ALL_HOSTS ? enabledHosts(config) : [findHost(config, hostId)];
 }
 
 function hostNamed(config: LoadedConfig, hostId: string | undefined): HostConfig {

@@ -1,0 +1,151 @@
+/**
+ * A stack as compose itself resolves it: `docker compose config --format json`
+ * (v2) or `docker-compose config` (v1, YAML) run on the host, in the stack's
+ * working directory with the files it was started with, so that `.env`,
+ * `${VAR:-default}`, env_file, override files, extends and include count as
+ * compose counts them. Parsing the printed config is pure.
+ */
+import path from 'node:path';
+import { parse } from 'yaml';
+import type { ComposeFlavour } from '../host/capabilities.js';
+import { composeCommand, profileFlags } from './compose-cli.js';
+import type { DockerHost } from './docker-host.js';
+import { ComposeValidationError } from './errors.js';
+
+/** Where a stack lives on a host: its project name, working directory and compose files (absolute). */
+export interface StackLocation {
+  readonly project: string;
+  readonly workingDir: string;
+  readonly configFiles: readonly string[];
+}
+
+export interface ResolvedMount {
+  readonly service: string;
+  readonly type: 'bind' | 'volume' | 'other';
+  /** Absolute host path for a bind, the volume's key in the project for a volume. */
+  readonly source: string;
+  readonly target: string;
+  readonly readOnly: boolean;
+}
+
+export interface ResolvedPort {
+  readonly service: string;
+  readonly published: number;
+  readonly protocol: string;
+  readonly hostIp: string | null;
+}
+
+export interface ResolvedVolume {
+  /** The key under `volumes:` that services refer to. */
+  readonly key: string;
+  /** The engine's name for it (`<project>_<key>` unless `name:` says otherwise). */
+  readonly name: string;
+  readonly driver: string;
+  readonly external: boolean;
+  /** `driver_opts` o=bind device=…: a named volume that is really a bind mount of this path. */
+  readonly bindDevice: string | null;
+  /** `driver_opts` as written (type=nfs, o=..., device=...). */
+  readonly driverOptions: Readonly<Record<string, string>>;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export interface ResolvedProject {
+  /** `name:` as compose resolved it (v2 only prints one). */
+  readonly name: string | null;
+  readonly services: readonly string[];
+  readonly images: Readonly<Record<string, string | null>>;
+  readonly mounts: readonly ResolvedMount[];
+  readonly ports: readonly ResolvedPort[];
+  readonly volumes: readonly ResolvedVolume[];
+  /** Files of top-level `configs:` and `secrets:`, absolute. */
+  readonly files: readonly { readonly kind: 'config' | 'secret'; readonly name: string; readonly path: string }[];
+}
+
+/** Run compose's own `config` in the stack's working directory and parse what it prints. */
+export async function readResolvedProject(
+  target: DockerHost,
+  compose: { flavour: ComposeFlavour; command: readonly string[] },
+  location: StackLocation,
+  profiles: readonly string[] = [],
+): Promise<ResolvedProject> {
+  const args = [...profileFlags(profiles), 'config', ...(compose.flavour === 'v2' ? ['--format', 'json'] : [])];
+  const config = composeCommand(compose, location.project, location.configFiles, args, location.workingDir);
+  const result = await target.transport.exec(config, { okExitCodes: Array.from({ length: 256 }, (_, code) => code), timeoutMs: 60_000 });
+  if (result.exitCode !== 0) throw new ComposeValidationError(target.host.id, location.project, result.stderr || result.stdout);
+  return parseResolvedConfig(result.stdout, location.project);
+}
+
+type Mapping = Record<string, unknown>;
+const isMapping = (value: unknown): value is Mapping => typeof value === 'object' && value !== null && !Array.isArray(value);
+const text = (value: unknown): string | null => (typeof value === 'string' ? value : typeof value === 'number' ? String(value) : null);
+
+/** Parse compose's printed config: JSON (v2) is YAML too, so one parser reads both flavours. */
+export function parseResolvedConfig(printed: string, project: string): ResolvedProject {
+  const root: unknown = parse(printed);
+  if (!isMapping(root) || !isMapping(root.services)) throw new Error('compose config printed no services mapping');
+  const name = text(root.name);
+  const services = Object.keys(root.services).sort();
+  const images: Record<string, string | null> = {};
+  const mounts: ResolvedMount[] = [];
+  const ports: ResolvedPort[] = [];
+  for (const service of services) {
+    const definition = root.services[service];
+    if (!isMapping(definition)) continue;
+    images[service] = text(definition.image);
+    for (const volume of Array.isArray(definition.volumes) ? definition.volumes : []) {
+      const mount = resolvedMount(service, volume);
+      if (mount) mounts.push(mount);
+    }
+    for (const port of Array.isArray(definition.ports) ? definition.ports : []) {
+      const published = publishedPort(service, port);
+      if (published) ports.push(published);
+    }
+  }
+  const volumes = Object.entries(isMapping(root.volumes) ? root.volumes : {}).map(([key, definition]): ResolvedVolume => {
+    const volume = isMapping(definition) ? definition : {};
+    const options = isMapping(volume.driver_opts) ? volume.driver_opts : {};
+    const bind = (text(options.o) ?? '').split(',').includes('bind') ? text(options.device) : null;
+    const external = volume.external === true || isMapping(volume.external);
+    const labels = isMapping(volume.labels) ? Object.fromEntries(Object.entries(volume.labels).map(([k, v]) => [k, text(v) ?? ''])) : {};
+    return { key, name: text(volume.name) ?? (external ? key : `${name ?? project}_${key}`), driver: text(volume.driver) ?? 'local', external, bindDevice: bind, driverOptions: Object.fromEntries(Object.entries(options).map(([k, v]) => [k, text(v) ?? ''])), labels };
+  });
+  const files = (['config', 'secret'] as const).flatMap((kind) =>
+    Object.entries(isMapping(root[`${kind}s`]) ? (root[`${kind}s`] as Mapping) : {}).flatMap(([key, definition]) => {
+      const file = isMapping(definition) ? text(definition.file) : null;
+      return file === null ? [] : [{ kind, name: key, path: file }];
+    }),
+  );
+  return { name, services, images, mounts, ports, volumes, files };
+}
+
+function resolvedMount(service: string, volume: unknown): ResolvedMount | null {
+  if (isMapping(volume)) {
+    const source = text(volume.source);
+    const target = text(volume.target);
+    if (source === null || target === null) return null; // anonymous volume or tmpfs: nothing to move by name
+    const type = volume.type === 'bind' ? 'bind' : volume.type === 'volume' ? 'volume' : 'other';
+    return { service, type, source, target, readOnly: volume.read_only === true };
+  }
+  if (typeof volume !== 'string') return null;
+  // v1 prints "SOURCE:TARGET:MODE", its sources already absolute or volume names.
+  const [source = '', target, mode = ''] = volume.split(':');
+  if (target === undefined) return null;
+  return { service, type: path.posix.isAbsolute(source) ? 'bind' : 'volume', source, target, readOnly: mode.split(',').includes('ro') };
+}
+
+function publishedPort(service: string, port: unknown): ResolvedPort | null {
+  if (isMapping(port)) {
+    const published = Number(text(port.published));
+    if (!Number.isInteger(published) || published <= 0) return null;
+    return { service, published, protocol: text(port.protocol) ?? 'tcp', hostIp: text(port.host_ip) };
+  }
+  const spec = text(port);
+  if (spec === null) return null;
+  // "[IP:]HOST:CONTAINER[/PROTO]"; a bare container port publishes nothing fixed.
+  const [ports = '', protocol = 'tcp'] = spec.split('/');
+  const parts = ports.split(':');
+  if (parts.length < 2) return null;
+  const published = Number(parts[parts.length - 2]);
+  if (!Number.isInteger(published) || published <= 0) return null;
+  return { service, published, protocol, hostIp: parts.length > 2 ? parts.slice(0, -2).join(':') : null };
+}

@@ -1,0 +1,148 @@
+/**
+ * Boot and stop one guest. QEMU runs in software emulation (TCG): KVM guests
+ * hang on this machine kind. User-mode networking only: the guest's sshd is
+ * forwarded to a loopback address here, and the guest reaches its peer
+ * through QEMU's guestfwd, which runs socat to the peer's forward. No packet
+ * leaves this machine.
+ */
+import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { testbedSharedPaths } from '../layout.js';
+import { runLocal, succeeds, TestbedError } from '../local-command.js';
+import { clearStalePidFile, runningPid, stopDaemon, type DaemonRef } from '../processes.js';
+import type { GuestImage } from './guest-image.js';
+import { writeGuestConfigDisk } from './guest-config.js';
+import { GUEST_POOL_SIZE, guestPaths, guestSpec, PEER_ADDRESS, type GuestSpec } from './guest-layout.js';
+
+const BOOT_TIMEOUT_MS = 420_000;
+
+export function guestDaemon(guest: GuestSpec): DaemonRef {
+  return { label: `${guest.name} guest (qemu)`, pidFile: guestPaths(guest).pidFile, commandLineContains: 'qemu-system-x86_64' };
+}
+
+export async function guestRunning(guest: GuestSpec): Promise<boolean> {
+  return (await runningPid(guestDaemon(guest))) !== undefined;
+}
+
+/** Whether the guest answers over SSH and has finished its set-up. */
+export async function guestReady(guest: GuestSpec): Promise<boolean> {
+  const shared = testbedSharedPaths();
+  return succeeds(
+    'ssh',
+    [
+      '-T', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${shared.knownHosts}`,
+      '-o', 'ConnectTimeout=5', '-o', 'LogLevel=ERROR', '-i', shared.clientKey, '-o', 'IdentitiesOnly=yes',
+      '-l', 'root', '--', guest.address, 'test', '-e', '/run/docker-mcp-ready',
+    ],
+    { timeoutMs: 20_000 },
+  );
+}
+
+export function qemuArguments(guest: GuestSpec, image: GuestImage): string[] {
+  const paths = guestPaths(guest);
+  const peer = guestSpec(guest.peer);
+  const netdev = [
+    'user',
+    'id=net0',
+    `hostfwd=tcp:${guest.address}:22-:22`,
+    `guestfwd=tcp:${PEER_ADDRESS}:22-cmd:socat - TCP:${peer.address}:22`,
+  ].join(',');
+  return [
+    '-name', guest.name,
+    '-accel', 'tcg',
+    '-cpu', 'max',
+    '-smp', '2',
+    '-m', '2048',
+    '-kernel', image.kernel,
+    '-initrd', image.initrd,
+    '-append', 'root=/dev/vda rw console=ttyS0 quiet',
+    '-drive', `file=${paths.overlay},if=virtio,format=qcow2`,
+    '-drive', `file=${paths.poolDisk},if=virtio,format=raw`,
+    '-drive', `file=${paths.configDisk},if=virtio,format=raw,readonly=on`,
+    '-netdev', netdev,
+    '-device', 'virtio-net-pci,netdev=net0',
+    '-display', 'none',
+    '-serial', `file:${paths.console}`,
+    '-daemonize',
+    '-pidfile', paths.pidFile,
+  ];
+}
+
+export interface GuestBoot {
+  readonly started: boolean;
+  /** Seconds from starting QEMU to the guest's set-up being done; null when it already ran. */
+  readonly bootSeconds: number | null;
+}
+
+/** Start the guest unless it runs, and wait until it is ready. */
+export async function ensureGuest(guest: GuestSpec, image: GuestImage): Promise<GuestBoot> {
+  const paths = guestPaths(guest);
+  const daemon = guestDaemon(guest);
+  if ((await runningPid(daemon)) !== undefined) {
+    // A guest whose kernel panicked (software emulation can double-fault
+    // under load) keeps its QEMU process: power it off and boot it afresh.
+    const panicked = hasPanicked(await readFile(paths.console, 'utf8').catch(() => ''));
+    if (!panicked && (await readyWithin(guest, RUNNING_GUEST_GRACE_MS))) return { started: false, bootSeconds: null };
+    await stopGuest(guest);
+  }
+  await clearStalePidFile(daemon);
+  await mkdir(paths.dir, { recursive: true });
+  await mkdir(path.dirname(paths.pidFile), { recursive: true });
+  // A guest that is not running starts from a fresh overlay and pool, like alpha and beta.
+  await rm(paths.overlay, { force: true });
+  await rm(paths.poolDisk, { force: true });
+  await runLocal('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', image.rootImage, '-F', 'raw', paths.overlay]);
+  await createSparseFile(paths.poolDisk, GUEST_POOL_SIZE);
+  await writeGuestConfigDisk(guest);
+  const started = performance.now();
+  await runLocal('qemu-system-x86_64', qemuArguments(guest, image));
+  await waitUntilReady(guest, BOOT_TIMEOUT_MS);
+  return { started: true, bootSeconds: (performance.now() - started) / 1000 };
+}
+
+/** A running guest answers ssh within this, however loaded; one that does not is hung. */
+const RUNNING_GUEST_GRACE_MS = 90_000;
+
+export function hasPanicked(consoleLog: string): boolean {
+  return /Kernel panic - not syncing/.test(consoleLog);
+}
+
+async function readyWithin(guest: GuestSpec, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() <= deadline) {
+    if (await guestReady(guest)) return true;
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+  }
+  return false;
+}
+
+async function waitUntilReady(guest: GuestSpec, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await guestReady(guest))) {
+    if (!(await guestRunning(guest))) {
+      throw new TestbedError(`the ${guest.name} guest stopped while booting; see ${guestPaths(guest).console}`);
+    }
+    if (Date.now() > deadline) {
+      throw new TestbedError(`the ${guest.name} guest was not ready after ${timeoutMs / 1000} s; see ${guestPaths(guest).console}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+  }
+}
+
+/** Power the guest off (its disks are thrown away by `down`). */
+export async function stopGuest(guest: GuestSpec): Promise<boolean> {
+  return stopDaemon(guestDaemon(guest), 10_000);
+}
+
+async function createSparseFile(file: string, size: string): Promise<void> {
+  const units: Record<string, number> = { K: 2 ** 10, M: 2 ** 20, G: 2 ** 30 };
+  const match = /^(\d+)([KMG])$/.exec(size);
+  if (!match?.[1] || !match[2]) throw new TestbedError(`bad size ${size}`);
+  const handle = await open(file, 'w', 0o600);
+  try {
+    await handle.truncate(Number(match[1]) * (units[match[2]] ?? 1));
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,238 @@
+/**
+ * Trust that lives only as long as a migration: a fresh key pair, authorized
+ * on the target for this migration only (OpenSSH `restrict`, `expiry-time`,
+ * a comment naming the migration), its private half and the target's host
+ * key (as this controller knows it) put on the source in a private temporary
+ * directory. Revoking takes all of it away again and leaves the target's
+ * authorized_keys byte for byte as it was.
+ */
+import { execa } from 'execa';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pLimit, { type LimitFunction } from 'p-limit';
+import type { HostConfig } from '../config/schema.js';
+import type { DockerHost } from '../docker/docker-host.js';
+import { describeError } from '../errors.js';
+import { andThen, command, redirect } from '../ssh/quote.js';
+import { hostKeyName } from './source-to-target-ssh.js';
+
+/** What revoking needs, saved in the journal before anything is written. */
+export interface RouteKeyRecord {
+  /** The comment on the key line; names the migration. */
+  readonly marker: string;
+  /** The exact line added to the target's authorized_keys. */
+  readonly authorizedLine: string;
+  readonly authorizedKeysFile: string;
+  /** The file (and its .ssh directory) did not exist before: revoking removes them. */
+  readonly createdFile: boolean;
+  readonly createdDirectory: boolean;
+  /** The file did not end in a newline: one was added before the line, and is taken away again. */
+  readonly addedNewline: boolean;
+  /** The private directory on the source: key and known_hosts. */
+  readonly sourceDirectory: string | null;
+}
+
+export interface RouteKey {
+  readonly record: RouteKeyRecord;
+  /** The target as the source reaches it with this key. */
+  readonly targetFromSource: HostConfig;
+}
+
+export type RouteKeyIssue = { readonly issued: true; readonly key: RouteKey } | { readonly issued: false; readonly reason: string };
+
+/** A day: long enough for a large seed to reach its final sync; revoking ends it sooner. */
+export const ROUTE_KEY_LIFETIME_MS = 24 * 60 * 60 * 1000;
+
+const SOURCE_DIRECTORY_TEMPLATE = '/tmp/docker-mcp-route.XXXXXXXXXX';
+const SOURCE_DIRECTORY_PATTERN = /^\/tmp\/docker-mcp-route\.[A-Za-z0-9]{10}$/;
+
+/** OpenSSH's `expiry-time` form, in UTC: YYYYMMDDHHMMZ. */
+export function expiryTime(at: Date): string {
+  return `${at.toISOString().replace(/[-:T]/g, '').slice(0, 12)}Z`;
+}
+
+export function routeKeyMarker(migrationId: string): string {
+  return `docker-mcp-route:${migrationId}`;
+}
+
+export function authorizedKeyLine(publicKey: string, marker: string, expiresAt: Date): string {
+  const [type, blob] = publicKey.trim().split(/\s+/);
+  if (!type || !blob) throw new Error('ssh-keygen wrote no public key');
+  return `restrict,expiry-time="${expiryTime(expiresAt)}" ${type} ${blob} ${marker}`;
+}
+
+/** The target's authorized_keys text with this migration's line taken out, as it was before. */
+export function withoutRouteKey(text: string, record: RouteKeyRecord): string {
+  const lines = text.split('\n');
+  const kept = lines.filter((line) => line !== record.authorizedLine);
+  let result = kept.join('\n');
+  if (record.addedNewline && kept.length < lines.length && result.endsWith('\n')) result = result.slice(0, -1);
+  return result;
+}
+
+/**
+ * Make the key and put it in place. Any step that cannot be done is an
+ * answer (the caller then tries the standing route or relays), never an error;
+ * `save` runs before the target or the source is changed.
+ */
+export async function issueRouteKey(
+  migrationId: string,
+  source: DockerHost,
+  target: DockerHost,
+  save: (record: RouteKeyRecord) => Promise<void>,
+  now = new Date(),
+): Promise<RouteKeyIssue> {
+  const knownHostLines = await controllerKnownHostLines(target.host);
+  if (knownHostLines.length === 0) {
+    return { issued: false, reason: `this machine has no known_hosts entry for ${hostKeyName(target.host)} to give ${source.host.id}` };
+  }
+  let record: RouteKeyRecord | undefined;
+  try {
+    const keyPair = await newKeyPair(routeKeyMarker(migrationId));
+    const authorizedKeysFile = path.posix.join(await homeOf(target), '.ssh', 'authorized_keys');
+    const authorizedLine = authorizedKeyLine(keyPair.publicKey, keyPair.marker, new Date(now.getTime() + ROUTE_KEY_LIFETIME_MS));
+    await editingAlone(target, authorizedKeysFile, async () => {
+      const before = await target.transport.exec(command(['cat', '--', authorizedKeysFile]), { okExitCodes: [0, 1] });
+      const exists = before.exitCode === 0;
+      const sshDirectory = path.posix.dirname(authorizedKeysFile);
+      const directoryExists = (await target.transport.exec(command(['test', '-d', sshDirectory]), { okExitCodes: [0, 1] })).exitCode === 0;
+      const addedNewline = exists && before.stdout.length > 0 && !before.stdout.endsWith('\n');
+      record = { marker: keyPair.marker, authorizedLine, authorizedKeysFile, createdFile: !exists, createdDirectory: !directoryExists, addedNewline, sourceDirectory: null };
+      await save(record);
+      // Owned by the login user even when commands run as root (sshd reads them as that user).
+      const owner = target.host.user;
+      if (!directoryExists) await target.transport.exec(command(['install', '-d', '-m', '700', '-o', owner, '--', sshDirectory]));
+      if (!exists) await target.transport.exec(command(['install', '-m', '600', '-o', owner, '/dev/null', authorizedKeysFile]));
+      await target.transport.exec(redirect(command(['tee', '-a', '--', authorizedKeysFile]), { stdout: 'null' }), {
+        input: `${addedNewline ? '\n' : ''}${authorizedLine}\n`,
+      });
+    });
+
+    const sourceDirectory = (await source.transport.exec(command(['mktemp', '-d', SOURCE_DIRECTORY_TEMPLATE]))).stdout.trim();
+    if (!SOURCE_DIRECTORY_PATTERN.test(sourceDirectory)) throw new Error(`mktemp on ${source.host.id} answered ${JSON.stringify(sourceDirectory)}`);
+    record = { ...record!, sourceDirectory };
+    await save(record);
+    const identityFile = path.posix.join(sourceDirectory, 'id_ed25519');
+    const knownHostsFile = path.posix.join(sourceDirectory, 'known_hosts');
+    await source.transport.exec(andThen(command(['install', '-m', '600', '/dev/null', identityFile]), writeFrom(identityFile)), { input: keyPair.privateKey });
+    await source.transport.exec(writeFrom(knownHostsFile), { input: `${knownHostLines.join('\n')}\n` });
+    return {
+      issued: true,
+      key: { record, targetFromSource: { ...target.host, identity_file: identityFile, known_hosts_file: knownHostsFile } },
+    };
+  } catch (error) {
+    if (record) await revokeRouteKey(record, source, target).catch(() => undefined);
+    return { issued: false, reason: `the migration's own key could not be put in place: ${describeError(error)}` };
+  }
+}
+
+/**
+ * Edits of one authorized_keys file, one at a time: two migrations to one
+ * target that read and rewrite it together would drop each other's line.
+ * Within this process a queue per file; across processes (two controllers,
+ * a CLI beside the MCP server) a lock directory on the target, beside the
+ * login's home, held only for the read and the write.
+ */
+const fileEdits = new Map<string, LimitFunction>();
+function editingAlone<T>(target: DockerHost, file: string, edit: () => Promise<T>): Promise<T> {
+  const key = `${target.host.user}@${target.host.hostname}:${target.host.port}:${file}`;
+  let limit = fileEdits.get(key);
+  if (!limit) fileEdits.set(key, (limit = pLimit(1)));
+  return limit(() => holdingTargetLock(target, authorizedKeysLock(file), edit));
+}
+
+/** `~/.docker-mcp-authorized_keys.lock` for `~/.ssh/authorized_keys`: the home exists even when .ssh does not yet. */
+export function authorizedKeysLock(authorizedKeysFile: string): string {
+  return path.posix.join(path.posix.dirname(path.posix.dirname(authorizedKeysFile)), '.docker-mcp-authorized_keys.lock');
+}
+
+/**
+ * Waits up to ~30 s for the lock (mkdir is atomic). A holder keeps it for a
+ * read and a write, well under a second, so one older than that was left by
+ * a controller that died holding it: it is taken over.
+ */
+const TAKE_LOCK_SCRIPT = [
+  'i=0',
+  'until mkdir "$1" 2>/dev/null; do',
+  '  i=$((i + 1))',
+  '  if [ "$i" -ge 300 ]; then rmdir "$1" 2>/dev/null; mkdir "$1" && exit 0; echo "$1 is held by another docker-mcp" >&2; exit 75; fi',
+  '  sleep 0.1',
+  'done',
+].join('\n');
+
+async function holdingTargetLock<T>(target: DockerHost, lock: string, edit: () => Promise<T>): Promise<T> {
+  await target.transport.exec(command(['sh', '-c', TAKE_LOCK_SCRIPT, 'take-lock', lock]), { timeoutMs: 60_000 });
+  try {
+    return await edit();
+  } finally {
+    await target.transport.exec(command(['rmdir', '--', lock]), { okExitCodes: [0, 1] });
+  }
+}
+
+/** Take the key away from both hosts; safe to run again (a resume, a retried rollback). */
+export async function revokeRouteKey(record: RouteKeyRecord, source: DockerHost, target: DockerHost): Promise<void> {
+  await editingAlone(target, record.authorizedKeysFile, () => removeAuthorizedLine(record, target));
+  if (record.createdDirectory) {
+    await target.transport.exec(command(['rmdir', '--', path.posix.dirname(record.authorizedKeysFile)]), { okExitCodes: [0, 1] });
+  }
+  if (record.sourceDirectory && SOURCE_DIRECTORY_PATTERN.test(record.sourceDirectory)) {
+    await source.transport.exec(command(['rm', '-rf', '--', record.sourceDirectory]));
+  }
+}
+
+async function removeAuthorizedLine(record: RouteKeyRecord, target: DockerHost): Promise<void> {
+  const current = await target.transport.exec(command(['cat', '--', record.authorizedKeysFile]), { okExitCodes: [0, 1] });
+  if (current.exitCode === 0 && current.stdout.split('\n').includes(record.authorizedLine)) {
+    const restored = withoutRouteKey(current.stdout, record);
+    if (record.createdFile && restored.trim() === '') {
+      await target.transport.exec(command(['rm', '-f', '--', record.authorizedKeysFile]));
+    } else {
+      // Rewritten in place (not replaced) so the file keeps its owner, mode and inode.
+      await target.transport.exec(redirect(command(['tee', '--', record.authorizedKeysFile]), { stdout: 'null' }), { input: restored });
+    }
+  }
+}
+
+function writeFrom(file: string) {
+  return redirect(command(['tee', '--', file]), { stdout: 'null' });
+}
+
+/** The login user's home, from the user database (on a `sudo` host commands run as root, whose HOME is not the login's). */
+async function homeOf(target: DockerHost): Promise<string> {
+  const entry = (await target.transport.exec(command(['getent', 'passwd', target.host.user]))).stdout.trim();
+  const home = entry.split(':')[5] ?? '';
+  if (!home.startsWith('/')) throw new Error(`${target.host.user} on ${target.host.id} has no home directory in the user database`);
+  return home;
+}
+
+async function newKeyPair(marker: string): Promise<{ marker: string; publicKey: string; privateKey: string }> {
+  const directory = await mkdtemp(path.join(os.tmpdir(), 'docker-mcp-route-'));
+  try {
+    const file = path.join(directory, 'key');
+    await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', marker, '-f', file], { stdin: 'ignore' });
+    return { marker, privateKey: await readFile(file, 'utf8'), publicKey: await readFile(`${file}.pub`, 'utf8') };
+  } finally {
+    await rm(directory, { recursive: true, force: true });
+  }
+}
+
+/** The target's host key lines from the known_hosts files this controller's ssh reads for it. */
+export async function controllerKnownHostLines(target: HostConfig): Promise<string[]> {
+  const files = target.known_hosts_file ? [target.known_hosts_file] : await knownHostsFilesOfSsh(target);
+  const lines: string[] = [];
+  for (const file of files) {
+    const found = await execa('ssh-keygen', ['-F', hostKeyName(target), '-f', file], { reject: false, stdin: 'ignore' });
+    lines.push(...found.stdout.split('\n').filter((line) => line.trim() !== '' && !line.startsWith('#')));
+  }
+  return lines;
+}
+
+async function knownHostsFilesOfSsh(target: HostConfig): Promise<string[]> {
+  const { stdout } = await execa('ssh', ['-G', '-p', String(target.port), '-l', target.user, '--', target.hostname], { stdin: 'ignore' });
+  return stdout
+    .split('\n')
+    .filter((line) => /^(userknownhostsfile|globalknownhostsfile) /.test(line))
+    .flatMap((line) => line.split(/\s+/).slice(1))
+    .map((file) => file.replace(/^~(?=\/)/, os.homedir()));
+}

@@ -1,0 +1,290 @@
+/**
+ * What MCP clients bring: calls shaped as the Python docker-mcp's schemas
+ * produce them, a read-only server, confirmation by elicitation, completions,
+ * list_changed and log notifications. The server runs in this process behind
+ * the SDK's in-memory transport (the wire protocol is the real one); the
+ * hosts are the testbed's container hosts alpha, beta and gamma.
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import {
+  ElicitRequestSchema,
+  LoggingMessageNotificationSchema,
+  ResourceListChangedNotificationSchema,
+  type CallToolResult,
+  type ElicitResult,
+  type LoggingMessageNotification,
+} from '@modelcontextprotocol/sdk/types.js';
+import { parseDocument } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DockerHost } from '../../src/docker/docker-host.js';
+import { listContainers } from '../../src/docker/containers.js';
+import { McpContext } from '../../src/mcp/context.js';
+import { createMcpServer } from '../../src/mcp/server.js';
+import { SshTransport } from '../../src/ssh/transport.js';
+import { testbedHostsFile } from '../../src/testbed/layout.js';
+import { cleanUpPrefix } from './stack-fixture.js';
+import { testbedHost } from './testbed.js';
+
+const prefix = `h14-clients${process.pid}`;
+const stack = `${prefix}-web`;
+let workDir: string;
+let alpha: DockerHost;
+
+const STACK_FILE = `services:
+  web:
+    image: local/busybox:test
+    command: ["sleep", "3600"]
+    network_mode: none
+    init: true
+  worker:
+    image: local/busybox:test
+    command: ["sleep", "3600"]
+    network_mode: none
+    init: true
+`;
+
+/** What the Python tool's schemas send when the model fills in only the action and a few fields. */
+const PYTHON_HOSTS_DEFAULTS = { ssh_host: '', ssh_user: '', ssh_port: 22, ssh_key_path: '', description: '', tags: null, compose_path: '', appdata_path: '', enabled: true, ssh_config_path: '', selected_hosts: '', cleanup_type: null, port: 0, host_id: '' };
+const PYTHON_CONTAINER_DEFAULTS = { container_id: '', image_name: '', all_containers: false, limit: 20, offset: 0, follow: false, lines: 100, force: false, timeout: 10, host_id: '' };
+const PYTHON_COMPOSE_DEFAULTS = { stack_name: '', compose_content: '', environment: null, pull_images: true, recreate: false, follow: false, lines: 100, dry_run: false, options: null, target_host_id: '', remove_source: false, skip_stop_source: false, start_target: true, host_id: '' };
+
+/** A hosts.yml with the container hosts only, plus the Python tool's other sections. */
+async function writeHostsFile(file: string, extra = ''): Promise<void> {
+  const document = parseDocument(await readFile(testbedHostsFile(), 'utf8'));
+  for (const guest of ['delta', 'epsilon']) document.deleteIn(['hosts', guest]);
+  await writeFile(file, `${document.toString()}${extra}`);
+}
+
+interface Session {
+  readonly client: Client;
+  readonly logs: LoggingMessageNotification['params'][];
+  listChanged: number;
+  /** How the client's user answers the next elicitation. */
+  answer: ElicitResult;
+  readonly questions: string[];
+}
+
+async function connect(context: McpContext, options: { elicitation?: boolean } = {}): Promise<Session> {
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  await createMcpServer(context, 'test').connect(serverSide);
+  const client = new Client({ name: 'clients-test', version: '1' }, { capabilities: options.elicitation ? { elicitation: {} } : {} });
+  const session: Session = { client, logs: [], listChanged: 0, answer: { action: 'decline' }, questions: [] };
+  client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void session.logs.push(n.params));
+  client.setNotificationHandler(ResourceListChangedNotificationSchema, () => void (session.listChanged += 1));
+  if (options.elicitation) {
+    client.setRequestHandler(ElicitRequestSchema, (request) => {
+      session.questions.push(request.params.message);
+      return session.answer;
+    });
+  }
+  await client.connect(clientSide);
+  return session;
+}
+
+const call = async (session: Session, name: string, args: Record<string, unknown>) => (await session.client.callTool({ name, arguments: args })) as CallToolResult;
+
+function ok(result: CallToolResult): unknown {
+  expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
+  return (result.structuredContent as { result: unknown }).result;
+}
+
+function refusal(result: CallToolResult): string {
+  expect(result.isError, JSON.stringify(result.structuredContent)).toBe(true);
+  return (result.content[0] as { text: string }).text;
+}
+
+const runningOf = async (service?: string) => (await listContainers(alpha, { running: true })).filter((c) => c.stack === stack && (service === undefined || c.service === service));
+
+beforeAll(async () => {
+  workDir = await mkdtemp(path.join(os.tmpdir(), 'h14-clients-'));
+  alpha = { host: await testbedHost('alpha'), transport: new SshTransport(await testbedHost('alpha')) };
+});
+
+afterAll(async () => {
+  await cleanUpPrefix(alpha, 'alpha', prefix);
+  await alpha.transport.close();
+  await rm(workDir, { recursive: true, force: true });
+});
+
+describe('calls shaped as the Python docker-mcp sends them', () => {
+  let session: Session;
+  let context: McpContext;
+  let file: string;
+
+  beforeAll(async () => {
+    file = path.join(workDir, 'python-hosts.yml');
+    await writeHostsFile(file, 'server:\n  port: 8000\ntransfer:\n  method: containerized\n  docker_image: instrumentisto/rsync-ssh:latest\n');
+    context = new McpContext(file);
+    session = await connect(context);
+  });
+
+  afterAll(async () => {
+    await session.client.close();
+    await context.close();
+  });
+
+  it('docker_hosts: empty strings, port 0, null lists and a missing action mean absent; host_id "all" discovers every host', async () => {
+    const listed = ok(await call(session, 'docker_hosts', { ...PYTHON_HOSTS_DEFAULTS, action: null })) as { hosts: { id: string }[] };
+    expect(listed.hosts.map((h) => h.id)).toEqual(['alpha', 'beta', 'gamma']);
+    // The unsupported transfer settings are named once, as a warning to the client too.
+    expect(session.logs.filter((l) => l.level === 'warning').map((l) => String(l.data))).toEqual([
+      expect.stringMatching(/transfer\.method is ignored: only "ssh"/),
+      expect.stringMatching(/transfer\.docker_image is ignored/),
+    ]);
+    const ports = ok(await call(session, 'docker_hosts', { ...PYTHON_HOSTS_DEFAULTS, action: 'ports', host_id: 'alpha' }));
+    expect(ports).toHaveProperty('ports');
+    const discovered = ok(await call(session, 'docker_hosts', { ...PYTHON_HOSTS_DEFAULTS, action: 'discover', host_id: 'all' })) as { hosts: { hostId: string; ok: boolean }[] };
+    expect(discovered.hosts.map((r) => [r.hostId, r.ok])).toEqual([['alpha', true], ['beta', true], ['gamma', true]]);
+    ok(await call(session, 'docker_hosts', { ...PYTHON_HOSTS_DEFAULTS, action: 'list' }));
+    expect(session.logs.filter((l) => l.level === 'warning')).toHaveLength(2);
+  });
+
+  it('docker_compose: deploy, then up/restart/down with options mapped to their flags, ps filtered by services', async () => {
+    const deployed = ok(await call(session, 'docker_compose', { ...PYTHON_COMPOSE_DEFAULTS, action: 'deploy', host_id: 'alpha', stack_name: stack, compose_content: STACK_FILE, pull_images: false }));
+    expect(deployed).toMatchObject({ stack, created: true });
+    const before = (await runningOf('web'))[0]!.id;
+    ok(await call(session, 'docker_compose', { ...PYTHON_COMPOSE_DEFAULTS, action: 'up', host_id: 'alpha', stack_name: stack, options: { force_recreate: 'true', services: 'web' } }));
+    const web = await runningOf('web');
+    expect(web).toHaveLength(1);
+    expect(web[0]!.id, 'force_recreate made a new web container').not.toBe(before);
+    ok(await call(session, 'docker_compose', { ...PYTHON_COMPOSE_DEFAULTS, action: 'restart', host_id: 'alpha', stack_name: stack, options: { timeout: '1' } }));
+    const ps = ok(await call(session, 'docker_compose', { ...PYTHON_COMPOSE_DEFAULTS, action: 'ps', host_id: 'alpha', stack_name: stack, options: { services: 'worker' } })) as { service: string }[];
+    expect(ps.map((c) => c.service)).toEqual(['worker']);
+    const listedEverywhere = ok(await call(session, 'docker_compose', { ...PYTHON_COMPOSE_DEFAULTS, action: 'list', host_id: 'all' })) as { hostId: string }[];
+    expect(listedEverywhere.map((r) => r.hostId)).toEqual(['alpha', 'beta', 'gamma']);
+  });
+
+  it('refuses, saying why, what it cannot honour: unknown options, follow, pull_images of a local image', async () => {
+    expect(refusal(await call(session, 'docker_compose', { ...PYTHON_COMPOSE_DEFAULTS, action: 'up', host_id: 'alpha', stack_name: stack, options: { detach: 'false' } }))).toMatch(
+      /^bad-input: invalid options\.detach "false": is not an option of up; it takes: force_recreate, build, pull, pull_policy, services/,
+    );
+    expect(refusal(await call(session, 'docker_compose', { ...PYTHON_COMPOSE_DEFAULTS, action: 'logs', host_id: 'alpha', stack_name: stack, follow: true }))).toMatch(/^bad-input: invalid follow "true": is not supported over MCP/);
+    const container = (await runningOf('web'))[0]!.name;
+    expect(refusal(await call(session, 'docker_container', { ...PYTHON_CONTAINER_DEFAULTS, action: 'logs', host_id: 'alpha', container_id: container, follow: true }))).toMatch(/follow .*not supported over MCP/);
+    expect(refusal(await call(session, 'docker_container', { ...PYTHON_CONTAINER_DEFAULTS, action: 'restart', host_id: 'alpha', container_id: container, force: true }))).toMatch(/force .*applies to stop and remove only/);
+    const logs = ok(await call(session, 'docker_container', { ...PYTHON_CONTAINER_DEFAULTS, action: 'logs', host_id: 'alpha', container_id: container })) as { container: string };
+    expect(logs.container).toBe(container);
+    const page = ok(await call(session, 'docker_container', { ...PYTHON_CONTAINER_DEFAULTS, action: 'list', host_id: 'alpha' })) as { containers: unknown[] };
+    expect(page.containers.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('serves the resources ports://, stacks://{host_id}/{stack_name} and containers://{host_id}/{container_id}', async () => {
+    const read = async (uri: string) => JSON.parse(((await session.client.readResource({ uri })).contents[0] as { text: string }).text) as Record<string, unknown>;
+    expect(await read('ports://alpha')).toHaveProperty('ports');
+    const one = await read(`stacks://alpha/${stack}`);
+    expect(one).toMatchObject({ stack, content: STACK_FILE });
+    expect((one.containers as unknown[]).length).toBe(2);
+    const container = (await runningOf('web'))[0]!.name;
+    expect((await read(`containers://alpha/${container}`)).Name).toBe(`/${container}`);
+  });
+
+  it('completes host_id, and stack_name on the host already chosen', async () => {
+    const hostIds = await session.client.complete({ ref: { type: 'ref/resource', uri: 'stacks://{host_id}/{stack_name}' }, argument: { name: 'host_id', value: 'b' } });
+    expect(hostIds.completion.values).toEqual(['beta']);
+    const stacks = await session.client.complete({ ref: { type: 'ref/resource', uri: 'stacks://{host_id}/{stack_name}' }, argument: { name: 'stack_name', value: prefix }, context: { arguments: { host_id: 'alpha' } } });
+    expect(stacks.completion.values).toEqual([stack]);
+  });
+});
+
+describe('a server started with --read-only', () => {
+  let session: Session;
+  let file: string;
+
+  beforeAll(async () => {
+    file = path.join(workDir, 'read-only-hosts.yml');
+    await writeHostsFile(file);
+    // Make discover want to record something, to see that it does not.
+    await writeFile(file, (await readFile(file, 'utf8')).replace('zfs_dataset: alpha/appdata', 'zfs_dataset: alpha/elsewhere'));
+    session = await connect(new McpContext(file, { readOnly: true }));
+  });
+
+  afterAll(() => session.client.close());
+
+  it('offers only actions that change nothing, and refuses the others as unknown', async () => {
+    const { tools } = await session.client.listTools();
+    const actions = Object.fromEntries(tools.map((t) => [t.name, (t.inputSchema.properties as { action: { enum: string[] } }).action.enum]));
+    expect(actions).toEqual({
+      docker_hosts: ['list', 'test_connection', 'discover', 'ports', 'cleanup'],
+      docker_container: ['list', 'info', 'logs'],
+      docker_compose: ['list', 'view', 'ps', 'discover', 'logs'],
+    });
+    for (const tool of tools) expect(tool.annotations).toMatchObject({ readOnlyHint: true, destructiveHint: false });
+    expect(refusal(await call(session, 'docker_compose', { action: 'down', host_id: 'alpha', stack_name: stack, confirm: true }))).toMatch(/Input validation error.*action/s);
+    expect(refusal(await call(session, 'docker_hosts', { action: 'remove', host_id: 'gamma', confirm: true }))).toMatch(/Input validation error.*action/s);
+    expect(refusal(await call(session, 'docker_hosts', { action: 'cleanup', host_id: 'alpha', cleanup_type: 'aggressive', confirm: true }))).toMatch(/Input validation error.*cleanup_type/s);
+  });
+
+  it('discover reports what it found and leaves hosts.yml as it was', async () => {
+    const before = await readFile(file, 'utf8');
+    const found = ok(await call(session, 'docker_hosts', { action: 'discover', host_id: 'alpha' })) as { hosts: { value: { zfs: { appdataDataset: string } } }[]; config_updated: string[] };
+    expect(found.hosts[0]!.value.zfs.appdataDataset).toBe('alpha/appdata');
+    expect(found.config_updated).toEqual([]);
+    expect(await readFile(file, 'utf8')).toBe(before);
+  });
+});
+
+describe('confirmation by elicitation, and list_changed', () => {
+  let session: Session;
+  let context: McpContext;
+  let file: string;
+
+  beforeAll(async () => {
+    file = path.join(workDir, 'elicit-hosts.yml');
+    await writeHostsFile(file);
+    context = new McpContext(file);
+    session = await connect(context, { elicitation: true });
+  });
+
+  afterAll(async () => {
+    await session.client.close();
+    await context.close();
+  });
+
+  it('asks the user before down; a decline changes nothing, an accept goes ahead', async () => {
+    expect(await runningOf()).toHaveLength(2);
+    session.answer = { action: 'decline' };
+    expect(refusal(await call(session, 'docker_compose', { action: 'down', host_id: 'alpha', stack_name: stack }))).toMatch(/^bad-input: not confirmed \(the user declined\): down stops and removes the containers of .* nothing was changed$/);
+    expect(session.questions).toEqual([expect.stringMatching(new RegExp(`^down stops and removes the containers of ${stack} on alpha. Go ahead\\?$`))]);
+    expect(await runningOf(), 'declined: the stack still runs').toHaveLength(2);
+    session.answer = { action: 'accept', content: { confirm: false } };
+    refusal(await call(session, 'docker_compose', { action: 'down', host_id: 'alpha', stack_name: stack }));
+    expect(await runningOf()).toHaveLength(2);
+    session.answer = { action: 'accept', content: { confirm: true } };
+    ok(await call(session, 'docker_compose', { action: 'down', host_id: 'alpha', stack_name: stack }));
+    expect(await runningOf()).toHaveLength(0);
+  });
+
+  it('tells every connected client when hosts are added or removed', async () => {
+    const other = await connect(context);
+    const clientKey = (await testbedHost('alpha')).identity_file;
+    // The new host is alpha by another name: ssh shares the master connection this test holds to
+    // alpha (same address, user and port), whose host key was checked against the testbed's known_hosts.
+    await runningOf();
+    const added = ok(await call(session, 'docker_hosts', { ...PYTHON_HOSTS_DEFAULTS, action: 'add', host_id: `${prefix}-a`, ssh_host: '127.0.0.11', ssh_user: 'docker-mcp-tb', ssh_key_path: clientKey, appdata_path: '/srv/alpha/appdata' }));
+    // add is followed by discovery, which records what ZFS the host has.
+    expect(added).toMatchObject({ added: `${prefix}-a`, discovery: { hosts: [{ hostId: `${prefix}-a`, ok: true }], config_updated: [`${prefix}-a`] } });
+    expect(parseDocument(await readFile(file, 'utf8')).getIn(['hosts', `${prefix}-a`, 'zfs_dataset'])).toBe('alpha/appdata');
+    session.answer = { action: 'accept', content: { confirm: true } };
+    ok(await call(session, 'docker_hosts', { action: 'remove', host_id: `${prefix}-a` }));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect([session.listChanged, other.listChanged]).toEqual([2, 2]);
+    await other.client.close();
+  });
+});
+
+describe('no hosts.yml yet', () => {
+  it('serves with no hosts, and add creates the file', async () => {
+    const file = path.join(workDir, 'new', 'hosts.yml');
+    const context = new McpContext(file);
+    const session = await connect(context);
+    expect(ok(await call(session, 'docker_hosts', { action: 'list' }))).toEqual({ config: file, config_exists: false, hosts: [] });
+    ok(await call(session, 'docker_hosts', { ...PYTHON_HOSTS_DEFAULTS, action: 'add', host_id: `${prefix}-b`, ssh_host: 'b.invalid', ssh_user: 'root' }));
+    expect(await readFile(file, 'utf8')).toMatch(new RegExp(`^hosts:\\n  ${prefix}-b:\\n    hostname: b.invalid\\n    user: root\\n`));
+    await session.client.close();
+    await context.close();
+  });
+});
