@@ -13,7 +13,6 @@
  * Each phase is journalled before it acts, so an interrupted migration can be
  * resumed (resume.ts) from the phase it reached.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { command } from '../ssh/quote.js';
 import type { DockerHost } from '../docker/docker-host.js';
 import { listContainers } from '../docker/containers.js';
@@ -27,7 +26,6 @@ import type { ProgressListener } from '../transfer/progress.js';
 import type { RouteKey } from '../transfer/route-key.js';
 import { transferServices, type ChosenRoute, type TransferSummary } from '../transfer/transfer-services.js';
 import { pruneOlderThan } from '../transfer/zfs-transfer.js';
-import { zfsCommands } from '../zfs/commands.js';
 import { ZfsHost } from '../zfs/zfs-host.js';
 import { MigrationCancelledError, MigrationFailedError, MigrationRefusedError, SourceRemovalFailedError } from './errors.js';
 import { lastMovedAway, MigrationJournal, type JournalEntry, type RecordedOptions, type VerifiedPath, type VerifiedVolume } from './journal.js';
@@ -495,7 +493,7 @@ async function verifyDataPath(
   const dataset = targetBefore?.find((b) => b.targetPath === dataPath.targetPath)?.dataset;
   if (differences.length > 0 && dataPath.method === 'zfs' && dataset) {
     // zfs-fuse can serve a stale view of a dataset just received into: look again, freshly mounted.
-    await remount(target, dataset);
+    await new ZfsHost(target.transport).remount(dataset);
     after = await readManifest(target.transport, dataPath.targetPath, { hashes });
     differences = compareManifests(before, after);
   }
@@ -543,14 +541,4 @@ async function leaveReadonly(source: DockerHost, datasets: readonly string[], on
   }
   if (done.length > 0) onProgress?.({ type: 'transfer-step', service: '-', message: `left readonly on ${source.host.id}: ${done.join(', ')}` });
   return done;
-}
-
-/** Unmount and mount a dataset again; zfs-fuse calls a just-used mount busy for a moment. */
-async function remount(host: DockerHost, dataset: string): Promise<void> {
-  for (let attempt = 1; attempt <= 12; attempt++) {
-    const result = await host.transport.exec(zfsCommands.unmount(dataset), { okExitCodes: [0, 1] });
-    if (result.exitCode === 0 || !/busy/.test(result.stderr)) break;
-    await sleep(250);
-  }
-  await host.transport.exec(zfsCommands.mount(dataset), { okExitCodes: [0, 1] });
 }

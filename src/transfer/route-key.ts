@@ -15,7 +15,7 @@ import type { HostConfig } from '../config/schema.js';
 import type { DockerHost } from '../docker/docker-host.js';
 import { describeError } from '../errors.js';
 import { andThen, command, redirect } from '../ssh/quote.js';
-import { hostKeyName } from './source-to-target-ssh.js';
+import { closeSourceMaster, hostKeyName, type TargetFromSource } from './source-to-target-ssh.js';
 
 /** What revoking needs, saved in the journal before anything is written. */
 export interface RouteKeyRecord {
@@ -35,8 +35,8 @@ export interface RouteKeyRecord {
 
 export interface RouteKey {
   readonly record: RouteKeyRecord;
-  /** The target as the source reaches it with this key. */
-  readonly targetFromSource: HostConfig;
+  /** The target as the source reaches it with this key, through one master connection. */
+  readonly targetFromSource: TargetFromSource;
 }
 
 export type RouteKeyIssue = { readonly issued: true; readonly key: RouteKey } | { readonly issued: false; readonly reason: string };
@@ -119,7 +119,10 @@ export async function issueRouteKey(
     await source.transport.exec(writeFrom(knownHostsFile), { input: `${knownHostLines.join('\n')}\n` });
     return {
       issued: true,
-      key: { record, targetFromSource: { ...target.host, identity_file: identityFile, known_hosts_file: knownHostsFile } },
+      key: {
+        record,
+        targetFromSource: { ...target.host, identity_file: identityFile, known_hosts_file: knownHostsFile, controlPath: sourceMasterSocket(sourceDirectory) },
+      },
     };
   } catch (error) {
     if (record) await revokeRouteKey(record, source, target).catch(() => undefined);
@@ -177,8 +180,15 @@ export async function revokeRouteKey(record: RouteKeyRecord, source: DockerHost,
     await target.transport.exec(command(['rmdir', '--', path.posix.dirname(record.authorizedKeysFile)]), { okExitCodes: [0, 1] });
   }
   if (record.sourceDirectory && SOURCE_DIRECTORY_PATTERN.test(record.sourceDirectory)) {
+    // A logged-in master outlives the key taken away from authorized_keys: end it too.
+    await source.transport.exec(closeSourceMaster(sourceMasterSocket(record.sourceDirectory), target.host));
     await source.transport.exec(command(['rm', '-rf', '--', record.sourceDirectory]));
   }
+}
+
+/** The source's master connection to the target, beside the key it logged in with. */
+export function sourceMasterSocket(sourceDirectory: string): string {
+  return path.posix.join(sourceDirectory, 'cm');
 }
 
 async function removeAuthorizedLine(record: RouteKeyRecord, target: DockerHost): Promise<void> {

@@ -3,9 +3,8 @@
  * run on the source host, pushing to the target over SSH (see
  * source-to-target-ssh.ts for what the source host needs).
  */
-import type { HostConfig } from '../config/schema.js';
 import { command } from '../ssh/quote.js';
-import { rsyncPathOnTarget, rsyncRemoteShell, targetAddressFromSource, type ThroughTunnel } from './source-to-target-ssh.js';
+import { rsyncPathOnTarget, rsyncRemoteShell, targetAddressFromSource, type TargetFromSource, type ThroughTunnel } from './source-to-target-ssh.js';
 import type { SshTransport } from '../ssh/transport.js';
 import { formatRate } from './bwlimit.js';
 import { meterFromProgressLines, ProgressMeter, type ProgressListener } from './progress.js';
@@ -15,7 +14,7 @@ export interface RsyncServiceTransfer {
   readonly source: SshTransport;
   readonly sourcePath: string;
   readonly target: SshTransport;
-  readonly targetHost: HostConfig;
+  readonly targetHost: TargetFromSource;
   readonly targetPath: string;
   /** When the source cannot reach the target by itself: the reverse tunnel through this machine. */
   readonly tunnel?: ThroughTunnel;
@@ -29,7 +28,7 @@ export interface RsyncTransferOutcome {
   readonly totalBytes: number | null;
 }
 
-export function rsyncArguments(sourcePath: string, target: HostConfig, targetPath: string, tunnel?: ThroughTunnel, bwlimit?: number): string[] {
+export function rsyncArguments(sourcePath: string, target: TargetFromSource, targetPath: string, tunnel?: ThroughTunnel, bwlimit?: number): string[] {
   return [
     'rsync',
     // Paths go to the target's rsync inside the protocol, never through its

@@ -18,6 +18,17 @@ export interface ThroughTunnel {
   readonly port: number;
 }
 
+/**
+ * The target as the source logs in to it. With the migration's own key it
+ * also names a master connection socket in the key's private directory:
+ * the seed, the final sync and every check then share one login instead of a
+ * fresh handshake each (a fifth of a second of downtime on the final sync).
+ */
+export type TargetFromSource = HostConfig & { readonly controlPath?: string };
+
+/** How long the source's master connection to the target outlives its last use; revoking the key ends it at once. */
+export const SOURCE_MASTER_PERSIST_SECONDS = 120;
+
 const TUNNEL_ADDRESS = '127.0.0.1';
 
 /** The name the target's host key is filed under in known_hosts. */
@@ -31,8 +42,12 @@ export function targetAddressFromSource(target: HostConfig, tunnel?: ThroughTunn
 }
 
 /** ssh and its options, up to but not including the destination. */
-export function sshArgvFromSource(target: HostConfig, connectTimeoutSeconds = 10, tunnel?: ThroughTunnel): string[] {
+export function sshArgvFromSource(target: TargetFromSource, connectTimeoutSeconds = 10, tunnel?: ThroughTunnel): string[] {
   const argv = ['ssh', '-T', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', ...NO_FORWARDING, '-o', `ConnectTimeout=${connectTimeoutSeconds}`];
+  // Through a tunnel the address is the source's own loopback port, which a master for the real address must not serve.
+  if (target.controlPath && !tunnel) {
+    argv.push('-o', 'ControlMaster=auto', '-o', `ControlPath=${target.controlPath}`, '-o', `ControlPersist=${SOURCE_MASTER_PERSIST_SECONDS}`);
+  }
   if (tunnel) argv.push('-p', String(tunnel.port), '-o', `HostKeyAlias=${hostKeyName(target)}`);
   else argv.push('-p', String(target.port));
   if (target.identity_file) argv.push('-i', target.identity_file, '-o', 'IdentitiesOnly=yes');
@@ -41,8 +56,13 @@ export function sshArgvFromSource(target: HostConfig, connectTimeoutSeconds = 10
   return argv;
 }
 
+/** A command the source runs to end the master connection at `controlPath`, if one runs (exit 0 either way). */
+export function closeSourceMaster(controlPath: string, target: HostConfig): ShellCommand {
+  return command(['sh', '-c', 'ssh -o ControlPath="$1" -O exit -- "$2" 2>/dev/null; exit 0', 'close-master', controlPath, target.hostname]);
+}
+
 /** A command the source runs to run `remote` on the target. */
-export function onTargetFromSource(target: HostConfig, remote: ShellCommand): ShellCommand {
+export function onTargetFromSource(target: TargetFromSource, remote: ShellCommand): ShellCommand {
   return command([...sshArgvFromSource(target), '--', target.hostname, (target.sudo ? asRoot(remote) : remote).text]);
 }
 
@@ -52,7 +72,7 @@ export function rsyncPathOnTarget(target: HostConfig): string[] {
 }
 
 /** The `-e` value for rsync (which splits it as a shell would). */
-export function rsyncRemoteShell(target: HostConfig, tunnel?: ThroughTunnel): string {
+export function rsyncRemoteShell(target: TargetFromSource, tunnel?: ThroughTunnel): string {
   return sshArgvFromSource(target, 10, tunnel).map(quoteArg).join(' ');
 }
 
@@ -96,7 +116,7 @@ export async function readTargetIdentity(target: SshTransport, host: HostConfig)
  * and reaches the same machine this controller does. Any failure is an
  * answer, never an error: the caller then relays.
  */
-export async function checkDirectRoute(source: SshTransport, target: HostConfig, expected: TargetIdentity): Promise<RouteCheck> {
+export async function checkDirectRoute(source: SshTransport, target: TargetFromSource, expected: TargetIdentity): Promise<RouteCheck> {
   const remote = target.sudo ? asRoot(targetIdentityCommand(target)) : targetIdentityCommand(target);
   const probe = command(['sh', '-c', ROUTE_CHECK_SCRIPT, 'route-check', ...sshArgvFromSource(target, 5).slice(1), '--', target.hostname, remote.text]);
   try {

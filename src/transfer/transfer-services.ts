@@ -18,7 +18,7 @@ import { ZfsHost } from '../zfs/zfs-host.js';
 import type { ProgressListener } from './progress.js';
 import { transferPathByRsync } from './rsync-transfer.js';
 import type { CompressionChoice } from './compression.js';
-import { checkDirectRoute, readTargetIdentity } from './source-to-target-ssh.js';
+import { checkDirectRoute, readTargetIdentity, type TargetFromSource } from './source-to-target-ssh.js';
 import { SNAPSHOT_PREFIX, transferDatasetByZfs } from './zfs-transfer.js';
 
 export interface TransferEndpoint {
@@ -48,7 +48,7 @@ export interface TransferRequest {
    */
   readonly route?: 'auto' | 'direct' | 'relay';
   /** The target as the source logs in to it for this transfer (the migration's own key); tried before the configured one. */
-  readonly targetFromSource?: HostConfig;
+  readonly targetFromSource?: TargetFromSource;
   /** zstd on the wire for ZFS streams: auto (not between loopback addresses), on, off. */
   readonly compress?: CompressionChoice;
   /**
@@ -179,7 +179,7 @@ export async function transferServices(request: TransferRequest): Promise<Transf
 export interface ChosenRoute {
   readonly kind: 'direct' | 'relay';
   /** How the source logs in to the target on the direct route: the migration's own key, or the standing one. */
-  readonly targetFromSource: HostConfig;
+  readonly targetFromSource: TargetFromSource;
   /** Why `auto` relayed; null when it went direct or the route was chosen. */
   readonly reason: string | null;
 }

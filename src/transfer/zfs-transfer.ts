@@ -18,7 +18,7 @@ import { meterFromProgressLines, ProgressMeter, type ProgressListener } from './
 import { shouldCompress, type CompressionChoice } from './compression.js';
 import { formatRate } from './bwlimit.js';
 import { relay } from './relay.js';
-import { onTargetFromSource } from './source-to-target-ssh.js';
+import { onTargetFromSource, type TargetFromSource } from './source-to-target-ssh.js';
 
 const ZSTD_COMPRESS = command(['zstd', '-1', '-q', '-c']);
 const ZSTD_DECOMPRESS = command(['zstd', '-d', '-q', '-c']);
@@ -40,7 +40,7 @@ export interface ZfsServiceTransfer {
    * in this process. Default relay.
    */
   readonly route?: 'direct' | 'relay';
-  readonly targetHost?: HostConfig;
+  readonly targetHost?: TargetFromSource;
   /** Both hosts' configuration tells whether the stream crosses a network. */
   readonly sourceHost?: HostConfig;
   /** zstd on the wire: auto (not between loopback addresses), on, off. Default auto. */
@@ -178,7 +178,7 @@ export async function transferDatasetByZfs(job: ZfsServiceTransfer): Promise<Zfs
   if (targetState?.mounted) {
     // Received into a mounted filesystem: zfs-fuse keeps serving what the
     // kernel cached before the receive until it is mounted afresh.
-    await target.transport.exec(andThen(zfsCommands.unmount(targetDataset), zfsCommands.mount(targetDataset)), { okExitCodes: [0, 1] });
+    await target.remount(targetDataset);
   }
   await mountChecked(target, targetDataset);
   const prune = job.pruneLater ? NOT_PRUNED : await pruneOlderSnapshots(source, sourceDataset, sourceSnapshots, target, targetDataset, after.snapshots, to, step);
@@ -208,7 +208,7 @@ async function streamWithRetries(
   send: ShellCommand,
   receive: ShellCommand,
   meter: ProgressMeter,
-  options: { route: 'direct' | 'relay'; compressed: boolean; resumable: boolean; targetHost?: HostConfig; bwlimit?: number },
+  options: { route: 'direct' | 'relay'; compressed: boolean; resumable: boolean; targetHost?: TargetFromSource; bwlimit?: number },
   step: (message: string) => void,
 ): Promise<boolean> {
   let resumed = false;
@@ -316,7 +316,7 @@ async function mountChecked(target: ZfsHost, dataset: string): Promise<void> {
   const state = await target.dataset(dataset);
   if (!state || state.mounted || !state.mountpoint.startsWith('/')) return;
   await refuseToHide(target, state.mountpoint, `${dataset} was received but not mounted: it would mount at ${state.mountpoint}`);
-  await target.transport.exec(zfsCommands.mount(dataset));
+  await target.mount(dataset);
 }
 
 async function refuseToHide(target: ZfsHost, path: string, what: string): Promise<void> {
@@ -346,7 +346,7 @@ function receiveCommand(dataset: string, options: { force: boolean; resumable: b
 async function sendDirect(
   source: ZfsHost,
   target: ZfsHost,
-  targetHost: HostConfig,
+  targetHost: TargetFromSource,
   send: ShellCommand,
   receive: ShellCommand,
   meter: ProgressMeter,

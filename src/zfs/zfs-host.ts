@@ -33,6 +33,9 @@ export interface DatasetInspection {
   readonly snapshots: SnapshotInfo[];
 }
 
+/** How often a "busy" answer from zfs is tried again (about 4 s in all). */
+const BUSY_ATTEMPTS = 20;
+
 export class ZfsHost {
   private features: Promise<ZfsSendFeatures> | undefined;
   private tools: Promise<StreamTools> | undefined;
@@ -168,8 +171,35 @@ export class ZfsHost {
     for (let attempt = 1; ; attempt++) {
       const result = await this.transport.exec(destroy, { okExitCodes: [0, 1] });
       if (result.exitCode === 0) return;
-      if (!/busy/.test(result.stderr) || attempt >= 20) {
+      if (!/busy/.test(result.stderr) || attempt >= BUSY_ATTEMPTS) {
         throw new CommandFailedError(this.hostId, destroy.text, result.exitCode, result.stderr);
+      }
+      await sleep(250 * Math.min(attempt, 4));
+    }
+  }
+
+  /**
+   * Mount a dataset. zfs-fuse answers "mountpoint or dataset is busy" for a
+   * moment after an unmount or a receive (seen under concurrent migrations),
+   * so that answer is retried briefly; any other failure is thrown at once.
+   */
+  async mount(dataset: string): Promise<void> {
+    await this.retryWhileBusy(zfsCommands.mount(dataset));
+  }
+
+  /** Unmount and mount again, so that a fresh mount serves what was just received. */
+  async remount(dataset: string): Promise<void> {
+    const state = await this.dataset(dataset);
+    if (state?.mounted) await this.retryWhileBusy(zfsCommands.unmount(dataset));
+    await this.mount(dataset);
+  }
+
+  private async retryWhileBusy(zfsCommand: ShellCommand): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const result = await this.transport.exec(zfsCommand, { okExitCodes: [0, 1] });
+      if (result.exitCode === 0) return;
+      if (!/busy/.test(result.stderr) || attempt >= BUSY_ATTEMPTS) {
+        throw new CommandFailedError(this.hostId, zfsCommand.text, result.exitCode, result.stderr);
       }
       await sleep(250 * Math.min(attempt, 4));
     }

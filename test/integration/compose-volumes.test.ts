@@ -19,7 +19,6 @@ import { SshTransport } from '../../src/ssh/transport.js';
 import { testbedHost } from './testbed.js';
 
 const prefix = 'h12b-';
-const GUEST_TIMEOUT_MS = 900_000;
 const HELPER = 'local/busybox:test';
 let stateDir: string;
 const journalDir = () => path.join(stateDir, 'migrations');

@@ -28,7 +28,6 @@ type Guest = 'delta' | 'epsilon';
 const GUESTS: readonly Guest[] = ['delta', 'epsilon'];
 const prefix = `h15rk${process.pid}`;
 const APPDATA: Record<Guest, string> = { delta: '/srv/appdata', epsilon: '/mnt/appdata' };
-const COMPOSE: Record<Guest, string> = { delta: '/srv/compose', epsilon: '/opt/stacks' };
 const AUTHORIZED_KEYS: Record<Guest, string> = { delta: '/root/.ssh/authorized_keys', epsilon: '/home/deploy/.ssh/authorized_keys' };
 const TIMEOUT_MS = 900_000;
 /** A name for delta that, seen from epsilon, leads to a clone of delta (its host key, epsilon's machine). */
@@ -47,12 +46,15 @@ const cli = (args: readonly string[], config: string, env: Record<string, string
   runCli(args, { DOCKER_MCP_STATE_DIR: stateDir, DOCKER_MCP_CONFIG: config, ...env }, undefined, 600_000);
 
 /** What the migration's key could leave behind on a guest: authorized_keys' bytes and private directories. */
-async function traces(id: Guest): Promise<{ authorizedKeys: string; directories: string }> {
-  const [keys, dirs] = await Promise.all([
+/** What a route key leaves on a guest: its line in authorized_keys, its private directory, the master connection that logged in with it. */
+async function traces(id: Guest): Promise<{ authorizedKeys: string; directories: string; masters: string }> {
+  const [keys, dirs, masters] = await Promise.all([
     sh(id, 'sha256sum < "$1"; grep -c docker-mcp-route "$1" || true', AUTHORIZED_KEYS[id]),
     sh(id, 'ls -d /tmp/docker-mcp-route.* 2>/dev/null || true'),
+    // The bracket keeps pgrep from matching this very command line.
+    sh(id, 'pgrep -a -f "ssh.*[/]tmp/docker-mcp-route" || true'),
   ]);
-  return { authorizedKeys: keys.stdout, directories: dirs.stdout.trim() };
+  return { authorizedKeys: keys.stdout, directories: dirs.stdout.trim(), masters: masters.stdout.trim() };
 }
 
 function stackFile(id: Guest, stack: string): string {
@@ -133,7 +135,10 @@ describe("the direct route with the migration's own key", () => {
     // Interrupted: the key is still in place on delta, its private half on epsilon.
     const meanwhile = await traces('delta');
     expect(meanwhile.authorizedKeys).not.toBe(before.delta.authorizedKeys);
-    expect((await traces('epsilon')).directories).toMatch(/^\/tmp\/docker-mcp-route\./);
+    const onSource = await traces('epsilon');
+    expect(onSource.directories).toMatch(/^\/tmp\/docker-mcp-route\./);
+    // The seed logged in once; that master connection still runs, so only revoking can end it.
+    expect(onSource.masters).toContain(`${onSource.directories}/cm`);
 
     const listed = await cli(['migrate', 'epsilon', 'delta', stack], ownKeyOnly);
     const id = /--resume ([^\s"']+)/.exec(listed.stderr)?.[1];

@@ -246,6 +246,17 @@ describe('the source reaching the target', () => {
     expect(argv.some((arg) => arg.startsWith('HostKeyAlias='))).toBe(false);
   });
 
+  it("shares one master connection at the route key's socket, but never through a tunnel (another address behind the same name)", () => {
+    const withKey = { ...host({ hostname: 'delta.vm' }), controlPath: '/tmp/docker-mcp-route.abcdefghij/cm' };
+    const direct = sshArgvFromSource(withKey);
+    expect(direct).toContain('ControlPath=/tmp/docker-mcp-route.abcdefghij/cm');
+    expect(direct).toContain('ControlMaster=auto');
+    expect(direct.some((arg) => arg.startsWith('ControlPersist='))).toBe(true);
+    const tunnelled = sshArgvFromSource(withKey, 10, tunnel);
+    expect(tunnelled.some((arg) => arg.startsWith('Control'))).toBe(false);
+    expect(sshArgvFromSource(host({ hostname: 'delta.vm' })).some((arg) => arg.startsWith('Control'))).toBe(false);
+  });
+
   it('runs the remote text through sudo -n -- sh -c on a sudo target', () => {
     const remote = command(['zfs', 'receive', '-s', "tank/appdata/it's"]);
     const ssh = argvReceived(onTargetFromSource(epsilon, remote).text);

@@ -6,7 +6,6 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { enabledHosts, findHost } from '../../config/load.js';
-import { ConfirmationRequiredError } from '../../docker/errors.js';
 import { discoverStacks } from '../../docker/stack-source.js';
 import { deployStack, listStacks, stackAction, stackContainers, viewStack } from '../../docker/stacks.js';
 import { InvalidInputError } from '../../errors.js';
