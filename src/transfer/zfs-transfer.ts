@@ -13,7 +13,7 @@ import { directoryIsEmpty, pathKind } from '../zfs/path-kind.js';
 import { parsePropertySources, propertiesToSet, userSetProperties, type PropertyValue } from '../zfs/dataset-properties.js';
 import { sendFlags } from '../zfs/send-flags.js';
 import { decideSend, type SendDecision, type SnapshotInfo } from '../zfs/snapshot-diff.js';
-import type { ZfsHost } from '../zfs/zfs-host.js';
+import type { DatasetState, ZfsHost } from '../zfs/zfs-host.js';
 import { meterFromProgressLines, ProgressMeter, type ProgressListener } from './progress.js';
 import { shouldCompress, type CompressionChoice } from './compression.js';
 import { formatRate } from './bwlimit.js';
@@ -170,17 +170,16 @@ export async function transferDatasetByZfs(job: ZfsServiceTransfer): Promise<Zfs
   meter.finish();
 
   // Only a dataset this receive created is marked as ours; one that was there (a move back, a replica) is not.
-  const after = targetState ? await target.inspect(targetDataset) : await target.claimReceivedAndInspect(targetDataset, to.name);
+  const after = targetState ? await target.holdAndInspect(targetDataset, to.name) : await target.claimReceivedAndInspect(targetDataset, to.name);
   if (!after.snapshots.some((snapshot) => snapshot.guid === to.guid)) {
     throw new Error(`on ${target.hostId}: ${targetDataset}@${to.name} did not arrive (no snapshot with guid ${to.guid})`);
   }
-  if (targetState) await target.hold(targetDataset, to.name);
-  if (targetState?.mounted) {
-    // Received into a mounted filesystem: zfs-fuse keeps serving what the
-    // kernel cached before the receive until it is mounted afresh.
-    await target.remount(targetDataset);
+  // Received into a filesystem that was mounted: an old implementation keeps serving its view from before.
+  if (targetState?.mounted && after.state?.mounted && targetFeatures.staleViewAfterReceive) {
+    await target.remount(targetDataset, { mounted: true });
+  } else {
+    await mountChecked(target, targetDataset, after.state);
   }
-  await mountChecked(target, targetDataset);
   const prune = job.pruneLater ? NOT_PRUNED : await pruneOlderSnapshots(source, sourceDataset, sourceSnapshots, target, targetDataset, after.snapshots, to, step);
   const properties = await copyProperties(target, targetDataset, sourceProperties, step);
   return {
@@ -311,9 +310,9 @@ async function refuseParentsThatHide(target: ZfsHost, dataset: string): Promise<
   }
 }
 
-/** Mount a dataset received unmounted, once its mountpoint hides nothing. */
-async function mountChecked(target: ZfsHost, dataset: string): Promise<void> {
-  const state = await target.dataset(dataset);
+/** Mount a dataset received unmounted, once its mountpoint hides nothing (`known`: its state, just read). */
+async function mountChecked(target: ZfsHost, dataset: string, known?: DatasetState | null): Promise<void> {
+  const state = known === undefined ? await target.dataset(dataset) : known;
   if (!state || state.mounted || !state.mountpoint.startsWith('/')) return;
   await refuseToHide(target, state.mountpoint, `${dataset} was received but not mounted: it would mount at ${state.mountpoint}`);
   await target.mount(dataset);

@@ -105,9 +105,9 @@ export async function convertDirectoryToDataset(zfs: ZfsHost, path: string, data
  * after a conversion whose clean-up failed. Returns what is still left and
  * why, or null when nothing is.
  */
-export async function removeVerifiedLeftover(zfs: ZfsHost, path: string): Promise<string | null> {
+export async function removeVerifiedLeftover(zfs: ZfsHost, path: string, knownKind?: Awaited<ReturnType<typeof pathKind>>): Promise<string | null> {
   const verified = `${path}${VERIFIED_SUFFIX}`;
-  if ((await pathKind(zfs.transport, verified)) === 'missing') return null;
+  if ((knownKind ?? (await pathKind(zfs.transport, verified))) === 'missing') return null;
   const mounts = await mountPointsUnder(zfs.transport, verified);
   if (mounts.length > 0) return `${zfs.hostId}:${verified} (the verified original) was kept: other filesystems are mounted in it (${mounts.join(', ')})`;
   const removal = await zfs.transport

@@ -6,7 +6,7 @@
 import type { HostConfig } from '../config/schema.js';
 import { InvalidInputError } from '../errors.js';
 import { relativePathInside, validateDatasetName } from '../names/validate.js';
-import { ASIDE_SUFFIX, convertDirectoryToDataset, removeVerifiedLeftover, type ConversionResult } from './convert-directory.js';
+import { ASIDE_SUFFIX, convertDirectoryToDataset, removeVerifiedLeftover, VERIFIED_SUFFIX, type ConversionResult } from './convert-directory.js';
 import { ConversionError, DatasetMountMismatchError } from './errors.js';
 import { pathKind } from './path-kind.js';
 import type { ZfsHost } from './zfs-host.js';
@@ -51,7 +51,12 @@ export async function ensureServiceDataset(zfs: ZfsHost, host: HostConfig, servi
   const layout = serviceDatasetLayout(host);
   const dataset = datasetForPath(layout, servicePath);
   const aside = `${servicePath}${ASIDE_SUFFIX}`;
-  const [filesystems, asideKind] = await Promise.all([zfs.filesystems(), pathKind(zfs.transport, aside)]);
+  // Asked at once: each is a round trip, and a final sync runs this inside the outage.
+  const [filesystems, asideKind, verifiedKind] = await Promise.all([
+    zfs.filesystems(),
+    pathKind(zfs.transport, aside),
+    pathKind(zfs.transport, `${servicePath}${VERIFIED_SUFFIX}`),
+  ]);
   const byName = new Map(filesystems.map((fs) => [fs.name, fs]));
 
   const parent = byName.get(layout.appdataDataset);
@@ -68,7 +73,7 @@ export async function ensureServiceDataset(zfs: ZfsHost, host: HostConfig, servi
 
   const mountedHere = filesystems.find((fs) => fs.mountpoint === servicePath);
   if (mountedHere) {
-    const leftover = await removeVerifiedLeftover(zfs, servicePath);
+    const leftover = await removeVerifiedLeftover(zfs, servicePath, verifiedKind);
     return { path: servicePath, dataset: mountedHere.name, action: 'existing', ...(leftover ? { leftover } : {}) };
   }
   const named = byName.get(dataset);

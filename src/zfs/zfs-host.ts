@@ -90,6 +90,12 @@ export class ZfsHost {
     await this.transport.exec(redirect(zfsCommands.hold(`${dataset}@${snapshotName}`), { stderr: 'null' }), { okExitCodes: [0, 1] });
   }
 
+  /** Hold a snapshot that arrived (a hold zfs refuses is no error: it is checked by its guid in the listing), then inspect, in one round trip. */
+  async holdAndInspect(dataset: string, snapshotName: string): Promise<DatasetInspection> {
+    const hold = orElse(redirect(zfsCommands.hold(`${dataset}@${snapshotName}`), { stderr: 'null' }), command(['true']));
+    return this.inspectWith(andThen(hold, zfsCommands.inspect(dataset)), dataset);
+  }
+
   /** Mark the dataset as ours (a receive created it) and hold the snapshot it arrived with, then inspect it, in one round trip. */
   async claimReceivedAndInspect(dataset: string, snapshotName: string): Promise<DatasetInspection> {
     const hold = orElse(zfsCommands.hold(`${dataset}@${snapshotName}`), command(['true']));
@@ -187,10 +193,14 @@ export class ZfsHost {
     await this.retryWhileBusy(zfsCommands.mount(dataset));
   }
 
-  /** Unmount and mount again, so that a fresh mount serves what was just received. */
-  async remount(dataset: string): Promise<void> {
-    const state = await this.dataset(dataset);
-    if (state?.mounted) await this.retryWhileBusy(zfsCommands.unmount(dataset));
+  /**
+   * Unmount and mount again, so that a fresh mount serves what was just
+   * received (zfs-fuse serves its cached view until then). `mounted`: the
+   * caller has just seen it mounted, which saves asking.
+   */
+  async remount(dataset: string, known: { mounted?: boolean } = {}): Promise<void> {
+    const mounted = known.mounted ?? (await this.dataset(dataset))?.mounted ?? false;
+    if (mounted) await this.retryWhileBusy(zfsCommands.unmount(dataset));
     await this.mount(dataset);
   }
 

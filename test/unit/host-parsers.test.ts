@@ -26,12 +26,15 @@ describe('zfs feature detection', () => {
       embeddedData: true,
       bookmarks: true,
       receiveUnmounted: true,
+      staleViewAfterReceive: false,
     });
   });
 
-  it('finds none in a usage that only knows -RDp and -vnF', () => {
+  it('finds none in a usage that only knows -RDp and -vnF, and takes it for an old implementation that needs a remount after a receive', () => {
     const usage = '\tsend [-RDp] [-[iI] snapshot] <snapshot>\n\treceive [-vnF] <filesystem|volume|snapshot>\n';
-    expect(Object.values(parseZfsUsage(usage)).some(Boolean)).toBe(false);
+    const { staleViewAfterReceive, ...features } = parseZfsUsage(usage);
+    expect(Object.values(features).some(Boolean)).toBe(false);
+    expect(staleViewAfterReceive).toBe(true);
   });
 });
 
