@@ -22,12 +22,13 @@ export interface ZfsSendFeatures {
   /** `zfs receive -u`: the received dataset is not mounted (zfs-fuse's receive always mounts). */
   readonly receiveUnmounted: boolean;
   /**
-   * A receive into a mounted filesystem leaves the view from before it until
-   * the filesystem is mounted afresh (zfs-fuse). OpenZFS remounts by itself;
-   * it has had `zfs version` since 0.8, so without that subcommand the
-   * implementation is taken to be an old one and a remount is done.
+   * A receive into a mounted filesystem shows the received data at once.
+   * OpenZFS remounts by itself; zfs-fuse keeps the view from before the
+   * receive until the filesystem is mounted afresh. OpenZFS has had
+   * `zfs version` since 0.8, so without that subcommand the implementation is
+   * taken to be an old one, and the caller remounts.
    */
-  readonly staleViewAfterReceive: boolean;
+  readonly receiveRefreshesMount: boolean;
 }
 
 export const NO_ZFS_FEATURES: ZfsSendFeatures = {
@@ -39,7 +40,7 @@ export const NO_ZFS_FEATURES: ZfsSendFeatures = {
   embeddedData: false,
   bookmarks: false,
   receiveUnmounted: false,
-  staleViewAfterReceive: true,
+  receiveRefreshesMount: false,
 };
 
 /** Parse the usage text printed by `zfs` (no arguments) or `zfs send`/`zfs receive`. */
@@ -56,7 +57,7 @@ export function parseZfsUsage(usage: string): ZfsSendFeatures {
     embeddedData: send.has('e'),
     bookmarks: /^\s*bookmark\b/m.test(usage),
     receiveUnmounted: receive.has('u'),
-    staleViewAfterReceive: !/^\s*version\b/m.test(usage),
+    receiveRefreshesMount: /^\s*version\b/m.test(usage),
   };
 }
 

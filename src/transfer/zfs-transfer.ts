@@ -175,7 +175,7 @@ export async function transferDatasetByZfs(job: ZfsServiceTransfer): Promise<Zfs
     throw new Error(`on ${target.hostId}: ${targetDataset}@${to.name} did not arrive (no snapshot with guid ${to.guid})`);
   }
   // Received into a filesystem that was mounted: an old implementation keeps serving its view from before.
-  if (targetState?.mounted && after.state?.mounted && targetFeatures.staleViewAfterReceive) {
+  if (targetState?.mounted && after.state?.mounted && !targetFeatures.receiveRefreshesMount) {
     await target.remount(targetDataset, { mounted: true });
   } else {
     await mountChecked(target, targetDataset, after.state);
