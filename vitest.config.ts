@@ -1,11 +1,12 @@
 import { defineConfig } from 'vitest/config';
 
 // Unit tests need no host. Integration tests talk to the real testbed (see
-// src/testbed) over SSH and fail loudly when it is not up. They run in two
-// lanes side by side, each one file at a time: the QEMU guests' files
-// (delta, epsilon: slow, software emulation) and the container hosts' files
-// (alpha, beta, gamma). The testbed's own test kills and restarts the
-// container hosts' daemons, so it runs first, before either lane starts.
+// src/testbed) over SSH and fail loudly when it is not up; their files run one
+// at a time within a project. `npm test` (scripts/test-all.sh) runs the
+// `testbed` project alone first, since it kills and restarts the container
+// hosts' daemons, then `guests` (the QEMU guests' files: slow, software
+// emulation) and `integration` (the container hosts' files) as two vitest
+// processes side by side.
 const GUEST_FILES = [
   'test/integration/openzfs.test.ts',
   'test/integration/openzfs-faults.test.ts',
@@ -24,27 +25,18 @@ const integration = {
 
 export default defineConfig({
   test: {
-    // The lanes wait on SSH far more than they compute: one worker each, plus the unit tests.
-    maxWorkers: 3,
     projects: [
-      {
-        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], sequence: { groupOrder: 0 } },
-      },
-      {
-        test: { ...integration, name: 'testbed', include: EXCLUSIVE_FILES, sequence: { groupOrder: 0 } },
-      },
+      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      { test: { ...integration, name: 'testbed', include: EXCLUSIVE_FILES } },
       {
         test: {
           ...integration,
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           exclude: [...GUEST_FILES, ...EXCLUSIVE_FILES],
-          sequence: { groupOrder: 1 },
         },
       },
-      {
-        test: { ...integration, name: 'guests', include: GUEST_FILES, sequence: { groupOrder: 1 } },
-      },
+      { test: { ...integration, name: 'guests', include: GUEST_FILES } },
     ],
   },
 });

@@ -18,5 +18,28 @@ echo "==> tests"
 DOCKER_MCP_STATE_DIR=$(mktemp -d /tmp/docker-mcp-test-state.XXXXXX)
 export DOCKER_MCP_STATE_DIR
 trap 'rm -rf "$DOCKER_MCP_STATE_DIR"' EXIT
-npx vitest run "$@"
+if [ "$#" -gt 0 ]; then
+  # A chosen file or filter: one vitest, its files one after another.
+  npx vitest run "$@"
+else
+  # Unit tests, then the testbed's own file alone: it kills and restarts the
+  # container hosts' daemons.
+  npx vitest run --project unit --project testbed
+  # Then two lanes side by side, each one file at a time: the QEMU guests'
+  # files and the container hosts' files. Vitest runs every project of a
+  # group with one worker count, so a lane is a vitest process of its own.
+  lane() {
+    local name=$1
+    shift
+    npx vitest run "$@" 2>&1 | sed -u "s/^/[$name] /"
+  }
+  lane guests --project guests &
+  guests_lane=$!
+  hosts_status=0
+  lane hosts --project integration || hosts_status=$?
+  guests_status=0
+  wait "$guests_lane" || guests_status=$?
+  echo "==> lanes: hosts exit $hosts_status, guests exit $guests_status"
+  [ "$hosts_status" -eq 0 ] && [ "$guests_status" -eq 0 ]
+fi
 echo "==> all tests done in $((SECONDS - started)) s"
