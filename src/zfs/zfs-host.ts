@@ -173,15 +173,7 @@ export class ZfsHost {
   async destroyDataset(dataset: string, options: { recursive?: boolean } = {}): Promise<void> {
     // Our holds would make zfs refuse; a hold someone else put still does.
     await this.transport.exec(zfsCommands.releaseAll(dataset), { okExitCodes: [0, 1] });
-    const destroy = zfsCommands.destroyDataset(dataset, options);
-    for (let attempt = 1; ; attempt++) {
-      const result = await this.transport.exec(destroy, { okExitCodes: [0, 1] });
-      if (result.exitCode === 0) return;
-      if (!/busy/.test(result.stderr) || attempt >= BUSY_ATTEMPTS) {
-        throw new CommandFailedError(this.hostId, destroy.text, result.exitCode, result.stderr);
-      }
-      await sleep(250 * Math.min(attempt, 4));
-    }
+    await this.retryWhileBusy(zfsCommands.destroyDataset(dataset, options));
   }
 
   /**
@@ -204,6 +196,7 @@ export class ZfsHost {
     await this.mount(dataset);
   }
 
+  /** Run a zfs command, again while zfs-fuse calls the dataset busy; any other failure is thrown at once. */
   private async retryWhileBusy(zfsCommand: ShellCommand): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       const result = await this.transport.exec(zfsCommand, { okExitCodes: [0, 1] });
