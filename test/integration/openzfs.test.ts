@@ -120,7 +120,7 @@ describe('hosts discover on a mixed fleet', () => {
     );
     for (const guest of [delta!, epsilon!]) {
       expect(guest.zfs.version).toMatch(/^zfs-2\.3\./);
-      expect(guest.zfs.features).toMatchObject({ resumeTokens: true, sizeEstimate: true, largeBlocks: true, compressedSend: true, embeddedData: true });
+      expect(guest.zfs.features).toMatchObject({ resumeTokens: true, sizeEstimate: true, largeBlocks: true, compressedSend: true, embeddedData: true, receiveRefreshesMount: true });
       expect(guest.zfs.appdataDataset).toBe('tank/appdata');
       expect(guest.compose?.flavour).toBe('v2');
       expect(guest.rsync).not.toBeNull();
