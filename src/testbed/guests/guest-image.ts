@@ -132,7 +132,9 @@ async function buildGuestImage(report: (line: string) => void): Promise<GuestIma
       rootfs,
       `deb ${mirror} ${GUEST_SUITE} main contrib`,
     ],
-    { timeoutMs: 1_800_000, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } },
+    // Minutes on an idle machine; over an hour when other work shares the two
+    // cores (zfs-dkms compiles the module for the guest kernel in here).
+    { timeoutMs: 7_200_000, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } },
   );
   await customize(rootfs);
   const image = imageIn(workDir);
