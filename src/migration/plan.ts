@@ -14,6 +14,7 @@ import { dataPathsOf, referencedFiles, type StackSource } from '../docker/stack-
 import { InvalidInputError } from '../errors.js';
 import { relativePathInside, validateDataPath, validateStackName, validateVolumeName } from '../names/validate.js';
 import { chooseMethod, type ServicePaths } from '../transfer/transfer-services.js';
+import { classifyOutsideBind } from './host-paths.js';
 import { rewriteComposePaths, rewriteEnvPaths } from './rewrite-compose.js';
 
 export interface PlannedDataPath extends ServicePaths {
@@ -36,6 +37,16 @@ export interface PlannedVolume {
    */
   readonly handling: 'copy' | 'shared';
   readonly note: string;
+}
+
+/** A bind the target host provides itself: not data, not moved. */
+export interface HostProvidedBind {
+  readonly service: string;
+  readonly source: string;
+  readonly target: string;
+  readonly readOnly: boolean;
+  /** What it is, in words ("the host's time zone"). */
+  readonly what: string;
 }
 
 export interface PlanStep {
@@ -65,6 +76,12 @@ export interface MigrationPlan {
   readonly dataPaths: readonly PlannedDataPath[];
   /** Named volumes and binds outside appdata and the stack folder: not moved. */
   readonly notMoved: readonly { readonly service: string; readonly source: string; readonly reason: string }[];
+  /**
+   * Binds of what the target provides itself (its clock, Docker socket,
+   * devices): left alone, checked at pre-flight to exist on the target as on
+   * the source. Absent in plans made before they were told apart.
+   */
+  readonly hostProvided?: readonly HostProvidedBind[];
   /** Named volumes that move (copy) or that both hosts reach (shared). Absent in plans made before volumes moved. */
   readonly volumes?: readonly PlannedVolume[];
   /**
@@ -135,6 +152,7 @@ export function planMigration(input: PlanInput): MigrationPlan {
 
   const byPath = new Map<string, Set<string>>();
   const notMoved: { service: string; source: string; reason: string }[] = [];
+  const hostProvided: HostProvidedBind[] = [];
   const envVariables = new Set<string>();
   const volumes = new Map<string, { key: string; name: string; usedBy: Set<string>; handling: 'copy' | 'shared'; note: string }>();
   for (const mount of summary.dataPaths) {
@@ -157,7 +175,9 @@ export function planMigration(input: PlanInput): MigrationPlan {
       const origin = 'writtenAt' in mount ? (mount.writtenAt as MountOrigin | null) : null;
       if (origin?.variable && origin.file === from?.files.envFile?.path) envVariables.add(origin.variable);
     } else if (mount.source !== sourceStackDir && !mount.source.startsWith(`${sourceStackDir}/`)) {
-      notMoved.push({ service: mount.service, source: mount.source, reason: 'outside appdata_path and the stack folder' });
+      const outside = classifyOutsideBind(mount.source, mount.readOnly, sourceAppdata);
+      if (outside.kind === 'host-provided') hostProvided.push({ service: mount.service, source: mount.source, target: mount.target, readOnly: mount.readOnly, what: outside.what });
+      else notMoved.push({ service: mount.service, source: mount.source, reason: outside.reason });
     }
   }
   for (const file of from ? referencedFiles(from) : []) {
@@ -200,7 +220,13 @@ export function planMigration(input: PlanInput): MigrationPlan {
   const copied = plannedVolumes.filter((v) => v.handling === 'copy');
   // Everything that can be done while the stack runs comes before the stop: the outage holds only the last sends, the checks and the start.
   const steps: PlanStep[] = [
-    { phase: 'preflight', host: t, description: `check that no stack "${stack}" exists on ${t}, that its appdata has room, and which images it lacks` },
+    {
+      phase: 'preflight',
+      host: t,
+      description:
+        `check that no stack "${stack}" exists on ${t}, that its appdata has room, and which images it lacks` +
+        (hostProvided.length > 0 ? `; that ${t} provides, as ${s} does, what the stack binds from the host (not moved): ${[...new Set(hostProvided.map((h) => h.source))].join(', ')}` : ''),
+    },
     ...(cold ? [] : moves.map((move): PlanStep => ({ phase: 'seed', host: s, description: `seed while the stack runs: ${move}` }))),
     {
       phase: 'stack-folder',
@@ -235,6 +261,7 @@ export function planMigration(input: PlanInput): MigrationPlan {
     services: summary.services,
     dataPaths,
     notMoved,
+    hostProvided,
     ...(from ? { volumes: plannedVolumes } : {}),
     ...(input.runningServices ? { servicesOutsideConfig: [...new Set(input.runningServices)].filter((service) => !summary.services.includes(service)).sort() } : {}),
     ...(input.profiles && input.profiles.length > 0 ? { profiles: input.profiles } : {}),

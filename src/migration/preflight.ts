@@ -16,7 +16,8 @@ import { ZfsHost } from '../zfs/zfs-host.js';
 import { pathsNotContained } from '../host/containment.js';
 import { MigrationRefusedError } from './errors.js';
 import { portConflicts } from './port-conflicts.js';
-import type { MigrationPlan } from './plan.js';
+import type { HostProvidedBind, MigrationPlan } from './plan.js';
+import { pathTypes } from '../host/path-types.js';
 import { missingImages } from './stream-copy.js';
 
 export interface PreflightResult {
@@ -26,6 +27,8 @@ export interface PreflightResult {
   readonly imagesToCarry: readonly string[];
   /** Mounts that stay behind on the source, moved anyway with --force. */
   readonly forcedNotMoved: readonly string[];
+  /** What the stack binds from the host, found on the target as on the source and left alone: "path (what, kind)". Absent in older journals. */
+  readonly hostProvided?: readonly string[];
   readonly targetBefore: readonly TargetPathBefore[];
   /** The named volumes to copy: what was on the target before (a rollback removes only what it created). Absent in older journals. */
   readonly volumes?: readonly VolumeBefore[];
@@ -91,6 +94,7 @@ export async function preflight(plan: MigrationPlan, source: DockerHost, target:
         'the services start with empty named volumes and whatever is at those paths there',
     );
   }
+  const hostProvided = await checkHostProvided(plan, source, target, refuse);
   const escapes = (
     await Promise.all([
       pathsNotContained(source, plan.dataPaths.map((d) => d.sourcePath)),
@@ -186,7 +190,44 @@ export async function preflight(plan: MigrationPlan, source: DockerHost, target:
   const pinned = lacking.some((image) => image.includes('@sha256:'));
   const imageRefusal = whyImagesCannotBeSupplied(plan.target, lacking, notOnSource, pinned && (await keepsDigestsOnLoad(target)));
   if (imageRefusal !== null) refuse(imageRefusal);
-  return { dataBytes, targetFreeBytes, imagesToCarry: lacking, forcedNotMoved: notMoved, targetBefore, volumes, volumeHelpers };
+  return { dataBytes, targetFreeBytes, imagesToCarry: lacking, forcedNotMoved: notMoved, hostProvided, targetBefore, volumes, volumeHelpers };
+}
+
+/**
+ * What the stack binds from the host itself (time zone, Docker socket,
+ * devices) must be on the target as on the source: the same kind of file.
+ * Not moved, never --force'd: a missing one would make Docker create an empty
+ * directory in its place, or the service fail.
+ */
+async function checkHostProvided(plan: MigrationPlan, source: DockerHost, target: DockerHost, refuse: (reason: string) => never): Promise<string[]> {
+  const binds = plan.hostProvided ?? [];
+  if (binds.length === 0) return [];
+  const paths = binds.map((b) => b.source);
+  const [onSource, onTarget] = await Promise.all([pathTypes(source.transport, paths), pathTypes(target.transport, paths)]);
+  const wrong = hostProvidedMismatches(binds, onSource, onTarget);
+  if (wrong.length > 0) {
+    refuse(
+      `the stack binds from the host what ${plan.target} does not provide as ${plan.source} does: ${wrong.map((w) => `${w.services.join(', ')}: ${w.path} (${w.what}) is ${w.source} on ${plan.source}, ${w.target} on ${plan.target}`).join('; ')}. ` +
+        `--force does not apply: the service would get something else there. Provide it on ${plan.target} first (install or start what makes it, or create the file), or remove the mount from the stack`,
+    );
+  }
+  return [...new Set(binds.map((b) => `${b.source} (${b.what}, ${onTarget.get(b.source)})`))];
+}
+
+/** The host-provided paths whose kind differs between the hosts (missing counts as a kind). Pure. */
+export function hostProvidedMismatches(
+  binds: readonly HostProvidedBind[],
+  onSource: ReadonlyMap<string, string>,
+  onTarget: ReadonlyMap<string, string>,
+): { path: string; what: string; services: string[]; source: string; target: string }[] {
+  const paths = [...new Set(binds.map((b) => b.source))];
+  return paths.flatMap((p) => {
+    const sourceKind = onSource.get(p) ?? 'missing';
+    const targetKind = onTarget.get(p) ?? 'missing';
+    if (sourceKind === targetKind) return [];
+    const using = binds.filter((b) => b.source === p);
+    return [{ path: p, what: using[0]?.what ?? '', services: [...new Set(using.map((b) => b.service))].sort(), source: sourceKind, target: targetKind }];
+  });
 }
 
 /**

@@ -113,6 +113,9 @@ function renderPlan(plan: MigrationPlan): string {
     ...(plan.servicesOutsideConfig && plan.servicesOutsideConfig.length > 0
       ? ['', `running but not in compose's config without --profile (the migration will refuse): ${plan.servicesOutsideConfig.join(', ')}`]
       : []),
+    ...((plan.hostProvided ?? []).length > 0
+      ? ['', `provided by the host, not moved (pre-flight checks that ${plan.target} has each as ${plan.source} does):`, ...(plan.hostProvided ?? []).map((h) => `  ${h.service}: ${h.source} — ${h.what}${h.readOnly ? ' (read-only)' : ''}`)]
+      : []),
     ...(plan.notMoved.length > 0 ? ['', 'not moved (the migration will refuse):', ...plan.notMoved.map((m) => `  ${m.service}: ${m.source} — ${m.reason}`)] : []),
     '',
     'changes to the stack files (where each path is written):',
@@ -140,6 +143,7 @@ export function renderReport(report: MigrationReport): string {
       ? [`copied and verified named volumes (checksum manifests): ${(report.volumes ?? []).map((v) => `${v.volume} (${v.entries} entries, ${formatBytes(v.bytes)})`).join(', ')}`]
       : []),
     `verified ${report.verified.length} data paths (${report.verified.map((v) => `${v.entries} entries`).join(', ')})${report.imagesCarried.length > 0 ? `; carried images ${report.imagesCarried.join(', ')}` : ''}`,
+    ...((report.preflight.hostProvided ?? []).length > 0 ? [`provided by the host, not moved: ${(report.preflight.hostProvided ?? []).join('; ')}`] : []),
     ...(report.preflight.forcedNotMoved.length > 0 ? [`not moved (--force): ${report.preflight.forcedNotMoved.join('; ')}`] : []),
     ...(report.removedFromSource ? [`removed from ${report.source}: ${report.removedFromSource.join(', ') || 'nothing was left'}`] : []),
     ...(report.keptOnSource && report.keptOnSource.length > 0 ? [`kept on ${report.source}: ${report.keptOnSource.join('; ')}`] : []),

@@ -1,0 +1,51 @@
+/**
+ * The pure decisions behind moving real apps' own compose files (issue 24):
+ * which binds the target host provides itself, how paths and dataset names
+ * are taken, one-shot services, built images, the stack folder's name.
+ */
+import { describe, expect, it } from 'vitest';
+import { classifyOutsideBind } from '../../src/migration/host-paths.js';
+import { hostProvidedMismatches } from '../../src/migration/preflight.js';
+
+describe('classifyOutsideBind', () => {
+  const provided = (source: string, readOnly: boolean) => classifyOutsideBind(source, readOnly, '/srv/appdata');
+  it("takes what install guides bind from the host as the host's own: time zone, D-Bus, the Docker socket, devices", () => {
+    expect(provided('/etc/localtime', true)).toEqual({ kind: 'host-provided', what: "the host's time zone" });
+    expect(provided('/etc/timezone', true)).toMatchObject({ kind: 'host-provided' });
+    expect(provided('/run/dbus', true)).toMatchObject({ kind: 'host-provided' });
+    expect(provided('/var/run/docker.sock', false)).toEqual({ kind: 'host-provided', what: "the host's Docker socket" });
+    expect(provided('/dev/dri', false)).toMatchObject({ kind: 'host-provided' });
+    expect(provided('/sys', true)).toMatchObject({ kind: 'host-provided' });
+    expect(provided('/', true)).toMatchObject({ kind: 'host-provided' });
+    expect(provided('/etc//localtime/', true)).toMatchObject({ kind: 'host-provided' });
+  });
+
+  it('refuses a read-write bind of host configuration, saying to mount it read-only', () => {
+    const decision = provided('/etc/localtime', false);
+    expect(decision.kind).toBe('not-moved');
+    expect(decision.kind === 'not-moved' && decision.reason).toMatch(/read-write.*":ro"/);
+    expect(provided('/', false).kind).toBe('not-moved');
+  });
+
+  it("refuses the stack's own data outside appdata, read-write or read-only, with the choices", () => {
+    const rw = provided('/root/n8n', false);
+    const ro = provided('/opt/certs', true);
+    expect(rw.kind === 'not-moved' && rw.reason).toMatch(/the stack's own data.*under \/srv\/appdata.*--force/);
+    expect(ro.kind === 'not-moved' && ro.reason).toMatch(/read-only.*--force/);
+    expect(provided('/etc/letsencrypt', true).kind).toBe('not-moved');
+    expect(provided('/runner', false).kind).toBe('not-moved');
+  });
+});
+
+describe('hostProvidedMismatches', () => {
+  const bind = (service: string, source: string) => ({ service, source, target: source, readOnly: true, what: 'x' });
+  it('names what the target lacks or has as another kind, once per path with every service using it', () => {
+    const binds = [bind('server', '/etc/localtime'), bind('db', '/etc/localtime'), bind('ha', '/run/dbus'), bind('auth', '/var/run/docker.sock')];
+    const source = new Map([['/etc/localtime', 'regular file'], ['/run/dbus', 'directory'], ['/var/run/docker.sock', 'socket']]);
+    const target = new Map([['/etc/localtime', 'regular file'], ['/run/dbus', 'missing'], ['/var/run/docker.sock', 'socket']]);
+    expect(hostProvidedMismatches(binds, source, target)).toEqual([{ path: '/run/dbus', what: 'x', services: ['ha'], source: 'directory', target: 'missing' }]);
+    expect(hostProvidedMismatches(binds, source, new Map([...target, ['/etc/localtime', 'directory'], ['/run/dbus', 'directory']]))).toEqual([
+      { path: '/etc/localtime', what: 'x', services: ['db', 'server'], source: 'regular file', target: 'directory' },
+    ]);
+  });
+});
