@@ -11,6 +11,7 @@ import type { ComposeFlavour } from '../host/capabilities.js';
 import { composeCommand, profileFlags } from './compose-cli.js';
 import type { DockerHost } from './docker-host.js';
 import { ComposeValidationError } from './errors.js';
+import { normaliseHostPath } from '../names/validate.js';
 
 /** Where a stack lives on a host: its project name, working directory and compose files (absolute). */
 export interface StackLocation {
@@ -104,7 +105,8 @@ export function parseResolvedConfig(printed: string, project: string): ResolvedP
   const volumes = Object.entries(isMapping(root.volumes) ? root.volumes : {}).map(([key, definition]): ResolvedVolume => {
     const volume = isMapping(definition) ? definition : {};
     const options = isMapping(volume.driver_opts) ? volume.driver_opts : {};
-    const bind = (text(options.o) ?? '').split(',').includes('bind') ? text(options.device) : null;
+    const device = text(options.device);
+    const bind = (text(options.o) ?? '').split(',').includes('bind') && device !== null ? normaliseHostPath(device) : null;
     const external = volume.external === true || isMapping(volume.external);
     const labels = isMapping(volume.labels) ? Object.fromEntries(Object.entries(volume.labels).map(([k, v]) => [k, text(v) ?? ''])) : {};
     return { key, name: text(volume.name) ?? (external ? key : `${name ?? project}_${key}`), driver: text(volume.driver) ?? 'local', external, bindDevice: bind, driverOptions: Object.fromEntries(Object.entries(options).map(([k, v]) => [k, text(v) ?? ''])), labels };
@@ -124,13 +126,14 @@ function resolvedMount(service: string, volume: unknown): ResolvedMount | null {
     const target = text(volume.target);
     if (source === null || target === null) return null; // anonymous volume or tmpfs: nothing to move by name
     const type = volume.type === 'bind' ? 'bind' : volume.type === 'volume' ? 'volume' : 'other';
-    return { service, type, source, target, readOnly: volume.read_only === true };
+    return { service, type, source: type === 'bind' ? normaliseHostPath(source) : source, target, readOnly: volume.read_only === true };
   }
   if (typeof volume !== 'string') return null;
   // v1 prints "SOURCE:TARGET:MODE", its sources already absolute or volume names.
   const [source = '', target, mode = ''] = volume.split(':');
   if (target === undefined) return null;
-  return { service, type: path.posix.isAbsolute(source) ? 'bind' : 'volume', source, target, readOnly: mode.split(',').includes('ro') };
+  const bind = path.posix.isAbsolute(source);
+  return { service, type: bind ? 'bind' : 'volume', source: bind ? normaliseHostPath(source) : source, target, readOnly: mode.split(',').includes('ro') };
 }
 
 function publishedPort(service: string, port: unknown): ResolvedPort | null {

@@ -14,7 +14,7 @@
  * stack folder holds the stack's own data (read-write) or input it was given
  * (read-only): refused, as it would not move.
  */
-import path from 'node:path/posix';
+import { normaliseHostPath } from '../names/validate.js';
 
 export type OutsideBind =
   | { readonly kind: 'host-provided'; readonly what: string }
@@ -76,11 +76,4 @@ export function classifyOutsideBind(source: string, readOnly: boolean, appdata: 
       ? `a read-only bind outside appdata_path and the stack folder: what the service reads there would not move. Put it in the stack folder or under ${appdata} (and write that path), or create it at the same path on the target and use --force`
       : `a read-write bind outside appdata_path and the stack folder: the stack's own data, which would not move. Move it under ${appdata} and write that path in the stack's files, or --force to leave it on the source (the target's services get whatever is at that path there)`,
   };
-}
-
-/** A host path as compose and Docker take it: repeated and trailing slashes dropped, "." and ".." resolved. */
-export function normaliseHostPath(value: string): string {
-  if (!value.startsWith('/')) return value;
-  const normalised = path.normalize(value);
-  return normalised.length > 1 ? normalised.replace(/\/+$/, '') : normalised;
 }

@@ -4,6 +4,7 @@
  * are taken, one-shot services, built images, the stack folder's name.
  */
 import { describe, expect, it } from 'vitest';
+import { parseResolvedConfig } from '../../src/docker/compose-config.js';
 import { classifyOutsideBind } from '../../src/migration/host-paths.js';
 import { hostProvidedMismatches } from '../../src/migration/preflight.js';
 
@@ -47,5 +48,14 @@ describe('hostProvidedMismatches', () => {
     expect(hostProvidedMismatches(binds, source, new Map([...target, ['/etc/localtime', 'directory'], ['/run/dbus', 'directory']]))).toEqual([
       { path: '/etc/localtime', what: 'x', services: ['db', 'server'], source: 'regular file', target: 'directory' },
     ]);
+  });
+});
+
+describe("n8n's DATA_FOLDER=/root/n8n/ (compose resolves …/n8n//.n8n)", () => {
+  it('is read as compose and Docker take it: one slash, no trailing one', () => {
+    const v2 = parseResolvedConfig(JSON.stringify({ services: { n8n: { volumes: [{ type: 'bind', source: '/srv/appdata/n8n//.n8n', target: '/home/node/.n8n' }, { type: 'bind', source: '/srv/appdata/n8n/files/', target: '/files' }] } } }), 'n8n');
+    expect(v2.mounts.map((m) => m.source)).toEqual(['/srv/appdata/n8n/.n8n', '/srv/appdata/n8n/files']);
+    const v1 = parseResolvedConfig('services:\n  n8n:\n    volumes:\n    - /srv/appdata/n8n//.n8n:/home/node/.n8n:rw\n', 'n8n');
+    expect(v1.mounts[0]?.source).toBe('/srv/appdata/n8n/.n8n');
   });
 });
