@@ -126,7 +126,9 @@ export async function planStackMigration(source: DockerHost, target: DockerHost,
   const profiles = profilesOf(read.files.composeFiles, runningServices);
   const resolved = profiles.length === 0 ? read.resolved : await readResolvedProject(source, await hostCompose(source), read.location, profiles);
   const stackSource = { ...read, resolved: withProfiles(resolved, read.files.composeFiles, profiles) };
+  const sourceDatasetMounts = source.host.zfs_capable ? (await new ZfsHost(source.transport).filesystems()).map((fs) => fs.mountpoint) : [];
   return planMigration({
+    sourceDatasetMounts,
     runningServices,
     profiles,
     id: options.id ?? newMigrationId(stackSource.location.project),

@@ -21,6 +21,12 @@ export interface PlannedDataPath extends ServicePaths {
   /** Services of the stack that mount it. */
   readonly usedBy: readonly string[];
   readonly method: 'zfs' | 'rsync';
+  /**
+   * The app folder (`appdata/jellyfin`), moved whole as one dataset, when the
+   * stack mounts only paths inside it and no dataset lies between: what it
+   * mounts there. Absent otherwise.
+   */
+  readonly appFolderOf?: readonly string[];
 }
 
 /** A named volume of the stack, and what the migration does with it. */
@@ -129,6 +135,8 @@ export interface PlanInput {
   readonly runningServices?: readonly string[];
   /** The profiles `stackSource` was read with. */
   readonly profiles?: readonly string[];
+  /** Mount points of the source's datasets (ZFS hosts): a path in a dataset other than appdata's own is moved as users made it. */
+  readonly sourceDatasetMounts?: readonly string[];
 }
 
 function needs(host: HostConfig, field: 'compose_path' | 'appdata_path'): string {
@@ -185,18 +193,31 @@ export function planMigration(input: PlanInput): MigrationPlan {
       notMoved.push({ service: file.what, source: file.path, reason: 'a file outside the stack folder and appdata_path, which stays where it is' });
     }
   }
+  const methodOf = (service: ServicePaths) => chooseMethod({ source: { host: input.source }, target: { host: input.target }, method: input.method ?? 'auto' }, service);
+  const toTarget = (sourcePath: string): ServicePaths => {
+    const relative = relativePathInside(sourceAppdata, validateDataPath(sourcePath, 'service data path'), 'service data path');
+    return { service: relative, sourcePath, targetPath: validateDataPath(`${targetAppdata}/${relative}`, `service data path on ${input.target.id}`) };
+  };
+  // A path nested in a plain app folder moves with that folder, as one dataset (docs/zfs.md says why).
+  const mounted = [...byPath.keys()].sort();
+  const unitOf = new Map(
+    mounted.map((p) => {
+      const folder = appFolderFor(p, sourceAppdata, input.sourceDatasetMounts ?? []);
+      return [p, folder !== null && methodOf(toTarget(folder)) === 'zfs' ? folder : p];
+    }),
+  );
   // A path inside another moved path travels with it.
-  const paths = [...byPath.keys()].sort();
+  const paths = [...new Set(unitOf.values())].sort();
   const outer = paths.filter((p) => !paths.some((other) => other !== p && p.startsWith(`${other}/`)));
   const dataPaths = outer.map((sourcePath): PlannedDataPath => {
-    const relative = relativePathInside(sourceAppdata, validateDataPath(sourcePath, 'service data path'), 'service data path');
-    const targetPath = validateDataPath(`${targetAppdata}/${relative}`, `service data path on ${input.target.id}`);
-    const service: ServicePaths = { service: relative, sourcePath, targetPath };
-    const usedBy = paths.filter((p) => p === sourcePath || p.startsWith(`${sourcePath}/`)).flatMap((p) => [...(byPath.get(p) ?? [])]);
+    const service = toTarget(sourcePath);
+    const inside = mounted.filter((p) => p === sourcePath || p.startsWith(`${sourcePath}/`));
+    const usedBy = inside.flatMap((p) => [...(byPath.get(p) ?? [])]);
     return {
       ...service,
       usedBy: [...new Set(usedBy)].sort(),
-      method: chooseMethod({ source: { host: input.source }, target: { host: input.target }, method: input.method ?? 'auto' }, service),
+      method: methodOf(service),
+      ...(inside.includes(sourcePath) ? {} : { appFolderOf: inside }),
     };
   });
 
@@ -299,6 +320,23 @@ export function volumeHandling(volume: ResolvedVolume): { handling: 'copy' | 'sh
   if (type === 'tmpfs') return { handling: 'shared', note: 'a tmpfs volume: it holds nothing between runs, so there is nothing to move' };
   if (type !== null && type !== 'none') return { refused: `a local volume of type ${type}: docker-mcp does not know whether the target reaches its device (${volume.driverOptions.device ?? '?'})` };
   return { handling: 'copy', note: 'copied after the stop and verified by a checksum manifest' };
+}
+
+/**
+ * The app folder a mounted path moves with, or null when it moves by itself.
+ * `appdata/jellyfin/config` moves as `appdata/jellyfin` when no dataset of
+ * the host lies between appdata and it (`datasetMounts`, the mount points of
+ * the host's datasets): its dataset could not be made without making the
+ * app folder one, and the app's paths then share one snapshot. A path one
+ * level under appdata, or in or at a dataset the user made, moves as it is. Pure.
+ */
+export function appFolderFor(mountedPath: string, appdata: string, datasetMounts: readonly string[]): string | null {
+  const root = appdata.replace(/\/+$/, '');
+  if (!mountedPath.startsWith(`${root}/`)) return null;
+  const components = mountedPath.slice(root.length + 1).split('/');
+  if (components.length < 2) return null;
+  const inDataset = datasetMounts.some((m) => m.startsWith(`${root}/`) && (mountedPath === m || mountedPath.startsWith(`${m}/`)));
+  return inDataset ? null : `${root}/${components[0]}`;
 }
 
 /** Why docker-mcp cannot write the target's path for a bind under appdata, or null when it can. */

@@ -3,6 +3,7 @@
  * as they were.
  */
 import { listContainers } from '../docker/containers.js';
+import { containersMountingPath } from '../docker/path-users.js';
 import { listStacks } from '../docker/stacks.js';
 import { chooseHelperImage, inspectVolume } from '../docker/volumes.js';
 import type { DockerHost } from '../docker/docker-host.js';
@@ -113,6 +114,18 @@ export async function preflight(plan: MigrationPlan, source: DockerHost, target:
       `${plan.target} already has a stack "${plan.stack}" (${existing.foundIn === 'folder' ? existing.composeFile : 'in its engine'}). ` +
         `--force does not apply: it would replace a stack that docker-mcp did not leave there. Remove or rename it on ${plan.target} first`,
     );
+  }
+
+  // An app folder moves whole: another stack's data in it would go along, and be left readonly here.
+  for (const dataPath of plan.dataPaths.filter((d) => d.appFolderOf)) {
+    const others = await containersMountingPath(source.transport, dataPath.sourcePath, { exceptStack: plan.stack, atOrInsideOnly: true });
+    if (others.length > 0) {
+      refuse(
+        `${plan.stack} mounts ${(dataPath.appFolderOf ?? []).join(', ')}, inside the app folder ${dataPath.sourcePath}, which moves whole as one dataset; ` +
+          `but ${others.join(', ')} (not of ${plan.stack}) mount${others.length === 1 ? 's' : ''} paths in it too, which would go along. ` +
+          `--force does not apply. Make each path the stack mounts a dataset of its own on ${plan.source} (zfs create), or give the stack a folder of its own, or use --method rsync (which moves only the paths mounted)`,
+      );
+    }
   }
 
   // A plain send would decrypt an encrypted dataset on the target: refused before anything moves.

@@ -7,6 +7,10 @@ import { describe, expect, it } from 'vitest';
 import { parseResolvedConfig } from '../../src/docker/compose-config.js';
 import { classifyOutsideBind } from '../../src/migration/host-paths.js';
 import { hostProvidedMismatches } from '../../src/migration/preflight.js';
+import { appFolderFor, planMigration } from '../../src/migration/plan.js';
+import { nearestExisting } from '../../src/zfs/convert-directory.js';
+import type { HostConfig } from '../../src/config/schema.js';
+import type { StackSource } from '../../src/docker/stack-source.js';
 
 describe('classifyOutsideBind', () => {
   const provided = (source: string, readOnly: boolean) => classifyOutsideBind(source, readOnly, '/srv/appdata');
@@ -57,5 +61,56 @@ describe("n8n's DATA_FOLDER=/root/n8n/ (compose resolves …/n8n//.n8n)", () => 
     expect(v2.mounts.map((m) => m.source)).toEqual(['/srv/appdata/n8n/.n8n', '/srv/appdata/n8n/files']);
     const v1 = parseResolvedConfig('services:\n  n8n:\n    volumes:\n    - /srv/appdata/n8n//.n8n:/home/node/.n8n:rw\n', 'n8n');
     expect(v1.mounts[0]?.source).toBe('/srv/appdata/n8n/.n8n');
+  });
+});
+
+describe('appFolderFor: nested data paths (the linuxserver.io layout)', () => {
+  it('moves appdata/jellyfin/config and /cache with their plain app folder, as one dataset', () => {
+    expect(appFolderFor('/srv/appdata/jellyfin/config', '/srv/appdata', ['/srv/appdata'])).toBe('/srv/appdata/jellyfin');
+    expect(appFolderFor('/srv/appdata/jellyfin/cache/x', '/srv/appdata/', [])).toBe('/srv/appdata/jellyfin');
+  });
+
+  it('moves a path one level down, or in or at a dataset the user made, as it is', () => {
+    expect(appFolderFor('/srv/appdata/jellyfin', '/srv/appdata', [])).toBeNull();
+    expect(appFolderFor('/srv/appdata/jellyfin/config', '/srv/appdata', ['/srv/appdata', '/srv/appdata/jellyfin'])).toBeNull();
+    expect(appFolderFor('/srv/appdata/jellyfin/config', '/srv/appdata', ['/srv/appdata/jellyfin/config'])).toBeNull();
+    expect(appFolderFor('/srv/other/x/y', '/srv/appdata', [])).toBeNull();
+  });
+
+  it('in a plan between ZFS hosts: one data path for the app folder, used by what mounts inside it; rsync keeps the paths', () => {
+    const zfsHost = (id: string, appdata: string, dataset: string) =>
+      ({ id, hostname: id, user: 'root', port: 22, appdata_path: appdata, compose_path: '/srv/compose', zfs_capable: true, zfs_dataset: dataset, enabled: true, tags: [] }) as unknown as HostConfig;
+    const compose = 'services:\n  jellyfin:\n    image: busybox\n    volumes:\n      - /srv/appdata/jellyfin/config:/config\n      - /srv/appdata/jellyfin/cache:/cache\n';
+    const stackSource: StackSource = {
+      location: { project: 'jellyfin', workingDir: '/srv/compose/jellyfin', configFiles: ['/srv/compose/jellyfin/docker-compose.yml'] },
+      files: { composeFiles: [{ path: '/srv/compose/jellyfin/docker-compose.yml', text: compose }], envFile: null },
+      resolved: {
+        name: 'jellyfin',
+        services: ['jellyfin'],
+        images: { jellyfin: 'busybox' },
+        mounts: [
+          { service: 'jellyfin', type: 'bind', source: '/srv/appdata/jellyfin/config', target: '/config', readOnly: false },
+          { service: 'jellyfin', type: 'bind', source: '/srv/appdata/jellyfin/cache', target: '/cache', readOnly: false },
+        ],
+        ports: [],
+        volumes: [],
+        files: [],
+      },
+    };
+    const input = { id: 'j', stack: 'jellyfin', composeText: compose, composeFile: '/srv/compose/jellyfin/docker-compose.yml', stackSource, sourceDatasetMounts: ['/srv/appdata'] };
+    const planned = planMigration({ ...input, source: zfsHost('delta', '/srv/appdata', 'tank/appdata'), target: zfsHost('epsilon', '/mnt/appdata', 'tank/appdata') });
+    expect(planned.dataPaths).toEqual([
+      { service: 'jellyfin', sourcePath: '/srv/appdata/jellyfin', targetPath: '/mnt/appdata/jellyfin', usedBy: ['jellyfin'], method: 'zfs', appFolderOf: ['/srv/appdata/jellyfin/cache', '/srv/appdata/jellyfin/config'] },
+    ]);
+    const byRsync = planMigration({ ...input, method: 'rsync', source: zfsHost('delta', '/srv/appdata', 'tank/appdata'), target: zfsHost('epsilon', '/mnt/appdata', 'tank/appdata') });
+    expect(byRsync.dataPaths.map((d) => d.sourcePath)).toEqual(['/srv/appdata/jellyfin/cache', '/srv/appdata/jellyfin/config']);
+  });
+});
+
+describe('nearestExisting', () => {
+  it('finds the closest dataset above, the pool at last', () => {
+    expect(nearestExisting('tank/appdata/jellyfin/config', new Set(['tank', 'tank/appdata']))).toBe('tank/appdata');
+    expect(nearestExisting('tank/appdata/x', new Set(['tank']))).toBe('tank');
+    expect(nearestExisting('tank/appdata/x', new Set())).toBeNull();
   });
 });

@@ -102,7 +102,7 @@ function renderPlan(plan: MigrationPlan): string {
   return [
     `plan ${plan.id}: ${plan.stack} from ${plan.source} to ${plan.target} (${plan.mode}) — dry run, nothing was changed`,
     '',
-    table(['DATA PATH', 'TO', 'METHOD', 'USED BY'], plan.dataPaths.map((d) => [d.sourcePath, d.targetPath, d.method, d.usedBy.join(', ')])),
+    table(['DATA PATH', 'TO', 'METHOD', 'USED BY'], plan.dataPaths.map((d) => [d.sourcePath, d.targetPath, d.appFolderOf ? `${d.method} (app folder, one dataset: ${d.appFolderOf.join(', ')})` : d.method, d.usedBy.join(', ')])),
     ...(plan.mounts && plan.mounts.length > 0
       ? ['', table(['SERVICE', 'MOUNT SOURCE (AS COMPOSE RESOLVES IT)', 'AT', 'WRITTEN AT'], plan.mounts.map((m) => [m.service, m.source, m.target, writtenAt(m.writtenAt)]))]
       : []),
