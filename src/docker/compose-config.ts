@@ -60,6 +60,12 @@ export interface ResolvedProject {
   readonly volumes: readonly ResolvedVolume[];
   /** Files of top-level `configs:` and `secrets:`, absolute. */
   readonly files: readonly { readonly kind: 'config' | 'secret'; readonly name: string; readonly path: string }[];
+  /**
+   * Services that run once and exit (`restart` absent or "no", or another
+   * service waits for them with `condition: service_completed_successfully`):
+   * exited 0, they have done their job. Absent where parsed by an older version.
+   */
+  readonly oneShot?: readonly string[];
 }
 
 /** Run compose's own `config` in the stack's working directory and parse what it prints. */
@@ -89,10 +95,14 @@ export function parseResolvedConfig(printed: string, project: string): ResolvedP
   const images: Record<string, string | null> = {};
   const mounts: ResolvedMount[] = [];
   const ports: ResolvedPort[] = [];
+  const oneShot = new Set<string>();
   for (const service of services) {
     const definition = root.services[service];
     if (!isMapping(definition)) continue;
     images[service] = text(definition.image);
+    const restart = text(definition.restart);
+    if (restart === null || restart === 'no') oneShot.add(service);
+    for (const awaited of completedDependencies(definition.depends_on)) oneShot.add(awaited);
     for (const volume of Array.isArray(definition.volumes) ? definition.volumes : []) {
       const mount = resolvedMount(service, volume);
       if (mount) mounts.push(mount);
@@ -117,7 +127,13 @@ export function parseResolvedConfig(printed: string, project: string): ResolvedP
       return file === null ? [] : [{ kind, name: key, path: file }];
     }),
   );
-  return { name, services, images, mounts, ports, volumes, files };
+  return { name, services, images, mounts, ports, volumes, files, oneShot: [...oneShot].filter((s) => services.includes(s)).sort() };
+}
+
+/** The services a `depends_on` waits for to complete successfully. */
+function completedDependencies(dependsOn: unknown): string[] {
+  if (!isMapping(dependsOn)) return [];
+  return Object.entries(dependsOn).flatMap(([service, condition]) => (isMapping(condition) && condition.condition === 'service_completed_successfully' ? [service] : []));
 }
 
 function resolvedMount(service: string, volume: unknown): ResolvedMount | null {

@@ -414,7 +414,7 @@ async function runPhases(
   } else {
     await stackAction(target, plan.stack, 'up', { profiles: plan.profiles ?? [] });
   }
-  const health = await waitUntilRunning(target, plan.stack, plan.services, options.startTimeoutMs ?? 120_000);
+  const health = await waitUntilRunning(target, plan.stack, plan.services, options.startTimeoutMs ?? 120_000, plan.oneShot ?? []);
   if (!health.ready) {
     throw new Error(`not every service came up on ${plan.target}: ${health.services.map((s) => `${s.service} ${s.state}${s.health ? `/${s.health}` : ''}`).join(', ')}`);
   }

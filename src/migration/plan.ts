@@ -113,6 +113,8 @@ export interface MigrationPlan {
   readonly mounts?: readonly { readonly service: string; readonly source: string; readonly target: string; readonly kind: 'bind' | 'volume'; readonly writtenAt: MountOrigin | null }[];
   /** Host ports the stack publishes. */
   readonly ports?: readonly ResolvedPort[];
+  /** Services that run once: started means exited 0 for them (see ResolvedProject.oneShot). */
+  readonly oneShot?: readonly string[];
   readonly steps: readonly PlanStep[];
 }
 
@@ -268,7 +270,7 @@ export function planMigration(input: PlanInput): MigrationPlan {
       description: `compare a manifest of every data path${copied.length > 0 ? ' and a checksum manifest of every copied volume' : ''} on both hosts (nothing runs on either copy yet)`,
     },
     { phase: 'folder-sync', host: t, description: `compare ${sourceStackDir} with its copy by manifest; send what changed since the copy (rewritten again where a stack file changed)` },
-    { phase: 'start', host: t, description: `compose up -d on ${t}, wait until every service runs (healthy where it has a healthcheck)` },
+    { phase: 'start', host: t, description: `compose up -d on ${t}, wait until every service runs (healthy where it has a healthcheck)${(from?.resolved.oneShot ?? []).length > 0 ? ` or, run once, completed (exit 0): ${(from?.resolved.oneShot ?? []).join(', ')}` : ''}` },
   ];
   return {
     id: input.id,
@@ -296,6 +298,7 @@ export function planMigration(input: PlanInput): MigrationPlan {
           sourceConfigFiles: from.location.configFiles,
           mounts: summary.dataPaths.map((m) => ({ service: m.service, source: m.source, target: m.target, kind: m.kind, writtenAt: 'writtenAt' in m ? (m.writtenAt as MountOrigin | null) : null })),
           ports: from.resolved.ports,
+          oneShot: from.resolved.oneShot ?? [],
         }
       : {}),
     steps,

@@ -9,6 +9,7 @@ import { classifyOutsideBind } from '../../src/migration/host-paths.js';
 import { hostProvidedMismatches } from '../../src/migration/preflight.js';
 import { appFolderFor, planMigration } from '../../src/migration/plan.js';
 import { nearestExisting } from '../../src/zfs/convert-directory.js';
+import { isUp } from '../../src/migration/wait-running.js';
 import type { HostConfig } from '../../src/config/schema.js';
 import type { StackSource } from '../../src/docker/stack-source.js';
 
@@ -112,5 +113,27 @@ describe('nearestExisting', () => {
     expect(nearestExisting('tank/appdata/jellyfin/config', new Set(['tank', 'tank/appdata']))).toBe('tank/appdata');
     expect(nearestExisting('tank/appdata/x', new Set(['tank']))).toBe('tank');
     expect(nearestExisting('tank/appdata/x', new Set())).toBeNull();
+  });
+});
+
+describe("one-shot services (n8n's initContainer)", () => {
+  it('are those that do not restart, and those another waits for with service_completed_successfully', () => {
+    const printed = JSON.stringify({
+      services: {
+        n8n: { image: 'n8n', restart: 'always', depends_on: { initContainer: { condition: 'service_completed_successfully', required: true }, db: { condition: 'service_healthy' } } },
+        initContainer: { image: 'busybox', restart: 'always' },
+        db: { image: 'postgres', restart: 'unless-stopped' },
+        migrate: { image: 'busybox', restart: 'no' },
+        plain: { image: 'busybox' },
+      },
+    });
+    expect(parseResolvedConfig(printed, 'n8n').oneShot).toEqual(['initContainer', 'migrate', 'plain']);
+  });
+
+  it('count as started once they exited 0; running ones must be healthy where checked', () => {
+    expect(isUp({ service: 'init', state: 'completed', health: null })).toBe(true);
+    expect(isUp({ service: 'n8n', state: 'running', health: 'healthy' })).toBe(true);
+    expect(isUp({ service: 'n8n', state: 'running', health: 'starting' })).toBe(false);
+    expect(isUp({ service: 'init', state: 'exited', health: null })).toBe(false);
   });
 });
