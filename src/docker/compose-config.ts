@@ -66,6 +66,20 @@ export interface ResolvedProject {
    * exited 0, they have done their job. Absent where parsed by an older version.
    */
   readonly oneShot?: readonly string[];
+  /** Services compose builds (`build:`), and the image each build makes: `image:` when named, else compose's own name for it. */
+  readonly built?: readonly BuiltImage[];
+}
+
+export interface BuiltImage {
+  readonly service: string;
+  readonly image: string;
+  /** True when `image:` names it (the same on every host); false when compose names it by project and service (its flavour's way). */
+  readonly named: boolean;
+}
+
+/** The name compose gives the image it builds for a service without `image:`: v2 `<project>-<service>`, v1 `<project>_<service>`. Pure. */
+export function builtImageName(project: string, service: string, flavour: ComposeFlavour): string {
+  return `${project}${flavour === 'v1' ? '_' : '-'}${service}`;
 }
 
 /** Run compose's own `config` in the stack's working directory and parse what it prints. */
@@ -79,7 +93,7 @@ export async function readResolvedProject(
   const config = composeCommand(compose, location.project, location.configFiles, args, location.workingDir);
   const result = await target.transport.exec(config, { okExitCodes: Array.from({ length: 256 }, (_, code) => code), timeoutMs: 60_000 });
   if (result.exitCode !== 0) throw new ComposeValidationError(target.host.id, location.project, result.stderr || result.stdout);
-  return parseResolvedConfig(result.stdout, location.project);
+  return parseResolvedConfig(result.stdout, location.project, compose.flavour);
 }
 
 type Mapping = Record<string, unknown>;
@@ -87,7 +101,7 @@ const isMapping = (value: unknown): value is Mapping => typeof value === 'object
 const text = (value: unknown): string | null => (typeof value === 'string' ? value : typeof value === 'number' ? String(value) : null);
 
 /** Parse compose's printed config: JSON (v2) is YAML too, so one parser reads both flavours. */
-export function parseResolvedConfig(printed: string, project: string): ResolvedProject {
+export function parseResolvedConfig(printed: string, project: string, flavour: ComposeFlavour = 'v2'): ResolvedProject {
   const root: unknown = parse(printed);
   if (!isMapping(root) || !isMapping(root.services)) throw new Error('compose config printed no services mapping');
   const name = text(root.name);
@@ -96,10 +110,15 @@ export function parseResolvedConfig(printed: string, project: string): ResolvedP
   const mounts: ResolvedMount[] = [];
   const ports: ResolvedPort[] = [];
   const oneShot = new Set<string>();
+  const built: BuiltImage[] = [];
   for (const service of services) {
     const definition = root.services[service];
     if (!isMapping(definition)) continue;
     images[service] = text(definition.image);
+    if (definition.build !== undefined && definition.build !== null) {
+      const named = images[service] !== null;
+      built.push({ service, image: images[service] ?? builtImageName(name ?? project, service, flavour), named });
+    }
     const restart = text(definition.restart);
     if (restart === null || restart === 'no') oneShot.add(service);
     for (const awaited of completedDependencies(definition.depends_on)) oneShot.add(awaited);
@@ -127,7 +146,7 @@ export function parseResolvedConfig(printed: string, project: string): ResolvedP
       return file === null ? [] : [{ kind, name: key, path: file }];
     }),
   );
-  return { name, services, images, mounts, ports, volumes, files, oneShot: [...oneShot].filter((s) => services.includes(s)).sort() };
+  return { name, services, images, mounts, ports, volumes, files, oneShot: [...oneShot].filter((s) => services.includes(s)).sort(), built };
 }
 
 /** The services a `depends_on` waits for to complete successfully. */

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { HostConfig } from '../config/schema.js';
 import { isUnderPath, parseComposeFile, type ServiceDataPath } from '../docker/compose-file.js';
-import type { ResolvedPort, ResolvedVolume } from '../docker/compose-config.js';
+import type { BuiltImage, ResolvedPort, ResolvedVolume } from '../docker/compose-config.js';
 import type { MountOrigin } from '../docker/mount-origin.js';
 import { dataPathsOf, referencedFiles, type StackSource } from '../docker/stack-source.js';
 import { InvalidInputError } from '../errors.js';
@@ -98,6 +98,12 @@ export interface MigrationPlan {
   /** The compose profiles the stack runs with on the source: read, stopped and started with them on both hosts. */
   readonly profiles?: readonly string[];
   readonly images: readonly string[];
+  /**
+   * Images compose builds for the stack (`build:`), by their names on the
+   * source: carried like pulled ones before the stop (the target never
+   * builds). Not in `images`. Absent in older plans.
+   */
+  readonly builtImages?: readonly BuiltImage[];
   readonly composeChanges: readonly string[];
   readonly targetComposeText: string;
   /**
@@ -234,7 +240,8 @@ export function planMigration(input: PlanInput): MigrationPlan {
   const rewritten = from
     ? { text: targetFiles[0]?.text ?? input.composeText, changes: targetFiles.flatMap((f) => f.changes.map((change) => `${f.name}: ${change}`)) }
     : rewriteComposePaths(input.composeText, sourceAppdata, targetAppdata);
-  const images = [...new Set(Object.values(summary.images).filter((image): image is string => image !== null))].sort();
+  const builtImages = from?.resolved.built ?? [];
+  const images = [...new Set(Object.values(summary.images).filter((image): image is string => image !== null && !builtImages.some((b) => b.image === image)))].sort();
   const cold = input.cold ?? false;
   const s = input.source.id;
   const t = input.target.id;
@@ -256,7 +263,13 @@ export function planMigration(input: PlanInput): MigrationPlan {
       host: t,
       description: `copy ${sourceStackDir} to ${t}:${targetStackDir} while the stack runs, paths rewritten where they are written (${rewritten.changes.length}), checked with compose's own config on ${t}`,
     },
-    { phase: 'images', host: t, description: `carry images ${t} lacks (docker save | docker load) while the stack runs: checked among ${images.join(', ') || 'none'}` },
+    {
+      phase: 'images',
+      host: t,
+      description:
+        `carry images ${t} lacks (docker save | docker load) while the stack runs: checked among ${images.join(', ') || 'none'}` +
+        (builtImages.length > 0 ? `; built by compose on ${s}, carried unless ${t} has the same image: ${builtImages.map((b) => `${b.image} (${b.service})`).join(', ')}` : ''),
+    },
     { phase: 'stop', host: s, description: `stop the stack (compose down) on ${s}` },
     ...moves.map((move): PlanStep => ({ phase: 'final-sync', host: s, description: `${cold ? 'copy' : 'send what changed since the seed'} (data paths in parallel): ${move}` })),
     ...copied.map((v): PlanStep => ({
@@ -270,7 +283,7 @@ export function planMigration(input: PlanInput): MigrationPlan {
       description: `compare a manifest of every data path${copied.length > 0 ? ' and a checksum manifest of every copied volume' : ''} on both hosts (nothing runs on either copy yet)`,
     },
     { phase: 'folder-sync', host: t, description: `compare ${sourceStackDir} with its copy by manifest; send what changed since the copy (rewritten again where a stack file changed)` },
-    { phase: 'start', host: t, description: `compose up -d on ${t}, wait until every service runs (healthy where it has a healthcheck)${(from?.resolved.oneShot ?? []).length > 0 ? ` or, run once, completed (exit 0): ${(from?.resolved.oneShot ?? []).join(', ')}` : ''}` },
+    { phase: 'start', host: t, description: `compose up -d${builtImages.length > 0 ? ' --no-build' : ''} on ${t}, wait until every service runs (healthy where it has a healthcheck)${(from?.resolved.oneShot ?? []).length > 0 ? ` or, run once, completed (exit 0): ${(from?.resolved.oneShot ?? []).join(', ')}` : ''}` },
   ];
   return {
     id: input.id,
@@ -289,6 +302,7 @@ export function planMigration(input: PlanInput): MigrationPlan {
     ...(input.runningServices ? { servicesOutsideConfig: [...new Set(input.runningServices)].filter((service) => !summary.services.includes(service)).sort() } : {}),
     ...(input.profiles && input.profiles.length > 0 ? { profiles: input.profiles } : {}),
     images,
+    builtImages,
     composeChanges: rewritten.changes,
     targetComposeText: rewritten.text,
     ...(from

@@ -4,7 +4,9 @@
  */
 import { listContainers } from '../docker/containers.js';
 import { containersMountingPath } from '../docker/path-users.js';
-import { listStacks } from '../docker/stacks.js';
+import { hostCompose, listStacks } from '../docker/stacks.js';
+import { builtImageName } from '../docker/compose-config.js';
+import { imageId } from '../docker/images.js';
 import { chooseHelperImage, inspectVolume } from '../docker/volumes.js';
 import type { DockerHost } from '../docker/docker-host.js';
 import { parseDfFreeBytes } from '../host/parsers.js';
@@ -26,6 +28,8 @@ export interface PreflightResult {
   readonly targetFreeBytes: number | null;
   /** Images the target lacks, which the source has and will be carried. */
   readonly imagesToCarry: readonly string[];
+  /** Images compose built on the source that the target lacks or has another of: carried, then named as the target's compose names them (`as`). */
+  readonly builtToCarry?: readonly { readonly image: string; readonly as: string }[];
   /** Mounts that stay behind on the source, moved anyway with --force. */
   readonly forcedNotMoved: readonly string[];
   /** What the stack binds from the host, found on the target as on the source and left alone: "path (what, kind)". Absent in older journals. */
@@ -203,7 +207,32 @@ export async function preflight(plan: MigrationPlan, source: DockerHost, target:
   const pinned = lacking.some((image) => image.includes('@sha256:'));
   const imageRefusal = whyImagesCannotBeSupplied(plan.target, lacking, notOnSource, pinned && (await keepsDigestsOnLoad(target)));
   if (imageRefusal !== null) refuse(imageRefusal);
-  return { dataBytes, targetFreeBytes, imagesToCarry: lacking, forcedNotMoved: notMoved, hostProvided, targetBefore, volumes, volumeHelpers };
+  const builtToCarry = await checkBuiltImages(plan, source, target, refuse);
+  return { dataBytes, targetFreeBytes, imagesToCarry: lacking, builtToCarry, forcedNotMoved: notMoved, hostProvided, targetBefore, volumes, volumeHelpers };
+}
+
+/**
+ * Images compose builds: the source must have each (the target never builds,
+ * least of all inside the outage); carried when the target has none of that
+ * name, or another image by it (an older build).
+ */
+async function checkBuiltImages(plan: MigrationPlan, source: DockerHost, target: DockerHost, refuse: (reason: string) => never): Promise<{ image: string; as: string }[]> {
+  const built = plan.builtImages ?? [];
+  if (built.length === 0) return [];
+  const targetFlavour = (await hostCompose(target)).flavour;
+  const carry: { image: string; as: string }[] = [];
+  for (const b of built) {
+    const as = b.named ? b.image : builtImageName(plan.stack, b.service, targetFlavour);
+    const [onSource, onTarget] = await Promise.all([imageId(source.transport, b.image), imageId(target.transport, as)]);
+    if (onSource === null) {
+      refuse(
+        `compose builds ${b.service}'s image (build:), and ${plan.source} has no ${b.image}: docker-mcp carries built images and never builds on ${plan.target}. ` +
+          `--force does not apply. Build it on ${plan.source} first (compose build ${b.service}), then migrate`,
+      );
+    }
+    if (onTarget !== onSource) carry.push({ image: b.image, as });
+  }
+  return carry;
 }
 
 /**

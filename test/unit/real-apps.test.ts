@@ -4,7 +4,7 @@
  * are taken, one-shot services, built images, the stack folder's name.
  */
 import { describe, expect, it } from 'vitest';
-import { parseResolvedConfig } from '../../src/docker/compose-config.js';
+import { builtImageName, parseResolvedConfig } from '../../src/docker/compose-config.js';
 import { classifyOutsideBind } from '../../src/migration/host-paths.js';
 import { hostProvidedMismatches } from '../../src/migration/preflight.js';
 import { appFolderFor, planMigration } from '../../src/migration/plan.js';
@@ -135,5 +135,23 @@ describe("one-shot services (n8n's initContainer)", () => {
     expect(isUp({ service: 'n8n', state: 'running', health: 'healthy' })).toBe(true);
     expect(isUp({ service: 'n8n', state: 'running', health: 'starting' })).toBe(false);
     expect(isUp({ service: 'init', state: 'exited', health: null })).toBe(false);
+  });
+});
+
+describe("images compose builds (nextcloud's build: ./proxy)", () => {
+  const printed = (flavour: 'v1' | 'v2') =>
+    parseResolvedConfig(
+      JSON.stringify({ name: flavour === 'v2' ? 'cloud' : undefined, services: { proxy: { build: { context: '/srv/compose/cloud/proxy' } }, app: { image: 'nextcloud:29', build: { context: '.' } }, db: { image: 'mariadb:11' } } }),
+      'cloud',
+      flavour,
+    );
+  it("are named as each flavour of compose names them, or by image: when it says", () => {
+    expect(builtImageName('cloud', 'proxy', 'v2')).toBe('cloud-proxy');
+    expect(builtImageName('cloud', 'proxy', 'v1')).toBe('cloud_proxy');
+    expect(printed('v2').built).toEqual([
+      { service: 'app', image: 'nextcloud:29', named: true },
+      { service: 'proxy', image: 'cloud-proxy', named: false },
+    ]);
+    expect(printed('v1').built?.find((b) => b.service === 'proxy')?.image).toBe('cloud_proxy');
   });
 });

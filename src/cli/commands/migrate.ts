@@ -109,6 +109,9 @@ function renderPlan(plan: MigrationPlan): string {
     ...(plan.volumes && plan.volumes.length > 0
       ? ['', table(['NAMED VOLUME', 'HANDLING', 'USED BY', 'NOTE'], plan.volumes.map((v) => [v.name, v.handling, v.usedBy.join(', '), v.note]))]
       : []),
+    ...((plan.builtImages ?? []).length > 0
+      ? ['', `built by compose on ${plan.source}, carried before the stop (${plan.target} never builds): ${(plan.builtImages ?? []).map((b) => `${b.image} (${b.service})`).join(', ')}`]
+      : []),
     ...(plan.profiles && plan.profiles.length > 0 ? ['', `profiles (as it runs on ${plan.source}): ${plan.profiles.join(', ')}`] : []),
     ...(plan.servicesOutsideConfig && plan.servicesOutsideConfig.length > 0
       ? ['', `running but not in compose's config without --profile (the migration will refuse): ${plan.servicesOutsideConfig.join(', ')}`]
