@@ -160,7 +160,7 @@ export function planMigration(input: PlanInput): MigrationPlan {
   const targetAppdata = needs(input.target, 'appdata_path');
   const from = input.stackSource;
   const sourceStackDir = from ? from.location.workingDir : path.posix.dirname(input.composeFile);
-  const targetStackDir = `${needs(input.target, 'compose_path')}/${from ? targetFolderName(stack, sourceStackDir, input.composeText) : stack}`;
+  const targetStackDir = `${needs(input.target, 'compose_path')}/${from ? targetFolderName(stack, sourceStackDir) : stack}`;
   const summary = from
     ? { services: from.resolved.services, images: from.resolved.images, dataPaths: dataPathsOf(from, sourceAppdata) }
     : parseComposeFile(input.composeText, sourceStackDir, sourceAppdata);
@@ -368,15 +368,14 @@ function whyNotRewritable(mount: ServiceDataPath & { readonly writtenAt?: MountO
 
 /**
  * The folder the stack lands in under the target's compose_path: its own
- * folder's name, where docker-mcp finds the same project again by that
- * name (the folder is named after the project, or its compose file says
- * `name:`); the project's name otherwise.
+ * folder's name, so a round trip leaves one folder on each side. The project
+ * name comes from the files there as it did on the source (`name:`, `.env`'s
+ * COMPOSE_PROJECT_NAME), and docker-mcp passes it to compose anyway. A folder
+ * name that is not a valid stack name gives way to the project's.
  */
-function targetFolderName(project: string, sourceStackDir: string, mainComposeText: string): string {
-  const folder = path.posix.basename(sourceStackDir);
-  const declares = new RegExp(`^name:\\s*["']?${project}["']?\\s*(#.*)?$`, 'm').test(mainComposeText);
+function targetFolderName(project: string, sourceStackDir: string): string {
   try {
-    return folder === project || declares ? validateStackName(folder) : project;
+    return validateStackName(path.posix.basename(sourceStackDir));
   } catch {
     return project;
   }

@@ -155,3 +155,18 @@ describe("images compose builds (nextcloud's build: ./proxy)", () => {
     expect(printed('v1').built?.find((b) => b.service === 'proxy')?.image).toBe('cloud_proxy');
   });
 });
+
+describe('the stack folder on the target (paperless-ngx with COMPOSE_PROJECT_NAME=paperless)', () => {
+  it('keeps its own name, whatever the project is called', () => {
+    const host = (id: string, compose: string) => ({ id, hostname: id, user: 'root', port: 22, appdata_path: '/srv/appdata', compose_path: compose, zfs_capable: false, enabled: true, tags: [] }) as unknown as HostConfig;
+    const compose = 'services:\n  webserver:\n    image: paperless\n';
+    const stackSource: StackSource = {
+      location: { project: 'paperless', workingDir: '/srv/compose/paperless-ngx', configFiles: ['/srv/compose/paperless-ngx/docker-compose.yml'] },
+      files: { composeFiles: [{ path: '/srv/compose/paperless-ngx/docker-compose.yml', text: compose }], envFile: { path: '/srv/compose/paperless-ngx/.env', text: 'COMPOSE_PROJECT_NAME=paperless\n' } },
+      resolved: { name: 'paperless', services: ['webserver'], images: { webserver: 'paperless' }, mounts: [], ports: [], volumes: [], files: [] },
+    };
+    const planned = planMigration({ id: 'p', stack: 'paperless', composeText: compose, composeFile: stackSource.location.configFiles[0] as string, stackSource, source: host('a', '/srv/compose'), target: host('b', '/opt/stacks') });
+    expect(planned.stack).toBe('paperless');
+    expect(planned.targetStackDir).toBe('/opt/stacks/paperless-ngx');
+  });
+});
