@@ -119,8 +119,6 @@ export function newMigrationId(stack: string, now = new Date()): string {
 /** The plan alone, from the stack's compose file on the source: --dry-run. */
 export async function planStackMigration(source: DockerHost, target: DockerHost, stack: string, options: MigrationOptions = {}): Promise<MigrationPlan> {
   const read = await readStackSource(source, stack);
-  const [composeFile] = read.files.composeFiles;
-  if (!composeFile) throw new Error(`${stack} on ${source.host.id} has no compose file`);
   const containers = await listContainers(source);
   const runningServices = containers.filter((c) => c.stack === read.location.project && c.state === 'running' && c.service).map((c) => c.service as string);
   // Running services in a profile were started with it: the stack is read, stopped and started with those profiles.
@@ -135,8 +133,6 @@ export async function planStackMigration(source: DockerHost, target: DockerHost,
     id: options.id ?? newMigrationId(stackSource.location.project),
     stack: stackSource.location.project,
     stackSource,
-    composeText: composeFile.text,
-    composeFile: composeFile.path,
     source: source.host,
     target: target.host,
     cold: options.cold ?? false,

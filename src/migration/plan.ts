@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { HostConfig } from '../config/schema.js';
-import { isUnderPath, parseComposeFile, type ServiceDataPath } from '../docker/compose-file.js';
+import { isUnderPath, type ServiceDataPath } from '../docker/compose-file.js';
 import type { BuiltImage, ResolvedPort, ResolvedVolume } from '../docker/compose-config.js';
 import type { MountOrigin } from '../docker/mount-origin.js';
 import { dataPathsOf, referencedFiles, type StackSource } from '../docker/stack-source.js';
@@ -129,14 +129,8 @@ export interface PlanInput {
   readonly stack: string;
   readonly source: HostConfig;
   readonly target: HostConfig;
-  /** The compose file as stored on the source, and its path there. */
-  readonly composeText: string;
-  readonly composeFile: string;
-  /**
-   * The stack as compose resolved it on the source, with its files. Without
-   * it (unit tests, which have no host) the compose text is read by its own.
-   */
-  readonly stackSource?: StackSource;
+  /** The stack as compose resolved it on the source (its `config`: the only reader of what it mounts), with its files. */
+  readonly stackSource: StackSource;
   readonly cold?: boolean;
   readonly method?: 'auto' | 'zfs' | 'rsync';
   /** Services of the project's containers on the source (the engine's labels). */
@@ -159,11 +153,9 @@ export function planMigration(input: PlanInput): MigrationPlan {
   const sourceAppdata = needs(input.source, 'appdata_path');
   const targetAppdata = needs(input.target, 'appdata_path');
   const from = input.stackSource;
-  const sourceStackDir = from ? from.location.workingDir : path.posix.dirname(input.composeFile);
-  const targetStackDir = `${needs(input.target, 'compose_path')}/${from ? targetFolderName(stack, sourceStackDir) : stack}`;
-  const summary = from
-    ? { services: from.resolved.services, images: from.resolved.images, dataPaths: dataPathsOf(from, sourceAppdata) }
-    : parseComposeFile(input.composeText, sourceStackDir, sourceAppdata);
+  const sourceStackDir = from.location.workingDir;
+  const targetStackDir = `${needs(input.target, 'compose_path')}/${targetFolderName(stack, sourceStackDir)}`;
+  const summary = { services: from.resolved.services, images: from.resolved.images, dataPaths: dataPathsOf(from, sourceAppdata) };
   const inFolder = (file: string) => file.startsWith(`${sourceStackDir}/`) && !file.slice(sourceStackDir.length + 1).includes('/');
 
   const byPath = new Map<string, Set<string>>();
@@ -172,8 +164,8 @@ export function planMigration(input: PlanInput): MigrationPlan {
   const envVariables = new Set<string>();
   const volumes = new Map<string, { key: string; name: string; usedBy: Set<string>; handling: 'copy' | 'shared'; note: string }>();
   for (const mount of summary.dataPaths) {
-    const unwritable = from && mount.underAppdata ? whyNotRewritable(mount, from, sourceAppdata, inFolder) : null;
-    const declared = from && mount.kind === 'volume' ? from.resolved.volumes.find((v) => v.key === mount.source) : undefined;
+    const unwritable = mount.underAppdata ? whyNotRewritable(mount, from, sourceAppdata, inFolder) : null;
+    const declared = mount.kind === 'volume' ? from.resolved.volumes.find((v) => v.key === mount.source) : undefined;
     const handling = declared ? volumeHandling(declared) : null;
     if (declared && handling && !('refused' in handling)) {
       const planned = volumes.get(declared.key) ?? { key: declared.key, name: validateVolumeName(declared.name), usedBy: new Set<string>(), ...handling };
@@ -182,21 +174,19 @@ export function planMigration(input: PlanInput): MigrationPlan {
       notMoved.push({ service: mount.service, source: mount.source, reason: handling.refused });
     } else if (mount.kind === 'volume') {
       notMoved.push({ service: mount.service, source: mount.source, reason: 'a named volume: docker-mcp moves bind mounts under appdata_path' });
-    } else if (!from && mount.hasVariables) {
-      notMoved.push({ service: mount.service, source: mount.source, reason: 'the path holds ${VAR}; write it out in the compose file' });
     } else if (unwritable !== null) {
       notMoved.push({ service: mount.service, source: mount.source, reason: unwritable });
     } else if (mount.underAppdata) {
       byPath.set(mount.source, (byPath.get(mount.source) ?? new Set()).add(mount.service));
-      const origin = 'writtenAt' in mount ? (mount.writtenAt as MountOrigin | null) : null;
-      if (origin?.variable && origin.file === from?.files.envFile?.path) envVariables.add(origin.variable);
+      const origin = mount.writtenAt;
+      if (origin?.variable && origin.file === from.files.envFile?.path) envVariables.add(origin.variable);
     } else if (mount.source !== sourceStackDir && !mount.source.startsWith(`${sourceStackDir}/`)) {
       const outside = classifyOutsideBind(mount.source, mount.readOnly, sourceAppdata);
       if (outside.kind === 'host-provided') hostProvided.push({ service: mount.service, source: mount.source, target: mount.target, readOnly: mount.readOnly, what: outside.what });
       else notMoved.push({ service: mount.service, source: mount.source, reason: outside.reason });
     }
   }
-  for (const file of from ? referencedFiles(from) : []) {
+  for (const file of referencedFiles(from)) {
     if (!isUnderPath(file.path, sourceStackDir) && !isUnderPath(file.path, sourceAppdata)) {
       notMoved.push({ service: file.what, source: file.path, reason: 'a file outside the stack folder and appdata_path, which stays where it is' });
     }
@@ -229,18 +219,14 @@ export function planMigration(input: PlanInput): MigrationPlan {
     };
   });
 
-  const targetFiles = from
-    ? [
-        ...from.files.composeFiles
-          .filter((f) => inFolder(f.path))
-          .map((f) => ({ name: path.posix.basename(f.path), sourceSha256: sha256(f.text), ...rewriteComposePaths(f.text, sourceAppdata, targetAppdata) })),
-        ...(from.files.envFile ? [{ name: '.env', sourceSha256: sha256(from.files.envFile.text), ...rewriteEnvPaths(from.files.envFile.text, sourceAppdata, targetAppdata, envVariables) }] : []),
-      ]
-    : [];
-  const rewritten = from
-    ? { text: targetFiles[0]?.text ?? input.composeText, changes: targetFiles.flatMap((f) => f.changes.map((change) => `${f.name}: ${change}`)) }
-    : rewriteComposePaths(input.composeText, sourceAppdata, targetAppdata);
-  const builtImages = from?.resolved.built ?? [];
+  const targetFiles = [
+    ...from.files.composeFiles
+      .filter((f) => inFolder(f.path))
+      .map((f) => ({ name: path.posix.basename(f.path), sourceSha256: sha256(f.text), ...rewriteComposePaths(f.text, sourceAppdata, targetAppdata) })),
+    ...(from.files.envFile ? [{ name: '.env', sourceSha256: sha256(from.files.envFile.text), ...rewriteEnvPaths(from.files.envFile.text, sourceAppdata, targetAppdata, envVariables) }] : []),
+  ];
+  const rewritten = { text: targetFiles[0]?.text ?? '', changes: targetFiles.flatMap((f) => f.changes.map((change) => `${f.name}: ${change}`)) };
+  const builtImages = from.resolved.built ?? [];
   const images = [...new Set(Object.values(summary.images).filter((image): image is string => image !== null && !builtImages.some((b) => b.image === image)))].sort();
   const cold = input.cold ?? false;
   const s = input.source.id;
@@ -283,7 +269,7 @@ export function planMigration(input: PlanInput): MigrationPlan {
       description: `compare a manifest of every data path${copied.length > 0 ? ' and a checksum manifest of every copied volume' : ''} on both hosts (nothing runs on either copy yet)`,
     },
     { phase: 'folder-sync', host: t, description: `compare ${sourceStackDir} with its copy by manifest; send what changed since the copy (rewritten again where a stack file changed)` },
-    { phase: 'start', host: t, description: `compose up -d${builtImages.length > 0 ? ' --no-build' : ''} on ${t}, wait until every service runs (healthy where it has a healthcheck)${(from?.resolved.oneShot ?? []).length > 0 ? ` or, run once, completed (exit 0): ${(from?.resolved.oneShot ?? []).join(', ')}` : ''}` },
+    { phase: 'start', host: t, description: `compose up -d${builtImages.length > 0 ? ' --no-build' : ''} on ${t}, wait until every service runs (healthy where it has a healthcheck)${(from.resolved.oneShot ?? []).length > 0 ? ` or, run once, completed (exit 0): ${(from.resolved.oneShot ?? []).join(', ')}` : ''}` },
   ];
   return {
     id: input.id,
@@ -293,28 +279,24 @@ export function planMigration(input: PlanInput): MigrationPlan {
     mode: cold ? 'cold' : 'low-downtime',
     sourceStackDir,
     targetStackDir,
-    composeFileName: path.posix.basename(from?.location.configFiles[0] ?? input.composeFile),
+    composeFileName: path.posix.basename(from.location.configFiles[0] ?? 'docker-compose.yml'),
     services: summary.services,
     dataPaths,
     notMoved,
     hostProvided,
-    ...(from ? { volumes: plannedVolumes } : {}),
+    volumes: plannedVolumes,
     ...(input.runningServices ? { servicesOutsideConfig: [...new Set(input.runningServices)].filter((service) => !summary.services.includes(service)).sort() } : {}),
     ...(input.profiles && input.profiles.length > 0 ? { profiles: input.profiles } : {}),
     images,
     builtImages,
     composeChanges: rewritten.changes,
     targetComposeText: rewritten.text,
-    ...(from
-      ? {
-          targetFiles: targetFiles.map((f) => ({ name: f.name, text: f.text, changed: f.changes.length > 0, sourceSha256: f.sourceSha256 })),
-          composeFiles: from.location.configFiles.map((file) => path.posix.basename(file)),
-          sourceConfigFiles: from.location.configFiles,
-          mounts: summary.dataPaths.map((m) => ({ service: m.service, source: m.source, target: m.target, kind: m.kind, writtenAt: 'writtenAt' in m ? (m.writtenAt as MountOrigin | null) : null })),
-          ports: from.resolved.ports,
-          oneShot: from.resolved.oneShot ?? [],
-        }
-      : {}),
+    targetFiles: targetFiles.map((f) => ({ name: f.name, text: f.text, changed: f.changes.length > 0, sourceSha256: f.sourceSha256 })),
+    composeFiles: from.location.configFiles.map((file) => path.posix.basename(file)),
+    sourceConfigFiles: from.location.configFiles,
+    mounts: summary.dataPaths.map((m) => ({ service: m.service, source: m.source, target: m.target, kind: m.kind, writtenAt: m.writtenAt })),
+    ports: from.resolved.ports,
+    oneShot: from.resolved.oneShot ?? [],
     steps,
   };
 }

@@ -98,7 +98,7 @@ describe('appFolderFor: nested data paths (the linuxserver.io layout)', () => {
         files: [],
       },
     };
-    const input = { id: 'j', stack: 'jellyfin', composeText: compose, composeFile: '/srv/compose/jellyfin/docker-compose.yml', stackSource, sourceDatasetMounts: ['/srv/appdata'] };
+    const input = { id: 'j', stack: 'jellyfin', stackSource, sourceDatasetMounts: ['/srv/appdata'] };
     const planned = planMigration({ ...input, source: zfsHost('delta', '/srv/appdata', 'tank/appdata'), target: zfsHost('epsilon', '/mnt/appdata', 'tank/appdata') });
     expect(planned.dataPaths).toEqual([
       { service: 'jellyfin', sourcePath: '/srv/appdata/jellyfin', targetPath: '/mnt/appdata/jellyfin', usedBy: ['jellyfin'], method: 'zfs', appFolderOf: ['/srv/appdata/jellyfin/cache', '/srv/appdata/jellyfin/config'] },
@@ -165,7 +165,7 @@ describe('the stack folder on the target (paperless-ngx with COMPOSE_PROJECT_NAM
       files: { composeFiles: [{ path: '/srv/compose/paperless-ngx/docker-compose.yml', text: compose }], envFile: { path: '/srv/compose/paperless-ngx/.env', text: 'COMPOSE_PROJECT_NAME=paperless\n' } },
       resolved: { name: 'paperless', services: ['webserver'], images: { webserver: 'paperless' }, mounts: [], ports: [], volumes: [], files: [] },
     };
-    const planned = planMigration({ id: 'p', stack: 'paperless', composeText: compose, composeFile: stackSource.location.configFiles[0] as string, stackSource, source: host('a', '/srv/compose'), target: host('b', '/opt/stacks') });
+    const planned = planMigration({ id: 'p', stack: 'paperless', stackSource, source: host('a', '/srv/compose'), target: host('b', '/opt/stacks') });
     expect(planned.stack).toBe('paperless');
     expect(planned.targetStackDir).toBe('/opt/stacks/paperless-ngx');
   });
