@@ -322,20 +322,22 @@ export function volumeHandling(volume: ResolvedVolume): { handling: 'copy' | 'sh
 }
 
 /**
- * The app folder a mounted path moves with, or null when it moves by itself.
- * `appdata/jellyfin/config` moves as `appdata/jellyfin` when no dataset of
- * the host lies between appdata and it (`datasetMounts`, the mount points of
- * the host's datasets): its dataset could not be made without making the
- * app folder one, and the app's paths then share one snapshot. A path one
- * level under appdata, or in or at a dataset the user made, moves as it is. Pure.
+ * What a mounted path under appdata moves with, or null when it moves by
+ * itself (a dataset is mounted at it, or it lies one level under appdata):
+ * the dataset it lies in (below appdata's own), which moves whole, as the
+ * user (or an earlier move) made it; else its app folder, the first folder
+ * under appdata (`appdata/jellyfin/config` moves as `appdata/jellyfin`),
+ * which becomes one dataset: a dataset for the nested path could not be made
+ * without making the folder one, and the app's paths then share one
+ * snapshot. `datasetMounts`: the mount points of the host's datasets. Pure.
  */
 export function appFolderFor(mountedPath: string, appdata: string, datasetMounts: readonly string[]): string | null {
   const root = appdata.replace(/\/+$/, '');
-  if (!mountedPath.startsWith(`${root}/`)) return null;
+  if (!mountedPath.startsWith(`${root}/`) || datasetMounts.includes(mountedPath)) return null;
+  const holding = datasetMounts.filter((m) => m.startsWith(`${root}/`) && mountedPath.startsWith(`${m}/`)).sort((a, b) => b.length - a.length)[0];
+  if (holding !== undefined) return holding;
   const components = mountedPath.slice(root.length + 1).split('/');
-  if (components.length < 2) return null;
-  const inDataset = datasetMounts.some((m) => m.startsWith(`${root}/`) && (mountedPath === m || mountedPath.startsWith(`${m}/`)));
-  return inDataset ? null : `${root}/${components[0]}`;
+  return components.length < 2 ? null : `${root}/${components[0]}`;
 }
 
 /** Why docker-mcp cannot write the target's path for a bind under appdata, or null when it can. */

@@ -71,11 +71,16 @@ describe('appFolderFor: nested data paths (the linuxserver.io layout)', () => {
     expect(appFolderFor('/srv/appdata/jellyfin/cache/x', '/srv/appdata/', [])).toBe('/srv/appdata/jellyfin');
   });
 
-  it('moves a path one level down, or in or at a dataset the user made, as it is', () => {
+  it('moves a path one level down, or at a dataset, as it is', () => {
     expect(appFolderFor('/srv/appdata/jellyfin', '/srv/appdata', [])).toBeNull();
-    expect(appFolderFor('/srv/appdata/jellyfin/config', '/srv/appdata', ['/srv/appdata', '/srv/appdata/jellyfin'])).toBeNull();
-    expect(appFolderFor('/srv/appdata/jellyfin/config', '/srv/appdata', ['/srv/appdata/jellyfin/config'])).toBeNull();
+    expect(appFolderFor('/srv/appdata/jellyfin/config', '/srv/appdata', ['/srv/appdata/jellyfin', '/srv/appdata/jellyfin/config'])).toBeNull();
     expect(appFolderFor('/srv/other/x/y', '/srv/appdata', [])).toBeNull();
+  });
+
+  it('moves a path inside a dataset with that dataset, whole (the way back after the app folder became one)', () => {
+    expect(appFolderFor('/srv/appdata/jellyfin/config', '/srv/appdata', ['/srv/appdata', '/srv/appdata/jellyfin'])).toBe('/srv/appdata/jellyfin');
+    expect(appFolderFor('/srv/appdata/media/tv/sonarr/config', '/srv/appdata', ['/srv/appdata/media', '/srv/appdata/media/tv'])).toBe('/srv/appdata/media/tv');
+    expect(appFolderFor('/srv/appdata/n8n/.n8n', '/srv/appdata', ['/srv/appdata'])).toBe('/srv/appdata/n8n');
   });
 
   it('in a plan between ZFS hosts: one data path for the app folder, used by what mounts inside it; rsync keeps the paths', () => {
