@@ -102,6 +102,8 @@ export interface MigrationReport {
   readonly verified: readonly VerifiedPath[];
   /** Named volumes copied and verified (absent from reports of older runs). */
   readonly volumes?: readonly VerifiedVolume[];
+  /** The stack folder's copy on the target, verified by manifest (data inside the folder moves with it). */
+  readonly stackFolder?: VerifiedPath | null;
   /** The phase an interrupted migration was resumed from, or null. */
   readonly resumedFrom: Phase | null;
   /** What --remove-source removed on the source, or null when not asked. */
@@ -445,6 +447,7 @@ async function runPhases(
     totalSeconds: (Date.now() - started) / 1000,
     verified: entry.verified ?? [],
     volumes: entry.volumesVerified ?? [],
+    stackFolder: entry.stackFolderVerified ?? null,
     resumedFrom: resumed ? from : null,
     removedFromSource: null,
     keptOnSource: null,

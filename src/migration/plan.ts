@@ -121,6 +121,11 @@ export interface MigrationPlan {
   readonly ports?: readonly ResolvedPort[];
   /** Services that run once: started means exited 0 for them (see ResolvedProject.oneShot). */
   readonly oneShot?: readonly string[];
+  /**
+   * What pre-flight will refuse, known from the plan alone (the hosts' checks
+   * may add more): each reason, and whether --force goes past it. Empty: none.
+   */
+  readonly refusals?: readonly { readonly reason: string; readonly forceApplies: boolean }[];
   readonly steps: readonly PlanStep[];
 }
 
@@ -229,6 +234,7 @@ export function planMigration(input: PlanInput): MigrationPlan {
   const builtImages = from.resolved.built ?? [];
   const images = [...new Set(Object.values(summary.images).filter((image): image is string => image !== null && !builtImages.some((b) => b.image === image)))].sort();
   const cold = input.cold ?? false;
+  const runningOutside = [...new Set(input.runningServices ?? [])].filter((service) => !summary.services.includes(service)).sort();
   const s = input.source.id;
   const t = input.target.id;
   const moves = dataPaths.map((d) => `${d.sourcePath} → ${t}:${d.targetPath} (${d.method})`);
@@ -285,7 +291,7 @@ export function planMigration(input: PlanInput): MigrationPlan {
     notMoved,
     hostProvided,
     volumes: plannedVolumes,
-    ...(input.runningServices ? { servicesOutsideConfig: [...new Set(input.runningServices)].filter((service) => !summary.services.includes(service)).sort() } : {}),
+    ...(input.runningServices ? { servicesOutsideConfig: runningOutside } : {}),
     ...(input.profiles && input.profiles.length > 0 ? { profiles: input.profiles } : {}),
     images,
     builtImages,
@@ -297,6 +303,10 @@ export function planMigration(input: PlanInput): MigrationPlan {
     mounts: summary.dataPaths.map((m) => ({ service: m.service, source: m.source, target: m.target, kind: m.kind, writtenAt: m.writtenAt })),
     ports: from.resolved.ports,
     oneShot: from.resolved.oneShot ?? [],
+    refusals: [
+      ...notMoved.map((m) => ({ reason: `${m.service}: ${m.source} would not move (${m.reason})`, forceApplies: true })),
+      ...runningOutside.map((service) => ({ reason: `${service} runs on ${s} but compose's config does not list it`, forceApplies: false })),
+    ],
     steps,
   };
 }

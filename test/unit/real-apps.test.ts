@@ -175,3 +175,19 @@ describe('the stack folder on the target (paperless-ngx with COMPOSE_PROJECT_NAM
     expect(planned.targetStackDir).toBe('/opt/stacks/paperless-ngx');
   });
 });
+
+describe('the plan says what pre-flight will refuse (--dry-run --json)', () => {
+  it('lists each refusal known from the plan, and whether --force goes past it', () => {
+    const host = (id: string) => ({ id, hostname: id, user: 'root', port: 22, appdata_path: '/srv/appdata', compose_path: '/srv/compose', zfs_capable: false, enabled: true, tags: [] }) as unknown as HostConfig;
+    const stackSource: StackSource = {
+      location: { project: 'n8n', workingDir: '/srv/compose/n8n', configFiles: ['/srv/compose/n8n/docker-compose.yml'] },
+      files: { composeFiles: [{ path: '/srv/compose/n8n/docker-compose.yml', text: 'services:\n  n8n:\n    volumes:\n      - /root/n8n:/home/node/.n8n\n' }], envFile: null },
+      resolved: { name: 'n8n', services: ['n8n'], images: { n8n: 'n8n' }, mounts: [{ service: 'n8n', type: 'bind', source: '/root/n8n', target: '/home/node/.n8n', readOnly: false }], ports: [], volumes: [], files: [] },
+    };
+    const planned = planMigration({ id: 'p', stack: 'n8n', stackSource, source: host('a'), target: host('b'), runningServices: ['n8n', 'worker'] });
+    expect(planned.refusals?.map((r) => [r.reason.slice(0, 40), r.forceApplies])).toEqual([
+      ['n8n: /root/n8n would not move (a read-wr', true],
+      ["worker runs on a but compose's config do", false],
+    ]);
+  });
+});
