@@ -57,12 +57,15 @@ const COMPOSE = `services:
       - /srv/alpha/appdata/d-cloud/config:/config
       - /etc/localtime:/etc/localtime:ro
       - /var/run/docker.sock:/var/run/docker.sock
+      - data:/var/data
   proxy:
     build: ./proxy
     command: ["sleep", "3600"]
     init: true
     network_mode: none
     restart: always
+volumes:
+  data:
 `;
 
 async function cleanUp(): Promise<void> {
@@ -109,6 +112,12 @@ describe('a stack written as real apps publish theirs, compose v1 alpha → v2 b
     });
     expect(up.exitCode, up.stdout).toBe(0);
     expect(await services('alpha')).toEqual(['app running', 'init exited 0', 'proxy running']);
+    // A named volume with what busybox tar drops: an xattr, a POSIX ACL, a sparse file.
+    const filled = await run(
+      'alpha',
+      'v=$(docker volume inspect --format "{{.Mountpoint}}" d-cloud_data) && echo a > "$v/attrs" && setfattr -n user.origin -v alpha "$v/attrs" && setfacl -m u:1234:r "$v/attrs" && truncate -s 64M "$v/sparse.img" && echo tail >> "$v/sparse.img"',
+    );
+    expect(filled.exitCode, filled.stderr).toBe(0);
 
     const plan = await planStackMigration(hosts.alpha, hosts.beta, FOLDER);
     expect(plan.stack).toBe(PROJECT);
@@ -130,6 +139,10 @@ describe('a stack written as real apps publish theirs, compose v1 alpha → v2 b
       /^conf\nDATA_FOLDER=\/srv\/beta\/appdata\/d-cloud\/\n.*No such file/,
     );
     expect((await run('beta', 'zfs list -H -o name beta/appdata/d-cloud')).stdout.trim()).toBe('beta/appdata/d-cloud');
+    const kept = await run('beta', 'v=$(docker volume inspect --format "{{.Mountpoint}}" d-cloud_data) && getfattr --only-values -n user.origin "$v/attrs" && echo && getfacl -cp "$v/attrs" | grep "^user:1234" && du -k "$v/sparse.img" | cut -f1');
+    const [origin, acl, allocatedKiB] = kept.stdout.trim().split('\n');
+    expect([origin, acl]).toEqual(['alpha', 'user:1234:r--']);
+    expect(Number(allocatedKiB)).toBeLessThan(1024);
 
     const back = await migrateStack(hosts.beta, hosts.alpha, PROJECT, { journalDir: journalDir(), startTimeoutMs: 60_000 });
     expect(back.target).toBe('alpha');
