@@ -152,3 +152,26 @@ describe('a stack written as real apps publish theirs, compose v1 alpha → v2 b
     expect((await listStacks(hosts.beta)).filter((s) => s.name.startsWith(prefix)).map((s) => [s.name, s.folder])).toEqual([[PROJECT, `/srv/beta/compose/${FOLDER}`]]);
   }, 600_000);
 });
+
+describe("n8n's own .env on compose v2 beta → v1 alpha: DATA_FOLDER with its slash, a dataset named .n8n", () => {
+  it('moves the .n8n dataset as it is and rewrites DATA_FOLDER, slash kept', async () => {
+    const dir = '/srv/beta/compose/d-n8n';
+    const compose = `services:\n  n8n:\n    image: local/busybox:test\n    command: ["sleep", "3600"]\n    init: true\n    network_mode: none\n    restart: always\n    volumes:\n      - \${DATA_FOLDER}/.n8n:/home/node/.n8n\n`;
+    const n8nEnv = (appdata: string) => `DATA_FOLDER=${appdata}/d-n8n/\n`;
+    const setUp = await run(
+      'beta',
+      'set -e; zfs create -p beta/appdata/d-n8n/.n8n; echo "{}" > /srv/beta/appdata/d-n8n/.n8n/config; mkdir -p "$1"; printf "%s" "$2" > "$1/docker-compose.yml"; printf "%s" "$3" > "$1/.env"; cd "$1" && docker compose up -d 2>&1',
+      dir,
+      compose,
+      n8nEnv('/srv/beta/appdata'),
+    );
+    expect(setUp.exitCode, setUp.stdout).toBe(0);
+    const plan = await planStackMigration(hosts.beta, hosts.alpha, 'd-n8n');
+    expect(plan.mounts?.map((m) => m.source)).toEqual(['/srv/beta/appdata/d-n8n/.n8n']);
+    const report = await migrateStack(hosts.beta, hosts.alpha, 'd-n8n', { journalDir: journalDir(), startTimeoutMs: 60_000 });
+    expect(report.final.results.map((r) => [r.method, r.sourceDataset, r.targetDataset])).toEqual([['zfs', 'beta/appdata/d-n8n/.n8n', 'alpha/appdata/d-n8n/.n8n']]);
+    expect((await run('alpha', 'cat /srv/alpha/appdata/d-n8n/.n8n/config "$1/.env"', '/srv/alpha/compose/d-n8n')).stdout).toBe(`{}\n${n8nEnv('/srv/alpha/appdata')}`);
+    expect((await listContainers(hosts.alpha)).filter((c) => c.stack === 'd-n8n').map((c) => c.state)).toEqual(['running']);
+  }, 600_000);
+});
+
