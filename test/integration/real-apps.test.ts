@@ -175,3 +175,22 @@ describe("n8n's own .env on compose v2 beta → v1 alpha: DATA_FOLDER with its s
   }, 600_000);
 });
 
+
+describe('an app folder another stack uses too', () => {
+  it("is refused at pre-flight, naming the other stack's container and the choices; nothing changes", async () => {
+    const dir = '/srv/alpha/compose/d-sonarr';
+    const compose = 'services:\n  sonarr:\n    image: local/busybox:test\n    command: ["sleep", "3600"]\n    init: true\n    network_mode: none\n    volumes:\n      - /srv/alpha/appdata/d-media/sonarr:/config\n';
+    const setUp = await run(
+      'alpha',
+      'set -e; mkdir -p /srv/alpha/appdata/d-media/sonarr /srv/alpha/appdata/d-media/radarr "$1"; printf "%s" "$2" > "$1/docker-compose.yml"; cd "$1" && docker-compose up -d 2>&1; docker create --name d-radarr --label com.docker.compose.project=d-radarr -v /srv/alpha/appdata/d-media/radarr:/config local/busybox:test true >/dev/null',
+      dir,
+      compose,
+    );
+    expect(setUp.exitCode, setUp.stdout).toBe(0);
+    await expect(migrateStack(hosts.alpha, hosts.beta, 'd-sonarr', { journalDir: journalDir(), force: true })).rejects.toThrow(
+      /d-sonarr mounts \/srv\/alpha\/appdata\/d-media\/sonarr, inside \/srv\/alpha\/appdata\/d-media, which moves whole.*but d-radarr \(not of d-sonarr\) mounts paths in it too.*--force does not apply.*--method rsync/,
+    );
+    expect((await run('beta', 'ls /srv/beta/compose /srv/beta/appdata')).stdout).not.toContain('d-');
+    expect((await listContainers(hosts.alpha)).filter((c) => c.stack === 'd-sonarr').map((c) => c.state)).toEqual(['running']);
+  }, 300_000);
+});
