@@ -19,6 +19,7 @@ import { listContainers } from '../docker/containers.js';
 import { readResolvedProject } from '../docker/compose-config.js';
 import { profilesOf, readStackSource, withProfiles } from '../docker/stack-source.js';
 import { deployStack, hostCompose, stackAction, stackActionAt } from '../docker/stacks.js';
+import { tagImage } from '../docker/images.js';
 import { describeError } from '../errors.js';
 import { compareManifests, describeDifferences, readManifest } from '../transfer/manifest.js';
 import { formatRate } from '../transfer/bwlimit.js';
@@ -101,6 +102,8 @@ export interface MigrationReport {
   readonly verified: readonly VerifiedPath[];
   /** Named volumes copied and verified (absent from reports of older runs). */
   readonly volumes?: readonly VerifiedVolume[];
+  /** The stack folder's copy on the target, verified by manifest (data inside the folder moves with it). */
+  readonly stackFolder?: VerifiedPath | null;
   /** The phase an interrupted migration was resumed from, or null. */
   readonly resumedFrom: Phase | null;
   /** What --remove-source removed on the source, or null when not asked. */
@@ -118,22 +121,20 @@ export function newMigrationId(stack: string, now = new Date()): string {
 /** The plan alone, from the stack's compose file on the source: --dry-run. */
 export async function planStackMigration(source: DockerHost, target: DockerHost, stack: string, options: MigrationOptions = {}): Promise<MigrationPlan> {
   const read = await readStackSource(source, stack);
-  const [composeFile] = read.files.composeFiles;
-  if (!composeFile) throw new Error(`${stack} on ${source.host.id} has no compose file`);
   const containers = await listContainers(source);
   const runningServices = containers.filter((c) => c.stack === read.location.project && c.state === 'running' && c.service).map((c) => c.service as string);
   // Running services in a profile were started with it: the stack is read, stopped and started with those profiles.
   const profiles = profilesOf(read.files.composeFiles, runningServices);
   const resolved = profiles.length === 0 ? read.resolved : await readResolvedProject(source, await hostCompose(source), read.location, profiles);
   const stackSource = { ...read, resolved: withProfiles(resolved, read.files.composeFiles, profiles) };
+  const sourceDatasetMounts = source.host.zfs_capable ? (await new ZfsHost(source.transport).filesystems()).map((fs) => fs.mountpoint) : [];
   return planMigration({
+    sourceDatasetMounts,
     runningServices,
     profiles,
     id: options.id ?? newMigrationId(stackSource.location.project),
     stack: stackSource.location.project,
     stackSource,
-    composeText: composeFile.text,
-    composeFile: composeFile.path,
     source: source.host,
     target: target.host,
     cold: options.cold ?? false,
@@ -346,10 +347,14 @@ async function runPhases(
     await writeFiles(plan.targetFiles);
   }
 
-  if (runs('images') && checked.imagesToCarry.length > 0) {
-    await phase('images', `carrying ${checked.imagesToCarry.join(', ')} to ${plan.target} while ${plan.stack} runs`);
-    await carryImages(source.transport, target.transport, checked.imagesToCarry, throttle);
-    const unresolved = await missingImages(target.transport, checked.imagesToCarry);
+  const built = checked.builtToCarry ?? [];
+  if (runs('images') && checked.imagesToCarry.length + built.length > 0) {
+    const carried = [...checked.imagesToCarry, ...built.map((b) => b.image)];
+    await phase('images', `carrying ${carried.join(', ')} to ${plan.target} while ${plan.stack} runs`);
+    await carryImages(source.transport, target.transport, carried, throttle);
+    // A build named by the source's compose flavour gets the name the target's compose looks for.
+    for (const b of built) if (b.as !== b.image) await tagImage(target.transport, b.image, b.as);
+    const unresolved = await missingImages(target.transport, [...checked.imagesToCarry, ...built.map((b) => b.as)]);
     if (unresolved.length > 0) throw new Error(`after docker load, ${plan.target} still does not resolve ${unresolved.join(', ')}: compose could not start the stack there`);
   }
 
@@ -408,11 +413,13 @@ async function runPhases(
   const targetZfs = new ZfsHost(target.transport);
   for (const result of zfsResults) if (result.targetDataset) await targetZfs.undoLeftReadonly(result.targetDataset);
   if (plan.composeFiles) {
-    await stackActionAt(target, { project: plan.stack, workingDir: plan.targetStackDir, configFiles: plan.composeFiles.map((name) => `${plan.targetStackDir}/${name}`) }, 'up', plan.profiles ?? []);
+    // The built images were carried before the stop: compose must not build (or pull a base image) inside the outage.
+    const noBuild = (plan.builtImages ?? []).length > 0 ? ['--no-build'] : [];
+    await stackActionAt(target, { project: plan.stack, workingDir: plan.targetStackDir, configFiles: plan.composeFiles.map((name) => `${plan.targetStackDir}/${name}`) }, 'up', plan.profiles ?? [], noBuild);
   } else {
     await stackAction(target, plan.stack, 'up', { profiles: plan.profiles ?? [] });
   }
-  const health = await waitUntilRunning(target, plan.stack, plan.services, options.startTimeoutMs ?? 120_000);
+  const health = await waitUntilRunning(target, plan.stack, plan.services, options.startTimeoutMs ?? 120_000, plan.oneShot ?? []);
   if (!health.ready) {
     throw new Error(`not every service came up on ${plan.target}: ${health.services.map((s) => `${s.service} ${s.state}${s.health ? `/${s.health}` : ''}`).join(', ')}`);
   }
@@ -433,13 +440,14 @@ async function runPhases(
     preflight: checked,
     seed: entry.seed ?? null,
     final,
-    imagesCarried: checked.imagesToCarry,
+    imagesCarried: [...checked.imagesToCarry, ...(checked.builtToCarry ?? []).map((b) => b.as)],
     downtimeSeconds: (runningAt - stoppedAt) / 1000,
     phases: phaseTimings(entry.phases, started, runningAt),
     bwlimit: recorded.bwlimit ?? null,
     totalSeconds: (Date.now() - started) / 1000,
     verified: entry.verified ?? [],
     volumes: entry.volumesVerified ?? [],
+    stackFolder: entry.stackFolderVerified ?? null,
     resumedFrom: resumed ? from : null,
     removedFromSource: null,
     keptOnSource: null,

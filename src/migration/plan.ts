@@ -7,19 +7,27 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { HostConfig } from '../config/schema.js';
-import { isUnderPath, parseComposeFile, type ServiceDataPath } from '../docker/compose-file.js';
-import type { ResolvedPort, ResolvedVolume } from '../docker/compose-config.js';
+import { isUnderPath, type ServiceDataPath } from '../docker/compose-file.js';
+import type { BuiltImage, ResolvedPort, ResolvedVolume } from '../docker/compose-config.js';
 import type { MountOrigin } from '../docker/mount-origin.js';
 import { dataPathsOf, referencedFiles, type StackSource } from '../docker/stack-source.js';
 import { InvalidInputError } from '../errors.js';
 import { relativePathInside, validateDataPath, validateStackName, validateVolumeName } from '../names/validate.js';
 import { chooseMethod, type ServicePaths } from '../transfer/transfer-services.js';
+import { classifyOutsideBind } from './host-paths.js';
 import { rewriteComposePaths, rewriteEnvPaths } from './rewrite-compose.js';
 
 export interface PlannedDataPath extends ServicePaths {
   /** Services of the stack that mount it. */
   readonly usedBy: readonly string[];
   readonly method: 'zfs' | 'rsync';
+  /**
+   * Set when this data path is wider than what the stack mounts: the dataset
+   * the mounted paths lie in, or their plain app folder (`appdata/jellyfin`),
+   * moved whole as one dataset (see appFolderFor). The paths mounted inside
+   * it. Absent when the stack mounts the data path itself.
+   */
+  readonly appFolderOf?: readonly string[];
 }
 
 /** A named volume of the stack, and what the migration does with it. */
@@ -36,6 +44,16 @@ export interface PlannedVolume {
    */
   readonly handling: 'copy' | 'shared';
   readonly note: string;
+}
+
+/** A bind the target host provides itself: not data, not moved. */
+export interface HostProvidedBind {
+  readonly service: string;
+  readonly source: string;
+  readonly target: string;
+  readonly readOnly: boolean;
+  /** What it is, in words ("the host's time zone"). */
+  readonly what: string;
 }
 
 export interface PlanStep {
@@ -65,6 +83,12 @@ export interface MigrationPlan {
   readonly dataPaths: readonly PlannedDataPath[];
   /** Named volumes and binds outside appdata and the stack folder: not moved. */
   readonly notMoved: readonly { readonly service: string; readonly source: string; readonly reason: string }[];
+  /**
+   * Binds of what the target provides itself (its clock, Docker socket,
+   * devices): left alone, checked at pre-flight to exist on the target as on
+   * the source. Absent in plans made before they were told apart.
+   */
+  readonly hostProvided?: readonly HostProvidedBind[];
   /** Named volumes that move (copy) or that both hosts reach (shared). Absent in plans made before volumes moved. */
   readonly volumes?: readonly PlannedVolume[];
   /**
@@ -75,6 +99,12 @@ export interface MigrationPlan {
   /** The compose profiles the stack runs with on the source: read, stopped and started with them on both hosts. */
   readonly profiles?: readonly string[];
   readonly images: readonly string[];
+  /**
+   * Images compose builds for the stack (`build:`), by their names on the
+   * source: carried like pulled ones before the stop (the target never
+   * builds). Not in `images`. Absent in older plans.
+   */
+  readonly builtImages?: readonly BuiltImage[];
   readonly composeChanges: readonly string[];
   readonly targetComposeText: string;
   /**
@@ -90,6 +120,13 @@ export interface MigrationPlan {
   readonly mounts?: readonly { readonly service: string; readonly source: string; readonly target: string; readonly kind: 'bind' | 'volume'; readonly writtenAt: MountOrigin | null }[];
   /** Host ports the stack publishes. */
   readonly ports?: readonly ResolvedPort[];
+  /** Services that run once: started means exited 0 for them (see ResolvedProject.oneShot). */
+  readonly oneShot?: readonly string[];
+  /**
+   * What pre-flight will refuse, known from the plan alone (the hosts' checks
+   * may add more): each reason, and whether --force goes past it. Empty: none.
+   */
+  readonly refusals?: readonly { readonly reason: string; readonly forceApplies: boolean }[];
   readonly steps: readonly PlanStep[];
 }
 
@@ -98,20 +135,16 @@ export interface PlanInput {
   readonly stack: string;
   readonly source: HostConfig;
   readonly target: HostConfig;
-  /** The compose file as stored on the source, and its path there. */
-  readonly composeText: string;
-  readonly composeFile: string;
-  /**
-   * The stack as compose resolved it on the source, with its files. Without
-   * it (unit tests, which have no host) the compose text is read by its own.
-   */
-  readonly stackSource?: StackSource;
+  /** The stack as compose resolved it on the source (its `config`: the only reader of what it mounts), with its files. */
+  readonly stackSource: StackSource;
   readonly cold?: boolean;
   readonly method?: 'auto' | 'zfs' | 'rsync';
   /** Services of the project's containers on the source (the engine's labels). */
   readonly runningServices?: readonly string[];
   /** The profiles `stackSource` was read with. */
   readonly profiles?: readonly string[];
+  /** Mount points of the source's datasets (ZFS hosts): a path in a dataset other than appdata's own is moved as users made it. */
+  readonly sourceDatasetMounts?: readonly string[];
 }
 
 function needs(host: HostConfig, field: 'compose_path' | 'appdata_path'): string {
@@ -126,20 +159,19 @@ export function planMigration(input: PlanInput): MigrationPlan {
   const sourceAppdata = needs(input.source, 'appdata_path');
   const targetAppdata = needs(input.target, 'appdata_path');
   const from = input.stackSource;
-  const sourceStackDir = from ? from.location.workingDir : path.posix.dirname(input.composeFile);
-  const targetStackDir = `${needs(input.target, 'compose_path')}/${from ? targetFolderName(stack, sourceStackDir, input.composeText) : stack}`;
-  const summary = from
-    ? { services: from.resolved.services, images: from.resolved.images, dataPaths: dataPathsOf(from, sourceAppdata) }
-    : parseComposeFile(input.composeText, sourceStackDir, sourceAppdata);
+  const sourceStackDir = from.location.workingDir;
+  const targetStackDir = `${needs(input.target, 'compose_path')}/${targetFolderName(stack, sourceStackDir)}`;
+  const summary = { services: from.resolved.services, images: from.resolved.images, dataPaths: dataPathsOf(from, sourceAppdata) };
   const inFolder = (file: string) => file.startsWith(`${sourceStackDir}/`) && !file.slice(sourceStackDir.length + 1).includes('/');
 
   const byPath = new Map<string, Set<string>>();
   const notMoved: { service: string; source: string; reason: string }[] = [];
+  const hostProvided: HostProvidedBind[] = [];
   const envVariables = new Set<string>();
   const volumes = new Map<string, { key: string; name: string; usedBy: Set<string>; handling: 'copy' | 'shared'; note: string }>();
   for (const mount of summary.dataPaths) {
-    const unwritable = from && mount.underAppdata ? whyNotRewritable(mount, from, sourceAppdata, inFolder) : null;
-    const declared = from && mount.kind === 'volume' ? from.resolved.volumes.find((v) => v.key === mount.source) : undefined;
+    const unwritable = mount.underAppdata ? whyNotRewritable(mount, from, sourceAppdata, inFolder) : null;
+    const declared = mount.kind === 'volume' ? from.resolved.volumes.find((v) => v.key === mount.source) : undefined;
     const handling = declared ? volumeHandling(declared) : null;
     if (declared && handling && !('refused' in handling)) {
       const planned = volumes.get(declared.key) ?? { key: declared.key, name: validateVolumeName(declared.name), usedBy: new Set<string>(), ...handling };
@@ -148,51 +180,62 @@ export function planMigration(input: PlanInput): MigrationPlan {
       notMoved.push({ service: mount.service, source: mount.source, reason: handling.refused });
     } else if (mount.kind === 'volume') {
       notMoved.push({ service: mount.service, source: mount.source, reason: 'a named volume: docker-mcp moves bind mounts under appdata_path' });
-    } else if (!from && mount.hasVariables) {
-      notMoved.push({ service: mount.service, source: mount.source, reason: 'the path holds ${VAR}; write it out in the compose file' });
     } else if (unwritable !== null) {
       notMoved.push({ service: mount.service, source: mount.source, reason: unwritable });
     } else if (mount.underAppdata) {
       byPath.set(mount.source, (byPath.get(mount.source) ?? new Set()).add(mount.service));
-      const origin = 'writtenAt' in mount ? (mount.writtenAt as MountOrigin | null) : null;
-      if (origin?.variable && origin.file === from?.files.envFile?.path) envVariables.add(origin.variable);
+      const origin = mount.writtenAt;
+      if (origin?.variable && origin.file === from.files.envFile?.path) envVariables.add(origin.variable);
     } else if (mount.source !== sourceStackDir && !mount.source.startsWith(`${sourceStackDir}/`)) {
-      notMoved.push({ service: mount.service, source: mount.source, reason: 'outside appdata_path and the stack folder' });
+      const outside = classifyOutsideBind(mount.source, mount.readOnly, sourceAppdata);
+      if (outside.kind === 'host-provided') hostProvided.push({ service: mount.service, source: mount.source, target: mount.target, readOnly: mount.readOnly, what: outside.what });
+      else notMoved.push({ service: mount.service, source: mount.source, reason: outside.reason });
     }
   }
-  for (const file of from ? referencedFiles(from) : []) {
+  for (const file of referencedFiles(from)) {
     if (!isUnderPath(file.path, sourceStackDir) && !isUnderPath(file.path, sourceAppdata)) {
       notMoved.push({ service: file.what, source: file.path, reason: 'a file outside the stack folder and appdata_path, which stays where it is' });
     }
   }
+  const methodOf = (service: ServicePaths) => chooseMethod({ source: { host: input.source }, target: { host: input.target }, method: input.method ?? 'auto' }, service);
+  const toTarget = (sourcePath: string): ServicePaths => {
+    const relative = relativePathInside(sourceAppdata, validateDataPath(sourcePath, 'service data path'), 'service data path');
+    return { service: relative, sourcePath, targetPath: validateDataPath(`${targetAppdata}/${relative}`, `service data path on ${input.target.id}`) };
+  };
+  // A path nested in a dataset or a plain app folder moves with it, as one dataset (docs/zfs.md says why).
+  const mounted = [...byPath.keys()].sort();
+  const unitOf = new Map(
+    mounted.map((p) => {
+      const folder = appFolderFor(p, sourceAppdata, input.sourceDatasetMounts ?? []);
+      return [p, folder !== null && methodOf(toTarget(folder)) === 'zfs' ? folder : p];
+    }),
+  );
   // A path inside another moved path travels with it.
-  const paths = [...byPath.keys()].sort();
+  const paths = [...new Set(unitOf.values())].sort();
   const outer = paths.filter((p) => !paths.some((other) => other !== p && p.startsWith(`${other}/`)));
   const dataPaths = outer.map((sourcePath): PlannedDataPath => {
-    const relative = relativePathInside(sourceAppdata, validateDataPath(sourcePath, 'service data path'), 'service data path');
-    const targetPath = validateDataPath(`${targetAppdata}/${relative}`, `service data path on ${input.target.id}`);
-    const service: ServicePaths = { service: relative, sourcePath, targetPath };
-    const usedBy = paths.filter((p) => p === sourcePath || p.startsWith(`${sourcePath}/`)).flatMap((p) => [...(byPath.get(p) ?? [])]);
+    const service = toTarget(sourcePath);
+    const inside = mounted.filter((p) => p === sourcePath || p.startsWith(`${sourcePath}/`));
+    const usedBy = inside.flatMap((p) => [...(byPath.get(p) ?? [])]);
     return {
       ...service,
       usedBy: [...new Set(usedBy)].sort(),
-      method: chooseMethod({ source: { host: input.source }, target: { host: input.target }, method: input.method ?? 'auto' }, service),
+      method: methodOf(service),
+      ...(inside.includes(sourcePath) ? {} : { appFolderOf: inside }),
     };
   });
 
-  const targetFiles = from
-    ? [
-        ...from.files.composeFiles
-          .filter((f) => inFolder(f.path))
-          .map((f) => ({ name: path.posix.basename(f.path), sourceSha256: sha256(f.text), ...rewriteComposePaths(f.text, sourceAppdata, targetAppdata) })),
-        ...(from.files.envFile ? [{ name: '.env', sourceSha256: sha256(from.files.envFile.text), ...rewriteEnvPaths(from.files.envFile.text, sourceAppdata, targetAppdata, envVariables) }] : []),
-      ]
-    : [];
-  const rewritten = from
-    ? { text: targetFiles[0]?.text ?? input.composeText, changes: targetFiles.flatMap((f) => f.changes.map((change) => `${f.name}: ${change}`)) }
-    : rewriteComposePaths(input.composeText, sourceAppdata, targetAppdata);
-  const images = [...new Set(Object.values(summary.images).filter((image): image is string => image !== null))].sort();
+  const targetFiles = [
+    ...from.files.composeFiles
+      .filter((f) => inFolder(f.path))
+      .map((f) => ({ name: path.posix.basename(f.path), sourceSha256: sha256(f.text), ...rewriteComposePaths(f.text, sourceAppdata, targetAppdata) })),
+    ...(from.files.envFile ? [{ name: '.env', sourceSha256: sha256(from.files.envFile.text), ...rewriteEnvPaths(from.files.envFile.text, sourceAppdata, targetAppdata, envVariables) }] : []),
+  ];
+  const rewritten = { text: targetFiles[0]?.text ?? '', changes: targetFiles.flatMap((f) => f.changes.map((change) => `${f.name}: ${change}`)) };
+  const builtImages = from.resolved.built ?? [];
+  const images = [...new Set(Object.values(summary.images).filter((image): image is string => image !== null && !builtImages.some((b) => b.image === image)))].sort();
   const cold = input.cold ?? false;
+  const runningOutside = [...new Set(input.runningServices ?? [])].filter((service) => !summary.services.includes(service)).sort();
   const s = input.source.id;
   const t = input.target.id;
   const moves = dataPaths.map((d) => `${d.sourcePath} → ${t}:${d.targetPath} (${d.method})`);
@@ -200,14 +243,26 @@ export function planMigration(input: PlanInput): MigrationPlan {
   const copied = plannedVolumes.filter((v) => v.handling === 'copy');
   // Everything that can be done while the stack runs comes before the stop: the outage holds only the last sends, the checks and the start.
   const steps: PlanStep[] = [
-    { phase: 'preflight', host: t, description: `check that no stack "${stack}" exists on ${t}, that its appdata has room, and which images it lacks` },
+    {
+      phase: 'preflight',
+      host: t,
+      description:
+        `check that no stack "${stack}" exists on ${t}, that its appdata has room, and which images it lacks` +
+        (hostProvided.length > 0 ? `; that ${t} provides, as ${s} does, what the stack binds from the host (not moved): ${[...new Set(hostProvided.map((h) => h.source))].join(', ')}` : ''),
+    },
     ...(cold ? [] : moves.map((move): PlanStep => ({ phase: 'seed', host: s, description: `seed while the stack runs: ${move}` }))),
     {
       phase: 'stack-folder',
       host: t,
       description: `copy ${sourceStackDir} to ${t}:${targetStackDir} while the stack runs, paths rewritten where they are written (${rewritten.changes.length}), checked with compose's own config on ${t}`,
     },
-    { phase: 'images', host: t, description: `carry images ${t} lacks (docker save | docker load) while the stack runs: checked among ${images.join(', ') || 'none'}` },
+    {
+      phase: 'images',
+      host: t,
+      description:
+        `carry images ${t} lacks (docker save | docker load) while the stack runs: checked among ${images.join(', ') || 'none'}` +
+        (builtImages.length > 0 ? `; built by compose on ${s}, carried unless ${t} has the same image: ${builtImages.map((b) => `${b.image} (${b.service})`).join(', ')}` : ''),
+    },
     { phase: 'stop', host: s, description: `stop the stack (compose down) on ${s}` },
     ...moves.map((move): PlanStep => ({ phase: 'final-sync', host: s, description: `${cold ? 'copy' : 'send what changed since the seed'} (data paths in parallel): ${move}` })),
     ...copied.map((v): PlanStep => ({
@@ -221,7 +276,7 @@ export function planMigration(input: PlanInput): MigrationPlan {
       description: `compare a manifest of every data path${copied.length > 0 ? ' and a checksum manifest of every copied volume' : ''} on both hosts (nothing runs on either copy yet)`,
     },
     { phase: 'folder-sync', host: t, description: `compare ${sourceStackDir} with its copy by manifest; send what changed since the copy (rewritten again where a stack file changed)` },
-    { phase: 'start', host: t, description: `compose up -d on ${t}, wait until every service runs (healthy where it has a healthcheck)` },
+    { phase: 'start', host: t, description: `compose up -d${builtImages.length > 0 ? ' --no-build' : ''} on ${t}, wait until every service runs (healthy where it has a healthcheck)${(from.resolved.oneShot ?? []).length > 0 ? ` or, run once, completed (exit 0): ${(from.resolved.oneShot ?? []).join(', ')}` : ''}` },
   ];
   return {
     id: input.id,
@@ -231,25 +286,28 @@ export function planMigration(input: PlanInput): MigrationPlan {
     mode: cold ? 'cold' : 'low-downtime',
     sourceStackDir,
     targetStackDir,
-    composeFileName: path.posix.basename(from?.location.configFiles[0] ?? input.composeFile),
+    composeFileName: path.posix.basename(from.location.configFiles[0] ?? 'docker-compose.yml'),
     services: summary.services,
     dataPaths,
     notMoved,
-    ...(from ? { volumes: plannedVolumes } : {}),
-    ...(input.runningServices ? { servicesOutsideConfig: [...new Set(input.runningServices)].filter((service) => !summary.services.includes(service)).sort() } : {}),
+    hostProvided,
+    volumes: plannedVolumes,
+    ...(input.runningServices ? { servicesOutsideConfig: runningOutside } : {}),
     ...(input.profiles && input.profiles.length > 0 ? { profiles: input.profiles } : {}),
     images,
+    builtImages,
     composeChanges: rewritten.changes,
     targetComposeText: rewritten.text,
-    ...(from
-      ? {
-          targetFiles: targetFiles.map((f) => ({ name: f.name, text: f.text, changed: f.changes.length > 0, sourceSha256: f.sourceSha256 })),
-          composeFiles: from.location.configFiles.map((file) => path.posix.basename(file)),
-          sourceConfigFiles: from.location.configFiles,
-          mounts: summary.dataPaths.map((m) => ({ service: m.service, source: m.source, target: m.target, kind: m.kind, writtenAt: 'writtenAt' in m ? (m.writtenAt as MountOrigin | null) : null })),
-          ports: from.resolved.ports,
-        }
-      : {}),
+    targetFiles: targetFiles.map((f) => ({ name: f.name, text: f.text, changed: f.changes.length > 0, sourceSha256: f.sourceSha256 })),
+    composeFiles: from.location.configFiles.map((file) => path.posix.basename(file)),
+    sourceConfigFiles: from.location.configFiles,
+    mounts: summary.dataPaths.map((m) => ({ service: m.service, source: m.source, target: m.target, kind: m.kind, writtenAt: m.writtenAt })),
+    ports: from.resolved.ports,
+    oneShot: from.resolved.oneShot ?? [],
+    refusals: [
+      ...notMoved.map((m) => ({ reason: `${m.service}: ${m.source} would not move (${m.reason})`, forceApplies: true })),
+      ...runningOutside.map((service) => ({ reason: `${service} runs on ${s} but compose's config does not list it`, forceApplies: false })),
+    ],
     steps,
   };
 }
@@ -274,6 +332,25 @@ export function volumeHandling(volume: ResolvedVolume): { handling: 'copy' | 'sh
   return { handling: 'copy', note: 'copied after the stop and verified by a checksum manifest' };
 }
 
+/**
+ * What a mounted path under appdata moves with, or null when it moves by
+ * itself (a dataset is mounted at it, or it lies one level under appdata):
+ * the dataset it lies in (below appdata's own), which moves whole, as the
+ * user (or an earlier move) made it; else its app folder, the first folder
+ * under appdata (`appdata/jellyfin/config` moves as `appdata/jellyfin`),
+ * which becomes one dataset: a dataset for the nested path could not be made
+ * without making the folder one, and the app's paths then share one
+ * snapshot. `datasetMounts`: the mount points of the host's datasets. Pure.
+ */
+export function appFolderFor(mountedPath: string, appdata: string, datasetMounts: readonly string[]): string | null {
+  const root = appdata.replace(/\/+$/, '');
+  if (!mountedPath.startsWith(`${root}/`) || datasetMounts.includes(mountedPath)) return null;
+  const holding = datasetMounts.filter((m) => m.startsWith(`${root}/`) && mountedPath.startsWith(`${m}/`)).sort((a, b) => b.length - a.length)[0];
+  if (holding !== undefined) return holding;
+  const components = mountedPath.slice(root.length + 1).split('/');
+  return components.length < 2 ? null : `${root}/${components[0]}`;
+}
+
 /** Why docker-mcp cannot write the target's path for a bind under appdata, or null when it can. */
 function whyNotRewritable(mount: ServiceDataPath & { readonly writtenAt?: MountOrigin | null }, from: StackSource, appdata: string, inFolder: (file: string) => boolean): string | null {
   const origin = mount.writtenAt ?? null;
@@ -286,15 +363,14 @@ function whyNotRewritable(mount: ServiceDataPath & { readonly writtenAt?: MountO
 
 /**
  * The folder the stack lands in under the target's compose_path: its own
- * folder's name, where docker-mcp finds the same project again by that
- * name (the folder is named after the project, or its compose file says
- * `name:`); the project's name otherwise.
+ * folder's name, so a round trip leaves one folder on each side. The project
+ * name comes from the files there as it did on the source (`name:`, `.env`'s
+ * COMPOSE_PROJECT_NAME), and docker-mcp passes it to compose anyway. A folder
+ * name that is not a valid stack name gives way to the project's.
  */
-function targetFolderName(project: string, sourceStackDir: string, mainComposeText: string): string {
-  const folder = path.posix.basename(sourceStackDir);
-  const declares = new RegExp(`^name:\\s*["']?${project}["']?\\s*(#.*)?$`, 'm').test(mainComposeText);
+function targetFolderName(project: string, sourceStackDir: string): string {
   try {
-    return folder === project || declares ? validateStackName(folder) : project;
+    return validateStackName(path.posix.basename(sourceStackDir));
   } catch {
     return project;
   }
