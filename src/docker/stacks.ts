@@ -264,7 +264,7 @@ export async function deployStack(target: DockerHost, stack: string, content: st
 }
 
 async function writeEnvFile(target: DockerHost, dir: string, environment: Readonly<Record<string, string>>): Promise<void> {
-  // Single-quoted values are literal in compose v1 and v2 ("$" included); both read \' as a quote.
+  // Single-quoted values are literal in compose v1 and v2 ("$NAME" included, not "${NAME}": validateEnvironmentVariable refuses that); both read \' as a quote.
   const text = Object.entries(environment)
     .map(([name, value]) => `${name}='${value.replaceAll("'", "\\'")}'\n`)
     .join('');

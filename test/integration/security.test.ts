@@ -160,4 +160,13 @@ describe('secrets written on a host', () => {
     }
     expect(await kit.exists('alpha', `/srv/alpha/compose/${prefix}-env-bad`)).toBe(false);
   });
+
+  it('refuses ${...} on alpha, where compose v1 would replace it even in single quotes, naming the variable: nothing written', async () => {
+    const stack = `${prefix}-c-env-braced`;
+    for (const bad of ['x${HOME}y', 'p${NOPE:-dflt}']) {
+      await expect(deployStack(kit.hosts.alpha, stack, compose, { environment: { SECC_SECRET: bad } })).rejects.toThrow(/value of SECC_SECRET .*compose v1/);
+    }
+    expect(await kit.exists('alpha', `/srv/alpha/compose/${stack}`)).toBe(false);
+    await stackAction(kit.hosts.alpha, stack, 'down').catch(() => undefined);
+  });
 });

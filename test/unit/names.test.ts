@@ -112,7 +112,11 @@ describe('data paths', () => {
 
 describe('.env values', () => {
   it('take quotes, "$" and lone backslashes', () => {
-    for (const v of [`a'b$HOME"c`, 'C:\\dir\\x', '${X} $$ #']) expect(() => validateEnvironmentVariable('A', v)).not.toThrow();
+    for (const v of [`a'b$HOME"c`, 'C:\\dir\\x', '$X $$ #', 'a${b', 'a}b{', '$$HOME']) expect(() => validateEnvironmentVariable('A', v)).not.toThrow();
+  });
+
+  it('refuse ${...}, which compose v1 replaces even in single quotes, naming the variable', () => {
+    for (const v of ['x${HOME}y', '${NOPE:-dflt}', 'a${}b', '$${HOME}']) expect(() => validateEnvironmentVariable('SECRET', v)).toThrow(/value of SECRET .*compose v1/);
   });
 
   it('refuse the backslashes compose v1 and v2 read differently', () => {
