@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../src/errors.js';
+import { singleQuotedExpansions } from '../../src/docker/env-flavours.js';
 import {
   relativePathInside,
   validateAbsolutePath,
@@ -121,5 +122,12 @@ describe('.env values', () => {
 
   it('refuse the backslashes compose v1 and v2 read differently', () => {
     for (const v of ['a\\\\b', "a\\'b", 'a\\']) expect(() => validateEnvironmentVariable('A', v)).toThrow(/backslash/);
+  });
+});
+
+describe('a .env that compose v1 and v2 read differently', () => {
+  it('names the variables whose single-quoted value holds ${...}, once each', () => {
+    const text = ["A='x${HOME}y'", 'B="${HOME}"', 'C=${HOME}', "export D='${NOPE:-d}'", "E='$HOME'", "F='a${b'", '# G=\'${X}\'', "A='${Y}'", ''].join('\n');
+    expect(singleQuotedExpansions(text)).toEqual(['A', 'D']);
   });
 });
