@@ -126,6 +126,29 @@ describe('forged compose labels', () => {
   });
 });
 
+describe('honest compose labels', () => {
+  it('are believed: a project started by hand with compose v1 (relative config_files) and v2, an override file and another project name', async () => {
+    const betaRoot = `/tmp/${P}-beta/compose`;
+    const own = (target: DockerHost, root: string): DockerHost => ({ host: { ...target.host, compose_path: root }, transport: target.transport });
+    for (const [target, root, up, made] of [
+      [alpha, COMPOSE, 'docker-compose -p "$2" up -d', `${COMPOSE}/c-honest`],
+      [beta, betaRoot, 'docker compose -p "$2" up -d', `/tmp/${P}-beta`],
+    ] as const) {
+      const dir = `${root}/c-honest`;
+      const override = 'services:\n  app:\n    environment:\n      FROM_OVERRIDE: "yes"\n';
+      const started = await sh(target, `set -e; mkdir -p "$1"; printf %s "$3" > "$1/docker-compose.yml"; printf %s "$4" > "$1/docker-compose.override.yml"; cd "$1"; ${up} 2>&1`, dir, `${P}-honest`, STACK_FILE, override);
+      expect(started.exitCode, started.stdout).toBe(0);
+      try {
+        const stacks = await listStacks(own(target, root));
+        expect(stacks.find((s) => s.name === `${P}-honest`)).toMatchObject({ foundIn: 'both', folder: dir, running: 1 });
+        expect(stacks.find((s) => s.name === `${P}-honest`)).not.toHaveProperty('labelsIgnored');
+      } finally {
+        await sh(target, `cd "$1" && ${up.replace('up -d', 'down')} >/dev/null 2>&1; cd / && rm -rf "$3"`, dir, `${P}-honest`, made);
+      }
+    }
+  });
+});
+
 describe('a folder removal', () => {
   /** A plan as a journal could hold it: its folder is whatever the text says. */
   const planFor = (stack: string, folder: string) =>
