@@ -26,6 +26,7 @@ export type LabelVerdict = { readonly location: StackLocation } | { readonly ign
 
 /** Every project's labels checked on the host, in one round trip, by project name. */
 export async function checkLabelHints(transport: SshTransport, composeRoot: string, hints: readonly LabelHint[]): Promise<Map<string, LabelVerdict>> {
+  if (hints.length === 0) return new Map();
   const asked = new Set<string>([composeRoot]);
   for (const hint of hints) for (const p of pathsOf(hint) ?? []) asked.add(p);
   const resolved = new Map((await resolvePaths(transport, [...asked])).map((r) => [r.path, r]));

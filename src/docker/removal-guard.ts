@@ -59,6 +59,7 @@ export class RemovalGuard {
   async refusal(folder: string): Promise<string | null> {
     const [resolved] = await resolvePaths(this.target.transport, [folder]);
     const real = resolved?.real ?? folder;
+    if (real === '') return 'it cannot be resolved on the host (realpath failed)';
     const it = real === folder ? 'it' : `it resolves to ${real}, which`;
     if (real === '/') return `${it} is the root folder`;
     for (const root of this.roots) {

@@ -11,17 +11,19 @@ export type ResolvedKind = 'directory' | 'file' | 'other' | 'missing';
 
 export interface ResolvedPath {
   readonly path: string;
+  /** Empty when the host could not resolve it. */
   readonly real: string;
   /** What is at the path, links followed. */
   readonly kind: ResolvedKind;
 }
 
-// One letter per path (d, f, o, -), a NUL, then every realpath NUL-terminated. $@ are the paths.
+// One letter per path (d, f, o, -), a NUL, then each realpath NUL-terminated, or an empty one
+// where realpath fails (a name too long, say): one odd path must not fail the others. $@ are the paths.
 const RESOLVE_SCRIPT = `for p; do
   if [ -d "$p" ]; then printf d; elif [ -f "$p" ]; then printf f; elif [ -e "$p" ]; then printf o; else printf %s -; fi
 done
 printf '\\000'
-realpath -m -z -- "$@"`;
+for p; do realpath -m -z -- "$p" 2>/dev/null || printf '\\000'; done`;
 
 const KINDS: Record<string, ResolvedKind> = { d: 'directory', f: 'file', o: 'other', '-': 'missing' };
 

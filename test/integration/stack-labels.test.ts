@@ -76,10 +76,12 @@ beforeAll(async () => {
   // view and the resource would print this file; a plan would take the root of every stack for its folder.
   await forge(`${P}-shadow`, `${P}-x`, ROOT, SECRET);
   await forge(`${P}-root`, `${P}-y`, COMPOSE, REAL_FILE);
+  // A working_dir no folder can have (a name over NAME_MAX): listed, ignored, and the others still listed.
+  await forge(`${P}-long`, `${P}-w`, `/tmp/${'n'.repeat(300)}`, 'docker-compose.yml');
 }, 120_000);
 
 afterAll(async () => {
-  await sh(alpha, 'docker rm -f "$1-shadow" "$1-root" >/dev/null 2>&1; rm -rf "$2"', P, ROOT);
+  await sh(alpha, 'docker rm -f "$1-shadow" "$1-root" "$1-long" >/dev/null 2>&1; rm -rf "$2"', P, ROOT);
   await sh(beta, 'rm -rf "$1"', `/srv/beta/compose/${P}-y`);
   await alpha.transport.close();
   await beta.transport.close();
@@ -89,7 +91,7 @@ afterAll(async () => {
 describe('forged compose labels', () => {
   it('are listed with why they were not believed, with no folder or file', async () => {
     const stacks = await listStacks(alpha);
-    for (const name of [`${P}-x`, `${P}-y`]) {
+    for (const name of [`${P}-x`, `${P}-y`, `${P}-w`]) {
       const stack = stacks.find((s) => s.name === name);
       expect(stack).toMatchObject({ foundIn: 'engine', composeFile: null, folder: null, labelsIgnored: expect.stringMatching(/not a stack folder/) });
     }
