@@ -8,9 +8,9 @@
 import { findHost, loadConfig } from '../config/load.js';
 import { listContainers, removeContainer } from '../docker/containers.js';
 import type { DockerHost } from '../docker/docker-host.js';
+import { RemovalGuard } from '../docker/removal-guard.js';
 import { deployStack, listStacks, stackAction } from '../docker/stacks.js';
 import { migrateStack, type MigrationReport } from '../migration/execute.js';
-import { command } from '../ssh/quote.js';
 import { SshPool } from '../ssh/pool.js';
 import { testbedHostsFile } from '../testbed/layout.js';
 import { testbedUp } from '../testbed/testbed.js';
@@ -80,7 +80,8 @@ async function clearEarlierDemo(target: DockerHost): Promise<void> {
   for (const container of (await listContainers(target)).filter((c) => c.stack === DEMO_STACK)) {
     await removeContainer(target, container.id, { confirmed: true, force: true });
   }
-  await target.transport.exec(command(['rm', '-rf', '--', `${target.host.compose_path}/${DEMO_STACK}`]));
+  const guard = await RemovalGuard.open(target, DEMO_STACK);
+  await guard.removeFolder(`${target.host.compose_path}/${DEMO_STACK}`);
   if (target.host.zfs_dataset) {
     const zfs = new ZfsHost(target.transport);
     for (const service of SERVICES) {
@@ -89,6 +90,6 @@ async function clearEarlierDemo(target: DockerHost): Promise<void> {
     }
   }
   for (const service of SERVICES) {
-    await target.transport.exec(command(['rm', '-rf', '--', `${target.host.appdata_path}/${DEMO_STACK}-${service}`]));
+    await guard.removeFolder(`${target.host.appdata_path}/${DEMO_STACK}-${service}`);
   }
 }

@@ -13,6 +13,19 @@ export class UnknownStackError extends DockerMcpError {
   }
 }
 
+/** A project the engine runs whose labels do not lead to a stack folder under compose_path: nothing of it is read or changed. */
+export class StackOutsideComposePathError extends DockerMcpError {
+  readonly kind = 'bad-input' as const;
+
+  constructor(
+    readonly hostId: string,
+    readonly stackName: string,
+    readonly reason: string,
+  ) {
+    super(`stack ${JSON.stringify(stackName)} on ${hostId} is left alone: ${reason}`);
+  }
+}
+
 export class UnknownContainerError extends DockerMcpError {
   readonly kind = 'bad-input' as const;
 

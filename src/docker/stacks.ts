@@ -14,15 +14,17 @@ import type { StackLocation } from './compose-config.js';
 import { checkComposeText } from './compose-file.js';
 import { listContainers } from './containers.js';
 import type { DockerHost } from './docker-host.js';
-import { ComposeValidationError, HostSetupError, UnknownStackError } from './errors.js';
+import { ComposeValidationError, HostSetupError, StackOutsideComposePathError, UnknownStackError } from './errors.js';
 import type { ContainerSummary } from './inspect.js';
+import { checkLabelHints, pathsOf, type LabelVerdict } from './label-location.js';
+import { COMPOSE_FILE_NAMES, stackNameOfComposeFile } from './stack-folder-layout.js';
 import { log } from '../log.js';
 import { MAX_LOG_BYTES, boundedLog } from './log-output.js';
 
 // Compose files and .env hold secrets: files written after this are 0600, whatever the host's umask.
 const OWNER_ONLY = command(['umask', '077']);
 
-export const COMPOSE_FILE_NAMES = ['docker-compose.yml', 'docker-compose.yaml', 'compose.yml', 'compose.yaml'] as const;
+export { COMPOSE_FILE_NAMES } from './stack-folder-layout.js';
 
 export interface StackSummary {
   readonly name: string;
@@ -33,6 +35,8 @@ export interface StackSummary {
   readonly folder: string | null;
   readonly containers: readonly { readonly name: string; readonly service: string | null; readonly state: string; readonly health: string | null }[];
   readonly running: number;
+  /** Why the engine's labels for it were not believed (a project found only by its labels then has no folder). */
+  readonly labelsIgnored?: string;
 }
 
 const composeByTransport = new WeakMap<SshTransport, Promise<ComposeCapability>>();
@@ -116,47 +120,52 @@ function declaredProjectName(line: string): string | null {
   }
 }
 
-/** `<root>/<name>/<compose file name>` exactly, with a valid stack name; null for anything else. */
-function stackNameOfComposeFile(root: string, file: string): string | null {
-  if (!file.startsWith(`${root}/`)) return null;
-  const [name = '', fileName = '', ...rest] = file.slice(root.length + 1).split('/');
-  if (rest.length > 0 || !(COMPOSE_FILE_NAMES as readonly string[]).includes(fileName)) return null;
-  try {
-    return validateStackName(name);
-  } catch {
-    return null;
-  }
-}
-
-interface KnownStack {
+export interface KnownStack {
   readonly summary: StackSummary;
   readonly location: StackLocation | null;
+  /** The compose files its containers' labels name (absolute), believed or not. */
+  readonly labelFiles: readonly string[];
 }
 
 /**
  * Every compose project on the host, once: a project the engine runs from a
- * folder under compose_path is that folder's stack; one started elsewhere is
- * found by its labels (working directory and files).
+ * folder under compose_path is that folder's stack. The engine's labels
+ * are hints, checked on the host (label-location.ts): a project whose labels
+ * do not lead into a stack folder of its own is listed, with why, but has no
+ * place to read, change or remove.
  */
-async function knownStacks(target: DockerHost): Promise<KnownStack[]> {
+export async function knownStacks(target: DockerHost): Promise<KnownStack[]> {
   const [containers, folders] = await Promise.all([listContainers(target), stackFolders(target)]);
   const byProject = new Map<string, ContainerSummary[]>();
   for (const container of containers) {
     if (container.stack) byProject.set(container.stack, [...(byProject.get(container.stack) ?? []), container]);
   }
+  const hints = [...byProject].map(([project, [first]]) => ({ project, workingDir: first?.projectDir ?? null, configFiles: first?.configFiles ?? [] }));
+  const verdicts = await checkLabelHints(target.transport, composePath(target), hints);
+  const labelFiles = (project: string) => (pathsOf(hints.find((h) => h.project === project) ?? { project, workingDir: null, configFiles: [] }) ?? []).slice(1);
+  const checkedDir = (project: string) => {
+    const verdict = verdicts.get(project);
+    return verdict && 'location' in verdict ? verdict.location.workingDir : null;
+  };
   const stacks: KnownStack[] = [];
-  const claimed = new Set<string>();
+  const claimed = new Map<string, string>();
   for (const folder of folders.values()) {
-    const project = [...byProject.keys()].find((name) => byProject.get(name)?.[0]?.projectDir === folder.dir) ?? folder.location.project;
+    // The project the folder declares first, when its containers say they run from here.
+    const candidates = [folder.location.project, ...byProject.keys()];
+    const project = candidates.find((name) => byProject.has(name) && checkedDir(name) === folder.dir) ?? folder.location.project;
     const members = byProject.get(project) ?? [];
-    claimed.add(project);
-    stacks.push({ summary: summarize(project, members.length > 0 ? 'both' : 'folder', folder.file, folder.dir, members), location: { ...folder.location, project } });
+    claimed.set(project, folder.dir);
+    stacks.push({ summary: summarize(project, members.length > 0 ? 'both' : 'folder', folder.file, folder.dir, members), location: { ...folder.location, project }, labelFiles: labelFiles(project) });
   }
+  const owners = new Map([...claimed].map(([project, dir]) => [dir, project]));
   for (const [project, members] of byProject) {
     if (claimed.has(project)) continue;
-    const [first] = members;
-    const location = first?.projectDir && first.configFiles.length > 0 ? { project, workingDir: first.projectDir, configFiles: first.configFiles } : null;
-    stacks.push({ summary: summarize(project, 'engine', location?.configFiles[0] ?? null, location?.workingDir ?? null, members), location });
+    const verdict = verdicts.get(project) ?? { ignored: 'its containers carry no labels' };
+    const owner = 'location' in verdict ? owners.get(verdict.location.workingDir) : undefined;
+    const checked: LabelVerdict = owner !== undefined && 'location' in verdict ? { ignored: `its labels name the folder of stack ${owner}, ${verdict.location.workingDir}` } : verdict;
+    const location = 'location' in checked ? checked.location : null;
+    const summary = summarize(project, 'engine', location?.configFiles[0] ?? null, location?.workingDir ?? null, members);
+    stacks.push({ summary: 'ignored' in checked ? { ...summary, labelsIgnored: checked.ignored } : summary, location, labelFiles: labelFiles(project) });
   }
   return stacks.sort((a, b) => a.summary.name.localeCompare(b.summary.name));
 }
@@ -183,6 +192,7 @@ export async function listStacks(target: DockerHost): Promise<StackSummary[]> {
 export async function locateStack(target: DockerHost, stack: string): Promise<StackLocation> {
   const stacks = await knownStacks(target);
   const byName = stacks.find((s) => s.summary.name === stack) ?? stacks.find((s) => s.summary.folder !== null && path.posix.basename(s.summary.folder) === stack);
+  if (byName?.summary.labelsIgnored) throw new StackOutsideComposePathError(target.host.id, byName.summary.name, byName.summary.labelsIgnored);
   if (!byName?.location) throw new UnknownStackError(target.host.id, stack, stacks.filter((s) => s.location).map((s) => s.summary.name));
   return byName.location;
 }
@@ -267,7 +277,7 @@ export async function deployStack(target: DockerHost, stack: string, content: st
 }
 
 async function writeEnvFile(target: DockerHost, dir: string, environment: Readonly<Record<string, string>>): Promise<void> {
-  // Single-quoted values are literal in compose v1 and v2 ("$" included); both read \' as a quote.
+  // Single-quoted values are literal in compose v1 and v2 ("$NAME" included, not "${NAME}": validateEnvironmentVariable refuses that); both read \' as a quote.
   const text = Object.entries(environment)
     .map(([name, value]) => `${name}='${value.replaceAll("'", "\\'")}'\n`)
     .join('');

@@ -17,6 +17,7 @@ import { command } from '../ssh/quote.js';
 import type { DockerHost } from '../docker/docker-host.js';
 import { listContainers } from '../docker/containers.js';
 import { readResolvedProject } from '../docker/compose-config.js';
+import { removeFolderGuarded } from '../docker/removal-guard.js';
 import { profilesOf, readStackSource, withProfiles } from '../docker/stack-source.js';
 import { deployStack, hostCompose, stackAction, stackActionAt } from '../docker/stacks.js';
 import { tagImage } from '../docker/images.js';
@@ -340,7 +341,7 @@ async function runPhases(
       await target.transport.exec(command(['mv', '-T', '--', plan.targetStackDir, aside]));
     } else if ((startedEarlier.has('stack-folder') || folderLeftBy) && (await isDirectory(plan.targetStackDir))) {
       // This migration's own partial copy, or the one a failed run of it could not take away.
-      await target.transport.exec(command(['rm', '-rf', '--', plan.targetStackDir]));
+      await removeFolderGuarded(target, plan.stack, plan.targetStackDir);
     }
     // Not verified yet: the stack may still write in its folder. The folder-sync after the stop proves the copy.
     await copyFolder(source.transport, plan.sourceStackDir, target.transport, plan.targetStackDir, throttle, { whileInUse: true });
@@ -424,7 +425,7 @@ async function runPhases(
     throw new Error(`not every service came up on ${plan.target}: ${health.services.map((s) => `${s.service} ${s.state}${s.health ? `/${s.health}` : ''}`).join(', ')}`);
   }
   const runningAt = Date.now();
-  if (await isDirectory(aside)) await target.transport.exec(command(['rm', '-rf', '--', aside]));
+  if (await isDirectory(aside)) await removeFolderGuarded(target, plan.stack, aside);
   const leftReadonly = await leaveReadonly(source, zfsResults.flatMap((r) => (r.sourceDataset ? [r.sourceDataset] : [])), options.onProgress);
   const final = await pruneAfterStart(sent, zfs, options.onProgress);
   await journal.record({ final });

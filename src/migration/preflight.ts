@@ -4,6 +4,7 @@
  */
 import { listContainers } from '../docker/containers.js';
 import { containersMountingPath } from '../docker/path-users.js';
+import { singleQuotedExpansions } from '../docker/env-flavours.js';
 import { hostCompose, listStacks } from '../docker/stacks.js';
 import { builtImageName } from '../docker/compose-config.js';
 import { imageId } from '../docker/images.js';
@@ -91,6 +92,8 @@ export async function preflight(plan: MigrationPlan, source: DockerHost, target:
         '--force does not apply. Stop them, or declare them in the compose files the stack was started with, first',
     );
   }
+  const envChanges = await envReadDifferently(plan, source, target);
+  if (envChanges) refuse(envChanges);
   const notMoved = plan.notMoved.map((m) => `${m.service}: ${m.source} (${m.reason})`);
   if (notMoved.length > 0 && !context.force) {
     refuse(
@@ -342,4 +345,18 @@ async function checkVolumes(
     volumeHelpers: { source: helper, target: targetHelper?.image ?? helper, carry: targetHelper === null },
     volumeBytes: (sourceHelper as { image: string; bytes: number }).bytes,
   };
+}
+
+/** Why the stack's `.env` would give other values on the target (compose v1 on one host, v2 on the other), or null. */
+async function envReadDifferently(plan: MigrationPlan, source: DockerHost, target: DockerHost): Promise<string | null> {
+  const env = plan.targetFiles?.find((f) => f.name === '.env');
+  const names = env ? singleQuotedExpansions(env.text) : [];
+  if (names.length === 0) return null;
+  const [from, to] = await Promise.all([hostCompose(source), hostCompose(target)]);
+  if (from.flavour === to.flavour) return null;
+  const v1 = from.flavour === 'v1' ? plan.source : plan.target;
+  return (
+    `${plan.stack}'s .env sets ${names.join(', ')} to a single-quoted value holding \${...}, which compose v1 (on ${v1}) replaces with a variable's value ` +
+    `and v2 keeps as written: the stack would get other values on ${plan.target}. --force does not apply. Write those values without \${...} first`
+  );
 }

@@ -17,6 +17,7 @@
  */
 import type { DockerHost } from '../docker/docker-host.js';
 import { containersMountingPath } from '../docker/path-users.js';
+import { RemovalGuard } from '../docker/removal-guard.js';
 import { containersUsingVolume, inspectVolume, removeVolume } from '../docker/volumes.js';
 import { pathsNotContained } from '../host/containment.js';
 import { mountPointsUnder } from '../host/mount-points.js';
@@ -48,12 +49,16 @@ export async function removeSourceCopy(plan: MigrationPlan, source: DockerHost, 
   const removed: string[] = [];
   const kept: string[] = [];
   const at = (what: string) => `${plan.source}:${what}`;
+  const guard = await RemovalGuard.open(source, plan.stack);
 
   if ((await pathKind(source.transport, plan.sourceStackDir)) !== 'missing') {
+    const refused = await guard.refusal(plan.sourceStackDir);
     if (moved.stackFolderVerified?.path !== plan.targetStackDir) {
       kept.push(`${at(plan.sourceStackDir)}: its copy on ${plan.target} was not verified`);
+    } else if (refused) {
+      kept.push(`${at(plan.sourceStackDir)}: never removed: ${refused}`);
     } else {
-      await source.transport.exec(command(['rm', '-rf', '--one-file-system', '--', plan.sourceStackDir]), { timeoutMs: REMOVE_TIMEOUT_MS });
+      await guard.removeFolder(plan.sourceStackDir, { timeoutMs: REMOVE_TIMEOUT_MS });
       removed.push(at(plan.sourceStackDir));
     }
   }
@@ -72,7 +77,7 @@ export async function removeSourceCopy(plan: MigrationPlan, source: DockerHost, 
     }
     const outcome = result.method === 'zfs' && result.sourceDataset
       ? await removeMovedDataset(zfs, result.sourceDataset, sourcePath)
-      : await removeMovedDirectory(source, sourcePath);
+      : await removeMovedDirectory(source, guard, sourcePath);
     if (outcome.removed) removed.push(at(outcome.removed));
     if (outcome.kept) kept.push(at(outcome.kept));
   }
@@ -114,10 +119,12 @@ async function removeMovedDataset(zfs: ZfsHost, dataset: string, path: string): 
   return { removed: dataset };
 }
 
-async function removeMovedDirectory(source: DockerHost, path: string): Promise<Outcome> {
+async function removeMovedDirectory(source: DockerHost, guard: RemovalGuard, path: string): Promise<Outcome> {
   if ((await pathKind(source.transport, path)) === 'missing') return {};
   const mounts = await mountPointsUnder(source.transport, path);
   if (mounts.length > 0) return { kept: `${path}: other filesystems are mounted in it (${mounts.join(', ')})` };
-  await source.transport.exec(command(['rm', '-rf', '--one-file-system', '--', path]), { timeoutMs: REMOVE_TIMEOUT_MS });
+  const refused = await guard.refusal(path);
+  if (refused) return { kept: `${path}: never removed: ${refused}` };
+  await guard.removeFolder(path, { timeoutMs: REMOVE_TIMEOUT_MS });
   return { removed: path };
 }

@@ -8,6 +8,7 @@
  */
 import type { DockerHost } from '../docker/docker-host.js';
 import { stackAction, stackComposeFile } from '../docker/stacks.js';
+import { FolderRemovalRefusedError, RemovalGuard, removeFolderGuarded } from '../docker/removal-guard.js';
 import { inspectVolume, removeVolume } from '../docker/volumes.js';
 import { describeError, InvalidInputError } from '../errors.js';
 import { command } from '../ssh/quote.js';
@@ -63,13 +64,13 @@ export async function rollBack(entry: JournalEntry, source: DockerHost, target: 
     await step(folderRemoval(plan), async () => {
       const aside = asideFolder(plan.targetStackDir, plan.id);
       if (await exists(target, aside)) {
-        await target.transport.exec(command(['rm', '-rf', '--', plan.targetStackDir]));
+        await removeFolderGuarded(target, plan.stack, plan.targetStackDir);
         await target.transport.exec(command(['mv', '-T', '--', aside, plan.targetStackDir]));
         return `put the earlier ${plan.target}:${plan.targetStackDir} back`;
       }
       // Moving back and not yet set aside: the folder there is the stale copy, not ours.
       if (entry.movingBack || !(await exists(target, plan.targetStackDir))) return null;
-      await target.transport.exec(command(['rm', '-rf', '--', plan.targetStackDir]));
+      await removeFolderGuarded(target, plan.stack, plan.targetStackDir);
       return `removed ${plan.target}:${plan.targetStackDir}`;
     });
   }
@@ -91,11 +92,14 @@ export async function rollBack(entry: JournalEntry, source: DockerHost, target: 
             return `removed dataset ${plan.target}:${before.dataset}`;
           }
           if (!(await exists(target, before.targetPath))) return null;
+          const guard = await RemovalGuard.open(target, plan.stack);
           if (before.state === 'empty-directory') {
-            await target.transport.exec(command(['find', before.targetPath, '-mindepth', '1', '-delete']));
+            const refused = await guard.refusal(before.targetPath);
+            if (refused) throw new FolderRemovalRefusedError(`refusing to empty ${plan.target}:${before.targetPath}: ${refused}`);
+            await target.transport.exec(command(['find', before.targetPath, '-xdev', '-mindepth', '1', '-delete']));
             return `emptied ${plan.target}:${before.targetPath} again`;
           }
-          await target.transport.exec(command(['rm', '-rf', '--', before.targetPath]));
+          await guard.removeFolder(before.targetPath);
           return `removed the copy ${plan.target}:${before.targetPath}`;
         });
       }

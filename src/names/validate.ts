@@ -190,6 +190,16 @@ export function validateEnvironmentVariable(name: string, value: string): void {
   if (/\\(?=[\\']|$)/.test(value)) {
     throw new InvalidInputError(`value of ${name}`, value, 'has a backslash before a backslash, before a quote or at the end, which compose v1 and v2 read differently');
   }
+  // docker-compose 1.x reads .env with python-dotenv, which replaces ${NAME} and ${NAME:-default} even
+  // in single quotes (and has no escape for it); compose v2 keeps single-quoted values literal.
+  const braced = /\$\{[^}]*\}/.exec(value);
+  if (braced) {
+    throw new InvalidInputError(
+      `value of ${name}`,
+      value,
+      `holds "${braced[0]}", which compose v1 (docker-compose 1.x) replaces with a variable's value even in single quotes while v2 keeps it as written; no quoting makes the two read it alike, so it is refused on every host`,
+    );
+  }
 }
 
 /** The name of a control character (C0 or DEL), for messages that must not print it raw. */

@@ -129,6 +129,25 @@ describe('what counts as docker-mcp\'s own dataset', () => {
   }, TIMEOUT_MS);
 });
 
+describe('properties on the way (OpenZFS 2.3 to OpenZFS 2.3)', () => {
+  it('carries what users set on the data, never sharing, reservations, quotas, snapdir or exec policy', async () => {
+    const carried: Record<string, string> = { compression: 'zstd', atime: 'off', xattr: 'sa', acltype: 'posix', dnodesize: 'auto', 'org.example:tier': 'gold' };
+    const hostile = ['sharenfs', 'reservation', 'refreservation', 'quota', 'refquota', 'snapdir', 'exec', 'setuid', 'devices'];
+    await sourceDataset('c-props', 1, [
+      ...Object.entries(carried).flatMap(([k, v]) => ['-o', `${k}=${v}`]),
+      ...['reservation=8M', 'refreservation=8M', 'quota=512M', 'refquota=512M', 'snapdir=visible', 'exec=off', 'setuid=off', 'devices=off'].flatMap((o) => ['-o', o]),
+    ]);
+    // A guest without an NFS server still records the property when it cannot export it.
+    await sh('delta', 'zfs set sharenfs="rw=@0.0.0.0/0,no_root_squash" "$1" 2>/dev/null; true', dataset('c-props'));
+    for (const property of hostile) expect(await zfsValue('delta', property, dataset('c-props')), property).toEqual([expect.any(String), 'local']);
+    const outcome = await transfer('c-props', '1');
+    expect(outcome).toMatchObject({ mode: 'full', propertiesNotSet: [] });
+    expect(outcome.propertiesSet.map((p) => p.split('=')[0]).sort()).toEqual(Object.keys(carried).sort());
+    for (const [property, value] of Object.entries(carried)) expect(await zfsValue('epsilon', property, dataset('c-props')), property).toEqual([value, 'local']);
+    for (const property of hostile) expect((await zfsValue('epsilon', property, dataset('c-props')))[1], property).not.toBe('local');
+  }, TIMEOUT_MS);
+});
+
 describe('interrupted receives left by an earlier run', () => {
   /** Send `snapshot` (from `from`) but cut the stream after `bytes`: the target keeps a partial receive (-s). */
   async function interruptedReceive(source: string, target: string, snapshot: string, from?: string, bytes = 2_000_000): Promise<void> {

@@ -160,4 +160,26 @@ describe('secrets written on a host', () => {
     }
     expect(await kit.exists('alpha', `/srv/alpha/compose/${prefix}-env-bad`)).toBe(false);
   });
+
+  it('refuses to move a .env written by hand with a single-quoted ${...} from beta (v2, literal) to alpha (v1, replaced): refused at pre-flight, naming it', async () => {
+    const stack = `${prefix}-c-env-move`;
+    const dir = `/srv/beta/compose/${stack}`;
+    await kit.sh('beta', 'mkdir -p "$1" && printf %s "$2" > "$1/docker-compose.yml" && printf "%s\\n" "$3" > "$1/.env"', dir, compose, "SECC_SECRET='x${HOME}y'");
+    // beta's compose v2 keeps the value as written.
+    expect((await kit.sh('beta', 'cd "$1" && docker compose config', dir)).stdout).toContain('SECRET: x$${HOME}y');
+    const run = await kit.cli(['migrate', 'beta', 'alpha', stack, '--start-timeout', '10']);
+    expect(run.exitCode).not.toBe(0);
+    expect(run.stderr).toMatch(/refused \(nothing was changed\): .*\.env sets SECC_SECRET to a single-quoted value holding \$\{\.\.\.\}, which compose v1 \(on alpha\)/);
+    expect(await kit.exists('alpha', `/srv/alpha/compose/${stack}`)).toBe(false);
+    await kit.sh('beta', 'rm -rf "$1"', dir);
+  });
+
+  it('refuses ${...} on alpha, where compose v1 would replace it even in single quotes, naming the variable: nothing written', async () => {
+    const stack = `${prefix}-c-env-braced`;
+    for (const bad of ['x${HOME}y', 'p${NOPE:-dflt}']) {
+      await expect(deployStack(kit.hosts.alpha, stack, compose, { environment: { SECC_SECRET: bad } })).rejects.toThrow(/value of SECC_SECRET .*compose v1/);
+    }
+    expect(await kit.exists('alpha', `/srv/alpha/compose/${stack}`)).toBe(false);
+    await stackAction(kit.hosts.alpha, stack, 'down').catch(() => undefined);
+  });
 });

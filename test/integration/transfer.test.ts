@@ -154,6 +154,35 @@ describe('transferServices between ZFS hosts', () => {
   });
 });
 
+describe('dataset properties on the way (zfs-fuse to zfs-fuse)', () => {
+  it('carries what users set on the data, never sharing, reservations, quotas, snapdir or exec policy', async () => {
+    const source = `alpha/appdata/${prefix}-c-props`;
+    const carried = { compression: 'gzip', atime: 'off', 'com.example:tier': 'gold' };
+    // zfs-fuse sets sharenfs but exits 1 when it cannot export it: the property is set all the same.
+    await sh(
+      'alpha',
+      'set -e; zfs create -o compression=gzip -o atime=off -o com.example:tier=gold -o reservation=1M -o quota=200M -o refquota=200M -o snapdir=visible -o exec=off "$1"; zfs set sharenfs=rw=@0.0.0.0/0,no_root_squash "$1" 2>/dev/null || true; echo data > "$2/file"',
+      source,
+      appdata('alpha', 'c-props'),
+    );
+    const hostile = ['sharenfs', 'reservation', 'quota', 'refquota', 'snapdir', 'exec'];
+    const onSource = (await sh('alpha', 'zfs get -H -o property,source "$1" "$2"', hostile.join(','), source)).stdout;
+    expect(onSource.trim().split('\n')).toEqual(hostile.map((property) => `${property}\tlocal`));
+    const summary = await transferServices({
+      source: endpoints.alpha,
+      target: endpoints.beta,
+      services: [{ service: 'c-props', sourcePath: appdata('alpha', 'c-props'), targetPath: appdata('beta', 'c-props') }],
+      snapshotTag: 'props',
+    });
+    expect(summary.results[0]).toMatchObject({ ok: true, method: 'zfs', propertiesNotSet: [] });
+    const target = `beta/appdata/${prefix}-c-props`;
+    const onTarget = (names: string[]) => sh('beta', 'zfs get -H -p -o property,value,source "$1" "$2"', names.join(','), target).then((r) => r.stdout.trim().split('\n'));
+    expect(await onTarget(Object.keys(carried))).toEqual(Object.entries(carried).map(([property, value]) => `${property}\t${value}\tlocal`));
+    for (const line of await onTarget(hostile)) expect(line).not.toMatch(/\tlocal$/);
+    expect((summary.results[0]?.propertiesSet ?? []).map((p) => p.split('=')[0]).sort()).toEqual(Object.keys(carried).sort());
+  });
+});
+
 describe('transferServices with zstd on the wire (forced: the testbed is all loopback, where auto leaves it off)', () => {
   it('moves a dataset compressed, relayed and then directly, with the same data on both sides', async () => {
     await new ZfsHost(endpoints.alpha.transport).createDataset(`alpha/appdata/${prefix}-zstd`);

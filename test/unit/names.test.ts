@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../src/errors.js';
+import { singleQuotedExpansions } from '../../src/docker/env-flavours.js';
 import {
   relativePathInside,
   validateAbsolutePath,
@@ -129,10 +130,21 @@ describe('data paths', () => {
 
 describe('.env values', () => {
   it('take quotes, "$" and lone backslashes', () => {
-    for (const v of [`a'b$HOME"c`, 'C:\\dir\\x', '${X} $$ #']) expect(() => validateEnvironmentVariable('A', v)).not.toThrow();
+    for (const v of [`a'b$HOME"c`, 'C:\\dir\\x', '$X $$ #', 'a${b', 'a}b{', '$$HOME']) expect(() => validateEnvironmentVariable('A', v)).not.toThrow();
+  });
+
+  it('refuse ${...}, which compose v1 replaces even in single quotes, naming the variable', () => {
+    for (const v of ['x${HOME}y', '${NOPE:-dflt}', 'a${}b', '$${HOME}']) expect(() => validateEnvironmentVariable('SECRET', v)).toThrow(/value of SECRET .*compose v1/);
   });
 
   it('refuse the backslashes compose v1 and v2 read differently', () => {
     for (const v of ['a\\\\b', "a\\'b", 'a\\']) expect(() => validateEnvironmentVariable('A', v)).toThrow(/backslash/);
+  });
+});
+
+describe('a .env that compose v1 and v2 read differently', () => {
+  it('names the variables whose single-quoted value holds ${...}, once each', () => {
+    const text = ["A='x${HOME}y'", 'B="${HOME}"', 'C=${HOME}', "export D='${NOPE:-d}'", "E='$HOME'", "F='a${b'", '# G=\'${X}\'', "A='${Y}'", ''].join('\n');
+    expect(singleQuotedExpansions(text)).toEqual(['A', 'D']);
   });
 });

@@ -21,7 +21,7 @@ import {
   targetAddressFromSource,
 } from '../../src/transfer/source-to-target-ssh.js';
 import { zfsCommands } from '../../src/zfs/commands.js';
-import { parsePropertySources, propertiesToSet, userSetProperties } from '../../src/zfs/dataset-properties.js';
+import { CARRIED_PROPERTIES, isCarriedProperty, NEVER_CARRIED_PROPERTIES, parsePropertySources, propertiesToSet, userSetProperties } from '../../src/zfs/dataset-properties.js';
 import { sendFlags } from '../../src/zfs/send-flags.js';
 
 const OPENZFS = parseZfsUsage(readFileSync(new URL('../fixtures/openzfs-2.1-zfs-usage.txt', import.meta.url), 'utf8'));
@@ -141,6 +141,21 @@ describe('dataset properties carried to the target', () => {
         ['org.example:backup', 'daily'],
       ]),
     );
+  });
+
+  it('carries by allowlist: what shares, mounts, reserves, limits, runs or unlocks the data stays behind, whatever the source set', () => {
+    const hostile = [
+      'sharenfs\trw=@0.0.0.0/0,no_root_squash\tlocal', 'sharesmb\ton\tlocal', 'reservation\t1073741824\tlocal', 'refreservation\t1073741824\treceived',
+      'quota\t1048576\tlocal', 'refquota\t1048576\tlocal', 'snapdir\tvisible\tlocal', 'canmount\tnoauto\tlocal', 'readonly\ton\tlocal',
+      'zoned\ton\tlocal', 'devices\ton\tlocal', 'setuid\ton\tlocal', 'exec\ton\tlocal', 'keylocation\tfile:///x\tlocal', 'dedup\ton\tlocal',
+      'docker-mcp:left-readonly\tyes\tlocal', 'somefutureproperty\tx\tlocal',
+      'compression\tgzip\tlocal', 'xattr\tsa\tlocal', 'acltype\tposix\tlocal', 'dnodesize\tauto\treceived', 'com.example:tier\tgold\tlocal', '',
+    ].join('\n');
+    expect(userSetProperties(parsePropertySources(hostile))).toEqual(
+      new Map([['compression', 'gzip'], ['xattr', 'sa'], ['acltype', 'posix'], ['dnodesize', 'auto'], ['com.example:tier', 'gold']]),
+    );
+    for (const property of NEVER_CARRIED_PROPERTIES) expect(isCarriedProperty(property), property).toBe(false);
+    for (const property of CARRIED_PROPERTIES) expect(NEVER_CARRIED_PROPERTIES).not.toContain(property);
   });
 
   it('sets on the target only what it lacks or has with another value', () => {
