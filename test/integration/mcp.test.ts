@@ -271,7 +271,11 @@ describe('MCP server over stdio (the built binary)', () => {
   it('docker_hosts add, edit and remove keep comments and the other blocks of hosts.yml, and keep a .bak', async () => {
     structured(await call(client, 'docker_hosts', { action: 'add', host_id: 'zeta', ssh_host: '127.0.0.14', ssh_user: 'root', tags: ['lab'], appdata_path: '/srv/zeta/appdata' }));
     expect(errorText(await call(client, 'docker_hosts', { action: 'add', host_id: 'zeta', ssh_host: 'x', ssh_user: 'y' }))).toMatch(/already in/);
-    structured(await call(client, 'docker_hosts', { action: 'edit', host_id: 'zeta', description: 'added over MCP', enabled: false }));
+    // Without elicitation the refusal shows the change, old → new per field.
+    expect(errorText(await call(client, 'docker_hosts', { action: 'edit', host_id: 'zeta', description: 'added over MCP', enabled: false }))).toMatch(
+      /^bad-input: editing zeta in .*hosts\.yml:\n {2}description: "" → "added over MCP"\n {2}enabled: true → false\nrepeat with confirm: true$/,
+    );
+    structured(await call(client, 'docker_hosts', { action: 'edit', host_id: 'zeta', description: 'added over MCP', enabled: false, confirm: true }));
     let text = await readFile(configFile, 'utf8');
     expect(text).toMatch(/^# my fleet, hand-written/);
     expect(text).toMatch(/bandwidth_limit: 100M\s+# kept/);
