@@ -132,7 +132,7 @@ describe('a compose file that reaches outside its stack', () => {
     const literal = risky.replace('${HOST_ROOT}', '/');
     const dry = await runCli(['stacks', 'deploy', 'alpha', stack, '-f', '-', '--dry-run'], {}, literal);
     expect(dry.exitCode, dry.stderr).toBe(0);
-    expect(dry.stdout).toBe(`would ask: deploying project ${stack} on alpha writes /srv/alpha/compose/${stack}/docker-compose.yml; its compose file reaches outside the stack's own data:\n${lines.map((l) => `  ${l}\n`).join('')}`);
+    expect(`${dry.stdout}\n`, 'execa drops the last newline').toBe(`would ask: deploying project ${stack} on alpha writes /srv/alpha/compose/${stack}/docker-compose.yml; its compose file reaches outside the stack's own data:\n${lines.map((l) => `  ${l}\n`).join('')}`);
     const refused = await runCli(['stacks', 'deploy', 'alpha', stack, '-f', '-'], {}, literal);
     expect(refused.exitCode).toBe(2);
     expect(refused.stderr).toContain(lines.map((l) => `  ${l}\n`).join(''));
