@@ -290,6 +290,7 @@ describe('confirmation by elicitation, and list_changed', () => {
 
   it('asks the user before down; a decline changes nothing, an accept goes ahead', async () => {
     expect(await runningOf()).toHaveLength(2);
+    session.questions.length = 0;
     session.answer = { action: 'decline' };
     expect(refusal(await call(session, 'docker_compose', { action: 'down', host_id: 'alpha', stack_name: stack }))).toMatch(/^bad-input: not confirmed \(the user declined\): down stops and removes the containers of .* nothing was changed$/);
     expect(session.questions).toEqual([expect.stringMatching(new RegExp(`^down stops and removes the containers of ${stack} on alpha. Go ahead\\?$`))]);
