@@ -5,7 +5,7 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { summarizeHost } from '../../config/host-summary.js';
-import { enabledHosts, findHost, type LoadedConfig } from '../../config/load.js';
+import { enabledHosts, findHost, parseConfigText, type LoadedConfig } from '../../config/load.js';
 import type { HostConfig } from '../../config/schema.js';
 import { removeHost, setHostFields, writeConfigFile, type HostFieldUpdate } from '../../config/write.js';
 import { cleanupHost, CLEANUP_LEVELS } from '../../docker/cleanup.js';
@@ -133,6 +133,7 @@ async function addHost(context: McpContext, config: LoadedConfig, input: Input, 
   if (config.document.hasIn(['hosts', hostId])) throw new InvalidInputError('host_id', hostId, `is already in ${config.location.path}; use action edit`);
   const address = `${required(input.ssh_user, 'ssh_user')}@${required(input.ssh_host, 'ssh_host')}`;
   setHostFields(config.document, hostId, hostFields(input));
+  refuseUnreadable(config);
   // Any file the controller can read can be offered to a host as a key: the user chooses which.
   if (input.ssh_key_path !== undefined) {
     await confirm(input.confirm, { effect: `adding ${hostId} to ${config.location.path} lets this controller log in to ${address} with the private key ${input.ssh_key_path}` });
@@ -157,10 +158,16 @@ async function editHost(context: McpContext, config: LoadedConfig, input: Input,
   const changes = Object.entries(fields).map(([field, value]) => `${field}: ${shown(before[field as keyof HostConfig])} → ${shown(value)}`);
   // Set first, so a value hosts.yml cannot hold is refused before the user is asked.
   setHostFields(config.document, hostId, fields);
+  refuseUnreadable(config);
   await confirm(input.confirm, { effect: `editing ${hostId} in ${config.location.path}`, details: changes });
   await writeConfigFile(config.location.path, config.document);
   await context.ssh.forget(hostId);
   return { edited: hostId, fields: Object.keys(fields), config: config.location.path };
+}
+
+/** A document hosts.yml could not hold is refused now, with the field, rather than after the user said yes. */
+function refuseUnreadable(config: LoadedConfig): void {
+  parseConfigText(config.document.toString(), config.location.path);
 }
 
 /** A field's value as the user reads it in hosts.yml. */
