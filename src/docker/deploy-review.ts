@@ -2,7 +2,7 @@
  * What a deploy does, read before it is done: the files it replaces, the
  * project name compose will give it, and the settings of the compose file
  * that reach past the stack's own data (host paths outside appdata and the
- * stack folder, the Docker socket, privileged mode, the host's namespaces,
+ * stack folder, as binds or as the files of secrets and configs, the Docker socket, privileged mode, the host's namespaces,
  * added capabilities, devices, unconfined security profiles). Pure: the
  * input is compose's own resolved config, so `.env` variables count.
  */
@@ -65,6 +65,9 @@ export function riskySettings(printedConfig: string, places: { readonly appdataP
     const access = mount.readOnly ? ', read-only' : '';
     if (DOCKER_SOCKET.test(hostPath)) lines.push(`${mount.service}: ${how} ${hostPath} → ${mount.target}${access} (the Docker socket: root on the host)`);
     else if (outside(hostPath)) lines.push(`${mount.service}: ${how} ${hostPath} → ${mount.target}${access} (outside appdata and the stack folder)`);
+  }
+  for (const file of resolved.files) {
+    if (outside(file.path)) lines.push(`${file.kind} ${file.name}: file ${file.path} (outside appdata and the stack folder)`);
   }
   for (const [service, definition] of Object.entries(services)) {
     if (!isMapping(definition)) continue;

@@ -28,6 +28,8 @@ const V2_PRINTED = JSON.stringify({
     tame: { image: 'busybox', volumes: [{ type: 'bind', source: '/srv/alpha/appdata/b-tame', target: '/data' }], security_opt: ['no-new-privileges:true'] },
   },
   volumes: { cache: { name: 'b-app_cache' }, etc: { name: 'b-app_etc', driver_opts: { type: 'none', o: 'bind', device: '/etc' } } },
+  secrets: { shadow: { file: '/etc/shadow' }, token: { file: '/srv/alpha/compose/b-app/token' } },
+  configs: { conf: { file: '/srv/alpha/appdata/b-app/app.conf' } },
 });
 
 // As docker-compose 1.x prints one: YAML, short volume syntax.
@@ -51,6 +53,7 @@ describe('the settings of a compose file that reach outside its stack', () => {
       'root: bind / → /host (outside appdata and the stack folder)',
       'root: bind /var/run/docker.sock → /var/run/docker.sock, read-only (the Docker socket: root on the host)',
       'root: volume etc (a bind of) /etc → /etc-host (outside appdata and the stack folder)',
+      'secret shadow: file /etc/shadow (outside appdata and the stack folder)',
       'root: privileged: true',
       'root: pid: host',
       'root: network_mode: host',
