@@ -5,6 +5,11 @@
  * lines (the same in a dry run and in the CLI); a project name other than
  * the folder's is refused. alpha runs compose v1, beta v2. Names start with `b-dg`.
  */
+import { execa } from 'execa';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { ElicitRequestSchema, type CallToolResult, type ElicitResult } from '@modelcontextprotocol/sdk/types.js';
@@ -20,6 +25,7 @@ import { cleanUpPrefix } from './stack-fixture.js';
 import { testbedHost } from './testbed.js';
 
 const prefix = `b-dg${process.pid}`;
+const cliBin = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url));
 const hosts = {} as Record<'alpha' | 'beta', DockerHost>;
 let context: McpContext;
 
@@ -137,6 +143,39 @@ describe('a compose file that reaches outside its stack', () => {
     expect(refused.exitCode).toBe(2);
     expect(refused.stderr).toContain(lines.map((l) => `  ${l}\n`).join(''));
     expect(await exists('alpha', `/srv/alpha/compose/${stack}`)).toBe(false);
+  });
+});
+
+describe('the CLI at a terminal', () => {
+  const stack = `${prefix}-tty`;
+  const privileged = `services:\n  web:\n    image: local/busybox:test\n    command: ["sleep", "60"]\n    network_mode: none\n    privileged: true\n`;
+  let file: string;
+
+  beforeAll(async () => {
+    file = path.join(await mkdtemp(path.join(os.tmpdir(), 'b-tty-')), 'compose.yml');
+    await writeFile(file, privileged);
+  });
+
+  afterAll(() => rm(path.dirname(file), { recursive: true, force: true }));
+
+  // script(1) gives the CLI a terminal, as a user's shell would.
+  // --no-start: the testbed's nested engine cannot start a privileged container.
+  const atTerminal = (answer: string) =>
+    execa('script', ['-qec', `node --import ${import.meta.resolve('tsx')} ${cliBin} stacks deploy alpha ${stack} -f ${file} --no-start`, '/dev/null'], {
+      input: answer,
+      reject: false,
+      env: { DOCKER_MCP_CONFIG: testbedHostsFile() },
+    });
+
+  it('asks with the same lines, and only y goes ahead', async () => {
+    const declined = await atTerminal('n\n');
+    expect(declined.exitCode).toBe(2);
+    expect(declined.stdout).toContain(`deploying project ${stack} on alpha writes /srv/alpha/compose/${stack}/docker-compose.yml; its compose file reaches outside the stack's own data:\r\n  web: privileged: true\r\nGo ahead? [y/N]`);
+    expect(declined.stdout).toMatch(/not confirmed: .*; nothing was changed/);
+    expect(await exists('alpha', `/srv/alpha/compose/${stack}`)).toBe(false);
+    const accepted = await atTerminal('y\n');
+    expect(accepted.exitCode, accepted.stdout).toBe(0);
+    expect(await sh('alpha', 'cat "$1"', `/srv/alpha/compose/${stack}/docker-compose.yml`)).toBe(privileged);
   });
 });
 
