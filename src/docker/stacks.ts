@@ -284,15 +284,16 @@ async function stageDeploy(target: DockerHost, stack: string, content: string, o
   validateStackName(stack);
   const root = checkComposeText(content, `for ${stack}`);
   for (const [name, value] of Object.entries(options.environment ?? {})) validateEnvironmentVariable(name, value);
-  const [compose, stacks] = await Promise.all([hostCompose(target), asked ? knownStacks(target) : Promise.resolve(null)]);
-  const folders = await stackFolders(target);
+  const [compose, folders, stacks] = await Promise.all([hostCompose(target), stackFolders(target), asked ? knownStacks(target) : Promise.resolve(null)]);
   const dir = `${composePath(target)}/${stack}`;
   const existing = folders.get(stack);
   const file = existing?.file ?? `${dir}/docker-compose.yml`;
   const base = `/tmp/docker-mcp-${stack}-${randomBytes(6).toString('hex')}`;
   const temporary = `${base}.yml`;
   const temporaryEnv = options.environment === undefined ? null : `${base}.env`;
-  const cleanUp = async () => void (await target.transport.exec(command(['rm', '-f', '--', temporary, ...(temporaryEnv ? [temporaryEnv] : [])])));
+  const cleanUp = async (): Promise<void> => {
+    await target.transport.exec(command(['rm', '-f', '--', temporary, ...(temporaryEnv ? [temporaryEnv] : [])]));
+  };
   try {
     await target.transport.exec(andThen(OWNER_ONLY, redirect(command(['cat']), { stdoutFile: temporary })), { input: content });
     if (temporaryEnv && options.environment) await target.transport.exec(andThen(OWNER_ONLY, redirect(command(['cat']), { stdoutFile: temporaryEnv })), { input: envFileText(options.environment) });
@@ -319,10 +320,7 @@ async function stageDeploy(target: DockerHost, stack: string, content: string, o
         resolvedName: compose.flavour === 'v2' ? parseResolvedConfig(printed.stdout, stack).name : null,
         environmentName: options.environment?.COMPOSE_PROJECT_NAME ?? null,
       });
-      const other = stacks.find((s) => s.summary.name === stack && s.summary.folder !== dir);
-      if (other) {
-        throw new InvalidInputError('stack', stack, `is already the project of ${other.summary.folder ?? 'containers started elsewhere'} on ${target.host.id}: deploying it here would take over that project's containers`);
-      }
+      refuseTakeover(target.host.id, stack, dir, stacks);
     }
     const replaces = [...(existing ? [existing.file] : []), ...(temporaryEnv && envExists ? [`${dir}/.env`] : [])];
     const risky = riskySettings(printed.stdout, { appdataPath: target.host.appdata_path ?? null, stackFolder: dir });
@@ -343,6 +341,14 @@ async function stageDeploy(target: DockerHost, stack: string, content: string, o
   } catch (error) {
     await cleanUp();
     throw error;
+  }
+}
+
+/** A stack name that another folder's stack (or containers started elsewhere) already runs as. */
+function refuseTakeover(hostId: string, stack: string, dir: string, stacks: readonly KnownStack[]): void {
+  const other = stacks.find((s) => s.summary.name === stack && s.summary.folder !== dir);
+  if (other) {
+    throw new InvalidInputError('stack', stack, `is already the project of ${other.summary.folder ?? 'containers started elsewhere'} on ${hostId}: deploying it here would take over that project's containers`);
   }
 }
 
