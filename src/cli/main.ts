@@ -18,7 +18,7 @@ import { registerTestbedCommands } from './commands/testbed.js';
 export function buildProgram(): Command {
   const program = new Command('docker-mcp')
     .description('Run Docker Compose stacks on several hosts over SSH, and move them between hosts with their data.')
-    .option('-c, --config <file>', 'hosts.yml to use (else $DOCKER_MCP_CONFIG, ./config/hosts.yml, ~/.config/docker-mcp/hosts.yml)')
+    .option('-c, --config <file>', 'hosts.yml to use (else $DOCKER_MCP_CONFIG, ~/.config/docker-mcp/hosts.yml; ./config/hosts.yml only when named here)')
     .version(VERSION)
     .showHelpAfterError()
     .exitOverride();

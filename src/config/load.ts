@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { Document, LineCounter, isMap, isNode, isScalar, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { UnknownHostError, describeError } from '../errors.js';
+import { log } from '../log.js';
 import { validateHostId } from '../names/validate.js';
 import { expandEnvironment } from './env-expansion.js';
 import { ConfigInvalidError, type ConfigProblem } from './errors.js';
@@ -29,11 +30,21 @@ type ParsedConfig = Omit<LoadedConfig, 'location'>;
 /** hosts.yml as found; a file that does not exist yet holds no hosts (the first one added creates it). */
 export async function loadConfig(explicitPath?: string, env: NodeJS.ProcessEnv = process.env): Promise<LoadedConfig> {
   const location = locateConfig(explicitPath, env);
+  if (location.ignoredFolderFile !== undefined) warnIgnoredFolderFileOnce(location.ignoredFolderFile, location.path);
   if (!location.exists) return { location, hosts: [], document: new Document(), server: {}, transfer: {} };
   const text = await readFile(location.path, 'utf8');
   const parsed = parseConfigText(text, location.path, env);
   warnUnsupportedSettingsOnce(location.path, unsupportedSettings(parsed.server, parsed.transfer));
   return { location, ...parsed };
+}
+
+const warnedFolderFiles = new Set<string>();
+
+/** Loud, once per file and process: a user who relied on the Python tool's look-up must hear why their hosts are not these. */
+function warnIgnoredFolderFileOnce(ignored: string, used: string): void {
+  if (warnedFolderFiles.has(ignored)) return;
+  warnedFolderFiles.add(ignored);
+  log.warn(`NOT reading ${ignored}: a hosts file in the current folder is used only when named (a cloned repository's file could point your hosts elsewhere); using ${used}. To use it: --config ${ignored}`);
 }
 
 /** Parse hosts.yml text; `file` is only used in messages. */

@@ -1,10 +1,15 @@
 /**
  * Where hosts.yml is looked for, in order: --config, $DOCKER_MCP_CONFIG,
- * $DOCKER_HOSTS_CONFIG (the Python tool's variable), ./config/hosts.yml,
+ * $DOCKER_HOSTS_CONFIG (the Python tool's variable),
  * ~/.config/docker-mcp/hosts.yml, and last the local testbed's file when the
  * testbed is up (so a machine with no hosts configured still has three).
  * When there is none, the tool starts with no hosts (as the Python tool does)
  * and the first host added creates the file: the one named, else the user's.
+ *
+ * `./config/hosts.yml` of the current folder is not read unless named: a
+ * cloned repository's file would redirect the user's hosts (and choose the
+ * known_hosts their keys are checked against). When one is there, the
+ * location says so, so that the user hears why it is not used.
  */
 import { existsSync } from 'node:fs';
 import os from 'node:os';
@@ -13,10 +18,15 @@ import { testbedHostsFile } from '../testbed/layout.js';
 
 export interface ConfigLocation {
   readonly path: string;
-  readonly source: 'flag' | 'DOCKER_MCP_CONFIG' | 'DOCKER_HOSTS_CONFIG' | 'project' | 'user' | 'testbed';
+  readonly source: 'flag' | 'DOCKER_MCP_CONFIG' | 'DOCKER_HOSTS_CONFIG' | 'user' | 'testbed';
   /** False until the first host is added: there are no hosts yet. */
   readonly exists: boolean;
+  /** `./config/hosts.yml` of the current folder, present and not read (it is used only when named). */
+  readonly ignoredFolderFile?: string;
 }
+
+/** The current folder's config/hosts.yml, which the Python tool read first; here only when named. */
+export const FOLDER_CONFIG_FILE = 'config/hosts.yml';
 
 /** The user's own docker-mcp configuration folder (~/.config/docker-mcp). */
 export function userConfigDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -38,7 +48,9 @@ export function locateConfig(
   if (first) return { ...first, exists: existsSync(first.path) };
 
   const user = { path: path.join(userConfigDir(env), 'hosts.yml'), source: 'user' } as const;
-  const candidates = [{ path: path.resolve(cwd, 'config/hosts.yml'), source: 'project' } as const, user, { path: testbedHostsFile(env), source: 'testbed' } as const];
+  const candidates = [user, { path: testbedHostsFile(env), source: 'testbed' } as const];
   const found = candidates.find((candidate) => existsSync(candidate.path));
-  return found ? { ...found, exists: true } : { ...user, exists: false };
+  const folderFile = path.resolve(cwd, FOLDER_CONFIG_FILE);
+  const ignored = existsSync(folderFile) ? { ignoredFolderFile: folderFile } : {};
+  return found ? { ...found, exists: true, ...ignored } : { ...user, exists: false, ...ignored };
 }

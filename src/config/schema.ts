@@ -8,6 +8,7 @@ import {
   validateAbsolutePath,
   validateDatasetName,
   validateHostId,
+  validateNotUnderProc,
   validateSingleLine,
   validateSshHostname,
   validateSshUser,
@@ -51,7 +52,7 @@ export const hostSchema = z.object({
   hostname: checkedBy(validateSshHostname),
   user: checkedBy(validateSshUser),
   port: z.number().int().min(1).max(65535).default(22),
-  identity_file: singleLine.min(1).nullish(),
+  identity_file: checkedBy((value) => validateNotUnderProc(validateSingleLine(value), 'identity_file')).min(1).nullish(),
   description: singleLine.default(''),
   tags: z.array(singleLine).default([]),
   docker_context: singleLine.nullish(),
@@ -62,7 +63,7 @@ export const hostSchema = z.object({
   enabled: z.boolean().default(true),
   // Ours, not the Python tool's: a known_hosts file just for this host (the
   // testbed uses it); host keys are still checked strictly against it.
-  known_hosts_file: absolutePath.nullish(),
+  known_hosts_file: checkedBy((value) => validateNotUnderProc(validateAbsolutePath(value), 'known_hosts_file')).nullish(),
   // Ours: the login user is not root and runs the tool's commands through
   // `sudo -n` (passwordless); see docs/zfs.md.
   sudo: z.boolean().default(false),

@@ -5,12 +5,14 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { detectCompose, type ComposeCapability } from '../host/capabilities.js';
+import { InvalidInputError } from '../errors.js';
 import { validateEnvironmentVariable, validateServiceName, validateStackName } from '../names/validate.js';
 import { CommandFailedError } from '../ssh/errors.js';
 import { andThen, command, redirect } from '../ssh/quote.js';
 import type { SshTransport } from '../ssh/transport.js';
 import { composeCommand, profileFlags } from './compose-cli.js';
-import type { StackLocation } from './compose-config.js';
+import { parseResolvedConfig, type StackLocation } from './compose-config.js';
+import { declaredName, refuseForeignProjectName, riskySettings, type DeployReview } from './deploy-review.js';
 import { checkComposeText } from './compose-file.js';
 import { listContainers } from './containers.js';
 import type { DockerHost } from './docker-host.js';
@@ -214,6 +216,8 @@ export interface DeployResult {
   readonly file: string;
   readonly created: boolean;
   readonly output: string;
+  /** Copies of the files the deploy replaced (`<file>.bak`, 0600). */
+  readonly backups: readonly string[];
 }
 
 /**
@@ -231,56 +235,158 @@ export interface DeployOptions {
   /** Recreate containers even when their configuration did not change. */
   readonly recreate?: boolean;
   readonly signal?: AbortSignal;
+  /**
+   * A deploy a user or a model asked for (not a migration's copy of a stack
+   * that already runs): a project name other than the folder's, or one
+   * another stack runs as, is refused, and this is called with what the
+   * deploy does before anything on the host changes; it throws to stop it.
+   */
+  readonly approve?: (review: DeployReview) => Promise<void>;
 }
 
 export async function deployStack(target: DockerHost, stack: string, content: string, options: DeployOptions = {}): Promise<DeployResult> {
+  const staged = await stageDeploy(target, stack, content, options, options.approve !== undefined);
+  try {
+    await options.approve?.(staged.review);
+    const backups = await backUp(target, staged.review.replaces);
+    // Copy next to the final name, then rename: readers never see half a file.
+    const next = `${staged.review.folder}/.${stack}.docker-mcp-new`;
+    await target.transport.exec(
+      andThen(
+        command(['mkdir', '-p', '--', staged.review.folder]),
+        OWNER_ONLY,
+        command(['cp', '--', staged.temporary, next]),
+        command(['mv', '-f', '--', next, staged.review.composeFile]),
+      ),
+    );
+    if (options.environment !== undefined) await writeEnvFile(target, staged.review.folder, options.environment);
+    const run = (args: readonly string[]) => composeRun(target, staged.location, args, options.signal);
+    let output = '';
+    if (options.start !== false) {
+      if (options.pullImages) output += (await run(['pull'])).output;
+      output += (await run(['up', '-d', ...(options.recreate ? ['--force-recreate'] : [])])).output;
+    }
+    return { stack, file: staged.review.composeFile, created: staged.created, output, backups };
+  } finally {
+    await staged.cleanUp();
+  }
+}
+
+/** What `deployStack` would do, with its refusals, and nothing on the host changed: a dry run. */
+export async function previewDeploy(target: DockerHost, stack: string, content: string, options: Pick<DeployOptions, 'environment'> = {}): Promise<DeployReview> {
+  const staged = await stageDeploy(target, stack, content, options, true);
+  await staged.cleanUp();
+  return staged.review;
+}
+
+interface StagedDeploy {
+  readonly review: DeployReview;
+  readonly location: StackLocation;
+  readonly created: boolean;
+  /** The compose file, validated, in a private temporary file. */
+  readonly temporary: string;
+  cleanUp(): Promise<void>;
+}
+
+/**
+ * The compose file (and the .env the deploy writes) in private temporary
+ * files, resolved by compose there as it will be in the stack folder, and
+ * what the deploy will do. Nothing in the stack folder changes.
+ */
+async function stageDeploy(target: DockerHost, stack: string, content: string, options: Pick<DeployOptions, 'environment'>, asked: boolean): Promise<StagedDeploy> {
   validateStackName(stack);
-  checkComposeText(content, `for ${stack}`);
+  const root = checkComposeText(content, `for ${stack}`);
   for (const [name, value] of Object.entries(options.environment ?? {})) validateEnvironmentVariable(name, value);
-  const [compose, folders] = await Promise.all([hostCompose(target), stackFolders(target)]);
+  const [compose, folders, stacks] = await Promise.all([hostCompose(target), stackFolders(target), asked ? knownStacks(target) : Promise.resolve(null)]);
   const dir = `${composePath(target)}/${stack}`;
   const existing = folders.get(stack);
   const file = existing?.file ?? `${dir}/docker-compose.yml`;
-  const temporary = `/tmp/docker-mcp-${stack}-${randomBytes(6).toString('hex')}.yml`;
-  const validate = await target.transport.exec(
-    andThen(
-      OWNER_ONLY,
-      redirect(command(['cat']), { stdoutFile: temporary }),
-      composeCommand(compose, stack, temporary, ['--project-directory', dir, 'config', '--quiet']),
-    ),
-    { input: content, okExitCodes: Array.from({ length: 256 }, (_, code) => code) },
-  );
-  if (validate.exitCode !== 0) {
-    await target.transport.exec(command(['rm', '-f', '--', temporary]));
-    throw new ComposeValidationError(target.host.id, stack, validate.stderr || validate.stdout);
+  const base = `/tmp/docker-mcp-${stack}-${randomBytes(6).toString('hex')}`;
+  const temporary = `${base}.yml`;
+  const temporaryEnv = options.environment === undefined ? null : `${base}.env`;
+  const cleanUp = async (): Promise<void> => {
+    await target.transport.exec(command(['rm', '-f', '--', temporary, ...(temporaryEnv ? [temporaryEnv] : [])]));
+  };
+  try {
+    await target.transport.exec(andThen(OWNER_ONLY, redirect(command(['cat']), { stdoutFile: temporary })), { input: content });
+    if (temporaryEnv && options.environment) await target.transport.exec(andThen(OWNER_ONLY, redirect(command(['cat']), { stdoutFile: temporaryEnv })), { input: envFileText(options.environment) });
+    // No project flag: compose v2 then prints the name it would give the project itself (name:, COMPOSE_PROJECT_NAME).
+    const config = command([
+      ...compose.command,
+      '--file',
+      temporary,
+      ...(temporaryEnv ? ['--env-file', temporaryEnv] : []),
+      '--project-directory',
+      dir,
+      'config',
+      ...(compose.flavour === 'v2' ? ['--format', 'json'] : []),
+    ]);
+    const [printed, envExists] = await Promise.all([
+      target.transport.exec(config, { okExitCodes: Array.from({ length: 256 }, (_, code) => code), timeoutMs: 60_000 }),
+      target.transport.exec(command(['test', '-f', `${dir}/.env`]), { okExitCodes: [0, 1] }).then((r) => r.exitCode === 0),
+    ]);
+    if (printed.exitCode !== 0) throw new ComposeValidationError(target.host.id, stack, printed.stderr || printed.stdout);
+    if (stacks) {
+      const declared = declaredName(root);
+      refuseForeignProjectName(stack, {
+        declaredName: declared !== null && declared.includes('$') ? null : declared,
+        resolvedName: compose.flavour === 'v2' ? parseResolvedConfig(printed.stdout, stack).name : null,
+        environmentName: options.environment?.COMPOSE_PROJECT_NAME ?? null,
+      });
+      refuseTakeover(target.host.id, stack, dir, stacks);
+    }
+    const replaces = [...(existing ? [existing.file] : []), ...(temporaryEnv && envExists ? [`${dir}/.env`] : [])];
+    const risky = riskySettings(printed.stdout, { appdataPath: target.host.appdata_path ?? null, stackFolder: dir });
+    const project = existing?.location.project ?? stack;
+    const review: DeployReview = {
+      host: target.host.id,
+      stack,
+      project,
+      folder: dir,
+      composeFile: file,
+      envFile: temporaryEnv ? `${dir}/.env` : null,
+      replaces,
+      risky,
+      needsConfirmation: replaces.length > 0 || risky.length > 0,
+    };
+    const location = { project, workingDir: dir, configFiles: existing?.location.configFiles ?? [file] };
+    return { review, location, created: !existing, temporary, cleanUp };
+  } catch (error) {
+    await cleanUp();
+    throw error;
   }
-  // Copy next to the final name, then rename: readers never see half a file.
-  const staged = `${dir}/.${stack}.docker-mcp-new`;
-  await target.transport.exec(
-    andThen(
-      command(['mkdir', '-p', '--', dir]),
-      OWNER_ONLY,
-      command(['cp', '--', temporary, staged]),
-      command(['mv', '-f', '--', staged, file]),
-      command(['rm', '-f', '--', temporary]),
-    ),
-  );
-  if (options.environment !== undefined) await writeEnvFile(target, dir, options.environment);
-  const location = { project: existing?.location.project ?? stack, workingDir: dir, configFiles: existing?.location.configFiles ?? [file] };
-  const run = (args: readonly string[]) => composeRun(target, location, args, options.signal);
-  let output = '';
-  if (options.start !== false) {
-    if (options.pullImages) output += (await run(['pull'])).output;
-    output += (await run(['up', '-d', ...(options.recreate ? ['--force-recreate'] : [])])).output;
+}
+
+/** A stack name that another folder's stack (or containers started elsewhere) already runs as. */
+function refuseTakeover(hostId: string, stack: string, dir: string, stacks: readonly KnownStack[]): void {
+  const other = stacks.find((s) => s.summary.name === stack && s.summary.folder !== dir);
+  if (other) {
+    throw new InvalidInputError('stack', stack, `is already the project of ${other.summary.folder ?? 'containers started elsewhere'} on ${hostId}: deploying it here would take over that project's containers`);
   }
-  return { stack, file, created: !folders.has(stack), output };
+}
+
+// Each file that exists is copied to <file>.bak, created afresh so that its mode is 0600 whatever the old copy's was.
+const BACKUP_SCRIPT = `umask 077
+for file in "$@"; do
+  [ -f "$file" ] || continue
+  rm -f -- "$file.bak" && cp -- "$file" "$file.bak" && chmod 600 -- "$file.bak" || exit 1
+done`;
+
+async function backUp(target: DockerHost, files: readonly string[]): Promise<string[]> {
+  if (files.length === 0) return [];
+  await target.transport.exec(command(['sh', '-c', BACKUP_SCRIPT, 'back-up', ...files]));
+  return files.map((file) => `${file}.bak`);
+}
+
+function envFileText(environment: Readonly<Record<string, string>>): string {
+  // Single-quoted values are literal in compose v1 and v2 ("$NAME" included, not "${NAME}": validateEnvironmentVariable refuses that); both read \' as a quote.
+  return Object.entries(environment)
+    .map(([name, value]) => `${name}='${value.replaceAll("'", "\\'")}'\n`)
+    .join('');
 }
 
 async function writeEnvFile(target: DockerHost, dir: string, environment: Readonly<Record<string, string>>): Promise<void> {
-  // Single-quoted values are literal in compose v1 and v2 ("$NAME" included, not "${NAME}": validateEnvironmentVariable refuses that); both read \' as a quote.
-  const text = Object.entries(environment)
-    .map(([name, value]) => `${name}='${value.replaceAll("'", "\\'")}'\n`)
-    .join('');
+  const text = envFileText(environment);
   const staged = `${dir}/.env.docker-mcp-new`;
   await target.transport.exec(andThen(OWNER_ONLY, redirect(command(['cat']), { stdoutFile: staged }), command(['mv', '-f', '--', staged, `${dir}/.env`])), { input: text });
 }

@@ -1,7 +1,10 @@
 /**
- * Destructive actions go ahead only when confirmed: by `confirm: true` in the
- * call, or, when the client supports elicitation, by its user answering the
- * question the server asks. A decline changes nothing.
+ * Destructive actions go ahead only when confirmed. When the client supports
+ * elicitation, its user is always asked, whatever the call's arguments say:
+ * `confirm: true` is the model's word, not the user's. Only a client without
+ * elicitation can confirm with `confirm: true`; what then stands between the
+ * model and the action is the client's own approval of tool calls. A decline
+ * or a cancel changes nothing, and the refusal says which it was.
  */
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { ElicitResultSchema } from '@modelcontextprotocol/sdk/types.js';
@@ -9,17 +12,25 @@ import { ConfirmationRequiredError } from '../docker/errors.js';
 import { DockerMcpError } from '../errors.js';
 import type { ToolExtra } from './progress.js';
 
+/** How the user answered: `declined` (said no) or `cancelled` (dismissed the question). */
+export type Refusal = 'declined' | 'cancelled';
+
 export class ConfirmationDeclinedError extends DockerMcpError {
   readonly kind = 'bad-input' as const;
 
-  constructor(effect: string) {
-    super(`not confirmed (the user declined): ${effect}; nothing was changed`);
+  constructor(
+    effect: string,
+    readonly answer: Refusal = 'declined',
+  ) {
+    super(`not confirmed (the user ${answer}): ${effect}; nothing was changed`);
   }
 }
 
 export interface Destructive {
   /** What the action does, for the question and the refusal: "down stops and removes ...". */
   readonly effect: string;
+  /** Lines the user should read before answering (the risky lines of a compose file, old → new of a host). */
+  readonly details?: readonly string[];
   /** What to do without elicitation; default: repeat with confirm: true. */
   readonly retry?: string;
 }
@@ -31,15 +42,16 @@ export type Confirm = (confirm: boolean | undefined, action: Destructive) => Pro
 
 export function confirmer(server: Server, extra: ToolExtra): Confirm {
   return async (confirm, action) => {
-    if (confirm === true) return;
+    const details = action.details && action.details.length > 0 ? `\n${action.details.map((line) => `  ${line}`).join('\n')}` : '';
     if (!server.getClientCapabilities()?.elicitation) {
-      throw new ConfirmationRequiredError(`${action.effect}: ${action.retry ?? 'repeat with confirm: true'}`);
+      if (confirm === true) return;
+      throw new ConfirmationRequiredError(`${action.effect}${details ? `:${details}\n` : ': '}${action.retry ?? 'repeat with confirm: true'}`);
     }
     const answer = await extra.sendRequest(
       {
         method: 'elicitation/create',
         params: {
-          message: `${action.effect}. Go ahead?`,
+          message: details ? `${action.effect}:${details}\nGo ahead?` : `${action.effect}. Go ahead?`,
           requestedSchema: {
             type: 'object',
             properties: { confirm: { type: 'boolean', title: 'Go ahead', description: action.effect } },
@@ -50,6 +62,7 @@ export function confirmer(server: Server, extra: ToolExtra): Confirm {
       ElicitResultSchema,
       { timeout: ANSWER_TIMEOUT_MS, ...(extra.signal ? { signal: extra.signal } : {}) },
     );
-    if (answer.action !== 'accept' || answer.content?.confirm !== true) throw new ConfirmationDeclinedError(action.effect);
+    if (answer.action === 'cancel') throw new ConfirmationDeclinedError(action.effect, 'cancelled');
+    if (answer.action !== 'accept' || answer.content?.confirm !== true) throw new ConfirmationDeclinedError(action.effect, 'declined');
   };
 }

@@ -19,7 +19,7 @@ import { SessionTable } from './session-table.js';
 export const MCP_HTTP_PATH = '/mcp';
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_MAX_SESSIONS = 32;
-export const DEFAULT_IDLE_TIMEOUT_MS = 30 * 60_000;
+export const DEFAULT_IDLE_TIMEOUT_MS = 5 * 60_000;
 
 export interface HttpServeOptions {
   readonly host: string;
@@ -28,9 +28,9 @@ export interface HttpServeOptions {
   readonly token?: string | undefined;
   /** Extra Host header values to accept (names this machine is reached by). */
   readonly allowedHosts?: readonly string[];
-  /** Sessions kept at once; an initialize beyond them is answered 503. Default 32. */
+  /** Sessions kept at once; an initialize beyond them closes the one idle longest (503 only when all are busy). Default 32. */
   readonly maxSessions?: number;
-  /** A session with no request for this long is closed. Default 30 min. */
+  /** A session with no request for this long is closed. Default 5 min. */
   readonly idleTimeoutMs?: number;
 }
 
@@ -94,7 +94,7 @@ export async function serveHttp(newServer: () => McpServer, options: HttpServeOp
       return reply(
         response,
         503,
-        `this server keeps at most ${maxSessions} sessions and has that many open; idle ones close after ${Math.round(idleTimeoutMs / 1000)} s. Close clients you no longer use, or start the server with a higher --max-sessions`,
+        `this server keeps at most ${maxSessions} sessions and every one of them has a request in flight. Try again when one is done, or start the server with a higher --max-sessions`,
       );
     }
     try {

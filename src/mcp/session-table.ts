@@ -2,7 +2,10 @@
  * The HTTP sessions one server keeps: at most `maxSessions`, counting those
  * still initializing, and each closed once idle (no request in flight) for
  * `idleMs`. Every session holds a server object and its state, so an
- * unbounded table lets any client that may connect exhaust memory.
+ * unbounded table lets any client that may connect exhaust memory. When the
+ * table is full, a new session takes the place of the one idle longest:
+ * real clients (the MCP Inspector, the SDK's `close()`) leave without a
+ * DELETE, so refusing would lock every new client out until the idle timeout.
  */
 
 export interface Closable {
@@ -41,10 +44,10 @@ export class SessionTable<Session extends Closable> {
     return this.entries.size;
   }
 
-  /** A place for a new session, or undefined when the table is full. */
+  /** A place for a new session, the idlest one closed to make room; undefined when every session is busy. */
   reserve(): SessionSlot<Session> | undefined {
     this.closeIdle();
-    if (this.entries.size + this.reserved >= this.maxSessions) return undefined;
+    if (this.entries.size + this.reserved >= this.maxSessions && !this.closeIdlest()) return undefined;
     this.reserved += 1;
     let held = true;
     const giveBack = () => {
@@ -87,6 +90,18 @@ export class SessionTable<Session extends Closable> {
     const sessions = [...this.entries.values()].map((entry) => entry.session);
     this.entries.clear();
     await Promise.all(sessions.map((session) => session.close()));
+  }
+
+  /** Close the session with no request in flight that was used longest ago; false when there is none. */
+  private closeIdlest(): boolean {
+    let idlest: [string, Entry<Session>] | undefined;
+    for (const candidate of this.entries) {
+      if (candidate[1].inFlight === 0 && (idlest === undefined || candidate[1].lastUsed < idlest[1].lastUsed)) idlest = candidate;
+    }
+    if (!idlest) return false;
+    this.entries.delete(idlest[0]);
+    void idlest[1].session.close().catch(() => undefined);
+    return true;
   }
 
   private closeIdle(): void {

@@ -113,6 +113,20 @@ export function normaliseHostPath(value: string): string {
   return normalised.length > 1 ? normalised.replace(/\/+$/, '') : normalised;
 }
 
+/**
+ * An ssh key or known_hosts file may not live under /proc: `/proc/self/cwd/…`
+ * is whatever folder the tool was started in, so a file there is one anybody
+ * who can leave a file in that folder chose. Relative paths are taken from
+ * the current folder, as ssh takes them.
+ */
+export function validateNotUnderProc(value: string, what: string): string {
+  const absolute = value === '~' || value.startsWith('~/') ? null : path.resolve(process.cwd(), value);
+  if (absolute !== null && (absolute === '/proc' || absolute.startsWith('/proc/'))) {
+    throw new InvalidInputError(what, value, 'is under /proc (its meaning changes with the process and the folder it runs in): name the file where it really is');
+  }
+  return value;
+}
+
 // What a data path may hold: it travels as a remote rsync path and into
 // shell commands on both hosts, where quoting is the only other defence.
 const DATA_PATH_CHARS = /^[A-Za-z0-9._+@=:,/ -]$/;

@@ -197,10 +197,17 @@ describe('hostile input through the MCP tools', () => {
     expect(await canaryAnywhere()).toBe(false);
   });
 
-  it('a stack binding / and paths outside appdata is deployed as the user asked, but a migration refuses to leave that data behind', async () => {
+  it('a stack binding / and paths outside appdata is deployed only when confirmed, naming those lines, but a migration refuses to leave that data behind', async () => {
     const stack = `${prefix}-root`;
     const compose = `services:\n  web:\n    image: local/busybox:test\n    command: ["sleep", "60"]\n    network_mode: none\n    init: true\n    volumes:\n      - /:/host:ro\n      - /srv/alpha/appdata/../../../etc:/etc-outside:ro\n`;
-    const deployed = await call('docker_compose', { action: 'deploy', host_id: 'alpha', stack_name: stack, compose_content: compose });
+    const unconfirmed = await call('docker_compose', { action: 'deploy', host_id: 'alpha', stack_name: stack, compose_content: compose });
+    expect((unconfirmed.content[0] as { text: string }).text).toBe(
+      `bad-input: deploying project ${stack} on alpha writes /srv/alpha/compose/${stack}/docker-compose.yml; its compose file reaches outside the stack's own data:\n` +
+        '  web: bind / → /host, read-only (outside appdata and the stack folder)\n  web: bind /etc → /etc-outside, read-only (outside appdata and the stack folder)\n' +
+        'run with dry_run to see it, then repeat with confirm: true',
+    );
+    expect((await alpha.transport.exec(command(['test', '-e', `/srv/alpha/compose/${stack}`]), { okExitCodes: [0, 1] })).exitCode, 'nothing written').toBe(1);
+    const deployed = await call('docker_compose', { action: 'deploy', host_id: 'alpha', stack_name: stack, compose_content: compose, confirm: true });
     expect(deployed.isError, JSON.stringify(deployed.content)).toBeFalsy();
     const plan = await call('docker_compose', { action: 'migrate', host_id: 'alpha', target_host_id: 'beta', stack_name: stack, dry_run: true });
     const planned = (plan.structuredContent as { result: { notMoved: { source: string; reason: string }[]; hostProvided: { source: string; what: string }[] } }).result;

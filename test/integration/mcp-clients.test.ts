@@ -31,6 +31,7 @@ import { testbedHost } from './testbed.js';
 
 const prefix = `h14-clients${process.pid}`;
 const stack = `${prefix}-web`;
+const nowhere = `${prefix}-nowhere`;
 let workDir: string;
 let alpha: DockerHost;
 
@@ -235,8 +236,51 @@ describe('confirmation by elicitation, and list_changed', () => {
   beforeAll(async () => {
     file = path.join(workDir, 'elicit-hosts.yml');
     await writeHostsFile(file);
+    // A host nothing answers at (loopback, closed port): an action that went ahead would fail there, not be refused.
+    const document = parseDocument(await readFile(file, 'utf8'));
+    document.setIn(['hosts', nowhere], { hostname: '127.0.0.99', user: 'nobody', compose_path: '/srv/nowhere/compose', appdata_path: '/srv/nowhere/appdata' });
+    await writeFile(file, document.toString());
     context = new McpContext(file);
     session = await connect(context, { elicitation: true });
+  });
+
+  it("asks the user even when the call says confirm: true (the model's word is not the user's); a decline or a cancel changes nothing and says which", async () => {
+    expect(await runningOf()).toHaveLength(2);
+    session.questions.length = 0;
+    session.answer = { action: 'decline' };
+    expect(refusal(await call(session, 'docker_compose', { action: 'down', host_id: 'alpha', stack_name: stack, options: { volumes: 'true' }, confirm: true }))).toMatch(
+      /^bad-input: not confirmed \(the user declined\): down stops and removes the containers of .*, and its named volumes with their data; nothing was changed$/,
+    );
+    expect(await runningOf(), 'declined: the stack still runs').toHaveLength(2);
+    session.answer = { action: 'cancel' };
+    const container = (await runningOf('web'))[0]!.name;
+    expect(refusal(await call(session, 'docker_container', { action: 'remove', host_id: 'alpha', container_id: container, force: true, confirm: true }))).toMatch(
+      /^bad-input: not confirmed \(the user cancelled\): removing container .*; nothing was changed$/,
+    );
+    expect(await runningOf('web')).toHaveLength(1);
+    session.answer = { action: 'decline' };
+    expect(refusal(await call(session, 'docker_hosts', { action: 'cleanup', host_id: nowhere, cleanup_type: 'aggressive', confirm: true }))).toMatch(/^bad-input: not confirmed \(the user declined\): cleanup aggressive on /);
+    expect(refusal(await call(session, 'docker_compose', { action: 'migrate', host_id: nowhere, target_host_id: 'beta', stack_name: stack, remove_source: true, confirm: true }))).toMatch(
+      /^bad-input: not confirmed \(the user declined\): migrating .* then deletes its folder and data on /,
+    );
+    expect(session.questions).toHaveLength(4);
+  });
+
+  it('asks before a host edit, showing each field old → new, and before an add that names a key file', async () => {
+    const before = await readFile(file, 'utf8');
+    session.questions.length = 0;
+    session.answer = { action: 'decline' };
+    // edit alpha to point at beta's address and compose folder: what a model could do to redirect a migration.
+    expect(refusal(await call(session, 'docker_hosts', { action: 'edit', host_id: 'alpha', ssh_host: '127.0.0.12', compose_path: '/srv/beta/compose' }))).toMatch(/^bad-input: not confirmed \(the user declined\): editing alpha in /);
+    expect(session.questions).toEqual([`editing alpha in ${file}:\n  hostname: "127.0.0.11" → "127.0.0.12"\n  compose_path: "/srv/alpha/compose" → "/srv/beta/compose"\nGo ahead?`]);
+    const key = (await testbedHost('alpha')).identity_file!;
+    expect(refusal(await call(session, 'docker_hosts', { action: 'add', host_id: `${prefix}-k`, ssh_host: '127.0.0.99', ssh_user: 'nobody', ssh_key_path: key }))).toMatch(
+      new RegExp(`^bad-input: not confirmed \\(the user declined\\): adding ${prefix}-k to .* lets this controller log in to nobody@127\\.0\\.0\\.99 with the private key ${key}`),
+    );
+    expect(await readFile(file, 'utf8'), 'declined: hosts.yml as it was').toBe(before);
+    session.answer = { action: 'accept', content: { confirm: true } };
+    ok(await call(session, 'docker_hosts', { action: 'edit', host_id: nowhere, description: 'edited' }));
+    expect(parseDocument(await readFile(file, 'utf8')).getIn(['hosts', nowhere, 'description'])).toBe('edited');
   });
 
   afterAll(async () => {
@@ -246,6 +290,7 @@ describe('confirmation by elicitation, and list_changed', () => {
 
   it('asks the user before down; a decline changes nothing, an accept goes ahead', async () => {
     expect(await runningOf()).toHaveLength(2);
+    session.questions.length = 0;
     session.answer = { action: 'decline' };
     expect(refusal(await call(session, 'docker_compose', { action: 'down', host_id: 'alpha', stack_name: stack }))).toMatch(/^bad-input: not confirmed \(the user declined\): down stops and removes the containers of .* nothing was changed$/);
     expect(session.questions).toEqual([expect.stringMatching(new RegExp(`^down stops and removes the containers of ${stack} on alpha. Go ahead\\?$`))]);
@@ -264,6 +309,7 @@ describe('confirmation by elicitation, and list_changed', () => {
     // The new host is alpha by another name: ssh shares the master connection this test holds to
     // alpha (same address, user and port), whose host key was checked against the testbed's known_hosts.
     await runningOf();
+    session.answer = { action: 'accept', content: { confirm: true } };
     const added = ok(await call(session, 'docker_hosts', { ...PYTHON_HOSTS_DEFAULTS, action: 'add', host_id: `${prefix}-a`, ssh_host: '127.0.0.11', ssh_user: 'docker-mcp-tb', ssh_key_path: clientKey, appdata_path: '/srv/alpha/appdata' }));
     // add is followed by discovery, which records what ZFS the host has.
     expect(added).toMatchObject({ added: `${prefix}-a`, discovery: { hosts: [{ hostId: `${prefix}-a`, ok: true }], config_updated: [`${prefix}-a`] } });

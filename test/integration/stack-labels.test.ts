@@ -30,6 +30,7 @@ import { SshTransport } from '../../src/ssh/transport.js';
 import { testbedHostsFile } from '../../src/testbed/layout.js';
 import { runCli } from './cli.js';
 import { testbedHost } from './testbed.js';
+import { stackSourceOf } from '../fixtures/stack-source.js';
 
 const P = `c-lbl${process.pid}`;
 const ROOT = `/tmp/${P}`;
@@ -154,7 +155,7 @@ describe('honest compose labels', () => {
 describe('a folder removal', () => {
   /** A plan as a journal could hold it: its folder is whatever the text says. */
   const planFor = (stack: string, folder: string) =>
-    planMigration({ id: `${P}-${stack}`, stack, source: alpha.host, target: beta.host, composeText: STACK_FILE, composeFile: `${folder}/docker-compose.yml` });
+    planMigration({ id: `${P}-${stack}`, stack, source: alpha.host, target: beta.host, stackSource: stackSourceOf(folder, stack, { app: {} }) });
   const verifiedAt = (plan: ReturnType<typeof planFor>) => ({ stackFolderVerified: { path: plan.targetStackDir, entries: 1, bytes: 1 } });
 
   it('never takes compose_path, a parent of it, or a folder that holds another stack\'s compose file, on --remove-source', async () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -101,7 +101,7 @@ describe('loading hosts.yml', () => {
 });
 
 describe('locating hosts.yml', () => {
-  it('prefers --config, then DOCKER_MCP_CONFIG, then ./config/hosts.yml', () => {
+  it('prefers --config, then DOCKER_MCP_CONFIG, then DOCKER_HOSTS_CONFIG', () => {
     const dir = tempDir();
     const flag = path.join(dir, 'flag.yml');
     const env = path.join(dir, 'env.yml');
@@ -109,6 +109,23 @@ describe('locating hosts.yml', () => {
     expect(locateConfig(flag, { DOCKER_MCP_CONFIG: env }, dir)).toMatchObject({ path: flag, source: 'flag' });
     expect(locateConfig(undefined, { DOCKER_MCP_CONFIG: env }, dir)).toMatchObject({ path: env, source: 'DOCKER_MCP_CONFIG' });
     expect(locateConfig(undefined, { DOCKER_HOSTS_CONFIG: env }, dir)).toMatchObject({ source: 'DOCKER_HOSTS_CONFIG' });
+  });
+
+  it("does not read the current folder's config/hosts.yml unless it is named, and says it is there", () => {
+    const home = tempDir();
+    const folder = tempDir();
+    const user = path.join(home, '.config/docker-mcp/hosts.yml');
+    mkdirSync(path.dirname(user), { recursive: true });
+    writeFileSync(user, 'hosts: {}\n');
+    // A cloned repository's file pointing the user's alpha elsewhere.
+    const cloned = path.join(folder, 'config/hosts.yml');
+    mkdirSync(path.dirname(cloned));
+    writeFileSync(cloned, 'hosts:\n  alpha:\n    hostname: 127.0.0.12\n    user: root\n');
+    const env = { HOME: home, DOCKER_MCP_TESTBED_DIR: path.join(home, 'none') };
+    expect(locateConfig(undefined, env, folder)).toEqual({ path: user, source: 'user', exists: true, ignoredFolderFile: cloned });
+    // With no file of the user's either, there are still no hosts, never the folder's.
+    expect(locateConfig(undefined, { ...env, HOME: folder }, folder)).toMatchObject({ source: 'user', exists: false, ignoredFolderFile: cloned });
+    expect(locateConfig(cloned, env, folder)).toEqual({ path: cloned, source: 'flag', exists: true });
   });
 
   it('keeps a named file that does not exist (no hosts yet) instead of falling back to another', () => {

@@ -168,3 +168,18 @@ describe('ssh hostnames and users', () => {
     expect(problemsOf('hosts:\n  nas:\n    hostname: nas\n    user: "-lroot"\n')).toEqual([expect.objectContaining({ field: 'user', line: 4 })]);
   });
 });
+
+describe('key and known_hosts files under /proc', () => {
+  it('are refused: /proc/self/cwd is whatever folder the tool runs in', () => {
+    for (const [field, value] of [
+      ['known_hosts_file', '/proc/self/cwd/known_hosts'],
+      ['known_hosts_file', '/proc'],
+      ['identity_file', '/proc/self/cwd/id_ed25519'],
+      ['identity_file', '/proc/1/root/root/.ssh/id_ed25519'],
+    ] as const) {
+      const problems = problemsOf(`${BASE}    ${field}: ${value}\n`);
+      expect(problems, `${field}: ${value}`).toEqual([expect.objectContaining({ host: 'nas', field, message: expect.stringMatching(/is under \/proc/) })]);
+    }
+    expect(parseConfigText(`${BASE}    identity_file: ~/.ssh/id_ed25519\n    known_hosts_file: /etc/ssh/known_hosts\n`, '/etc/hosts.yml', {}).hosts[0]).toMatchObject({ identity_file: '~/.ssh/id_ed25519' });
+  });
+});

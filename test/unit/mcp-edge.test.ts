@@ -1,11 +1,15 @@
 import fc from 'fast-check';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { McpContext } from '../../src/mcp/context.js';
-import { MCP_HTTP_PATH, isLoopbackHost, serveHttp, type RunningHttpServer } from '../../src/mcp/http.js';
+import { DEFAULT_IDLE_TIMEOUT_MS, MCP_HTTP_PATH, isLoopbackHost, serveHttp, type RunningHttpServer } from '../../src/mcp/http.js';
+import { readToken } from '../../src/cli/token-source.js';
 import { createMcpServer } from '../../src/mcp/server.js';
 import { validateEnvironmentVariable, validateImageRef } from '../../src/names/validate.js';
 import { sshConfigAliases } from '../../src/ssh/ssh-config.js';
@@ -142,6 +146,23 @@ describe('MCP over HTTP: what a request may cost before it is trusted, and how m
   }
   const initialize = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'unit', version: '1' } } };
   const listTools = (sessionId: string) => ({ body: { jsonrpc: '2.0', id: 2, method: 'tools/list', params: {} }, headers: { 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-06-18' } });
+  /** A GET stream (server-sent events) held open on the session: a request in flight for as long as it lasts. */
+  function openStream(url: string, sessionId: string) {
+    const target = new URL(url);
+    return new Promise<import('node:http').ClientRequest>((resolve, reject) => {
+      const request = httpRequest(
+        { host: target.hostname, port: target.port, path: target.pathname, method: 'GET', headers: { host: target.host, authorization: `Bearer ${token}`, accept: 'text/event-stream', 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-06-18' } },
+        (response) => {
+          expect(response.statusCode).toBe(200);
+          response.on('error', () => undefined);
+          resolve(request);
+        },
+      );
+      request.on('error', () => undefined);
+      request.on('error', reject);
+      request.end();
+    });
+  }
 
   it('a refused Host, Origin or token builds no server and keeps no session', async () => {
     const server = await start();
@@ -159,22 +180,35 @@ describe('MCP over HTTP: what a request may cost before it is trusted, and how m
     expect(server.sessions()).toBe(1);
   });
 
-  it('keeps at most maxSessions sessions: one more is answered 503, saying why, until one is closed', async () => {
+  it('keeps at most maxSessions sessions: one more closes the one idle longest, as clients that never send DELETE need', async () => {
     const server = await start({ maxSessions: 3 });
-    const opened = await Promise.all([1, 2, 3].map(() => send(server.url, {})));
-    expect(opened.map((r) => r.status)).toEqual([200, 200, 200]);
+    const opened: string[] = [];
+    for (let i = 0; i < 3; i++) opened.push((await send(server.url, {})).sessionId!);
+    // The first two are used again, so the third is the one idle longest.
+    for (const id of opened.slice(0, 2)) expect((await send(server.url, listTools(id).headers, listTools(id).body)).status).toBe(200);
+    const fourth = await send(server.url, {});
+    expect(fourth.status).toBe(200);
+    expect(server.sessions()).toBe(3);
+    const statusOf = async (id: string) => (await send(server.url, listTools(id).headers, listTools(id).body)).status;
+    expect(await statusOf(opened[2]!)).toBe(404);
+    expect([await statusOf(opened[0]!), await statusOf(opened[1]!), await statusOf(fourth.sessionId!)]).toEqual([200, 200, 200]);
+  });
+
+  it('answers 503, saying why, only when every session has a request in flight', async () => {
+    const server = await start({ maxSessions: 2 });
+    const streams = await Promise.all([1, 2].map(async () => openStream(server.url, (await send(server.url, {})).sessionId!)));
     built = 0;
     const refused = await send(server.url, {});
     expect(refused.status).toBe(503);
-    expect(refused.text).toMatch(/3 sessions.*--max-sessions/);
+    expect(refused.text).toMatch(/at most 2 sessions and every one of them has a request in flight.*--max-sessions/);
     expect(built).toBe(0);
     // Concurrent initializations cannot slip past the bound either.
     expect((await Promise.all([1, 2, 3].map(() => send(server.url, {})))).map((r) => r.status)).toEqual([503, 503, 503]);
-    expect(server.sessions()).toBe(3);
-    const closed = await fetch(server.url, { method: 'DELETE', headers: { authorization: `Bearer ${token}`, 'mcp-session-id': opened[0]!.sessionId!, 'mcp-protocol-version': '2025-06-18' } });
-    expect(closed.status).toBe(200);
-    expect(server.sessions()).toBe(2);
+    streams[0]!.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 100));
     expect((await send(server.url, {})).status).toBe(200);
+    expect(server.sessions()).toBe(2);
+    streams[1]!.destroy();
   });
 
   it('expires a session idle for longer than the idle timeout; one in use stays', async () => {
@@ -195,5 +229,32 @@ describe('MCP over HTTP: what a request may cost before it is trusted, and how m
 
   it('serves the endpoint it names', async () => {
     expect(new URL((await start()).url).pathname).toBe(MCP_HTTP_PATH);
+  });
+});
+
+describe('the bearer token', () => {
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'b-token-'));
+  });
+
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('is read only from a file no one but its owner can read: 0600 or stricter, refused otherwise saying so', async () => {
+    const file = path.join(dir, 'token');
+    await writeFile(file, 'file-token-0123456789abcdef\n');
+    for (const mode of [0o644, 0o640, 0o604, 0o660]) {
+      await chmod(file, mode);
+      expect(() => readToken(file), mode.toString(8)).toThrow(new RegExp(`has mode 0${mode.toString(8)}: group and others may read it; it must be 0600 or stricter \\(chmod 600 `));
+    }
+    for (const mode of [0o600, 0o400]) {
+      await chmod(file, mode);
+      expect(readToken(file)).toBe('file-token-0123456789abcdef');
+    }
+  });
+
+  it('a session idle for minutes is closed by default, not after half an hour', () => {
+    expect(DEFAULT_IDLE_TIMEOUT_MS).toBeLessThanOrEqual(5 * 60_000);
   });
 });

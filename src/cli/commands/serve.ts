@@ -31,7 +31,7 @@ export function registerServeCommand(program: Command): void {
     .option('--port <port>', 'HTTP: port (0 picks a free one)', '8765')
     .option('--token-file <file>', `HTTP: file holding the bearer token clients must send (default: $${TOKEN_ENV})`)
     .addOption(new Option('--token <token>').hideHelp())
-    .option('--max-sessions <n>', 'HTTP: sessions kept at once; one more is answered 503', String(DEFAULT_MAX_SESSIONS))
+    .option('--max-sessions <n>', 'HTTP: sessions kept at once; one more closes the one idle longest (503 only when all are busy)', String(DEFAULT_MAX_SESSIONS))
     .option('--session-idle-timeout <seconds>', 'HTTP: close a session after this long without a request', String(DEFAULT_IDLE_TIMEOUT_MS / 1000))
     .option('--allowed-host <name>', 'HTTP: a further Host header to accept, e.g. server.lan (repeatable)', (value: string, all: string[]) => [...all, value], [])
     .action(async (options: ServeOptions, command: Command) => {

@@ -1,8 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { ContainerSummary } from '../../docker/inspect.js';
+import { deployQuestion, type DeployReview } from '../../docker/deploy-review.js';
 import {
   deployStack,
+  previewDeploy,
   listStacks,
   stackAction,
   stackContainers,
@@ -13,6 +15,7 @@ import {
 import { discoverStacks, type StackDataReport } from '../../docker/stack-source.js';
 import { InvalidInputError } from '../../errors.js';
 import { forEachHost, type HostRow } from '../../host/fan-out.js';
+import { confirmAtTerminal } from '../ask.js';
 import { cliContext, dockerHostOf } from '../context.js';
 import { writtenAt } from '../format.js';
 import { emit, table } from '../output.js';
@@ -50,19 +53,33 @@ export function registerStackCommands(program: Command): void {
 
   stacks
     .command('deploy')
-    .description('Write <compose_path>/<stack>/docker-compose.yml on the host (validated by compose first), then start it')
+    .description(
+      'Write <compose_path>/<stack>/docker-compose.yml on the host (validated by compose first), then start it. Asks first (or needs --yes) when it replaces a stack ' +
+        "(the old compose file and .env are kept as .bak) or when the file reaches outside the stack's data (host paths outside appdata and the stack folder, the Docker socket, privileged, host namespaces, cap_add, devices, unconfined profiles)",
+    )
     .argument('<host>')
     .argument('<stack>')
     .requiredOption('-f, --file <file>', 'the compose file to deploy, or - for standard input')
     .option('--no-start', 'only write the file')
+    .option('--dry-run', 'show what the deploy would do and what it would ask, change nothing')
+    .option('--yes', 'confirm without being asked (needed without a terminal)')
     .option('--json', 'machine-readable output')
-    .action(async (hostId: string, stack: string, options: JsonOption & { file: string; start: boolean }, command: Command) => {
+    .action(async (hostId: string, stack: string, options: JsonOption & { file: string; start: boolean; dryRun?: boolean; yes?: boolean }, command: Command) => {
       const context = await cliContext(command);
       const content = options.file === '-' ? await readStdin() : await readFile(options.file, 'utf8').catch((error: unknown) => {
         throw new InvalidInputError('compose file', options.file, error instanceof Error ? error.message : String(error));
       });
-      const result = await deployStack(dockerHostOf(context, hostId), stack, content, { start: options.start });
-      emit(result, options, (r) => `${r.created ? 'deployed' : 'updated'} ${r.stack} on ${hostId} (${r.file})\n${r.output}`);
+      const target = dockerHostOf(context, hostId);
+      if (options.dryRun) {
+        const review = await previewDeploy(target, stack, content);
+        emit({ ...review, question: review.needsConfirmation ? deployQuestion(review) : null }, options, renderDeployReview);
+        return;
+      }
+      const result = await deployStack(target, stack, content, {
+        start: options.start,
+        approve: (review) => (review.needsConfirmation ? confirmAtTerminal(deployQuestion(review), options.yes === true) : Promise.resolve()),
+      });
+      emit(result, options, (r) => `${r.created ? 'deployed' : 'updated'} ${r.stack} on ${hostId} (${r.file})${r.backups.length > 0 ? `; kept ${r.backups.join(', ')}` : ''}\n${r.output}`);
     });
 
   for (const action of ['up', 'down', 'restart', 'pull'] as const satisfies readonly StackAction[]) {
@@ -125,6 +142,12 @@ async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8');
+}
+
+function renderDeployReview(review: DeployReview & { question: ReturnType<typeof deployQuestion> | null }): string {
+  if (!review.question) return `would deploy project ${review.project} on ${review.host}: writes ${review.composeFile}; nothing to confirm\n`;
+  const details = review.question.details.map((line) => `  ${line}\n`).join('');
+  return `would ask: ${review.question.effect}${details ? `:\n${details}` : '\n'}`;
 }
 
 function renderStackRows(rows: HostRow<StackSummary[]>[]): string {

@@ -7,7 +7,8 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { enabledHosts, findHost } from '../../config/load.js';
 import { discoverStacks } from '../../docker/stack-source.js';
-import { deployStack, listStacks, stackAction, stackContainers, viewStack } from '../../docker/stacks.js';
+import { deployQuestion } from '../../docker/deploy-review.js';
+import { deployStack, listStacks, previewDeploy, stackAction, stackContainers, viewStack } from '../../docker/stacks.js';
 import { InvalidInputError } from '../../errors.js';
 import { forEachHost } from '../../host/fan-out.js';
 import { migrateStack, planStackMigration } from '../../migration/execute.js';
@@ -43,7 +44,7 @@ const inputShape = {
   ),
   lines: z.number().int().min(1).max(10_000).default(100).describe('logs: how many of the last lines per service (at most the last 4 MiB are returned; truncated: true says the start was cut)'),
   follow: z.boolean().default(false).describe('logs: must be false: a tool call answers once (refused when true)'),
-  dry_run: z.boolean().default(false).describe('migrate: only plan, change nothing'),
+  dry_run: z.boolean().default(false).describe('migrate: only plan; deploy: say what it would write and ask; both change nothing'),
   target_host_id: optionalText(z.string().max(63)).describe('migrate: the host to move the stack to'),
   remove_source: z.boolean().default(false).describe('migrate: remove the stack and its data from the source after a verified migration'),
   skip_stop_source: z.boolean().default(false).describe('migrate: not supported (the final copy is made while the stack is stopped)'),
@@ -53,7 +54,9 @@ const inputShape = {
   force: z.boolean().default(false).describe('migrate: go past the pre-flight refusals that are safe to override (mounts that would not move: their data stays on the source); each refusal says what force would do'),
   keep_failed: z.boolean().default(false).describe('migrate: on failure, keep the data received on the target (default: remove what the migration created there)'),
   bwlimit: optionalText(z.string().max(32)).describe('migrate: limit every transfer to this many bytes a second, e.g. "500K", "50M", "1G" (K, M, G: powers of 1024); default no limit'),
-  confirm: optional(z.boolean()).describe('true confirms down and migrate (unless dry_run) without asking the user'),
+  confirm: optional(z.boolean()).describe(
+    'true confirms down, migrate (unless dry_run) and a deploy that replaces a stack or reaches outside its data, only when the client cannot ask its user (elicitation); a client that can is always asked',
+  ),
 };
 
 type Input = z.infer<z.ZodObject<typeof inputShape>>;
@@ -66,7 +69,8 @@ export function registerComposeTool(server: McpServer, context: McpContext): voi
       title: 'Docker Compose stacks',
       description: readOnly
         ? 'Compose stacks on the configured hosts (read-only server). Actions: list, view (the compose file), ps, logs (lines), discover (which data paths each stack uses).'
-        : 'Compose stacks on the configured hosts. Actions: list, view (the compose file), deploy (compose_content validated by compose first; environment, pull_images, recreate), ' +
+        : 'Compose stacks on the configured hosts. Actions: list, view (the compose file), deploy (compose_content validated by compose first; environment, pull_images, recreate; ' +
+          "confirmed when it replaces a stack, whose old files are kept as .bak, or reaches outside the stack's data; dry_run shows what it would ask), " +
           'up, down (confirmed), restart, build, pull, ps, logs (lines), discover (which data paths each stack uses); options names compose flags; ' +
           'migrate (move the stack with all its data from host_id to target_host_id: ZFS send/receive per service or rsync, verified, rolled back on failure; ' +
           'dry_run shows the plan; confirmed otherwise; sends progress notifications).',
@@ -95,12 +99,21 @@ async function runComposeAction(context: McpContext, input: Input, extra: ToolEx
     case 'view':
       return viewStack(target, stack());
     case 'deploy': {
+      const content = required(input.compose_content, 'compose_content');
+      const environment = input.environment ? { environment: input.environment } : {};
+      if (input.dry_run) {
+        const review = await previewDeploy(target, stack(), content, environment);
+        return { dry_run: true, ...review, question: review.needsConfirmation ? deployQuestion(review) : null };
+      }
       progress.step(`deploying ${stack()} on ${target.host.id}`);
-      const deployed = await deployStack(target, stack(), required(input.compose_content, 'compose_content'), {
-        ...(input.environment ? { environment: input.environment } : {}),
+      const deployed = await deployStack(target, stack(), content, {
+        ...environment,
         pullImages: input.pull_images,
         recreate: input.recreate,
         signal: extra.signal,
+        approve: async (review) => {
+          if (review.needsConfirmation) await confirm(input.confirm, { ...deployQuestion(review), retry: 'run with dry_run to see it, then repeat with confirm: true' });
+        },
       });
       progress.step(`${stack()} deployed`);
       return deployed;

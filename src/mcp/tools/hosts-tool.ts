@@ -5,7 +5,7 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { summarizeHost } from '../../config/host-summary.js';
-import { enabledHosts, findHost, type LoadedConfig } from '../../config/load.js';
+import { enabledHosts, findHost, parseConfigText, type LoadedConfig } from '../../config/load.js';
 import type { HostConfig } from '../../config/schema.js';
 import { removeHost, setHostFields, writeConfigFile, type HostFieldUpdate } from '../../config/write.js';
 import { cleanupHost, CLEANUP_LEVELS } from '../../docker/cleanup.js';
@@ -44,7 +44,9 @@ const inputShape = {
   cleanup_type: optional(z.enum(CLEANUP_LEVELS)).describe('cleanup: check (report only), safe, moderate or aggressive; volumes are never pruned'),
   ssh_config_path: optionalText(z.string().max(4096)).describe("import_ssh: only ~/.ssh/config is read over MCP; kept for the Python tool's callers"),
   selected_hosts: commaList(255, 256).describe('import_ssh: only these aliases: a list, or one comma-separated string of aliases and 1-based positions; "all" for every one'),
-  confirm: optional(z.boolean()).describe('true confirms remove and cleanup other than check without asking the user'),
+  confirm: optional(z.boolean()).describe(
+    'true confirms edit, add with ssh_key_path, remove and cleanup other than check, only when the client cannot ask its user (elicitation); a client that can is always asked',
+  ),
 };
 
 type Input = z.infer<z.ZodObject<typeof inputShape>>;
@@ -57,7 +59,7 @@ export function registerHostsTool(server: McpServer, context: McpContext): void 
       title: 'Docker hosts',
       description: readOnly
         ? 'The Docker hosts in hosts.yml (read-only server). Actions: list; test_connection (ssh, key and docker answer?); discover (docker, compose flavour, ZFS, rsync, free space; reported, not recorded); ports (published ports); cleanup with cleanup_type check (what could be removed).'
-        : 'Manage the Docker hosts in hosts.yml and probe them over SSH. Actions: list; add (then discovers the host), edit, remove (confirmed); ' +
+        : 'Manage the Docker hosts in hosts.yml and probe them over SSH. Actions: list; add (then discovers the host; confirmed when it names ssh_key_path), edit (confirmed, showing old and new values), remove (confirmed); ' +
           'test_connection (ssh, key and docker answer?); discover (docker, compose flavour, ZFS, rsync, free space; records zfs_capable/zfs_dataset); ' +
           'ports (published ports); import_ssh (hosts from ~/.ssh/config, then discovers them); cleanup (cleanup_type check|safe|moderate|aggressive, confirmed unless check).',
       inputSchema: {
@@ -78,9 +80,9 @@ async function runHostsAction(context: McpContext, input: Input, confirm: Confir
     case 'list':
       return { config: config.location.path, config_exists: config.location.exists, hosts: config.hosts.map(summarizeHost) };
     case 'add':
-      return addHost(context, config, input);
+      return addHost(context, config, input, confirm);
     case 'edit':
-      return editHost(context, config, input);
+      return editHost(context, config, input, confirm);
     case 'remove': {
       const hostId = existingHostId(config, input);
       await confirm(input.confirm, { effect: `removing ${hostId} from ${config.location.path}` });
@@ -125,13 +127,17 @@ function hostFields(input: Input): HostFieldUpdate {
   };
 }
 
-async function addHost(context: McpContext, config: LoadedConfig, input: Input) {
+async function addHost(context: McpContext, config: LoadedConfig, input: Input, confirm: Confirm) {
   const hostId = validateHostId(required(input.host_id, 'host_id'));
   if (hostId === ALL_HOSTS) throw new InvalidInputError('host_id', hostId, 'is reserved: host_id "all" means every host');
   if (config.document.hasIn(['hosts', hostId])) throw new InvalidInputError('host_id', hostId, `is already in ${config.location.path}; use action edit`);
-  required(input.ssh_host, 'ssh_host');
-  required(input.ssh_user, 'ssh_user');
+  const address = `${required(input.ssh_user, 'ssh_user')}@${required(input.ssh_host, 'ssh_host')}`;
   setHostFields(config.document, hostId, hostFields(input));
+  refuseUnreadable(config);
+  // Any file the controller can read can be offered to a host as a key: the user chooses which.
+  if (input.ssh_key_path !== undefined) {
+    await confirm(input.confirm, { effect: `adding ${hostId} to ${config.location.path} lets this controller log in to ${address} with the private key ${input.ssh_key_path}` });
+  }
   await writeConfigFile(config.location.path, config.document);
   context.hostsChanged();
   return { added: hostId, config: config.location.path, ...(await discoverAdded(context, [hostId])) };
@@ -144,14 +150,30 @@ async function discoverAdded(context: McpContext, hostIds: readonly string[]) {
   return { discovery: await discoverAndRecord(context.ssh, config, hosts, { record: true }) };
 }
 
-async function editHost(context: McpContext, config: LoadedConfig, input: Input) {
+async function editHost(context: McpContext, config: LoadedConfig, input: Input, confirm: Confirm) {
   const hostId = existingHostId(config, input);
   const fields = Object.fromEntries(Object.entries(hostFields(input)).filter(([, value]) => value !== undefined));
   if (Object.keys(fields).length === 0) throw new InvalidInputError('edit', hostId, 'names no field to change');
+  const before = config.hosts.find((h) => h.id === hostId) as HostConfig;
+  const changes = Object.entries(fields).map(([field, value]) => `${field}: ${shown(before[field as keyof HostConfig])} → ${shown(value)}`);
+  // Set first, so a value hosts.yml cannot hold is refused before the user is asked.
   setHostFields(config.document, hostId, fields);
+  refuseUnreadable(config);
+  await confirm(input.confirm, { effect: `editing ${hostId} in ${config.location.path}`, details: changes });
   await writeConfigFile(config.location.path, config.document);
   await context.ssh.forget(hostId);
   return { edited: hostId, fields: Object.keys(fields), config: config.location.path };
+}
+
+/** A document hosts.yml could not hold is refused now, with the field, rather than after the user said yes. */
+function refuseUnreadable(config: LoadedConfig): void {
+  parseConfigText(config.document.toString(), config.location.path);
+}
+
+/** A field's value as the user reads it in hosts.yml. */
+function shown(value: unknown): string {
+  if (value === undefined || value === null) return '(none)';
+  return JSON.stringify(value);
 }
 
 async function portsOf(context: McpContext, config: LoadedConfig, input: Input) {
