@@ -11,6 +11,7 @@ import type { ComposeFlavour } from '../host/capabilities.js';
 import { composeCommand, profileFlags } from './compose-cli.js';
 import type { DockerHost } from './docker-host.js';
 import { ComposeValidationError } from './errors.js';
+import { normaliseHostPath } from '../names/validate.js';
 
 /** Where a stack lives on a host: its project name, working directory and compose files (absolute). */
 export interface StackLocation {
@@ -59,6 +60,26 @@ export interface ResolvedProject {
   readonly volumes: readonly ResolvedVolume[];
   /** Files of top-level `configs:` and `secrets:`, absolute. */
   readonly files: readonly { readonly kind: 'config' | 'secret'; readonly name: string; readonly path: string }[];
+  /**
+   * Services that run once and exit (`restart` absent or "no", or another
+   * service waits for them with `condition: service_completed_successfully`):
+   * exited 0, they have done their job. Absent where parsed by an older version.
+   */
+  readonly oneShot?: readonly string[];
+  /** Services compose builds (`build:`), and the image each build makes: `image:` when named, else compose's own name for it. */
+  readonly built?: readonly BuiltImage[];
+}
+
+export interface BuiltImage {
+  readonly service: string;
+  readonly image: string;
+  /** True when `image:` names it (the same on every host); false when compose names it by project and service (its flavour's way). */
+  readonly named: boolean;
+}
+
+/** The name compose gives the image it builds for a service without `image:`: v2 `<project>-<service>`, v1 `<project>_<service>`. Pure. */
+export function builtImageName(project: string, service: string, flavour: ComposeFlavour): string {
+  return `${project}${flavour === 'v1' ? '_' : '-'}${service}`;
 }
 
 /** Run compose's own `config` in the stack's working directory and parse what it prints. */
@@ -72,7 +93,7 @@ export async function readResolvedProject(
   const config = composeCommand(compose, location.project, location.configFiles, args, location.workingDir);
   const result = await target.transport.exec(config, { okExitCodes: Array.from({ length: 256 }, (_, code) => code), timeoutMs: 60_000 });
   if (result.exitCode !== 0) throw new ComposeValidationError(target.host.id, location.project, result.stderr || result.stdout);
-  return parseResolvedConfig(result.stdout, location.project);
+  return parseResolvedConfig(result.stdout, location.project, compose.flavour);
 }
 
 type Mapping = Record<string, unknown>;
@@ -80,7 +101,7 @@ const isMapping = (value: unknown): value is Mapping => typeof value === 'object
 const text = (value: unknown): string | null => (typeof value === 'string' ? value : typeof value === 'number' ? String(value) : null);
 
 /** Parse compose's printed config: JSON (v2) is YAML too, so one parser reads both flavours. */
-export function parseResolvedConfig(printed: string, project: string): ResolvedProject {
+export function parseResolvedConfig(printed: string, project: string, flavour: ComposeFlavour = 'v2'): ResolvedProject {
   const root: unknown = parse(printed);
   if (!isMapping(root) || !isMapping(root.services)) throw new Error('compose config printed no services mapping');
   const name = text(root.name);
@@ -88,10 +109,19 @@ export function parseResolvedConfig(printed: string, project: string): ResolvedP
   const images: Record<string, string | null> = {};
   const mounts: ResolvedMount[] = [];
   const ports: ResolvedPort[] = [];
+  const oneShot = new Set<string>();
+  const built: BuiltImage[] = [];
   for (const service of services) {
     const definition = root.services[service];
     if (!isMapping(definition)) continue;
     images[service] = text(definition.image);
+    if (definition.build !== undefined && definition.build !== null) {
+      const named = images[service] !== null;
+      built.push({ service, image: images[service] ?? builtImageName(name ?? project, service, flavour), named });
+    }
+    const restart = text(definition.restart);
+    if (restart === null || restart === 'no') oneShot.add(service);
+    for (const awaited of completedDependencies(definition.depends_on)) oneShot.add(awaited);
     for (const volume of Array.isArray(definition.volumes) ? definition.volumes : []) {
       const mount = resolvedMount(service, volume);
       if (mount) mounts.push(mount);
@@ -104,7 +134,8 @@ export function parseResolvedConfig(printed: string, project: string): ResolvedP
   const volumes = Object.entries(isMapping(root.volumes) ? root.volumes : {}).map(([key, definition]): ResolvedVolume => {
     const volume = isMapping(definition) ? definition : {};
     const options = isMapping(volume.driver_opts) ? volume.driver_opts : {};
-    const bind = (text(options.o) ?? '').split(',').includes('bind') ? text(options.device) : null;
+    const device = text(options.device);
+    const bind = (text(options.o) ?? '').split(',').includes('bind') && device !== null ? normaliseHostPath(device) : null;
     const external = volume.external === true || isMapping(volume.external);
     const labels = isMapping(volume.labels) ? Object.fromEntries(Object.entries(volume.labels).map(([k, v]) => [k, text(v) ?? ''])) : {};
     return { key, name: text(volume.name) ?? (external ? key : `${name ?? project}_${key}`), driver: text(volume.driver) ?? 'local', external, bindDevice: bind, driverOptions: Object.fromEntries(Object.entries(options).map(([k, v]) => [k, text(v) ?? ''])), labels };
@@ -115,7 +146,13 @@ export function parseResolvedConfig(printed: string, project: string): ResolvedP
       return file === null ? [] : [{ kind, name: key, path: file }];
     }),
   );
-  return { name, services, images, mounts, ports, volumes, files };
+  return { name, services, images, mounts, ports, volumes, files, oneShot: [...oneShot].filter((s) => services.includes(s)).sort(), built };
+}
+
+/** The services a `depends_on` waits for to complete successfully. */
+function completedDependencies(dependsOn: unknown): string[] {
+  if (!isMapping(dependsOn)) return [];
+  return Object.entries(dependsOn).flatMap(([service, condition]) => (isMapping(condition) && condition.condition === 'service_completed_successfully' ? [service] : []));
 }
 
 function resolvedMount(service: string, volume: unknown): ResolvedMount | null {
@@ -124,13 +161,14 @@ function resolvedMount(service: string, volume: unknown): ResolvedMount | null {
     const target = text(volume.target);
     if (source === null || target === null) return null; // anonymous volume or tmpfs: nothing to move by name
     const type = volume.type === 'bind' ? 'bind' : volume.type === 'volume' ? 'volume' : 'other';
-    return { service, type, source, target, readOnly: volume.read_only === true };
+    return { service, type, source: type === 'bind' ? normaliseHostPath(source) : source, target, readOnly: volume.read_only === true };
   }
   if (typeof volume !== 'string') return null;
   // v1 prints "SOURCE:TARGET:MODE", its sources already absolute or volume names.
   const [source = '', target, mode = ''] = volume.split(':');
   if (target === undefined) return null;
-  return { service, type: path.posix.isAbsolute(source) ? 'bind' : 'volume', source, target, readOnly: mode.split(',').includes('ro') };
+  const bind = path.posix.isAbsolute(source);
+  return { service, type: bind ? 'bind' : 'volume', source: bind ? normaliseHostPath(source) : source, target, readOnly: mode.split(',').includes('ro') };
 }
 
 function publishedPort(service: string, port: unknown): ResolvedPort | null {

@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { InvalidInputError } from '../errors.js';
+import { normaliseHostPath } from '../names/validate.js';
 import { splitVolumeSpec } from './mount-origin.js';
 
 export interface ServiceDataPath {
@@ -123,9 +124,9 @@ function bindDeviceOf(definition: unknown): string | null {
 }
 
 function resolveHostPath(source: string, stackDir: string): string {
-  if (source.startsWith('/')) return path.posix.normalize(source);
+  if (source.startsWith('/')) return normaliseHostPath(source);
   if (source.startsWith('~') || source.startsWith('$')) return source;
-  return path.posix.normalize(path.posix.join(stackDir, source));
+  return normaliseHostPath(path.posix.join(stackDir, source));
 }
 
 export function isUnderPath(source: string, appdataPath: string | null): boolean {

@@ -26,6 +26,18 @@ export async function hasImage(host: SshTransport, image: string): Promise<boole
   return (await host.exec(cmd, { okExitCodes: [0, 1] })).exitCode === 0;
 }
 
+/** The image's id on the host's engine, or null when it has none by that name. */
+export async function imageId(host: SshTransport, image: string): Promise<string | null> {
+  const result = await host.exec(command(['docker', 'image', 'inspect', '--format', '{{.Id}}', '--', validateImageRef(image)]), { okExitCodes: [0, 1] });
+  return result.exitCode === 0 ? result.stdout.trim() || null : null;
+}
+
+/** Give an image a second name on the host (`docker tag`). */
+export async function tagImage(host: SshTransport, image: string, as: string): Promise<void> {
+  // Validated references start with a letter or digit: neither reads as an option.
+  await host.exec(command(['docker', 'tag', validateImageRef(image), validateImageRef(as)]));
+}
+
 /** `docker save` of these images, to stdout. */
 export function saveImagesCommand(images: readonly string[]): ShellCommand {
   return command(['docker', 'save', '--', ...images.map(validateImageRef)]);

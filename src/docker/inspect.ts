@@ -22,6 +22,8 @@ export interface ContainerSummary {
   readonly image: string;
   readonly state: string;
   readonly health: string | null;
+  /** The exit code of a container that exited, else null. */
+  readonly exitCode?: number | null;
   readonly ports: readonly string[];
   /** Compose project (stack) and service, from compose's labels. */
   readonly stack: string | null;
@@ -59,6 +61,7 @@ export function summarizeContainer(container: InspectedContainer): ContainerSumm
     image: container.Config.Image,
     state: container.State.Status,
     health: container.State.Health?.Status ?? null,
+    exitCode: container.State.Status === 'exited' ? (container.State.ExitCode ?? null) : null,
     ports,
     stack: labels[COMPOSE_PROJECT_LABEL] ?? null,
     service: labels[COMPOSE_SERVICE_LABEL] ?? null,

@@ -16,10 +16,10 @@ export async function containersUsingPath(transport: SshTransport, path: string)
 export async function containersMountingPath(
   transport: SshTransport,
   path: string,
-  options: { readonly runningOnly?: boolean; readonly exceptStack?: string } = {},
+  options: { readonly runningOnly?: boolean; readonly exceptStack?: string; readonly atOrInsideOnly?: boolean } = {},
 ): Promise<string[]> {
   const overlaps = (source: string) =>
-    source === path || source.startsWith(`${path}/`) || path.startsWith(`${source.replace(/\/$/, '')}/`);
+    source === path || source.startsWith(`${path}/`) || (!options.atOrInsideOnly && path.startsWith(`${source.replace(/\/$/, '')}/`));
   return (await inspectAllContainers(transport))
     .filter((container) => !options.runningOnly || container.State.Running)
     .filter((container) => options.exceptStack === undefined || container.Config.Labels?.[COMPOSE_PROJECT_LABEL] !== options.exceptStack)

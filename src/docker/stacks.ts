@@ -305,8 +305,14 @@ export async function stackAction(
  * plan has it): no look-up through the engine first, so an outage is only as
  * long as compose itself takes.
  */
-export async function stackActionAt(target: DockerHost, location: StackLocation, action: 'up' | 'down', profiles: readonly string[] = []): Promise<{ readonly output: string }> {
-  return composeRun(target, location, [...profileFlags(profiles), ...ACTION_ARGS[action]]);
+export async function stackActionAt(
+  target: DockerHost,
+  location: StackLocation,
+  action: 'up' | 'down',
+  profiles: readonly string[] = [],
+  flags: readonly string[] = [],
+): Promise<{ readonly output: string }> {
+  return composeRun(target, location, [...profileFlags(profiles), ...ACTION_ARGS[action], ...flags]);
 }
 
 /** The stack's containers, from the engine (compose's ps output differs by flavour; labels do not). */

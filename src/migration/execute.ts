@@ -19,6 +19,7 @@ import { listContainers } from '../docker/containers.js';
 import { readResolvedProject } from '../docker/compose-config.js';
 import { profilesOf, readStackSource, withProfiles } from '../docker/stack-source.js';
 import { deployStack, hostCompose, stackAction, stackActionAt } from '../docker/stacks.js';
+import { tagImage } from '../docker/images.js';
 import { describeError } from '../errors.js';
 import { compareManifests, describeDifferences, readManifest } from '../transfer/manifest.js';
 import { formatRate } from '../transfer/bwlimit.js';
@@ -126,7 +127,9 @@ export async function planStackMigration(source: DockerHost, target: DockerHost,
   const profiles = profilesOf(read.files.composeFiles, runningServices);
   const resolved = profiles.length === 0 ? read.resolved : await readResolvedProject(source, await hostCompose(source), read.location, profiles);
   const stackSource = { ...read, resolved: withProfiles(resolved, read.files.composeFiles, profiles) };
+  const sourceDatasetMounts = source.host.zfs_capable ? (await new ZfsHost(source.transport).filesystems()).map((fs) => fs.mountpoint) : [];
   return planMigration({
+    sourceDatasetMounts,
     runningServices,
     profiles,
     id: options.id ?? newMigrationId(stackSource.location.project),
@@ -346,10 +349,14 @@ async function runPhases(
     await writeFiles(plan.targetFiles);
   }
 
-  if (runs('images') && checked.imagesToCarry.length > 0) {
-    await phase('images', `carrying ${checked.imagesToCarry.join(', ')} to ${plan.target} while ${plan.stack} runs`);
-    await carryImages(source.transport, target.transport, checked.imagesToCarry, throttle);
-    const unresolved = await missingImages(target.transport, checked.imagesToCarry);
+  const built = checked.builtToCarry ?? [];
+  if (runs('images') && checked.imagesToCarry.length + built.length > 0) {
+    const carried = [...checked.imagesToCarry, ...built.map((b) => b.image)];
+    await phase('images', `carrying ${carried.join(', ')} to ${plan.target} while ${plan.stack} runs`);
+    await carryImages(source.transport, target.transport, carried, throttle);
+    // A build named by the source's compose flavour gets the name the target's compose looks for.
+    for (const b of built) if (b.as !== b.image) await tagImage(target.transport, b.image, b.as);
+    const unresolved = await missingImages(target.transport, [...checked.imagesToCarry, ...built.map((b) => b.as)]);
     if (unresolved.length > 0) throw new Error(`after docker load, ${plan.target} still does not resolve ${unresolved.join(', ')}: compose could not start the stack there`);
   }
 
@@ -408,11 +415,13 @@ async function runPhases(
   const targetZfs = new ZfsHost(target.transport);
   for (const result of zfsResults) if (result.targetDataset) await targetZfs.undoLeftReadonly(result.targetDataset);
   if (plan.composeFiles) {
-    await stackActionAt(target, { project: plan.stack, workingDir: plan.targetStackDir, configFiles: plan.composeFiles.map((name) => `${plan.targetStackDir}/${name}`) }, 'up', plan.profiles ?? []);
+    // The built images were carried before the stop: compose must not build (or pull a base image) inside the outage.
+    const noBuild = (plan.builtImages ?? []).length > 0 ? ['--no-build'] : [];
+    await stackActionAt(target, { project: plan.stack, workingDir: plan.targetStackDir, configFiles: plan.composeFiles.map((name) => `${plan.targetStackDir}/${name}`) }, 'up', plan.profiles ?? [], noBuild);
   } else {
     await stackAction(target, plan.stack, 'up', { profiles: plan.profiles ?? [] });
   }
-  const health = await waitUntilRunning(target, plan.stack, plan.services, options.startTimeoutMs ?? 120_000);
+  const health = await waitUntilRunning(target, plan.stack, plan.services, options.startTimeoutMs ?? 120_000, plan.oneShot ?? []);
   if (!health.ready) {
     throw new Error(`not every service came up on ${plan.target}: ${health.services.map((s) => `${s.service} ${s.state}${s.health ? `/${s.health}` : ''}`).join(', ')}`);
   }
@@ -433,7 +442,7 @@ async function runPhases(
     preflight: checked,
     seed: entry.seed ?? null,
     final,
-    imagesCarried: checked.imagesToCarry,
+    imagesCarried: [...checked.imagesToCarry, ...(checked.builtToCarry ?? []).map((b) => b.as)],
     downtimeSeconds: (runningAt - stoppedAt) / 1000,
     phases: phaseTimings(entry.phases, started, runningAt),
     bwlimit: recorded.bwlimit ?? null,

@@ -8,18 +8,25 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { HostConfig } from '../config/schema.js';
 import { isUnderPath, parseComposeFile, type ServiceDataPath } from '../docker/compose-file.js';
-import type { ResolvedPort, ResolvedVolume } from '../docker/compose-config.js';
+import type { BuiltImage, ResolvedPort, ResolvedVolume } from '../docker/compose-config.js';
 import type { MountOrigin } from '../docker/mount-origin.js';
 import { dataPathsOf, referencedFiles, type StackSource } from '../docker/stack-source.js';
 import { InvalidInputError } from '../errors.js';
 import { relativePathInside, validateDataPath, validateStackName, validateVolumeName } from '../names/validate.js';
 import { chooseMethod, type ServicePaths } from '../transfer/transfer-services.js';
+import { classifyOutsideBind } from './host-paths.js';
 import { rewriteComposePaths, rewriteEnvPaths } from './rewrite-compose.js';
 
 export interface PlannedDataPath extends ServicePaths {
   /** Services of the stack that mount it. */
   readonly usedBy: readonly string[];
   readonly method: 'zfs' | 'rsync';
+  /**
+   * The app folder (`appdata/jellyfin`), moved whole as one dataset, when the
+   * stack mounts only paths inside it and no dataset lies between: what it
+   * mounts there. Absent otherwise.
+   */
+  readonly appFolderOf?: readonly string[];
 }
 
 /** A named volume of the stack, and what the migration does with it. */
@@ -36,6 +43,16 @@ export interface PlannedVolume {
    */
   readonly handling: 'copy' | 'shared';
   readonly note: string;
+}
+
+/** A bind the target host provides itself: not data, not moved. */
+export interface HostProvidedBind {
+  readonly service: string;
+  readonly source: string;
+  readonly target: string;
+  readonly readOnly: boolean;
+  /** What it is, in words ("the host's time zone"). */
+  readonly what: string;
 }
 
 export interface PlanStep {
@@ -65,6 +82,12 @@ export interface MigrationPlan {
   readonly dataPaths: readonly PlannedDataPath[];
   /** Named volumes and binds outside appdata and the stack folder: not moved. */
   readonly notMoved: readonly { readonly service: string; readonly source: string; readonly reason: string }[];
+  /**
+   * Binds of what the target provides itself (its clock, Docker socket,
+   * devices): left alone, checked at pre-flight to exist on the target as on
+   * the source. Absent in plans made before they were told apart.
+   */
+  readonly hostProvided?: readonly HostProvidedBind[];
   /** Named volumes that move (copy) or that both hosts reach (shared). Absent in plans made before volumes moved. */
   readonly volumes?: readonly PlannedVolume[];
   /**
@@ -75,6 +98,12 @@ export interface MigrationPlan {
   /** The compose profiles the stack runs with on the source: read, stopped and started with them on both hosts. */
   readonly profiles?: readonly string[];
   readonly images: readonly string[];
+  /**
+   * Images compose builds for the stack (`build:`), by their names on the
+   * source: carried like pulled ones before the stop (the target never
+   * builds). Not in `images`. Absent in older plans.
+   */
+  readonly builtImages?: readonly BuiltImage[];
   readonly composeChanges: readonly string[];
   readonly targetComposeText: string;
   /**
@@ -90,6 +119,8 @@ export interface MigrationPlan {
   readonly mounts?: readonly { readonly service: string; readonly source: string; readonly target: string; readonly kind: 'bind' | 'volume'; readonly writtenAt: MountOrigin | null }[];
   /** Host ports the stack publishes. */
   readonly ports?: readonly ResolvedPort[];
+  /** Services that run once: started means exited 0 for them (see ResolvedProject.oneShot). */
+  readonly oneShot?: readonly string[];
   readonly steps: readonly PlanStep[];
 }
 
@@ -112,6 +143,8 @@ export interface PlanInput {
   readonly runningServices?: readonly string[];
   /** The profiles `stackSource` was read with. */
   readonly profiles?: readonly string[];
+  /** Mount points of the source's datasets (ZFS hosts): a path in a dataset other than appdata's own is moved as users made it. */
+  readonly sourceDatasetMounts?: readonly string[];
 }
 
 function needs(host: HostConfig, field: 'compose_path' | 'appdata_path'): string {
@@ -135,6 +168,7 @@ export function planMigration(input: PlanInput): MigrationPlan {
 
   const byPath = new Map<string, Set<string>>();
   const notMoved: { service: string; source: string; reason: string }[] = [];
+  const hostProvided: HostProvidedBind[] = [];
   const envVariables = new Set<string>();
   const volumes = new Map<string, { key: string; name: string; usedBy: Set<string>; handling: 'copy' | 'shared'; note: string }>();
   for (const mount of summary.dataPaths) {
@@ -157,7 +191,9 @@ export function planMigration(input: PlanInput): MigrationPlan {
       const origin = 'writtenAt' in mount ? (mount.writtenAt as MountOrigin | null) : null;
       if (origin?.variable && origin.file === from?.files.envFile?.path) envVariables.add(origin.variable);
     } else if (mount.source !== sourceStackDir && !mount.source.startsWith(`${sourceStackDir}/`)) {
-      notMoved.push({ service: mount.service, source: mount.source, reason: 'outside appdata_path and the stack folder' });
+      const outside = classifyOutsideBind(mount.source, mount.readOnly, sourceAppdata);
+      if (outside.kind === 'host-provided') hostProvided.push({ service: mount.service, source: mount.source, target: mount.target, readOnly: mount.readOnly, what: outside.what });
+      else notMoved.push({ service: mount.service, source: mount.source, reason: outside.reason });
     }
   }
   for (const file of from ? referencedFiles(from) : []) {
@@ -165,18 +201,31 @@ export function planMigration(input: PlanInput): MigrationPlan {
       notMoved.push({ service: file.what, source: file.path, reason: 'a file outside the stack folder and appdata_path, which stays where it is' });
     }
   }
+  const methodOf = (service: ServicePaths) => chooseMethod({ source: { host: input.source }, target: { host: input.target }, method: input.method ?? 'auto' }, service);
+  const toTarget = (sourcePath: string): ServicePaths => {
+    const relative = relativePathInside(sourceAppdata, validateDataPath(sourcePath, 'service data path'), 'service data path');
+    return { service: relative, sourcePath, targetPath: validateDataPath(`${targetAppdata}/${relative}`, `service data path on ${input.target.id}`) };
+  };
+  // A path nested in a plain app folder moves with that folder, as one dataset (docs/zfs.md says why).
+  const mounted = [...byPath.keys()].sort();
+  const unitOf = new Map(
+    mounted.map((p) => {
+      const folder = appFolderFor(p, sourceAppdata, input.sourceDatasetMounts ?? []);
+      return [p, folder !== null && methodOf(toTarget(folder)) === 'zfs' ? folder : p];
+    }),
+  );
   // A path inside another moved path travels with it.
-  const paths = [...byPath.keys()].sort();
+  const paths = [...new Set(unitOf.values())].sort();
   const outer = paths.filter((p) => !paths.some((other) => other !== p && p.startsWith(`${other}/`)));
   const dataPaths = outer.map((sourcePath): PlannedDataPath => {
-    const relative = relativePathInside(sourceAppdata, validateDataPath(sourcePath, 'service data path'), 'service data path');
-    const targetPath = validateDataPath(`${targetAppdata}/${relative}`, `service data path on ${input.target.id}`);
-    const service: ServicePaths = { service: relative, sourcePath, targetPath };
-    const usedBy = paths.filter((p) => p === sourcePath || p.startsWith(`${sourcePath}/`)).flatMap((p) => [...(byPath.get(p) ?? [])]);
+    const service = toTarget(sourcePath);
+    const inside = mounted.filter((p) => p === sourcePath || p.startsWith(`${sourcePath}/`));
+    const usedBy = inside.flatMap((p) => [...(byPath.get(p) ?? [])]);
     return {
       ...service,
       usedBy: [...new Set(usedBy)].sort(),
-      method: chooseMethod({ source: { host: input.source }, target: { host: input.target }, method: input.method ?? 'auto' }, service),
+      method: methodOf(service),
+      ...(inside.includes(sourcePath) ? {} : { appFolderOf: inside }),
     };
   });
 
@@ -191,7 +240,8 @@ export function planMigration(input: PlanInput): MigrationPlan {
   const rewritten = from
     ? { text: targetFiles[0]?.text ?? input.composeText, changes: targetFiles.flatMap((f) => f.changes.map((change) => `${f.name}: ${change}`)) }
     : rewriteComposePaths(input.composeText, sourceAppdata, targetAppdata);
-  const images = [...new Set(Object.values(summary.images).filter((image): image is string => image !== null))].sort();
+  const builtImages = from?.resolved.built ?? [];
+  const images = [...new Set(Object.values(summary.images).filter((image): image is string => image !== null && !builtImages.some((b) => b.image === image)))].sort();
   const cold = input.cold ?? false;
   const s = input.source.id;
   const t = input.target.id;
@@ -200,14 +250,26 @@ export function planMigration(input: PlanInput): MigrationPlan {
   const copied = plannedVolumes.filter((v) => v.handling === 'copy');
   // Everything that can be done while the stack runs comes before the stop: the outage holds only the last sends, the checks and the start.
   const steps: PlanStep[] = [
-    { phase: 'preflight', host: t, description: `check that no stack "${stack}" exists on ${t}, that its appdata has room, and which images it lacks` },
+    {
+      phase: 'preflight',
+      host: t,
+      description:
+        `check that no stack "${stack}" exists on ${t}, that its appdata has room, and which images it lacks` +
+        (hostProvided.length > 0 ? `; that ${t} provides, as ${s} does, what the stack binds from the host (not moved): ${[...new Set(hostProvided.map((h) => h.source))].join(', ')}` : ''),
+    },
     ...(cold ? [] : moves.map((move): PlanStep => ({ phase: 'seed', host: s, description: `seed while the stack runs: ${move}` }))),
     {
       phase: 'stack-folder',
       host: t,
       description: `copy ${sourceStackDir} to ${t}:${targetStackDir} while the stack runs, paths rewritten where they are written (${rewritten.changes.length}), checked with compose's own config on ${t}`,
     },
-    { phase: 'images', host: t, description: `carry images ${t} lacks (docker save | docker load) while the stack runs: checked among ${images.join(', ') || 'none'}` },
+    {
+      phase: 'images',
+      host: t,
+      description:
+        `carry images ${t} lacks (docker save | docker load) while the stack runs: checked among ${images.join(', ') || 'none'}` +
+        (builtImages.length > 0 ? `; built by compose on ${s}, carried unless ${t} has the same image: ${builtImages.map((b) => `${b.image} (${b.service})`).join(', ')}` : ''),
+    },
     { phase: 'stop', host: s, description: `stop the stack (compose down) on ${s}` },
     ...moves.map((move): PlanStep => ({ phase: 'final-sync', host: s, description: `${cold ? 'copy' : 'send what changed since the seed'} (data paths in parallel): ${move}` })),
     ...copied.map((v): PlanStep => ({
@@ -221,7 +283,7 @@ export function planMigration(input: PlanInput): MigrationPlan {
       description: `compare a manifest of every data path${copied.length > 0 ? ' and a checksum manifest of every copied volume' : ''} on both hosts (nothing runs on either copy yet)`,
     },
     { phase: 'folder-sync', host: t, description: `compare ${sourceStackDir} with its copy by manifest; send what changed since the copy (rewritten again where a stack file changed)` },
-    { phase: 'start', host: t, description: `compose up -d on ${t}, wait until every service runs (healthy where it has a healthcheck)` },
+    { phase: 'start', host: t, description: `compose up -d${builtImages.length > 0 ? ' --no-build' : ''} on ${t}, wait until every service runs (healthy where it has a healthcheck)${(from?.resolved.oneShot ?? []).length > 0 ? ` or, run once, completed (exit 0): ${(from?.resolved.oneShot ?? []).join(', ')}` : ''}` },
   ];
   return {
     id: input.id,
@@ -235,10 +297,12 @@ export function planMigration(input: PlanInput): MigrationPlan {
     services: summary.services,
     dataPaths,
     notMoved,
+    hostProvided,
     ...(from ? { volumes: plannedVolumes } : {}),
     ...(input.runningServices ? { servicesOutsideConfig: [...new Set(input.runningServices)].filter((service) => !summary.services.includes(service)).sort() } : {}),
     ...(input.profiles && input.profiles.length > 0 ? { profiles: input.profiles } : {}),
     images,
+    builtImages,
     composeChanges: rewritten.changes,
     targetComposeText: rewritten.text,
     ...(from
@@ -248,6 +312,7 @@ export function planMigration(input: PlanInput): MigrationPlan {
           sourceConfigFiles: from.location.configFiles,
           mounts: summary.dataPaths.map((m) => ({ service: m.service, source: m.source, target: m.target, kind: m.kind, writtenAt: 'writtenAt' in m ? (m.writtenAt as MountOrigin | null) : null })),
           ports: from.resolved.ports,
+          oneShot: from.resolved.oneShot ?? [],
         }
       : {}),
     steps,
@@ -272,6 +337,23 @@ export function volumeHandling(volume: ResolvedVolume): { handling: 'copy' | 'sh
   if (type === 'tmpfs') return { handling: 'shared', note: 'a tmpfs volume: it holds nothing between runs, so there is nothing to move' };
   if (type !== null && type !== 'none') return { refused: `a local volume of type ${type}: docker-mcp does not know whether the target reaches its device (${volume.driverOptions.device ?? '?'})` };
   return { handling: 'copy', note: 'copied after the stop and verified by a checksum manifest' };
+}
+
+/**
+ * The app folder a mounted path moves with, or null when it moves by itself.
+ * `appdata/jellyfin/config` moves as `appdata/jellyfin` when no dataset of
+ * the host lies between appdata and it (`datasetMounts`, the mount points of
+ * the host's datasets): its dataset could not be made without making the
+ * app folder one, and the app's paths then share one snapshot. A path one
+ * level under appdata, or in or at a dataset the user made, moves as it is. Pure.
+ */
+export function appFolderFor(mountedPath: string, appdata: string, datasetMounts: readonly string[]): string | null {
+  const root = appdata.replace(/\/+$/, '');
+  if (!mountedPath.startsWith(`${root}/`)) return null;
+  const components = mountedPath.slice(root.length + 1).split('/');
+  if (components.length < 2) return null;
+  const inDataset = datasetMounts.some((m) => m.startsWith(`${root}/`) && (mountedPath === m || mountedPath.startsWith(`${m}/`)));
+  return inDataset ? null : `${root}/${components[0]}`;
 }
 
 /** Why docker-mcp cannot write the target's path for a bind under appdata, or null when it can. */

@@ -3,7 +3,10 @@
  * as they were.
  */
 import { listContainers } from '../docker/containers.js';
-import { listStacks } from '../docker/stacks.js';
+import { containersMountingPath } from '../docker/path-users.js';
+import { hostCompose, listStacks } from '../docker/stacks.js';
+import { builtImageName } from '../docker/compose-config.js';
+import { imageId } from '../docker/images.js';
 import { chooseHelperImage, inspectVolume } from '../docker/volumes.js';
 import type { DockerHost } from '../docker/docker-host.js';
 import { parseDfFreeBytes } from '../host/parsers.js';
@@ -16,7 +19,8 @@ import { ZfsHost } from '../zfs/zfs-host.js';
 import { pathsNotContained } from '../host/containment.js';
 import { MigrationRefusedError } from './errors.js';
 import { portConflicts } from './port-conflicts.js';
-import type { MigrationPlan } from './plan.js';
+import type { HostProvidedBind, MigrationPlan } from './plan.js';
+import { pathTypes } from '../host/path-types.js';
 import { missingImages } from './stream-copy.js';
 
 export interface PreflightResult {
@@ -24,8 +28,12 @@ export interface PreflightResult {
   readonly targetFreeBytes: number | null;
   /** Images the target lacks, which the source has and will be carried. */
   readonly imagesToCarry: readonly string[];
+  /** Images compose built on the source that the target lacks or has another of: carried, then named as the target's compose names them (`as`). */
+  readonly builtToCarry?: readonly { readonly image: string; readonly as: string }[];
   /** Mounts that stay behind on the source, moved anyway with --force. */
   readonly forcedNotMoved: readonly string[];
+  /** What the stack binds from the host, found on the target as on the source and left alone: "path (what, kind)". Absent in older journals. */
+  readonly hostProvided?: readonly string[];
   readonly targetBefore: readonly TargetPathBefore[];
   /** The named volumes to copy: what was on the target before (a rollback removes only what it created). Absent in older journals. */
   readonly volumes?: readonly VolumeBefore[];
@@ -91,6 +99,7 @@ export async function preflight(plan: MigrationPlan, source: DockerHost, target:
         'the services start with empty named volumes and whatever is at those paths there',
     );
   }
+  const hostProvided = await checkHostProvided(plan, source, target, refuse);
   const escapes = (
     await Promise.all([
       pathsNotContained(source, plan.dataPaths.map((d) => d.sourcePath)),
@@ -109,6 +118,18 @@ export async function preflight(plan: MigrationPlan, source: DockerHost, target:
       `${plan.target} already has a stack "${plan.stack}" (${existing.foundIn === 'folder' ? existing.composeFile : 'in its engine'}). ` +
         `--force does not apply: it would replace a stack that docker-mcp did not leave there. Remove or rename it on ${plan.target} first`,
     );
+  }
+
+  // An app folder moves whole: another stack's data in it would go along, and be left readonly here.
+  for (const dataPath of plan.dataPaths.filter((d) => d.appFolderOf)) {
+    const others = await containersMountingPath(source.transport, dataPath.sourcePath, { exceptStack: plan.stack, atOrInsideOnly: true });
+    if (others.length > 0) {
+      refuse(
+        `${plan.stack} mounts ${(dataPath.appFolderOf ?? []).join(', ')}, inside the app folder ${dataPath.sourcePath}, which moves whole as one dataset; ` +
+          `but ${others.join(', ')} (not of ${plan.stack}) mount${others.length === 1 ? 's' : ''} paths in it too, which would go along. ` +
+          `--force does not apply. Make each path the stack mounts a dataset of its own on ${plan.source} (zfs create), or give the stack a folder of its own, or use --method rsync (which moves only the paths mounted)`,
+      );
+    }
   }
 
   // A plain send would decrypt an encrypted dataset on the target: refused before anything moves.
@@ -186,7 +207,69 @@ export async function preflight(plan: MigrationPlan, source: DockerHost, target:
   const pinned = lacking.some((image) => image.includes('@sha256:'));
   const imageRefusal = whyImagesCannotBeSupplied(plan.target, lacking, notOnSource, pinned && (await keepsDigestsOnLoad(target)));
   if (imageRefusal !== null) refuse(imageRefusal);
-  return { dataBytes, targetFreeBytes, imagesToCarry: lacking, forcedNotMoved: notMoved, targetBefore, volumes, volumeHelpers };
+  const builtToCarry = await checkBuiltImages(plan, source, target, refuse);
+  return { dataBytes, targetFreeBytes, imagesToCarry: lacking, builtToCarry, forcedNotMoved: notMoved, hostProvided, targetBefore, volumes, volumeHelpers };
+}
+
+/**
+ * Images compose builds: the source must have each (the target never builds,
+ * least of all inside the outage); carried when the target has none of that
+ * name, or another image by it (an older build).
+ */
+async function checkBuiltImages(plan: MigrationPlan, source: DockerHost, target: DockerHost, refuse: (reason: string) => never): Promise<{ image: string; as: string }[]> {
+  const built = plan.builtImages ?? [];
+  if (built.length === 0) return [];
+  const targetFlavour = (await hostCompose(target)).flavour;
+  const carry: { image: string; as: string }[] = [];
+  for (const b of built) {
+    const as = b.named ? b.image : builtImageName(plan.stack, b.service, targetFlavour);
+    const [onSource, onTarget] = await Promise.all([imageId(source.transport, b.image), imageId(target.transport, as)]);
+    if (onSource === null) {
+      refuse(
+        `compose builds ${b.service}'s image (build:), and ${plan.source} has no ${b.image}: docker-mcp carries built images and never builds on ${plan.target}. ` +
+          `--force does not apply. Build it on ${plan.source} first (compose build ${b.service}), then migrate`,
+      );
+    }
+    if (onTarget !== onSource) carry.push({ image: b.image, as });
+  }
+  return carry;
+}
+
+/**
+ * What the stack binds from the host itself (time zone, Docker socket,
+ * devices) must be on the target as on the source: the same kind of file.
+ * Not moved, never --force'd: a missing one would make Docker create an empty
+ * directory in its place, or the service fail.
+ */
+async function checkHostProvided(plan: MigrationPlan, source: DockerHost, target: DockerHost, refuse: (reason: string) => never): Promise<string[]> {
+  const binds = plan.hostProvided ?? [];
+  if (binds.length === 0) return [];
+  const paths = binds.map((b) => b.source);
+  const [onSource, onTarget] = await Promise.all([pathTypes(source.transport, paths), pathTypes(target.transport, paths)]);
+  const wrong = hostProvidedMismatches(binds, onSource, onTarget);
+  if (wrong.length > 0) {
+    refuse(
+      `the stack binds from the host what ${plan.target} does not provide as ${plan.source} does: ${wrong.map((w) => `${w.services.join(', ')}: ${w.path} (${w.what}) is ${w.source} on ${plan.source}, ${w.target} on ${plan.target}`).join('; ')}. ` +
+        `--force does not apply: the service would get something else there. Provide it on ${plan.target} first (install or start what makes it, or create the file), or remove the mount from the stack`,
+    );
+  }
+  return [...new Set(binds.map((b) => `${b.source} (${b.what}, ${onTarget.get(b.source)})`))];
+}
+
+/** The host-provided paths whose kind differs between the hosts (missing counts as a kind). Pure. */
+export function hostProvidedMismatches(
+  binds: readonly HostProvidedBind[],
+  onSource: ReadonlyMap<string, string>,
+  onTarget: ReadonlyMap<string, string>,
+): { path: string; what: string; services: string[]; source: string; target: string }[] {
+  const paths = [...new Set(binds.map((b) => b.source))];
+  return paths.flatMap((p) => {
+    const sourceKind = onSource.get(p) ?? 'missing';
+    const targetKind = onTarget.get(p) ?? 'missing';
+    if (sourceKind === targetKind) return [];
+    const using = binds.filter((b) => b.source === p);
+    return [{ path: p, what: using[0]?.what ?? '', services: [...new Set(using.map((b) => b.service))].sort(), source: sourceKind, target: targetKind }];
+  });
 }
 
 /**

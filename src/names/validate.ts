@@ -11,7 +11,8 @@ const HOST_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 // Stack names are DNS labels, as the Python docker-mcp enforces.
 const STACK_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
-const DATASET_COMPONENT = /^[A-Za-z0-9_][A-Za-z0-9_.:-]*$/;
+// What OpenZFS itself accepts in a dataset's name below the pool (zfs_namecheck.c): any of these, in any place.
+const DATASET_COMPONENT = /^[A-Za-z0-9_.: -]+$/;
 const POOL_NAME = /^[A-Za-z][A-Za-z0-9_.:-]*$/;
 const SNAPSHOT_PART = /^[A-Za-z0-9_][A-Za-z0-9_.:-]*$/;
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
@@ -57,7 +58,7 @@ export function validateDatasetName(value: string): string {
   }
   for (const component of components.slice(1)) {
     if (component === '' || component === '.' || component === '..' || !DATASET_COMPONENT.test(component)) {
-      fail(`component ${JSON.stringify(component)} must be non-empty and use letters, digits, "_", ".", ":" and "-"`);
+      fail(`component ${JSON.stringify(component)} must be non-empty, not "." or "..", and hold only ASCII letters, digits, space, "_", ".", ":" and "-" (in any place, a leading "." included: OpenZFS's own rule)`);
     }
   }
   return value;
@@ -98,6 +99,18 @@ export function validateAbsolutePath(value: string, what = 'path'): string {
     throw new InvalidInputError(what, value, `is not normalised (did you mean ${normalised}?)`);
   }
   return value.length > 1 ? value.replace(/\/+$/, '') : value;
+}
+
+/**
+ * A host path as compose and Docker take it: repeated and trailing slashes
+ * dropped, "." and ".." resolved (`DATA_FOLDER=/root/n8n/` makes
+ * `/root/n8n//.n8n`, which both accept as `/root/n8n/.n8n`). A relative path
+ * is returned as it is.
+ */
+export function normaliseHostPath(value: string): string {
+  if (!value.startsWith('/')) return value;
+  const normalised = path.normalize(value);
+  return normalised.length > 1 ? normalised.replace(/\/+$/, '') : normalised;
 }
 
 // What a data path may hold: it travels as a remote rsync path and into

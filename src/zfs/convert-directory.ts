@@ -162,16 +162,25 @@ export async function refuseConversionObstacles(
   ];
   if (mounts.length > 0) throw new MountsInsideError(zfs.hostId, job.original, mounts);
 
-  const parent = job.dataset.slice(0, job.dataset.lastIndexOf('/'));
-  const [usage, space] = await Promise.all([
-    transport.exec(command(['du', '-s', '-x', '-B1', '--', job.original])),
-    transport.exec(zfsCommands.get(parent, ['available'])),
-  ]);
+  // The nearest dataset that exists holds the copy: `zfs create -p` makes the ones between.
+  const [usage, filesystems] = await Promise.all([transport.exec(command(['du', '-s', '-x', '-B1', '--', job.original])), zfs.filesystems()]);
+  const holder = nearestExisting(job.dataset, new Set(filesystems.map((fs) => fs.name)));
+  if (holder === null) throw new ConversionError(`on ${zfs.hostId}: no dataset above ${job.dataset} exists to hold it (is the pool imported?)`);
+  const space = await transport.exec(zfsCommands.get(holder, ['available']));
   const allocated = Number(/^(\d+)/.exec(usage.stdout)?.[1] ?? 0);
   const available = parseBytes(parseProperties(space.stdout).get('available'));
   const stillToCopy = Math.max(0, allocated - (job.partialCopy?.referencedBytes ?? 0));
   const needed = stillToCopy + Math.max(HEADROOM_MIN_BYTES, Math.ceil(allocated / 10));
   if (available !== null && needed > available) throw new InsufficientSpaceError(zfs.hostId, job.path, job.dataset, needed, available);
+}
+
+/** The closest ancestor of `dataset` that exists, or null. Pure. */
+export function nearestExisting(dataset: string, existing: ReadonlySet<string>): string | null {
+  for (let at = dataset.lastIndexOf('/'); at > 0; at = dataset.lastIndexOf('/', at - 1)) {
+    const parent = dataset.slice(0, at);
+    if (existing.has(parent)) return parent;
+  }
+  return null;
 }
 
 async function copyTree(zfs: ZfsHost, from: string, to: string): Promise<void> {

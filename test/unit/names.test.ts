@@ -6,6 +6,7 @@ import {
   validateAbsolutePath,
   validateDataPath,
   validateDatasetName,
+  normaliseHostPath,
   validateEnvironmentVariable,
   validateHostId,
   validateSnapshotName,
@@ -45,8 +46,16 @@ describe('dataset and snapshot names', () => {
     expect(validateSnapshotName('alpha/appdata/x@docker-mcp-0123-seed')).toBe('alpha/appdata/x@docker-mcp-0123-seed');
   });
 
+  it('accepts every component OpenZFS accepts: a leading "." or "-", a space (n8n keeps its data in .n8n)', () => {
+    for (const name of ['tank/appdata/n8n/.n8n', 'tank/appdata/-x', 'tank/appdata/my app', 'tank/appdata/a:b_c.d']) expect(validateDatasetName(name)).toBe(name);
+  });
+
+  it('says the rule exactly, with the component it refuses', () => {
+    expect(() => validateDatasetName('tank/appdata/x;id')).toThrow(/component "x;id" must be non-empty, not "\." or "\.\.", and hold only ASCII letters, digits, space, "_", "\.", ":" and "-" \(in any place, a leading "\." included/);
+  });
+
   it('refuses empty components, traversal, snapshots as datasets and bad pools', () => {
-    for (const name of ['', 'alpha//x', 'alpha/../x', 'alpha/x@s', '1pool/x', 'mirror/x', 'alpha/x y', 'alpha/-x', 'alpha/x;id', `a/${'x'.repeat(300)}`]) {
+    for (const name of ['', 'alpha//x', 'alpha/../x', 'alpha/x@s', '1pool/x', 'mirror/x', 'alpha/x%y', 'alpha/./x', 'alpha/x;id', `a/${'x'.repeat(300)}`]) {
       expect(() => validateDatasetName(name)).toThrow(InvalidInputError);
     }
     for (const name of ['alpha/x', 'alpha/x@', 'alpha/x@a@b', 'alpha/x@a b']) {
@@ -56,6 +65,14 @@ describe('dataset and snapshot names', () => {
 });
 
 describe('paths', () => {
+  it('normalises a host path as compose and Docker take it', () => {
+    expect(normaliseHostPath('/root/n8n//.n8n')).toBe('/root/n8n/.n8n');
+    expect(normaliseHostPath('/srv/appdata/app/')).toBe('/srv/appdata/app');
+    expect(normaliseHostPath('/srv/./appdata/x/../y')).toBe('/srv/appdata/y');
+    expect(normaliseHostPath('/')).toBe('/');
+    expect(normaliseHostPath('./data')).toBe('./data');
+  });
+
   it('accepts absolute normalised paths and strips a trailing slash', () => {
     expect(validateAbsolutePath('/srv/alpha/appdata/')).toBe('/srv/alpha/appdata');
     expect(validateAbsolutePath('/')).toBe('/');

@@ -102,16 +102,22 @@ function renderPlan(plan: MigrationPlan): string {
   return [
     `plan ${plan.id}: ${plan.stack} from ${plan.source} to ${plan.target} (${plan.mode}) — dry run, nothing was changed`,
     '',
-    table(['DATA PATH', 'TO', 'METHOD', 'USED BY'], plan.dataPaths.map((d) => [d.sourcePath, d.targetPath, d.method, d.usedBy.join(', ')])),
+    table(['DATA PATH', 'TO', 'METHOD', 'USED BY'], plan.dataPaths.map((d) => [d.sourcePath, d.targetPath, d.appFolderOf ? `${d.method} (app folder, one dataset: ${d.appFolderOf.join(', ')})` : d.method, d.usedBy.join(', ')])),
     ...(plan.mounts && plan.mounts.length > 0
       ? ['', table(['SERVICE', 'MOUNT SOURCE (AS COMPOSE RESOLVES IT)', 'AT', 'WRITTEN AT'], plan.mounts.map((m) => [m.service, m.source, m.target, writtenAt(m.writtenAt)]))]
       : []),
     ...(plan.volumes && plan.volumes.length > 0
       ? ['', table(['NAMED VOLUME', 'HANDLING', 'USED BY', 'NOTE'], plan.volumes.map((v) => [v.name, v.handling, v.usedBy.join(', '), v.note]))]
       : []),
+    ...((plan.builtImages ?? []).length > 0
+      ? ['', `built by compose on ${plan.source}, carried before the stop (${plan.target} never builds): ${(plan.builtImages ?? []).map((b) => `${b.image} (${b.service})`).join(', ')}`]
+      : []),
     ...(plan.profiles && plan.profiles.length > 0 ? ['', `profiles (as it runs on ${plan.source}): ${plan.profiles.join(', ')}`] : []),
     ...(plan.servicesOutsideConfig && plan.servicesOutsideConfig.length > 0
       ? ['', `running but not in compose's config without --profile (the migration will refuse): ${plan.servicesOutsideConfig.join(', ')}`]
+      : []),
+    ...((plan.hostProvided ?? []).length > 0
+      ? ['', `provided by the host, not moved (pre-flight checks that ${plan.target} has each as ${plan.source} does):`, ...(plan.hostProvided ?? []).map((h) => `  ${h.service}: ${h.source} — ${h.what}${h.readOnly ? ' (read-only)' : ''}`)]
       : []),
     ...(plan.notMoved.length > 0 ? ['', 'not moved (the migration will refuse):', ...plan.notMoved.map((m) => `  ${m.service}: ${m.source} — ${m.reason}`)] : []),
     '',
@@ -140,6 +146,7 @@ export function renderReport(report: MigrationReport): string {
       ? [`copied and verified named volumes (checksum manifests): ${(report.volumes ?? []).map((v) => `${v.volume} (${v.entries} entries, ${formatBytes(v.bytes)})`).join(', ')}`]
       : []),
     `verified ${report.verified.length} data paths (${report.verified.map((v) => `${v.entries} entries`).join(', ')})${report.imagesCarried.length > 0 ? `; carried images ${report.imagesCarried.join(', ')}` : ''}`,
+    ...((report.preflight.hostProvided ?? []).length > 0 ? [`provided by the host, not moved: ${(report.preflight.hostProvided ?? []).join('; ')}`] : []),
     ...(report.preflight.forcedNotMoved.length > 0 ? [`not moved (--force): ${report.preflight.forcedNotMoved.join('; ')}`] : []),
     ...(report.removedFromSource ? [`removed from ${report.source}: ${report.removedFromSource.join(', ') || 'nothing was left'}`] : []),
     ...(report.keptOnSource && report.keptOnSource.length > 0 ? [`kept on ${report.source}: ${report.keptOnSource.join('; ')}`] : []),
