@@ -15,6 +15,7 @@ import { CORPUS, standInsOf, type CorpusApp } from './corpus/apps.js';
 import { dataDifferences, deployApp, readAppData, removeApp, serviceStates, waitSettled, writeAppData, type AppData, type CorpusHost } from './corpus/deploy.js';
 import { openCorpusHost } from './corpus/hosts.js';
 import { ensureStandIns, removeStandIns } from './corpus/standins.js';
+import { Timings } from './corpus/timings.js';
 
 /**
  * Compose v1 (alpha, gamma) cannot read immich's top-level `name:`; the
@@ -28,25 +29,31 @@ const TIMEOUT_MS = 900_000;
 const hosts = {} as Record<'alpha' | 'beta' | 'gamma', CorpusHost>;
 let journalDir: string;
 const original = new Map<string, AppData>();
+const timings = new Timings();
 
 const cleanUp = () => Promise.all(Object.values(hosts).map(async (host) => { for (const app of APPS) await removeApp(host, app); }));
 
 beforeAll(async () => {
   journalDir = await mkdtemp(path.join(os.tmpdir(), 'e-corpus-journal-'));
   for (const id of ['alpha', 'beta', 'gamma'] as const) hosts[id] = await openCorpusHost(id);
-  await cleanUp();
-  await Promise.all(Object.values(hosts).map((host) => ensureStandIns(host.docker, standInsOf(APPS))));
-  for (const app of APPS) await deployApp(hosts.alpha, app);
-  for (const app of APPS) {
-    await waitSettled(hosts.alpha, app);
-    await writeAppData(hosts.alpha, app);
-    original.set(app.app, await readAppData(hosts.alpha, app));
-  }
+  await timings.time('clean up before', cleanUp);
+  await timings.time('stand-in images built on alpha, beta, gamma', () => Promise.all(Object.values(hosts).map((host) => ensureStandIns(host.docker, standInsOf(APPS)))));
+  await timings.time('compose up -d of each app on alpha', async () => { for (const app of APPS) await deployApp(hosts.alpha, app); });
+  await timings.time('every service running and healthy, data written and read', async () => {
+    for (const app of APPS) {
+      await waitSettled(hosts.alpha, app);
+      await writeAppData(hosts.alpha, app);
+      original.set(app.app, await readAppData(hosts.alpha, app));
+    }
+  });
 }, TIMEOUT_MS);
 
 afterAll(async () => {
-  await cleanUp();
-  await Promise.all(Object.values(hosts).map((host) => removeStandIns(host.docker, standInsOf(APPS))));
+  await timings.time('clean up after', async () => {
+    await cleanUp();
+    await Promise.all(Object.values(hosts).map((host) => removeStandIns(host.docker, standInsOf(APPS))));
+  });
+  console.info(timings.report('corpus on the container hosts'));
   for (const host of Object.values(hosts)) await host.docker.transport.close();
   await rm(journalDir, { recursive: true, force: true });
 }, TIMEOUT_MS);
@@ -59,7 +66,7 @@ function describeMove(title: string, from: () => CorpusHost, to: () => CorpusHos
   describe(title, () => {
     const outcome = new Map<string, string>();
     beforeAll(async () => {
-      const results = await migrateStacks(from().docker, to().docker, APPS.map((app) => app.project), { journalDir, concurrency: 4 });
+      const results = await timings.time(`migrate ${title}`, () => migrateStacks(from().docker, to().docker, APPS.map((app) => app.project), { journalDir, concurrency: 4 }));
       for (const r of results) outcome.set(r.stack, r.ok ? 'moved' : r.error.message);
     }, TIMEOUT_MS);
 

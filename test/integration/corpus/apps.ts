@@ -114,8 +114,9 @@ export const CORPUS: readonly CorpusApp[] = [
     standIns: [
       unchecked('traefik'),
       { image: 'busybox', plain: true },
-      unchecked('docker.n8n.io/n8nio/n8n:stable'),
-      unchecked('n8nio/runners:stable'),
+      // Both run as the image's user node (1000), which the initContainer gives the data folder to.
+      { image: 'docker.n8n.io/n8nio/n8n:stable', user: '1000:1000' },
+      { image: 'n8nio/runners:stable', user: '1000:1000' },
     ],
     shows: 'DATA_FOLDER with a trailing slash (so `//` in the paths) and a `.n8n` folder; a one-shot initContainer behind service_completed_successfully; the Docker socket',
   },

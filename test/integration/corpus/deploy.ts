@@ -140,7 +140,8 @@ export async function removeApp(host: CorpusHost, app: CorpusApp): Promise<void>
     for (const name of ours) await new ZfsHost(host.docker.transport).destroyDataset(name);
   }
   const tops = [...new Set(app.dataPaths.filter((p) => !p.startsWith('./')).map((p) => p.split('/')[0] as string))];
-  await sh(host, 'rm -rf "$1/$2"; cd "$3" || exit 0; shift 3; for d in "$@"; do rm -rf "./$d"; done', host.composeRoot, stackFolder(app), host.appdata, ...tops);
+  // The stack folder by both its names: a move that names the folder after the project leaves that one.
+  await sh(host, 'rm -rf "$1/$2" "$1/$3"; cd "$4" || exit 0; shift 4; for d in "$@"; do rm -rf "./$d"; done', host.composeRoot, stackFolder(app), app.project, host.appdata, ...tops);
 }
 
 /** Whether a dataset below appdata holds one of the app's data folders. */

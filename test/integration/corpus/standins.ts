@@ -19,6 +19,8 @@ export interface StandIn {
   readonly alsoAt?: readonly string[];
   /** Plain busybox, no stand-in program: for a one-shot that runs its own command. */
   readonly plain?: boolean;
+  /** The user the real image runs as, so what the stand-in writes has the owner the app's files have. */
+  readonly user?: string;
 }
 
 /**
@@ -57,6 +59,7 @@ export function standInDockerfile(standIn: StandIn): string {
     'ENTRYPOINT ["/stub/standin"]',
     'CMD []',
   ];
+  if (standIn.user !== undefined) lines.push('RUN chmod 1777 /tmp', `USER ${standIn.user}`);
   // Short intervals keep the tests quick; the check itself is the real image's.
   if (standIn.healthcheck) lines.push(`HEALTHCHECK --interval=2s --timeout=5s --retries=3 CMD ${JSON.stringify(standIn.healthcheck)}`);
   return `${lines.join('\n')}\n`;
