@@ -130,7 +130,7 @@ export const CORPUS: readonly CorpusApp[] = [
     standIns: [
       unchecked('postgres:alpine'),
       unchecked('redis:alpine'),
-      { image: 'nextcloud:apache', alsoAt: ['/cron.sh'] },
+      unchecked('nextcloud:apache'),
       unchecked('nginxproxy/acme-companion'),
       // What ./proxy/Dockerfile builds FROM; compose builds the proxy on each host.
       unchecked('nginxproxy/nginx-proxy:1.7-alpine'),

@@ -15,8 +15,6 @@ export interface StandIn {
   readonly image: string;
   /** The healthcheck the real image declares in its Dockerfile, if any (compose's `healthcheck: disable: false` relies on it). */
   readonly healthcheck?: readonly string[];
-  /** More paths to the stand-in program, for an `entrypoint:` the compose file names. */
-  readonly alsoAt?: readonly string[];
   /** Plain busybox, no stand-in program: for a one-shot that runs its own command. */
   readonly plain?: boolean;
   /** The user the real image runs as, so what the stand-in writes has the owner the app's files have. */
@@ -25,8 +23,8 @@ export interface StandIn {
 
 /**
  * The program: the directories mounted read-write into the container (from
- * its mount table, leaving out the runtime's own) get a file named after the
- * image, unless one is there already, so a restart or a move adds nothing.
+ * its mount table, leaving out the runtime's own) get a file, unless one is
+ * there already, so a restart or a move adds nothing.
  * /tmp/standin-ready says it is done. It exits at once on SIGTERM, as
  * `docker stop` asks.
  */
@@ -35,7 +33,7 @@ trap 'exit 0' TERM INT
 awk '{ split($6, opts, ","); if (opts[1] == "rw") print $5 }' /proc/self/mountinfo | while read -r dir; do
   case "$dir" in /|/proc|/proc/*|/sys|/sys/*|/dev|/dev/*|/etc/*|/run/*|/var/run/*) continue ;; esac
   [ -d "$dir" ] || continue
-  [ -e "$dir/standin-$STANDIN.dat" ] || head -c 65536 /dev/urandom > "$dir/standin-$STANDIN.dat"
+  [ -e "$dir/standin.dat" ] || head -c 65536 /dev/urandom > "$dir/standin.dat"
 done
 touch /tmp/standin-ready
 while :; do sleep 3600 & wait $!; done
@@ -47,15 +45,16 @@ const STUB = '#!/bin/sh\necho PONG\n';
 
 const base64 = (text: string) => Buffer.from(text).toString('base64');
 
+/** Where the program is also put: an `entrypoint:` a corpus file names (nextcloud's cron). */
+const ENTRYPOINTS = ['/cron.sh'];
+
 export function standInDockerfile(standIn: StandIn): string {
   if (standIn.plain) return `FROM ${TESTBED_IMAGE}\n`;
-  const name = standIn.image.replace(/^.*\//, '').replace(/[^\w.-]/g, '_');
   const lines = [
     `FROM ${TESTBED_IMAGE}`,
     `RUN mkdir -p /stub && echo ${base64(STUB)} | base64 -d > /stub/ok && chmod 755 /stub/ok && for n in ${STUBS.join(' ')}; do ln -s ok /stub/$n; done`,
-    `RUN echo ${base64(PROGRAM)} | base64 -d > /stub/standin && chmod 755 /stub/standin${(standIn.alsoAt ?? []).map((p) => ` && cp /stub/standin ${p}`).join('')}`,
+    `RUN echo ${base64(PROGRAM)} | base64 -d > /stub/standin && chmod 755 /stub/standin${ENTRYPOINTS.map((p) => ` && cp /stub/standin ${p}`).join('')}`,
     'ENV PATH=/stub:/bin',
-    `ENV STANDIN=${name}`,
     'ENTRYPOINT ["/stub/standin"]',
     'CMD []',
   ];
@@ -65,12 +64,23 @@ export function standInDockerfile(standIn: StandIn): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** Build each stand-in on the host unless it has an image of that name. */
+/**
+ * Build the stand-ins the host lacks: one build for each distinct
+ * Dockerfile, tagged with every name that shares it (the guests build slowly).
+ */
 export async function ensureStandIns(host: DockerHost, standIns: readonly StandIn[]): Promise<void> {
+  const missing: StandIn[] = [];
   for (const standIn of standIns) {
     const present = await host.transport.exec(command(['docker', 'image', 'inspect', '--format', '{{.Id}}', standIn.image]), { okExitCodes: [0, 1] });
-    if (present.exitCode === 0) continue;
-    await host.transport.exec(command(['docker', 'build', '-q', '-t', standIn.image, '-']), { input: standInDockerfile(standIn), timeoutMs: 300_000 });
+    if (present.exitCode !== 0) missing.push(standIn);
+  }
+  const byDockerfile = new Map<string, string[]>();
+  for (const standIn of missing) {
+    const dockerfile = standInDockerfile(standIn);
+    byDockerfile.set(dockerfile, [...(byDockerfile.get(dockerfile) ?? []), standIn.image]);
+  }
+  for (const [dockerfile, images] of byDockerfile) {
+    await host.transport.exec(command(['docker', 'build', '-q', ...images.flatMap((image) => ['-t', image]), '-']), { input: dockerfile, timeoutMs: 600_000 });
   }
 }
 
