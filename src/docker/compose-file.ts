@@ -1,13 +1,12 @@
 /**
- * What a compose file says about data: for every service, its bind mounts and
- * named volumes, and which of them lie under the host's appdata path. Pure:
- * the migration plan uses it to find every service's data path.
+ * The checks made on a compose file before it is sent to a host (size, YAML,
+ * alias bombs, a services mapping), and the shape of a mount as the plan
+ * takes it. What a stack mounts is read by compose's own `config` on its host
+ * (compose-config.ts), never here: one reader, so the plan cannot disagree
+ * with compose. Pure.
  */
-import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { InvalidInputError } from '../errors.js';
-import { normaliseHostPath } from '../names/validate.js';
-import { splitVolumeSpec } from './mount-origin.js';
 
 export interface ServiceDataPath {
   readonly service: string;
@@ -19,15 +18,9 @@ export interface ServiceDataPath {
   /** For a named volume that is really a bind (driver_opts o=bind, device=...). */
   readonly volumeName: string | null;
   readonly underAppdata: boolean;
-  /** The source still holds ${VAR}: resolve with compose's own `config` for the real path. */
+  /** Its path is written with a ${VAR} (where it is written says which). */
   readonly hasVariables: boolean;
   readonly readOnly: boolean;
-}
-
-export interface ComposeSummary {
-  readonly services: readonly string[];
-  readonly images: Readonly<Record<string, string | null>>;
-  readonly dataPaths: readonly ServiceDataPath[];
 }
 
 type Mapping = Record<string, unknown>;
@@ -61,72 +54,6 @@ export function checkComposeText(text: string, where: string): Mapping & { servi
     throw new InvalidInputError('compose file', where, 'has no "services" mapping');
   }
   return root as Mapping & { services: Mapping };
-}
-
-export function parseComposeFile(text: string, stackDir: string, appdataPath: string | null): ComposeSummary {
-  const root = checkComposeText(text, stackDir);
-  const namedVolumes = isMapping(root.volumes) ? root.volumes : {};
-  const services = Object.keys(root.services);
-  const images: Record<string, string | null> = {};
-  const dataPaths: ServiceDataPath[] = [];
-  for (const [service, definition] of Object.entries(root.services)) {
-    images[service] = isMapping(definition) && typeof definition.image === 'string' ? definition.image : null;
-    const volumes = isMapping(definition) && Array.isArray(definition.volumes) ? definition.volumes : [];
-    for (const volume of volumes) {
-      const mount = parseVolume(volume);
-      if (!mount) continue;
-      const hasVariables = /\$\{?[A-Za-z_]/.test(mount.source);
-      if (mount.kind === 'bind') {
-        const source = resolveHostPath(mount.source, stackDir);
-        dataPaths.push({ service, source, target: mount.target, kind: 'bind', volumeName: null, underAppdata: isUnderPath(source, appdataPath), hasVariables, readOnly: mount.readOnly });
-        continue;
-      }
-      const device = bindDeviceOf(namedVolumes[mount.source]);
-      if (device) {
-        const source = resolveHostPath(device, stackDir);
-        dataPaths.push({ service, source, target: mount.target, kind: 'bind', volumeName: mount.source, underAppdata: isUnderPath(source, appdataPath), hasVariables: /\$\{?[A-Za-z_]/.test(device), readOnly: mount.readOnly });
-      } else {
-        dataPaths.push({ service, source: mount.source, target: mount.target, kind: 'volume', volumeName: mount.source, underAppdata: false, hasVariables, readOnly: mount.readOnly });
-      }
-    }
-  }
-  return { services, images, dataPaths };
-}
-
-interface ParsedMount {
-  readonly kind: 'bind' | 'volume';
-  readonly source: string;
-  readonly target: string;
-  readonly readOnly: boolean;
-}
-
-function parseVolume(volume: unknown): ParsedMount | null {
-  if (typeof volume === 'string') {
-    const parts = splitVolumeSpec(volume);
-    if (parts.length === 1) return null; // an anonymous volume: no data to move by path
-    const [source = '', target = '', mode = ''] = parts;
-    const kind = /^[./~]/.test(source) || source.startsWith('$') ? 'bind' : 'volume';
-    return { kind, source, target, readOnly: mode.split(',').includes('ro') };
-  }
-  if (isMapping(volume) && typeof volume.source === 'string' && typeof volume.target === 'string') {
-    if (volume.type === 'bind') return { kind: 'bind', source: volume.source, target: volume.target, readOnly: volume.read_only === true };
-    if (volume.type === 'volume' || volume.type === undefined) return { kind: 'volume', source: volume.source, target: volume.target, readOnly: volume.read_only === true };
-  }
-  return null;
-}
-
-/** `driver_opts: {type: none, o: bind, device: /path}`: a named volume that is a bind mount. */
-function bindDeviceOf(definition: unknown): string | null {
-  if (!isMapping(definition) || !isMapping(definition.driver_opts)) return null;
-  const options = definition.driver_opts;
-  const o = typeof options.o === 'string' ? options.o : '';
-  return o.split(',').includes('bind') && typeof options.device === 'string' ? options.device : null;
-}
-
-function resolveHostPath(source: string, stackDir: string): string {
-  if (source.startsWith('/')) return normaliseHostPath(source);
-  if (source.startsWith('~') || source.startsWith('$')) return source;
-  return normaliseHostPath(path.posix.join(stackDir, source));
 }
 
 export function isUnderPath(source: string, appdataPath: string | null): boolean {

@@ -65,9 +65,10 @@ interface FolderStack {
   readonly location: StackLocation;
 }
 
-// Each stack folder's compose file, override file (or "") and top-level
-// `name:` line (or ""), NUL-terminated: a folder name may hold any byte but
-// NUL and "/", tabs and newlines included. $1 is compose_path.
+// Each stack folder's compose file, override file (or ""), top-level
+// `name:` line (or "") and its .env's COMPOSE_PROJECT_NAME (or ""),
+// NUL-terminated: a folder name may hold any byte but NUL and "/", tabs and
+// newlines included. $1 is compose_path.
 const FOLDERS_SCRIPT = `[ -d "$1" ] || exit 0
 for dir in "$1"/*/; do
   dir=\${dir%/}
@@ -75,7 +76,9 @@ for dir in "$1"/*/; do
     if [ -f "$dir/$name" ]; then
       override="$dir/\${name%.*}.override.\${name##*.}"
       [ -f "$override" ] || override=
-      printf '%s\\000%s\\000%s\\000' "$dir/$name" "$override" "$(sed -n 's/^name:[[:space:]]*//p' "$dir/$name" | head -n 1)"
+      env=
+      [ -f "$dir/.env" ] && env=$(sed -n 's/^[[:space:]]*\\(export[[:space:]]\\{1,\\}\\)\\{0,1\\}COMPOSE_PROJECT_NAME[[:space:]]*=[[:space:]]*//p' "$dir/.env" | tail -n 1)
+      printf '%s\\000%s\\000%s\\000%s\\000' "$dir/$name" "$override" "$(sed -n 's/^name:[[:space:]]*//p' "$dir/$name" | head -n 1)" "$env"
       break
     fi
   done
@@ -86,8 +89,8 @@ async function stackFolders(target: DockerHost): Promise<Map<string, FolderStack
   const result = await target.transport.exec(command(['sh', '-c', FOLDERS_SCRIPT, 'stack-folders', root]));
   const folders = new Map<string, FolderStack>();
   const fields = result.stdout.split('\0');
-  for (let i = 0; i + 2 < fields.length; i += 3) {
-    const [file = '', override = '', declaredName = ''] = fields.slice(i, i + 3);
+  for (let i = 0; i + 3 < fields.length; i += 4) {
+    const [file = '', override = '', declaredName = '', envName = ''] = fields.slice(i, i + 4);
     const folder = stackNameOfComposeFile(root, file);
     // Control characters in a folder name look like an attempt to forge an entry; other
     // invalid names (docker-mcp's own aside folders, "My Stack") are only skipped.
@@ -97,12 +100,12 @@ async function stackFolders(target: DockerHost): Promise<Map<string, FolderStack
     }
     const dir = `${root}/${folder}`;
     const configFiles = override ? [file, override] : [file];
-    folders.set(folder, { folder, dir, file, location: { project: declaredProjectName(declaredName) ?? folder, workingDir: dir, configFiles } });
+    folders.set(folder, { folder, dir, file, location: { project: declaredProjectName(envName) ?? declaredProjectName(declaredName) ?? folder, workingDir: dir, configFiles } });
   }
   return folders;
 }
 
-/** A literal `name:` value that is a valid project name; one with variables is left to compose. */
+/** A literal `name:` (or .env COMPOSE_PROJECT_NAME, which compose puts first) value that is a valid project name; one with variables is left to compose. */
 function declaredProjectName(line: string): string | null {
   const value = line.replace(/\s+#.*$/, '').trim().replace(/^(["'])(.*)\1$/, '$2');
   if (value === '' || value.includes('$')) return null;

@@ -102,6 +102,8 @@ export interface MigrationReport {
   readonly verified: readonly VerifiedPath[];
   /** Named volumes copied and verified (absent from reports of older runs). */
   readonly volumes?: readonly VerifiedVolume[];
+  /** The stack folder's copy on the target, verified by manifest (data inside the folder moves with it). */
+  readonly stackFolder?: VerifiedPath | null;
   /** The phase an interrupted migration was resumed from, or null. */
   readonly resumedFrom: Phase | null;
   /** What --remove-source removed on the source, or null when not asked. */
@@ -119,8 +121,6 @@ export function newMigrationId(stack: string, now = new Date()): string {
 /** The plan alone, from the stack's compose file on the source: --dry-run. */
 export async function planStackMigration(source: DockerHost, target: DockerHost, stack: string, options: MigrationOptions = {}): Promise<MigrationPlan> {
   const read = await readStackSource(source, stack);
-  const [composeFile] = read.files.composeFiles;
-  if (!composeFile) throw new Error(`${stack} on ${source.host.id} has no compose file`);
   const containers = await listContainers(source);
   const runningServices = containers.filter((c) => c.stack === read.location.project && c.state === 'running' && c.service).map((c) => c.service as string);
   // Running services in a profile were started with it: the stack is read, stopped and started with those profiles.
@@ -135,8 +135,6 @@ export async function planStackMigration(source: DockerHost, target: DockerHost,
     id: options.id ?? newMigrationId(stackSource.location.project),
     stack: stackSource.location.project,
     stackSource,
-    composeText: composeFile.text,
-    composeFile: composeFile.path,
     source: source.host,
     target: target.host,
     cold: options.cold ?? false,
@@ -449,6 +447,7 @@ async function runPhases(
     totalSeconds: (Date.now() - started) / 1000,
     verified: entry.verified ?? [],
     volumes: entry.volumesVerified ?? [],
+    stackFolder: entry.stackFolderVerified ?? null,
     resumedFrom: resumed ? from : null,
     removedFromSource: null,
     keptOnSource: null,

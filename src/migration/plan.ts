@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { HostConfig } from '../config/schema.js';
-import { isUnderPath, parseComposeFile, type ServiceDataPath } from '../docker/compose-file.js';
+import { isUnderPath, type ServiceDataPath } from '../docker/compose-file.js';
 import type { BuiltImage, ResolvedPort, ResolvedVolume } from '../docker/compose-config.js';
 import type { MountOrigin } from '../docker/mount-origin.js';
 import { dataPathsOf, referencedFiles, type StackSource } from '../docker/stack-source.js';
@@ -121,6 +121,11 @@ export interface MigrationPlan {
   readonly ports?: readonly ResolvedPort[];
   /** Services that run once: started means exited 0 for them (see ResolvedProject.oneShot). */
   readonly oneShot?: readonly string[];
+  /**
+   * What pre-flight will refuse, known from the plan alone (the hosts' checks
+   * may add more): each reason, and whether --force goes past it. Empty: none.
+   */
+  readonly refusals?: readonly { readonly reason: string; readonly forceApplies: boolean }[];
   readonly steps: readonly PlanStep[];
 }
 
@@ -129,14 +134,8 @@ export interface PlanInput {
   readonly stack: string;
   readonly source: HostConfig;
   readonly target: HostConfig;
-  /** The compose file as stored on the source, and its path there. */
-  readonly composeText: string;
-  readonly composeFile: string;
-  /**
-   * The stack as compose resolved it on the source, with its files. Without
-   * it (unit tests, which have no host) the compose text is read by its own.
-   */
-  readonly stackSource?: StackSource;
+  /** The stack as compose resolved it on the source (its `config`: the only reader of what it mounts), with its files. */
+  readonly stackSource: StackSource;
   readonly cold?: boolean;
   readonly method?: 'auto' | 'zfs' | 'rsync';
   /** Services of the project's containers on the source (the engine's labels). */
@@ -159,11 +158,9 @@ export function planMigration(input: PlanInput): MigrationPlan {
   const sourceAppdata = needs(input.source, 'appdata_path');
   const targetAppdata = needs(input.target, 'appdata_path');
   const from = input.stackSource;
-  const sourceStackDir = from ? from.location.workingDir : path.posix.dirname(input.composeFile);
-  const targetStackDir = `${needs(input.target, 'compose_path')}/${from ? targetFolderName(stack, sourceStackDir, input.composeText) : stack}`;
-  const summary = from
-    ? { services: from.resolved.services, images: from.resolved.images, dataPaths: dataPathsOf(from, sourceAppdata) }
-    : parseComposeFile(input.composeText, sourceStackDir, sourceAppdata);
+  const sourceStackDir = from.location.workingDir;
+  const targetStackDir = `${needs(input.target, 'compose_path')}/${targetFolderName(stack, sourceStackDir)}`;
+  const summary = { services: from.resolved.services, images: from.resolved.images, dataPaths: dataPathsOf(from, sourceAppdata) };
   const inFolder = (file: string) => file.startsWith(`${sourceStackDir}/`) && !file.slice(sourceStackDir.length + 1).includes('/');
 
   const byPath = new Map<string, Set<string>>();
@@ -172,8 +169,8 @@ export function planMigration(input: PlanInput): MigrationPlan {
   const envVariables = new Set<string>();
   const volumes = new Map<string, { key: string; name: string; usedBy: Set<string>; handling: 'copy' | 'shared'; note: string }>();
   for (const mount of summary.dataPaths) {
-    const unwritable = from && mount.underAppdata ? whyNotRewritable(mount, from, sourceAppdata, inFolder) : null;
-    const declared = from && mount.kind === 'volume' ? from.resolved.volumes.find((v) => v.key === mount.source) : undefined;
+    const unwritable = mount.underAppdata ? whyNotRewritable(mount, from, sourceAppdata, inFolder) : null;
+    const declared = mount.kind === 'volume' ? from.resolved.volumes.find((v) => v.key === mount.source) : undefined;
     const handling = declared ? volumeHandling(declared) : null;
     if (declared && handling && !('refused' in handling)) {
       const planned = volumes.get(declared.key) ?? { key: declared.key, name: validateVolumeName(declared.name), usedBy: new Set<string>(), ...handling };
@@ -182,21 +179,19 @@ export function planMigration(input: PlanInput): MigrationPlan {
       notMoved.push({ service: mount.service, source: mount.source, reason: handling.refused });
     } else if (mount.kind === 'volume') {
       notMoved.push({ service: mount.service, source: mount.source, reason: 'a named volume: docker-mcp moves bind mounts under appdata_path' });
-    } else if (!from && mount.hasVariables) {
-      notMoved.push({ service: mount.service, source: mount.source, reason: 'the path holds ${VAR}; write it out in the compose file' });
     } else if (unwritable !== null) {
       notMoved.push({ service: mount.service, source: mount.source, reason: unwritable });
     } else if (mount.underAppdata) {
       byPath.set(mount.source, (byPath.get(mount.source) ?? new Set()).add(mount.service));
-      const origin = 'writtenAt' in mount ? (mount.writtenAt as MountOrigin | null) : null;
-      if (origin?.variable && origin.file === from?.files.envFile?.path) envVariables.add(origin.variable);
+      const origin = mount.writtenAt;
+      if (origin?.variable && origin.file === from.files.envFile?.path) envVariables.add(origin.variable);
     } else if (mount.source !== sourceStackDir && !mount.source.startsWith(`${sourceStackDir}/`)) {
       const outside = classifyOutsideBind(mount.source, mount.readOnly, sourceAppdata);
       if (outside.kind === 'host-provided') hostProvided.push({ service: mount.service, source: mount.source, target: mount.target, readOnly: mount.readOnly, what: outside.what });
       else notMoved.push({ service: mount.service, source: mount.source, reason: outside.reason });
     }
   }
-  for (const file of from ? referencedFiles(from) : []) {
+  for (const file of referencedFiles(from)) {
     if (!isUnderPath(file.path, sourceStackDir) && !isUnderPath(file.path, sourceAppdata)) {
       notMoved.push({ service: file.what, source: file.path, reason: 'a file outside the stack folder and appdata_path, which stays where it is' });
     }
@@ -229,20 +224,17 @@ export function planMigration(input: PlanInput): MigrationPlan {
     };
   });
 
-  const targetFiles = from
-    ? [
-        ...from.files.composeFiles
-          .filter((f) => inFolder(f.path))
-          .map((f) => ({ name: path.posix.basename(f.path), sourceSha256: sha256(f.text), ...rewriteComposePaths(f.text, sourceAppdata, targetAppdata) })),
-        ...(from.files.envFile ? [{ name: '.env', sourceSha256: sha256(from.files.envFile.text), ...rewriteEnvPaths(from.files.envFile.text, sourceAppdata, targetAppdata, envVariables) }] : []),
-      ]
-    : [];
-  const rewritten = from
-    ? { text: targetFiles[0]?.text ?? input.composeText, changes: targetFiles.flatMap((f) => f.changes.map((change) => `${f.name}: ${change}`)) }
-    : rewriteComposePaths(input.composeText, sourceAppdata, targetAppdata);
-  const builtImages = from?.resolved.built ?? [];
+  const targetFiles = [
+    ...from.files.composeFiles
+      .filter((f) => inFolder(f.path))
+      .map((f) => ({ name: path.posix.basename(f.path), sourceSha256: sha256(f.text), ...rewriteComposePaths(f.text, sourceAppdata, targetAppdata) })),
+    ...(from.files.envFile ? [{ name: '.env', sourceSha256: sha256(from.files.envFile.text), ...rewriteEnvPaths(from.files.envFile.text, sourceAppdata, targetAppdata, envVariables) }] : []),
+  ];
+  const rewritten = { text: targetFiles[0]?.text ?? '', changes: targetFiles.flatMap((f) => f.changes.map((change) => `${f.name}: ${change}`)) };
+  const builtImages = from.resolved.built ?? [];
   const images = [...new Set(Object.values(summary.images).filter((image): image is string => image !== null && !builtImages.some((b) => b.image === image)))].sort();
   const cold = input.cold ?? false;
+  const runningOutside = [...new Set(input.runningServices ?? [])].filter((service) => !summary.services.includes(service)).sort();
   const s = input.source.id;
   const t = input.target.id;
   const moves = dataPaths.map((d) => `${d.sourcePath} → ${t}:${d.targetPath} (${d.method})`);
@@ -283,7 +275,7 @@ export function planMigration(input: PlanInput): MigrationPlan {
       description: `compare a manifest of every data path${copied.length > 0 ? ' and a checksum manifest of every copied volume' : ''} on both hosts (nothing runs on either copy yet)`,
     },
     { phase: 'folder-sync', host: t, description: `compare ${sourceStackDir} with its copy by manifest; send what changed since the copy (rewritten again where a stack file changed)` },
-    { phase: 'start', host: t, description: `compose up -d${builtImages.length > 0 ? ' --no-build' : ''} on ${t}, wait until every service runs (healthy where it has a healthcheck)${(from?.resolved.oneShot ?? []).length > 0 ? ` or, run once, completed (exit 0): ${(from?.resolved.oneShot ?? []).join(', ')}` : ''}` },
+    { phase: 'start', host: t, description: `compose up -d${builtImages.length > 0 ? ' --no-build' : ''} on ${t}, wait until every service runs (healthy where it has a healthcheck)${(from.resolved.oneShot ?? []).length > 0 ? ` or, run once, completed (exit 0): ${(from.resolved.oneShot ?? []).join(', ')}` : ''}` },
   ];
   return {
     id: input.id,
@@ -293,28 +285,28 @@ export function planMigration(input: PlanInput): MigrationPlan {
     mode: cold ? 'cold' : 'low-downtime',
     sourceStackDir,
     targetStackDir,
-    composeFileName: path.posix.basename(from?.location.configFiles[0] ?? input.composeFile),
+    composeFileName: path.posix.basename(from.location.configFiles[0] ?? 'docker-compose.yml'),
     services: summary.services,
     dataPaths,
     notMoved,
     hostProvided,
-    ...(from ? { volumes: plannedVolumes } : {}),
-    ...(input.runningServices ? { servicesOutsideConfig: [...new Set(input.runningServices)].filter((service) => !summary.services.includes(service)).sort() } : {}),
+    volumes: plannedVolumes,
+    ...(input.runningServices ? { servicesOutsideConfig: runningOutside } : {}),
     ...(input.profiles && input.profiles.length > 0 ? { profiles: input.profiles } : {}),
     images,
     builtImages,
     composeChanges: rewritten.changes,
     targetComposeText: rewritten.text,
-    ...(from
-      ? {
-          targetFiles: targetFiles.map((f) => ({ name: f.name, text: f.text, changed: f.changes.length > 0, sourceSha256: f.sourceSha256 })),
-          composeFiles: from.location.configFiles.map((file) => path.posix.basename(file)),
-          sourceConfigFiles: from.location.configFiles,
-          mounts: summary.dataPaths.map((m) => ({ service: m.service, source: m.source, target: m.target, kind: m.kind, writtenAt: 'writtenAt' in m ? (m.writtenAt as MountOrigin | null) : null })),
-          ports: from.resolved.ports,
-          oneShot: from.resolved.oneShot ?? [],
-        }
-      : {}),
+    targetFiles: targetFiles.map((f) => ({ name: f.name, text: f.text, changed: f.changes.length > 0, sourceSha256: f.sourceSha256 })),
+    composeFiles: from.location.configFiles.map((file) => path.posix.basename(file)),
+    sourceConfigFiles: from.location.configFiles,
+    mounts: summary.dataPaths.map((m) => ({ service: m.service, source: m.source, target: m.target, kind: m.kind, writtenAt: m.writtenAt })),
+    ports: from.resolved.ports,
+    oneShot: from.resolved.oneShot ?? [],
+    refusals: [
+      ...notMoved.map((m) => ({ reason: `${m.service}: ${m.source} would not move (${m.reason})`, forceApplies: true })),
+      ...runningOutside.map((service) => ({ reason: `${service} runs on ${s} but compose's config does not list it`, forceApplies: false })),
+    ],
     steps,
   };
 }
@@ -340,20 +332,22 @@ export function volumeHandling(volume: ResolvedVolume): { handling: 'copy' | 'sh
 }
 
 /**
- * The app folder a mounted path moves with, or null when it moves by itself.
- * `appdata/jellyfin/config` moves as `appdata/jellyfin` when no dataset of
- * the host lies between appdata and it (`datasetMounts`, the mount points of
- * the host's datasets): its dataset could not be made without making the
- * app folder one, and the app's paths then share one snapshot. A path one
- * level under appdata, or in or at a dataset the user made, moves as it is. Pure.
+ * What a mounted path under appdata moves with, or null when it moves by
+ * itself (a dataset is mounted at it, or it lies one level under appdata):
+ * the dataset it lies in (below appdata's own), which moves whole, as the
+ * user (or an earlier move) made it; else its app folder, the first folder
+ * under appdata (`appdata/jellyfin/config` moves as `appdata/jellyfin`),
+ * which becomes one dataset: a dataset for the nested path could not be made
+ * without making the folder one, and the app's paths then share one
+ * snapshot. `datasetMounts`: the mount points of the host's datasets. Pure.
  */
 export function appFolderFor(mountedPath: string, appdata: string, datasetMounts: readonly string[]): string | null {
   const root = appdata.replace(/\/+$/, '');
-  if (!mountedPath.startsWith(`${root}/`)) return null;
+  if (!mountedPath.startsWith(`${root}/`) || datasetMounts.includes(mountedPath)) return null;
+  const holding = datasetMounts.filter((m) => m.startsWith(`${root}/`) && mountedPath.startsWith(`${m}/`)).sort((a, b) => b.length - a.length)[0];
+  if (holding !== undefined) return holding;
   const components = mountedPath.slice(root.length + 1).split('/');
-  if (components.length < 2) return null;
-  const inDataset = datasetMounts.some((m) => m.startsWith(`${root}/`) && (mountedPath === m || mountedPath.startsWith(`${m}/`)));
-  return inDataset ? null : `${root}/${components[0]}`;
+  return components.length < 2 ? null : `${root}/${components[0]}`;
 }
 
 /** Why docker-mcp cannot write the target's path for a bind under appdata, or null when it can. */
@@ -368,15 +362,14 @@ function whyNotRewritable(mount: ServiceDataPath & { readonly writtenAt?: MountO
 
 /**
  * The folder the stack lands in under the target's compose_path: its own
- * folder's name, where docker-mcp finds the same project again by that
- * name (the folder is named after the project, or its compose file says
- * `name:`); the project's name otherwise.
+ * folder's name, so a round trip leaves one folder on each side. The project
+ * name comes from the files there as it did on the source (`name:`, `.env`'s
+ * COMPOSE_PROJECT_NAME), and docker-mcp passes it to compose anyway. A folder
+ * name that is not a valid stack name gives way to the project's.
  */
-function targetFolderName(project: string, sourceStackDir: string, mainComposeText: string): string {
-  const folder = path.posix.basename(sourceStackDir);
-  const declares = new RegExp(`^name:\\s*["']?${project}["']?\\s*(#.*)?$`, 'm').test(mainComposeText);
+function targetFolderName(project: string, sourceStackDir: string): string {
   try {
-    return folder === project || declares ? validateStackName(folder) : project;
+    return validateStackName(path.posix.basename(sourceStackDir));
   } catch {
     return project;
   }

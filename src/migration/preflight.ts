@@ -110,7 +110,8 @@ export async function preflight(plan: MigrationPlan, source: DockerHost, target:
     refuse(`${escapes.join('; ')}. --force does not apply: docker-mcp would copy, and could later remove, what the link points at. Write the real path in the compose file`);
   }
   const targetStacks = await listStacks(target);
-  const existing = targetStacks.find((s) => s.name === plan.stack);
+  // By project, or by the folder it would land in (a stopped one there may be named otherwise).
+  const existing = targetStacks.find((s) => s.name === plan.stack) ?? targetStacks.find((s) => s.folder === plan.targetStackDir);
   const leftByMoveAway = context.movingBack && existing?.foundIn === 'folder';
   const leftByFailedRun = Boolean(context.folderLeftBy) && existing?.foundIn === 'folder';
   if (existing && !leftByMoveAway && !leftByFailedRun) {

@@ -7,6 +7,7 @@
  * the test image: nothing there depends on the ZFS implementation.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stackSourceOf } from '../fixtures/stack-source.js';
 import type { HostConfig } from '../../src/config/schema.js';
 import { listContainers } from '../../src/docker/containers.js';
 import type { DockerHost } from '../../src/docker/docker-host.js';
@@ -174,7 +175,7 @@ describe('an interrupted conversion', () => {
     await alpha.transport.exec(command(['mv', '-T', path, aside]));
     await alpha.transport.exec(command(['zfs', 'create', '-o', 'docker-mcp:managed=yes', alphaDatasetOf('rb')]));
     await alphaSh('cp -a "$1/config" "$2/"', aside, path);
-    const plan = planMigration({ id: `${stack}-1`, stack, source: alpha.host, target: beta.host, composeText: compose, composeFile: `/srv/alpha/compose/${stack}/docker-compose.yml` });
+    const plan = planMigration({ id: `${stack}-1`, stack, source: alpha.host, target: beta.host, stackSource: stackSourceOf(`/srv/alpha/compose/${stack}`, stack, { app: { binds: [`${path}:/data`] } }) });
     const at = new Date().toISOString();
     const entry: JournalEntry = {
       id: plan.id, stack, source: 'alpha', target: 'beta', pid: process.pid, createdAt: at, status: 'running', detail: null, plan, targetBefore: [],

@@ -5,6 +5,7 @@
  * runs (a link made after pre-flight).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stackSourceOf } from '../fixtures/stack-source.js';
 import type { DockerHost } from '../../src/docker/docker-host.js';
 import { planMigration } from '../../src/migration/plan.js';
 import { preflight } from '../../src/migration/preflight.js';
@@ -38,8 +39,8 @@ afterAll(async () => {
 
 describe('an rsync target path that is a symbolic link out of appdata', () => {
   it('is refused by pre-flight, naming where it leads', async () => {
-    const compose = `services:\n  app:\n    image: local/busybox:test\n    volumes:\n      - ${source}:/data\n`;
-    const plan = planMigration({ id: `${prefix}-x`, stack: `${prefix}-x`, source: hosts.alpha.host, target: hosts.gamma.host, composeText: compose, composeFile: `/srv/alpha/compose/${prefix}-x/docker-compose.yml` });
+    const stackSource = stackSourceOf(`/srv/alpha/compose/${prefix}-x`, `${prefix}-x`, { app: { binds: [`${source}:/data`] } });
+    const plan = planMigration({ id: `${prefix}-x`, stack: `${prefix}-x`, source: hosts.alpha.host, target: hosts.gamma.host, stackSource });
     expect(plan.dataPaths).toMatchObject([{ targetPath: target, method: 'rsync' }]);
     await expect(preflight(plan, hosts.alpha, hosts.gamma)).rejects.toThrow(new RegExp(`gamma:${target} resolves to ${outside}, outside appdata_path`));
     expect((await sh('gamma', 'ls "$1"', outside)).stdout).toBe('canary\n');

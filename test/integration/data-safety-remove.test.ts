@@ -7,6 +7,7 @@
  * xattrs and POSIX ACLs) and gamma → alpha (zfs-fuse keeps no xattrs).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stackSourceOf } from '../fixtures/stack-source.js';
 import type { DockerHost } from '../../src/docker/docker-host.js';
 import { planMigration, type MigrationPlan } from '../../src/migration/plan.js';
 import { removeSourceCopy } from '../../src/migration/remove-source.js';
@@ -39,9 +40,9 @@ afterAll(async () => {
 }, TIMEOUT_MS);
 
 function planFor(source: Id, target: Id, stack: string, paths: readonly string[]): MigrationPlan {
-  const volumes = paths.map((path, index) => `  s${index}:\n    image: local/busybox:test\n    volumes:\n      - ${path}:/data\n`).join('');
-  const composeFile = `${hosts[source].host.compose_path}/${stack}/docker-compose.yml`;
-  return planMigration({ id: `${stack}-1`, stack, source: hosts[source].host, target: hosts[target].host, composeText: `services:\n${volumes}`, composeFile });
+  const services = Object.fromEntries(paths.map((path, index) => [`s${index}`, { binds: [`${path}:/data`] }]));
+  const stackSource = stackSourceOf(`${hosts[source].host.compose_path}/${stack}`, stack, services);
+  return planMigration({ id: `${stack}-1`, stack, source: hosts[source].host, target: hosts[target].host, stackSource });
 }
 
 /** The final transfer as the journal records it: these paths moved, by this method, from these datasets. */

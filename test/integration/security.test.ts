@@ -4,6 +4,7 @@
  * secrets in files other users can read. Every name starts with `secc`.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { stackSourceOf } from '../fixtures/stack-source.js';
 import { listContainers } from '../../src/docker/containers.js';
 import { UnknownStackError } from '../../src/docker/errors.js';
 import { deployStack, listStacks, stackAction, stackComposeFile } from '../../src/docker/stacks.js';
@@ -126,8 +127,7 @@ describe('a data path through a symlink out of appdata', () => {
       stack: `${prefix}-late`,
       source: kit.hosts.gamma.host,
       target: kit.hosts.alpha.host,
-      composeText: compose,
-      composeFile: `/srv/gamma/compose/${prefix}-late/docker-compose.yml`,
+      stackSource: stackSourceOf(`/srv/gamma/compose/${prefix}-late`, `${prefix}-late`, { app: { binds: [`${bind}:/data`] } }),
     });
     await kit.sh('gamma', 'mkdir -p "$1" && echo x > "$1/docker-compose.yml"', `/srv/gamma/compose/${prefix}-late`);
     await expect(removeSourceCopy(plan, kit.hosts.gamma, {})).rejects.toThrow(new RegExp(`resolves to ${outside}/etc`));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkComposeText, parseComposeFile } from '../../src/docker/compose-file.js';
+import { checkComposeText } from '../../src/docker/compose-file.js';
 
 /** Nine levels of nine aliases each: 9^9 nodes once expanded. */
 function billionLaughs(): string {
@@ -24,10 +24,8 @@ describe('compose files are checked before they reach a host', () => {
     expect(root.services.s39).toEqual({ init: true, network_mode: 'none', image: 'busybox' });
   });
 
-  it('finds a data path that a service gets through a merge key', () => {
+  it('expands a merge key as compose does, so the service it gives a data path to is checked whole', () => {
     const text = 'x-data: &data\n  image: mariadb:11\n  volumes:\n    - /mnt/appdata/db:/var/lib/mysql\nservices:\n  db:\n    <<: *data\n';
-    const summary = parseComposeFile(text, '/mnt/compose/app', '/mnt/appdata');
-    expect(summary.images).toEqual({ db: 'mariadb:11' });
-    expect(summary.dataPaths.map((d) => [d.service, d.source, d.underAppdata])).toEqual([['db', '/mnt/appdata/db', true]]);
+    expect(checkComposeText(text, 'merge').services.db).toEqual({ image: 'mariadb:11', volumes: ['/mnt/appdata/db:/var/lib/mysql'] });
   });
 });

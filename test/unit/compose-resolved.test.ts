@@ -162,8 +162,6 @@ const plan = (source: StackSource) =>
     stack: source.location.project,
     source: host('delta', '/srv/appdata', '/srv/compose'),
     target: host('epsilon', '/mnt/appdata', '/opt/stacks'),
-    composeText: COMPOSE,
-    composeFile: source.location.configFiles[0] as string,
     stackSource: source,
   });
 

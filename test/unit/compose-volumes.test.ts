@@ -38,8 +38,6 @@ const plan = (resolved: Partial<ResolvedProject>, runningServices?: string[]) =>
     stack: 'vault',
     source: host('delta', '/srv/appdata', '/srv/compose'),
     target: host('epsilon', '/mnt/appdata', '/opt/stacks'),
-    composeText: COMPOSE,
-    composeFile: '/srv/compose/vault/docker-compose.yml',
     stackSource: source(resolved),
     ...(runningServices ? { runningServices } : {}),
   });

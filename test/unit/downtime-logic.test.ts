@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { stackSourceOf } from '../fixtures/stack-source.js';
 import { InvalidInputError } from '../../src/errors.js';
 import { phaseTimings } from '../../src/migration/execute.js';
 import { folderDifference, remainingDifferences } from '../../src/migration/folder-sync.js';
@@ -92,8 +93,7 @@ describe('the plan', () => {
       stack: 'app',
       source: host('alpha'),
       target: host('beta'),
-      composeText: 'services:\n  web:\n    image: busybox\n    volumes:\n      - /srv/alpha/appdata/app:/data\n',
-      composeFile: '/srv/alpha/compose/app/docker-compose.yml',
+      stackSource: stackSourceOf('/srv/alpha/compose/app', 'app', { web: { image: 'busybox', binds: ['/srv/alpha/appdata/app:/data'] } }),
     });
     expect([...new Set(plan.steps.map((s) => s.phase))]).toEqual(['preflight', 'seed', 'stack-folder', 'images', 'stop', 'final-sync', 'verify', 'folder-sync', 'start']);
   });

@@ -71,11 +71,16 @@ describe('appFolderFor: nested data paths (the linuxserver.io layout)', () => {
     expect(appFolderFor('/srv/appdata/jellyfin/cache/x', '/srv/appdata/', [])).toBe('/srv/appdata/jellyfin');
   });
 
-  it('moves a path one level down, or in or at a dataset the user made, as it is', () => {
+  it('moves a path one level down, or at a dataset, as it is', () => {
     expect(appFolderFor('/srv/appdata/jellyfin', '/srv/appdata', [])).toBeNull();
-    expect(appFolderFor('/srv/appdata/jellyfin/config', '/srv/appdata', ['/srv/appdata', '/srv/appdata/jellyfin'])).toBeNull();
-    expect(appFolderFor('/srv/appdata/jellyfin/config', '/srv/appdata', ['/srv/appdata/jellyfin/config'])).toBeNull();
+    expect(appFolderFor('/srv/appdata/jellyfin/config', '/srv/appdata', ['/srv/appdata/jellyfin', '/srv/appdata/jellyfin/config'])).toBeNull();
     expect(appFolderFor('/srv/other/x/y', '/srv/appdata', [])).toBeNull();
+  });
+
+  it('moves a path inside a dataset with that dataset, whole (the way back after the app folder became one)', () => {
+    expect(appFolderFor('/srv/appdata/jellyfin/config', '/srv/appdata', ['/srv/appdata', '/srv/appdata/jellyfin'])).toBe('/srv/appdata/jellyfin');
+    expect(appFolderFor('/srv/appdata/media/tv/sonarr/config', '/srv/appdata', ['/srv/appdata/media', '/srv/appdata/media/tv'])).toBe('/srv/appdata/media/tv');
+    expect(appFolderFor('/srv/appdata/n8n/.n8n', '/srv/appdata', ['/srv/appdata'])).toBe('/srv/appdata/n8n');
   });
 
   it('in a plan between ZFS hosts: one data path for the app folder, used by what mounts inside it; rsync keeps the paths', () => {
@@ -98,7 +103,7 @@ describe('appFolderFor: nested data paths (the linuxserver.io layout)', () => {
         files: [],
       },
     };
-    const input = { id: 'j', stack: 'jellyfin', composeText: compose, composeFile: '/srv/compose/jellyfin/docker-compose.yml', stackSource, sourceDatasetMounts: ['/srv/appdata'] };
+    const input = { id: 'j', stack: 'jellyfin', stackSource, sourceDatasetMounts: ['/srv/appdata'] };
     const planned = planMigration({ ...input, source: zfsHost('delta', '/srv/appdata', 'tank/appdata'), target: zfsHost('epsilon', '/mnt/appdata', 'tank/appdata') });
     expect(planned.dataPaths).toEqual([
       { service: 'jellyfin', sourcePath: '/srv/appdata/jellyfin', targetPath: '/mnt/appdata/jellyfin', usedBy: ['jellyfin'], method: 'zfs', appFolderOf: ['/srv/appdata/jellyfin/cache', '/srv/appdata/jellyfin/config'] },
@@ -153,5 +158,36 @@ describe("images compose builds (nextcloud's build: ./proxy)", () => {
       { service: 'proxy', image: 'cloud-proxy', named: false },
     ]);
     expect(printed('v1').built?.find((b) => b.service === 'proxy')?.image).toBe('cloud_proxy');
+  });
+});
+
+describe('the stack folder on the target (paperless-ngx with COMPOSE_PROJECT_NAME=paperless)', () => {
+  it('keeps its own name, whatever the project is called', () => {
+    const host = (id: string, compose: string) => ({ id, hostname: id, user: 'root', port: 22, appdata_path: '/srv/appdata', compose_path: compose, zfs_capable: false, enabled: true, tags: [] }) as unknown as HostConfig;
+    const compose = 'services:\n  webserver:\n    image: paperless\n';
+    const stackSource: StackSource = {
+      location: { project: 'paperless', workingDir: '/srv/compose/paperless-ngx', configFiles: ['/srv/compose/paperless-ngx/docker-compose.yml'] },
+      files: { composeFiles: [{ path: '/srv/compose/paperless-ngx/docker-compose.yml', text: compose }], envFile: { path: '/srv/compose/paperless-ngx/.env', text: 'COMPOSE_PROJECT_NAME=paperless\n' } },
+      resolved: { name: 'paperless', services: ['webserver'], images: { webserver: 'paperless' }, mounts: [], ports: [], volumes: [], files: [] },
+    };
+    const planned = planMigration({ id: 'p', stack: 'paperless', stackSource, source: host('a', '/srv/compose'), target: host('b', '/opt/stacks') });
+    expect(planned.stack).toBe('paperless');
+    expect(planned.targetStackDir).toBe('/opt/stacks/paperless-ngx');
+  });
+});
+
+describe('the plan says what pre-flight will refuse (--dry-run --json)', () => {
+  it('lists each refusal known from the plan, and whether --force goes past it', () => {
+    const host = (id: string) => ({ id, hostname: id, user: 'root', port: 22, appdata_path: '/srv/appdata', compose_path: '/srv/compose', zfs_capable: false, enabled: true, tags: [] }) as unknown as HostConfig;
+    const stackSource: StackSource = {
+      location: { project: 'n8n', workingDir: '/srv/compose/n8n', configFiles: ['/srv/compose/n8n/docker-compose.yml'] },
+      files: { composeFiles: [{ path: '/srv/compose/n8n/docker-compose.yml', text: 'services:\n  n8n:\n    volumes:\n      - /root/n8n:/home/node/.n8n\n' }], envFile: null },
+      resolved: { name: 'n8n', services: ['n8n'], images: { n8n: 'n8n' }, mounts: [{ service: 'n8n', type: 'bind', source: '/root/n8n', target: '/home/node/.n8n', readOnly: false }], ports: [], volumes: [], files: [] },
+    };
+    const planned = planMigration({ id: 'p', stack: 'n8n', stackSource, source: host('a'), target: host('b'), runningServices: ['n8n', 'worker'] });
+    expect(planned.refusals?.map((r) => [r.reason.slice(0, 40), r.forceApplies])).toEqual([
+      ['n8n: /root/n8n would not move (a read-wr', true],
+      ["worker runs on a but compose's config do", false],
+    ]);
   });
 });

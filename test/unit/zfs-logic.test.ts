@@ -128,9 +128,15 @@ describe('service path ↔ dataset', () => {
     expect(datasetForPath(layout, '/mnt/appdata/authelia-mariadb')).toBe('rpool/appdata/authelia-mariadb');
     expect(pathForDataset({ appdataPath: '/srv/beta/appdata', appdataDataset: 'beta/appdata' }, 'beta/appdata/authelia')).toBe('/srv/beta/appdata/authelia');
   });
+  it('maps names OpenZFS takes as it takes them: a space, a leading "."', () => {
+    expect(datasetForPath(layout, '/mnt/appdata/my app')).toBe(`${layout.appdataDataset}/my app`);
+    expect(datasetForPath(layout, '/mnt/appdata/n8n/.n8n')).toBe(`${layout.appdataDataset}/n8n/.n8n`);
+  });
+
   it('refuses the appdata root itself, paths outside it and names ZFS cannot hold', () => {
     expect(() => datasetForPath(layout, '/mnt/appdata')).toThrow(/inside/);
     expect(() => datasetForPath(layout, '/etc/passwd')).toThrow(/inside/);
-    expect(() => datasetForPath(layout, '/mnt/appdata/my app')).toThrow(/dataset name/);
+    expect(() => datasetForPath(layout, '/mnt/appdata/café')).toThrow(/dataset name/);
+    expect(() => datasetForPath(layout, '/mnt/appdata/50%')).toThrow(/dataset name/);
   });
 });

@@ -145,7 +145,7 @@ export function renderReport(report: MigrationReport): string {
     ...((report.volumes ?? []).length > 0
       ? [`copied and verified named volumes (checksum manifests): ${(report.volumes ?? []).map((v) => `${v.volume} (${v.entries} entries, ${formatBytes(v.bytes)})`).join(', ')}`]
       : []),
-    `verified ${report.verified.length} data paths (${report.verified.map((v) => `${v.entries} entries`).join(', ')})${report.imagesCarried.length > 0 ? `; carried images ${report.imagesCarried.join(', ')}` : ''}`,
+    `${verifiedLine(report)}${report.imagesCarried.length > 0 ? `; carried images ${report.imagesCarried.join(', ')}` : ''}`,
     ...((report.preflight.hostProvided ?? []).length > 0 ? [`provided by the host, not moved: ${(report.preflight.hostProvided ?? []).join('; ')}`] : []),
     ...(report.preflight.forcedNotMoved.length > 0 ? [`not moved (--force): ${report.preflight.forcedNotMoved.join('; ')}`] : []),
     ...(report.removedFromSource ? [`removed from ${report.source}: ${report.removedFromSource.join(', ') || 'nothing was left'}`] : []),
@@ -153,6 +153,13 @@ export function renderReport(report: MigrationReport): string {
     ...((report.leftReadonly ?? []).length > 0 ? [`left readonly on ${report.source} (undone when the stack moves back): ${report.leftReadonly.join(', ')}`] : []),
     ...[...(report.seed?.results ?? []), ...report.final.results].flatMap((r) => r.pruneWarnings ?? []).map((warning) => `warning: ${warning}`),
   ].join('\n');
+}
+
+/** What was verified: the data paths, and the stack folder (with whatever data lives in it). */
+function verifiedLine(report: MigrationReport): string {
+  const folder = report.stackFolder ? `the stack folder ${report.stackFolder.path} (${report.stackFolder.entries} entries, ${formatBytes(report.stackFolder.bytes)}, with the data inside it)` : null;
+  const paths = report.verified.length > 0 ? `${report.verified.length} data paths (${report.verified.map((v) => `${v.path}: ${v.entries} entries`).join(', ')})` : null;
+  return `verified ${[paths, folder].filter(Boolean).join(' and ') || 'nothing (no data paths)'}`;
 }
 
 /** "preflight 0.3 s, seed 1.2 s, ... | stop 0.4 s, ...": the bar is where the outage begins. */
