@@ -55,7 +55,10 @@ export class CorpusSuite {
       beforeAll(async () => {
         const projects = this.apps.map((app) => app.project);
         const results = await this.timings.time(`migrate ${title}`, () => migrateStacks(from().docker, to().docker, projects, { journalDir: path.join(this.stateDir, 'migrations'), concurrency: 4 }));
-        for (const r of results) outcome.set(r.stack, r.ok ? 'moved' : r.error.message);
+        for (const r of results) {
+          outcome.set(r.stack, r.ok ? 'moved' : r.error.message);
+          if (r.ok) this.timings.note(`  ${r.stack}: ${r.report.phases.map((p) => `${p.phase} ${p.seconds.toFixed(0)}`).join(', ')}`, r.report.totalSeconds);
+        }
       }, timeoutMs);
 
       it.each(this.apps.map((app) => [app.app, app] as const))('%s: moved without --force, runs there only, data equal', async (_name, app) => {

@@ -11,6 +11,11 @@ export class Timings {
     }
   }
 
+  /** A row measured elsewhere (a migration's own phases). */
+  note(label: string, seconds: number): void {
+    this.rows.push([label, seconds]);
+  }
+
   report(title: string): string {
     return [`${title}:`, ...this.rows.map(([label, seconds]) => `  ${seconds.toFixed(1).padStart(6)} s  ${label}`)].join('\n');
   }
