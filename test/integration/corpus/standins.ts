@@ -48,10 +48,16 @@ const base64 = (text: string) => Buffer.from(text).toString('base64');
 /** Where the program is also put: an `entrypoint:` a corpus file names (nextcloud's cron). */
 const ENTRYPOINTS = ['/cron.sh'];
 
+/** The users real images have, which a compose file may name (authentik's worker runs as `user: root`). */
+const PASSWD = 'root:x:0:0:root:/root:/bin/sh\nnode:x:1000:1000::/home/node:/bin/sh\n';
+const GROUP = 'root:x:0:\nnode:x:1000:\n';
+const USERS = `RUN echo ${base64(PASSWD)} | base64 -d > /etc/passwd && echo ${base64(GROUP)} | base64 -d > /etc/group`;
+
 export function standInDockerfile(standIn: StandIn): string {
-  if (standIn.plain) return `FROM ${TESTBED_IMAGE}\n`;
+  if (standIn.plain) return `FROM ${TESTBED_IMAGE}\n${USERS}\n`;
   const lines = [
     `FROM ${TESTBED_IMAGE}`,
+    USERS,
     `RUN mkdir -p /stub && echo ${base64(STUB)} | base64 -d > /stub/ok && chmod 755 /stub/ok && for n in ${STUBS.join(' ')}; do ln -s ok /stub/$n; done`,
     `RUN echo ${base64(PROGRAM)} | base64 -d > /stub/standin && chmod 755 /stub/standin${ENTRYPOINTS.map((p) => ` && cp /stub/standin ${p}`).join('')}`,
     'ENV PATH=/stub:/bin',
