@@ -3,7 +3,7 @@
  * the source host, `docker-mcp migrate SOURCE TARGET STACK --dry-run` run,
  * its output written as a page, the app removed again.
  *
- *   npm run corpus:plans -- [SOURCE TARGET]    (default: delta epsilon)
+ *   npm run corpus:plans -- [SOURCE TARGET [APP...]]    (default: delta epsilon, every app)
  *
  * An app the source cannot start (home-assistant's privileged container on
  * the unprivileged container hosts) is planned from its folder, stopped, and
@@ -33,18 +33,20 @@ function hostId(value: string | undefined, fallback: HostId): HostId {
 async function main(): Promise<void> {
   const source = await openCorpusHost(hostId(process.argv[2], 'delta'));
   const target = await openCorpusHost(hostId(process.argv[3], 'epsilon'));
+  const only = process.argv.slice(4);
+  const apps = only.length === 0 ? CORPUS : CORPUS.filter((app) => only.includes(app.app));
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'e-corpus-plans-'));
   await mkdir(OUT, { recursive: true });
   try {
-    await Promise.all([source, target].map((host) => ensureStandIns(host.docker, standInsOf(CORPUS))));
-    for (const app of CORPUS) {
+    await Promise.all([source, target].map((host) => ensureStandIns(host.docker, standInsOf(apps))));
+    for (const app of apps) {
       for (const host of [source, target]) await removeApp(host, app);
       let stopped: string | null = null;
       try {
         await deployApp(source, app);
         await waitSettled(source, app);
       } catch (error) {
-        stopped = error instanceof Error ? error.message.split('\n')[0]! : String(error);
+        stopped = whyNotRunning(error);
       }
       const args = ['migrate', source.id, target.id, app.project, '--dry-run'];
       const run = await runCli(args, { DOCKER_MCP_STATE_DIR: stateDir }, undefined, 600_000);
@@ -53,10 +55,16 @@ async function main(): Promise<void> {
       for (const host of [source, target]) await removeApp(host, app);
     }
   } finally {
-    await Promise.all([source, target].map((host) => removeStandIns(host.docker, standInsOf(CORPUS))));
+    await Promise.all([source, target].map((host) => removeStandIns(host.docker, standInsOf(apps))));
     for (const host of [source, target]) await host.docker.transport.close();
     rmSync(stateDir, { recursive: true, force: true });
   }
+}
+
+/** The line of compose's output that says why the app did not start. */
+function whyNotRunning(error: unknown): string {
+  const lines = (error instanceof Error ? error.message : String(error)).split('\n').map((line) => line.trim()).filter(Boolean);
+  return [...lines].reverse().find((line) => /error/i.test(line)) ?? lines.at(-1) ?? 'unknown';
 }
 
 await main();
