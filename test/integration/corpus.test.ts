@@ -18,7 +18,9 @@ import { CorpusSuite } from './corpus/suite.js';
  * are themselves unprivileged); authentik and nextcloud move on the guests
  * only, to keep this file cheap.
  */
-const APPS = CORPUS.filter((app) => ['paperless-ngx', 'jellyfin', 'gitea', 'n8n'].includes(app.app));
+const CHOSEN = process.env.CORPUS_APPS?.split(',') ?? ['paperless-ngx', 'jellyfin', 'gitea', 'n8n'];
+/** CORPUS_APPS=authentik,nextcloud moves others (those compose v1 reads and an unprivileged host starts). */
+const APPS = CORPUS.filter((app) => CHOSEN.includes(app.app));
 const TIMEOUT_MS = 900_000;
 
 const hosts = {} as Record<'alpha' | 'beta' | 'gamma', CorpusHost>;
