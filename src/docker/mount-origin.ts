@@ -5,6 +5,7 @@
  * tells where to change it. Pure.
  */
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+import { normaliseHostPath } from '../names/validate.js';
 
 export interface StackFile {
   readonly path: string;
@@ -70,10 +71,11 @@ function volumeEntry(file: StackFile, service: string, target: string): { source
   for (const item of volumes.items) {
     if (isScalar(item) && typeof item.value === 'string') {
       const [source = '', entryTarget] = splitVolumeSpec(item.value);
-      if (entryTarget === target) return { source, raw: item.value, line: lineOf(item) };
+      if (entryTarget !== undefined && normaliseHostPath(entryTarget) === normaliseHostPath(target)) return { source, raw: item.value, line: lineOf(item) };
     } else if (isMap(item)) {
       const sourceNode = item.get('source', true);
-      if (item.get('target') === target && isScalar(sourceNode) && typeof sourceNode.value === 'string') {
+      const entryTarget = item.get('target');
+      if (typeof entryTarget === 'string' && normaliseHostPath(entryTarget) === normaliseHostPath(target) && isScalar(sourceNode) && typeof sourceNode.value === 'string') {
         return { source: sourceNode.value, raw: sourceNode.value, line: lineOf(sourceNode) };
       }
     }

@@ -5,7 +5,7 @@
  * host whatever its filesystem or where the engine keeps its volumes.
  */
 import { validateImageRef, validateVolumeName } from '../names/validate.js';
-import { command, type ShellCommand } from '../ssh/quote.js';
+import { andThen, command, type ShellCommand } from '../ssh/quote.js';
 import type { SshTransport } from '../ssh/transport.js';
 
 export interface VolumeState {
@@ -37,6 +37,20 @@ export async function removeVolume(host: SshTransport, name: string): Promise<vo
 export async function containersUsingVolume(host: SshTransport, name: string): Promise<string[]> {
   const result = await host.exec(command(['docker', 'ps', '-a', '--format', '{{.Names}}', '--filter', `volume=${validateVolumeName(name)}`]));
   return result.stdout.split('\n').filter(Boolean);
+}
+
+/**
+ * Where the engine keeps the volume's contents on the host, when this login
+ * reaches them there with GNU tar (a local engine, not a rootless or remote
+ * one): the copy then keeps xattrs, POSIX ACLs and sparse files, which the
+ * helper's tar (busybox in most images) drops. Null otherwise.
+ */
+export async function volumeHostPath(host: SshTransport, name: string): Promise<string | null> {
+  const inspected = await host.exec(command(['docker', 'volume', 'inspect', '--format', '{{.Mountpoint}}', '--', validateVolumeName(name)]), { okExitCodes: [0, 1] });
+  const mountpoint = inspected.stdout.trim();
+  if (inspected.exitCode !== 0 || !mountpoint.startsWith('/') || /[\u0000-\u001f\u007f]/.test(mountpoint)) return null;
+  const probe = await host.exec(andThen(command(['test', '-d', mountpoint]), command(['tar', '--version'])), { okExitCodes: Array.from({ length: 256 }, (_, code) => code) });
+  return probe.exitCode === 0 && probe.stdout.includes('GNU tar') ? mountpoint : null;
 }
 
 /** What a helper image must have to read and write a volume's contents. */

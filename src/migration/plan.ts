@@ -22,9 +22,10 @@ export interface PlannedDataPath extends ServicePaths {
   readonly usedBy: readonly string[];
   readonly method: 'zfs' | 'rsync';
   /**
-   * The app folder (`appdata/jellyfin`), moved whole as one dataset, when the
-   * stack mounts only paths inside it and no dataset lies between: what it
-   * mounts there. Absent otherwise.
+   * Set when this data path is wider than what the stack mounts: the dataset
+   * the mounted paths lie in, or their plain app folder (`appdata/jellyfin`),
+   * moved whole as one dataset (see appFolderFor). The paths mounted inside
+   * it. Absent when the stack mounts the data path itself.
    */
   readonly appFolderOf?: readonly string[];
 }
@@ -201,7 +202,7 @@ export function planMigration(input: PlanInput): MigrationPlan {
     const relative = relativePathInside(sourceAppdata, validateDataPath(sourcePath, 'service data path'), 'service data path');
     return { service: relative, sourcePath, targetPath: validateDataPath(`${targetAppdata}/${relative}`, `service data path on ${input.target.id}`) };
   };
-  // A path nested in a plain app folder moves with that folder, as one dataset (docs/zfs.md says why).
+  // A path nested in a dataset or a plain app folder moves with it, as one dataset (docs/zfs.md says why).
   const mounted = [...byPath.keys()].sort();
   const unitOf = new Map(
     mounted.map((p) => {

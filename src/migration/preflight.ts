@@ -121,12 +121,12 @@ export async function preflight(plan: MigrationPlan, source: DockerHost, target:
     );
   }
 
-  // An app folder moves whole: another stack's data in it would go along, and be left readonly here.
+  // An app folder or a dataset moves whole: another stack's data in it would go along, and be left readonly here.
   for (const dataPath of plan.dataPaths.filter((d) => d.appFolderOf)) {
     const others = await containersMountingPath(source.transport, dataPath.sourcePath, { exceptStack: plan.stack, atOrInsideOnly: true });
     if (others.length > 0) {
       refuse(
-        `${plan.stack} mounts ${(dataPath.appFolderOf ?? []).join(', ')}, inside the app folder ${dataPath.sourcePath}, which moves whole as one dataset; ` +
+        `${plan.stack} mounts ${(dataPath.appFolderOf ?? []).join(', ')}, inside ${dataPath.sourcePath}, which moves whole as one dataset (its app folder, or the dataset they lie in); ` +
           `but ${others.join(', ')} (not of ${plan.stack}) mount${others.length === 1 ? 's' : ''} paths in it too, which would go along. ` +
           `--force does not apply. Make each path the stack mounts a dataset of its own on ${plan.source} (zfs create), or give the stack a folder of its own, or use --method rsync (which moves only the paths mounted)`,
       );

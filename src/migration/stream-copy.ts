@@ -3,7 +3,7 @@
  * stack folder (tar, verified by manifest) and images (docker save | docker load).
  */
 import { hasImage, saveImagesCommand } from '../docker/images.js';
-import { volumeTarCommand, volumeUntarCommand } from '../docker/volumes.js';
+import { volumeHostPath, volumeTarCommand, volumeUntarCommand } from '../docker/volumes.js';
 import { command } from '../ssh/quote.js';
 import type { SshTransport } from '../ssh/transport.js';
 import { DockerMcpError } from '../errors.js';
@@ -73,8 +73,22 @@ export async function carryImages(source: SshTransport, target: SshTransport, im
  * A named volume's contents, through a helper container on each side: tar on
  * the source piped into an emptied volume of the same name on the target.
  */
-export async function copyVolume(source: SshTransport, sourceImage: string, target: SshTransport, targetImage: string, volume: string): Promise<number> {
+export async function copyVolume(
+  source: SshTransport,
+  sourceImage: string,
+  target: SshTransport,
+  targetImage: string,
+  volume: string,
+): Promise<{ readonly bytes: number; readonly keeps: 'xattrs, ACLs and sparse files' | 'owners, modes and times' }> {
+  // Where both hosts reach the volume's folder, their own GNU tar copies it, xattrs, ACLs and holes kept.
+  const [from, to] = await Promise.all([volumeHostPath(source, volume), volumeHostPath(target, volume)]);
+  if (from !== null && to !== null) {
+    await target.exec(command(['find', to, '-mindepth', '1', '-maxdepth', '1', '-exec', 'rm', '-rf', '--', '{}', '+']));
+    const receiving = await target.stream(command(['tar', '-C', to, ...TAR_KEEP, '-xpf', '-']), { stdin: 'pipe' });
+    const sending = await source.stream(command(['tar', '-C', from, ...TAR_KEEP, '--sparse', '-cf', '-', '.']));
+    return { bytes: (await relay(sending, receiving, () => {})).bytes, keeps: 'xattrs, ACLs and sparse files' };
+  }
   const receiving = await target.stream(volumeUntarCommand(targetImage, volume), { stdin: 'pipe' });
   const sending = await source.stream(volumeTarCommand(sourceImage, volume));
-  return (await relay(sending, receiving, () => {})).bytes;
+  return { bytes: (await relay(sending, receiving, () => {})).bytes, keeps: 'owners, modes and times' };
 }

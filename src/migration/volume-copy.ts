@@ -27,8 +27,8 @@ export async function copyVolumes(journal: MigrationJournal, source: DockerHost,
       await createVolume(target.transport, volume.name, volume.labels);
     }
     onProgress?.({ type: 'transfer-step', service: volume.name, message: `copying named volume ${volume.name} to ${target.host.id}` });
-    const bytes = await copyVolume(source.transport, helpers.source, target.transport, helpers.target, volume.name);
-    onProgress?.({ type: 'transfer-step', service: volume.name, message: `copied ${bytes} bytes of tar` });
+    const copied = await copyVolume(source.transport, helpers.source, target.transport, helpers.target, volume.name);
+    onProgress?.({ type: 'transfer-step', service: volume.name, message: `copied ${copied.bytes} bytes of tar (${copied.keeps} kept)` });
   }
 }
 

@@ -57,12 +57,15 @@ const COMPOSE = `services:
       - /srv/alpha/appdata/d-cloud/config:/config
       - /etc/localtime:/etc/localtime:ro
       - /var/run/docker.sock:/var/run/docker.sock
+      - data:/var/data
   proxy:
     build: ./proxy
     command: ["sleep", "3600"]
     init: true
     network_mode: none
     restart: always
+volumes:
+  data:
 `;
 
 async function cleanUp(): Promise<void> {
@@ -109,6 +112,12 @@ describe('a stack written as real apps publish theirs, compose v1 alpha → v2 b
     });
     expect(up.exitCode, up.stdout).toBe(0);
     expect(await services('alpha')).toEqual(['app running', 'init exited 0', 'proxy running']);
+    // A named volume with what busybox tar drops: an xattr, a POSIX ACL, a sparse file.
+    const filled = await run(
+      'alpha',
+      'v=$(docker volume inspect --format "{{.Mountpoint}}" d-cloud_data) && echo a > "$v/attrs" && setfattr -n user.origin -v alpha "$v/attrs" && setfacl -m u:1234:r "$v/attrs" && truncate -s 64M "$v/sparse.img" && echo tail >> "$v/sparse.img"',
+    );
+    expect(filled.exitCode, filled.stderr).toBe(0);
 
     const plan = await planStackMigration(hosts.alpha, hosts.beta, FOLDER);
     expect(plan.stack).toBe(PROJECT);
@@ -130,6 +139,10 @@ describe('a stack written as real apps publish theirs, compose v1 alpha → v2 b
       /^conf\nDATA_FOLDER=\/srv\/beta\/appdata\/d-cloud\/\n.*No such file/,
     );
     expect((await run('beta', 'zfs list -H -o name beta/appdata/d-cloud')).stdout.trim()).toBe('beta/appdata/d-cloud');
+    const kept = await run('beta', 'v=$(docker volume inspect --format "{{.Mountpoint}}" d-cloud_data) && getfattr --only-values -n user.origin "$v/attrs" && echo && getfacl -cp "$v/attrs" | grep "^user:1234" && du -k "$v/sparse.img" | cut -f1');
+    const [origin, acl, allocatedKiB] = kept.stdout.trim().split('\n');
+    expect([origin, acl]).toEqual(['alpha', 'user:1234:r--']);
+    expect(Number(allocatedKiB)).toBeLessThan(1024);
 
     const back = await migrateStack(hosts.beta, hosts.alpha, PROJECT, { journalDir: journalDir(), startTimeoutMs: 60_000 });
     expect(back.target).toBe('alpha');
@@ -138,4 +151,46 @@ describe('a stack written as real apps publish theirs, compose v1 alpha → v2 b
     expect((await listStacks(hosts.alpha)).filter((s) => s.name.startsWith(prefix)).map((s) => [s.name, s.folder])).toEqual([[PROJECT, `/srv/alpha/compose/${FOLDER}`]]);
     expect((await listStacks(hosts.beta)).filter((s) => s.name.startsWith(prefix)).map((s) => [s.name, s.folder])).toEqual([[PROJECT, `/srv/beta/compose/${FOLDER}`]]);
   }, 600_000);
+});
+
+describe("n8n's own .env on compose v2 beta → v1 alpha: DATA_FOLDER with its slash, a dataset named .n8n", () => {
+  it('moves the .n8n dataset as it is and rewrites DATA_FOLDER, slash kept', async () => {
+    const dir = '/srv/beta/compose/d-n8n';
+    const compose = `services:\n  n8n:\n    image: local/busybox:test\n    command: ["sleep", "3600"]\n    init: true\n    network_mode: none\n    restart: always\n    volumes:\n      - \${DATA_FOLDER}/.n8n:/home/node/.n8n\n`;
+    const n8nEnv = (appdata: string) => `DATA_FOLDER=${appdata}/d-n8n/\n`;
+    const setUp = await run(
+      'beta',
+      'set -e; zfs create -p beta/appdata/d-n8n/.n8n; echo "{}" > /srv/beta/appdata/d-n8n/.n8n/config; mkdir -p "$1"; printf "%s" "$2" > "$1/docker-compose.yml"; printf "%s" "$3" > "$1/.env"; cd "$1" && docker compose up -d 2>&1',
+      dir,
+      compose,
+      n8nEnv('/srv/beta/appdata'),
+    );
+    expect(setUp.exitCode, setUp.stdout).toBe(0);
+    const plan = await planStackMigration(hosts.beta, hosts.alpha, 'd-n8n');
+    expect(plan.mounts?.map((m) => m.source)).toEqual(['/srv/beta/appdata/d-n8n/.n8n']);
+    const report = await migrateStack(hosts.beta, hosts.alpha, 'd-n8n', { journalDir: journalDir(), startTimeoutMs: 60_000 });
+    expect(report.final.results.map((r) => [r.method, r.sourceDataset, r.targetDataset])).toEqual([['zfs', 'beta/appdata/d-n8n/.n8n', 'alpha/appdata/d-n8n/.n8n']]);
+    expect((await run('alpha', 'cat /srv/alpha/appdata/d-n8n/.n8n/config "$1/.env"', '/srv/alpha/compose/d-n8n')).stdout).toBe(`{}\n${n8nEnv('/srv/alpha/appdata')}`);
+    expect((await listContainers(hosts.alpha)).filter((c) => c.stack === 'd-n8n').map((c) => c.state)).toEqual(['running']);
+  }, 600_000);
+});
+
+
+describe('an app folder another stack uses too', () => {
+  it("is refused at pre-flight, naming the other stack's container and the choices; nothing changes", async () => {
+    const dir = '/srv/alpha/compose/d-sonarr';
+    const compose = 'services:\n  sonarr:\n    image: local/busybox:test\n    command: ["sleep", "3600"]\n    init: true\n    network_mode: none\n    volumes:\n      - /srv/alpha/appdata/d-media/sonarr:/config\n';
+    const setUp = await run(
+      'alpha',
+      'set -e; mkdir -p /srv/alpha/appdata/d-media/sonarr /srv/alpha/appdata/d-media/radarr "$1"; printf "%s" "$2" > "$1/docker-compose.yml"; cd "$1" && docker-compose up -d 2>&1; docker create --name d-radarr --label com.docker.compose.project=d-radarr -v /srv/alpha/appdata/d-media/radarr:/config local/busybox:test true >/dev/null',
+      dir,
+      compose,
+    );
+    expect(setUp.exitCode, setUp.stdout).toBe(0);
+    await expect(migrateStack(hosts.alpha, hosts.beta, 'd-sonarr', { journalDir: journalDir(), force: true })).rejects.toThrow(
+      /d-sonarr mounts \/srv\/alpha\/appdata\/d-media\/sonarr, inside \/srv\/alpha\/appdata\/d-media, which moves whole.*but d-radarr \(not of d-sonarr\) mounts paths in it too.*--force does not apply.*--method rsync/,
+    );
+    expect((await run('beta', 'ls /srv/beta/compose /srv/beta/appdata')).stdout).not.toMatch(/d-sonarr|d-media/);
+    expect((await listContainers(hosts.alpha)).filter((c) => c.stack === 'd-sonarr').map((c) => c.state)).toEqual(['running']);
+  }, 300_000);
 });

@@ -10,6 +10,7 @@ import { hostProvidedMismatches } from '../../src/migration/preflight.js';
 import { appFolderFor, planMigration } from '../../src/migration/plan.js';
 import { nearestExisting } from '../../src/zfs/convert-directory.js';
 import { isUp } from '../../src/migration/wait-running.js';
+import { mountOrigin } from '../../src/docker/mount-origin.js';
 import type { HostConfig } from '../../src/config/schema.js';
 import type { StackSource } from '../../src/docker/stack-source.js';
 
@@ -189,5 +190,13 @@ describe('the plan says what pre-flight will refuse (--dry-run --json)', () => {
       ['n8n: /root/n8n would not move (a read-wr', true],
       ["worker runs on a but compose's config do", false],
     ]);
+  });
+});
+
+describe('where a relative bind is written', () => {
+  it('is found though compose prints its container path without the trailing slash the file has', () => {
+    const files = { composeFiles: [{ path: '/c/docker-compose.yml', text: 'services:\n  web:\n    volumes:\n      - ./data:/data/\n      - type: bind\n        source: ./conf\n        target: /etc/conf/\n' }], envFile: null };
+    expect(mountOrigin(files, 'web', '/data')).toMatchObject({ line: 4, written: './data:/data/' });
+    expect(mountOrigin(files, 'web', '/etc/conf')).toMatchObject({ line: 6, written: './conf' });
   });
 });
