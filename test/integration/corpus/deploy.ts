@@ -128,7 +128,8 @@ export async function removeApp(host: CorpusHost, app: CorpusApp): Promise<void>
   await sh(host, 'docker ps -aq --filter "$1" | xargs -r docker rm -f >/dev/null; true', label);
   await sh(host, 'docker network ls -q --filter "$1" | xargs -r docker network rm >/dev/null 2>&1; true', label);
   await sh(host, 'docker volume ls -q --filter "$1" | xargs -r docker volume rm -f >/dev/null; true', label);
-  await sh(host, 'docker images -q --filter "$1" | xargs -r docker rmi -f >/dev/null 2>&1; true', label);
+  // What compose built (`<project>_<service>` on v1, `<project>-<service>` on v2), also as carried by a move, which may drop the label.
+  await sh(host, 'docker images --format "{{.Repository}}:{{.Tag}}" | grep -E "^$1[-_]" | xargs -r docker rmi -f >/dev/null 2>&1; true', app.project);
   if (host.dataset !== null) {
     const listed = await host.docker.transport.exec(command(['zfs', 'list', '-H', '-o', 'name', '-r', host.dataset]));
     const ours = listed.stdout
