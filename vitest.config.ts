@@ -14,6 +14,7 @@ const GUEST_FILES = [
   'test/integration/route-key.test.ts',
   'test/integration/compose-stacks.test.ts',
   'test/integration/real-apps-openzfs.test.ts',
+  'test/integration/corpus-guests.test.ts',
 ];
 const EXCLUSIVE_FILES = ['test/integration/testbed.test.ts'];
 
