@@ -20,7 +20,14 @@ export interface MigrationCancel {
   dispose(): void;
 }
 
+/** Where the signals come from and the words go: the process itself, but for a unit test. */
+export interface SignalSource {
+  on(event: (typeof SIGNALS)[number], listener: (signal: (typeof SIGNALS)[number]) => void): unknown;
+  off(event: (typeof SIGNALS)[number], listener: (signal: (typeof SIGNALS)[number]) => void): unknown;
+}
+
 export function cancelMigrationOnSignals(
+  signals: SignalSource = process,
   write: (text: string) => void = (text) => process.stderr.write(text),
   exit: (code: number) => void = (code) => process.exit(code),
 ): MigrationCancel {
@@ -46,7 +53,7 @@ export function cancelMigrationOnSignals(
     );
     exit(128 + SIGNAL_NUMBERS[received]);
   };
-  for (const name of SIGNALS) process.on(name, onSignal);
+  for (const name of SIGNALS) signals.on(name, onSignal);
   return {
     signal: controller.signal,
     named(id) {
@@ -59,7 +66,7 @@ export function cancelMigrationOnSignals(
       };
     },
     dispose() {
-      for (const name of SIGNALS) process.off(name, onSignal);
+      for (const name of SIGNALS) signals.off(name, onSignal);
     },
   };
 }
