@@ -75,6 +75,22 @@ const SHOWN = /^rsync-server-command (.*)$/m;
  * leaves unescaped would let the target's shell split it.
  */
 async function allowServerCommand(job: RsyncServiceTransfer, gate: RouteGate): Promise<void> {
+  // The final sync, inside the outage, runs the seed's very rsync: it is not read again.
+  const known = shownFor.get(gate) ?? new Map<string, Promise<void>>();
+  shownFor.set(gate, known);
+  const key = JSON.stringify([job.sourcePath, job.targetPath, job.bwlimit ?? null]);
+  let allowed = known.get(key);
+  if (!allowed) {
+    allowed = showAndAllow(job, gate);
+    known.set(key, allowed);
+    allowed.catch(() => known.delete(key));
+  }
+  return allowed;
+}
+
+const shownFor = new WeakMap<RouteGate, Map<string, Promise<void>>>();
+
+async function showAndAllow(job: RsyncServiceTransfer, gate: RouteGate): Promise<void> {
   const args = rsyncArguments(job.sourcePath, job.targetHost, job.targetPath, job.tunnel, job.bwlimit, command(['sh', '-c', SHOW_SERVER_COMMAND, 'show-server-command']).text);
   const shown = await job.source.exec(command(args), { okExitCodes: Array.from({ length: 256 }, (_, code) => code) });
   const serverCommand = SHOWN.exec(shown.stderr)?.[1];
