@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { DockerHost } from '../docker/docker-host.js';
 import { InvalidInputError } from '../errors.js';
-import { command, redirect } from '../ssh/quote.js';
+import { andThen, command, redirect } from '../ssh/quote.js';
 
 /** What the gate logs under (syslog tag), and the log file's name in the login's home where there is no syslog. */
 export const GATE_LOG_TAG = 'docker-mcp-route';
@@ -96,10 +96,12 @@ export async function installGate(target: DockerHost, directory: string): Promis
   await target.transport.exec(redirect(command(['tee', '--', gate]), { stdout: 'null' }), { input: GATE_SCRIPT });
 }
 
-/** Allow one exact command, as the source's ssh will send it. */
+/** Allow one exact command, as the source's ssh will send it: a file the login (who runs the gate) can read whatever the umask. */
 export async function allowThroughGate(target: DockerHost, directory: string, remoteText: string): Promise<void> {
   const input = allowedFileText(remoteText);
-  await target.transport.exec(redirect(command(['tee', '--', allowedFile(directory, remoteText)]), { stdout: 'null' }), { input });
+  const file = allowedFile(directory, remoteText);
+  const create = command(['install', '-m', '600', '-o', target.host.user, '/dev/null', file]);
+  await target.transport.exec(andThen(create, redirect(command(['tee', '--', file]), { stdout: 'null' })), { input });
 }
 
 /** The address the gate last let in, as the target's sshd saw it; null when none was recorded. */
