@@ -4,7 +4,8 @@
  * from no other address, runs nothing but the migration's own commands
  * from the source's (`id` refused and logged, through the live master
  * connection too), and stops working when the migration ends; the
- * migration's receive and rsync go through. Ctrl-C of `docker-mcp migrate`
+ * migration's receive and rsync go through. Renewed, the line keeps its
+ * limits and only its expiry moves. Ctrl-C of `docker-mcp migrate`
  * mid-seed rolls back and takes the key away before the command exits.
  */
 import { execa } from 'execa';
@@ -20,7 +21,8 @@ import { listMigrations, type JournalEntry } from '../../src/migration/journal.j
 import { TEST_PAUSE_FILE_VARIABLE, TEST_PAUSE_VARIABLE } from '../../src/migration/test-crash-hook.js';
 import { testbedHostsFile } from '../../src/testbed/layout.js';
 import { GATE_LOG_FILE } from '../../src/transfer/route-gate.js';
-import { issueRouteKey, revokeRouteKey, ROUTE_KEY_LIFETIME_MS } from '../../src/transfer/route-key.js';
+import { issueRouteKey, renewRouteKey, revokeRouteKey, ROUTE_KEY_LIFETIME_MS, withExpiry } from '../../src/transfer/route-key.js';
+import { checkDirectRoute, readTargetIdentity } from '../../src/transfer/source-to-target-ssh.js';
 import { transferServices } from '../../src/transfer/transfer-services.js';
 import { MigrateKit } from './migrate-kit.js';
 
@@ -168,6 +170,32 @@ describe('the key carrying rsync (alpha → gamma, no ZFS there)', () => {
       await kit.sh('gamma', 'rm -rf "$1"', targetPath);
     }
   }, 180_000);
+});
+
+describe('the key renewed (gamma → beta)', () => {
+  it('moves its expiry on, keeps its gate and its address, and still carries the proof', async () => {
+    const issued = await issueRouteKey(`${prefix}renew`, kit.hosts.gamma, kit.hosts.beta, async () => {});
+    if (!issued.issued) throw new Error(issued.reason);
+    let record = issued.key.record;
+    try {
+      const journalled: string[] = [];
+      const later = new Date(Date.now() + 30 * 60_000);
+      record = await renewRouteKey(record, kit.hosts.beta, async (saved) => void journalled.push(saved.authorizedLine), later);
+      expect(journalled).toEqual([record.authorizedLine]);
+      expect(record.authorizedLine).toBe(withExpiry(issued.key.record.authorizedLine, new Date(later.getTime() + ROUTE_KEY_LIFETIME_MS)));
+      expect(record.authorizedLine).toContain(',from="127.0.0.1",');
+      const lines = (await authorizedKeys()).split('\n');
+      expect(lines).toContain(record.authorizedLine);
+      expect(lines).not.toContain(issued.key.record.authorizedLine);
+      // A fresh login (no master to reuse) with the renewed line.
+      await kit.sh('gamma', 'ssh -o ControlPath="$1" -O exit x 2>/dev/null; true', `${record.sourceDirectory}/cm`);
+      const expected = await readTargetIdentity(kit.hosts.beta.transport, kit.hosts.beta.host);
+      expect(await checkDirectRoute(kit.hosts.gamma.transport, issued.key.targetFromSource, expected)).toEqual({ reaches: true });
+    } finally {
+      await revokeRouteKey(record, kit.hosts.gamma, kit.hosts.beta);
+    }
+    expect(await authorizedKeys()).not.toContain(record.marker);
+  }, 120_000);
 });
 
 const bin = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url));
