@@ -47,7 +47,7 @@ export function cancelMigrationOnSignals(
     write(
       migrationId
         ? `\ndocker-mcp: ${received} again: stopped at once${phase ? ` in the ${phase} phase` : ''}. Migration ${migrationId} is left as it was: ` +
-            'what it made on the target, its stack stopped or running on the source, and its key on the target (which expires within the hour). ' +
+            'what it made on the target, its stack stopped or running on the source, and its key on the target if it made one (that expires within the hour). ' +
             `"docker-mcp migrate --resume ${migrationId}" finishes it.\n`
         : `\ndocker-mcp: ${received} again: stopped at once; the migration had not started, nothing was changed.\n`,
     );
