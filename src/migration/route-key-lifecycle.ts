@@ -35,27 +35,36 @@ export async function issueJournalledRouteKey(
   return issue.key;
 }
 
-/** Renewal timers of the keys in place, by migration id: stopped when the key is revoked. */
-const renewals = new Map<string, NodeJS.Timeout>();
+/** Renewals of the keys in place, by migration id: stopped (and the one under way awaited) before the key is revoked. */
+const renewals = new Map<string, { timer: NodeJS.Timeout; underWay: Promise<void> }>();
 
 /** The key expires an hour after its last renewal: while the migration runs (a long seed), it is renewed. */
 function keepRenewing(journal: MigrationJournal, target: DockerHost, onProgress?: ProgressListener): void {
-  stopRenewing(journal.entry.id);
+  const id = journal.entry.id;
+  void stopRenewing(id);
   const timer = setInterval(() => {
+    const renewal = renewals.get(id);
     const record = journal.entry.routeKey;
-    if (!record) return stopRenewing(journal.entry.id);
-    renewRouteKey(record, target, (renewed) => journal.record({ routeKey: renewed })).catch((error: unknown) => {
-      onProgress?.({ type: 'transfer-step', service: '-', message: `could not renew the migration's key on ${target.host.id}: ${describeError(error)} (tried again in ${ROUTE_KEY_RENEW_EVERY_MS / 60_000} min)` });
-    });
+    if (!renewal || !record) return;
+    renewal.underWay = renewRouteKey(record, target, (renewed) => journal.record({ routeKey: renewed })).then(
+      () => undefined,
+      (error: unknown) => {
+        onProgress?.({ type: 'transfer-step', service: '-', message: `could not renew the migration's key on ${target.host.id}: ${describeError(error)} (tried again in ${ROUTE_KEY_RENEW_EVERY_MS / 60_000} min)` });
+      },
+    );
   }, ROUTE_KEY_RENEW_EVERY_MS);
   // A pending renewal never keeps the process alive.
   timer.unref();
-  renewals.set(journal.entry.id, timer);
+  renewals.set(id, { timer, underWay: Promise.resolve() });
 }
 
-function stopRenewing(migrationId: string): void {
-  clearInterval(renewals.get(migrationId));
+/** No renewal after this; the one under way, if any, has ended when it resolves (so it cannot journal the key again after its revocation). */
+async function stopRenewing(migrationId: string): Promise<void> {
+  const renewal = renewals.get(migrationId);
+  if (!renewal) return;
+  clearInterval(renewal.timer);
   renewals.delete(migrationId);
+  await renewal.underWay;
 }
 
 /** Revoke what the journal says is in place. A failure is a warning: the key expires by itself. */
@@ -65,7 +74,7 @@ export async function revokeJournalledRouteKey(
   target: DockerHost,
   onProgress?: ProgressListener,
 ): Promise<void> {
-  stopRenewing(journal.entry.id);
+  await stopRenewing(journal.entry.id);
   const record = journal.entry.routeKey;
   if (!record) return;
   try {
