@@ -34,14 +34,15 @@ export class SourceRemovalFailedError extends DockerMcpError {
   }
 }
 
-/** The caller cancelled (an MCP request was cancelled): raised at the start of the next phase. */
+/** The caller cancelled (an MCP request was cancelled, the CLI got SIGINT or SIGTERM): raised at the start of the next phase, or when a transfer was ended. */
 export class MigrationCancelledError extends DockerMcpError {
   readonly kind = 'failed' as const;
 
   constructor(
     readonly migrationId: string,
     readonly beforePhase: string,
+    when: 'before' | 'during' = 'before',
   ) {
-    super(`migration ${migrationId} was cancelled before its ${beforePhase} phase`);
+    super(`migration ${migrationId} was cancelled ${when} its ${beforePhase} phase`);
   }
 }

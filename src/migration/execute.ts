@@ -53,8 +53,10 @@ export interface RunOptions {
   readonly onProgress?: ProgressListener;
   /** Where the journal lives (default: ~/.local/state/docker-mcp/migrations). */
   readonly journalDir?: string;
-  /** Cancels the migration at the next phase; what it did is rolled back as for a failure. */
+  /** Cancels the migration: its transfers are ended, and at the next phase what it did is rolled back as for a failure. */
   readonly signal?: AbortSignal;
+  /** Told the migration's id once its journal is written (the CLI names it when a second signal stops the rollback). */
+  readonly onJournal?: (migrationId: string) => void;
 }
 
 export interface MigrationOptions extends RunOptions {
@@ -163,6 +165,7 @@ export async function migrateStack(source: DockerHost, target: DockerHost, stack
     ...(options.bwlimit === undefined ? {} : { bwlimit: options.bwlimit }),
   };
   const journal = await MigrationJournal.begin(plan, options.journalDir, { options: recorded, movingBack });
+  options.onJournal?.(journal.entry.id);
   return walkPlan(journal, source, target, options, 'preflight', started);
 }
 
@@ -291,6 +294,7 @@ async function runPhases(
         provenRoute ??= chosen;
       },
       ...(recorded.bwlimit ? { bwlimit: recorded.bwlimit } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
       ...(key ? { targetFromSource: key.targetFromSource } : {}),
       // What the first inventory found missing is this migration's own: only that may take receive -F.
       ownTargetDatasets: (entry.targetBefore ?? []).flatMap((before) => (before.state !== 'present' && before.dataset ? [before.dataset] : [])),
@@ -316,6 +320,7 @@ async function runPhases(
     await phase('seed', `seeding ${services.length} data paths while ${plan.stack} runs on ${plan.source}${limited}`);
     const seed = await transfer(`${plan.id}-seed`);
     await journal.record({ seed });
+    if (options.signal?.aborted) throw new MigrationCancelledError(entry.id, 'seed', 'during');
     // A plain directory in use cannot become a dataset yet: it goes in full after the stop.
     const blocking = seed.results.filter((r) => !r.ok && r.error?.name !== 'ServicePathInUseError');
     if (blocking.length > 0) {
@@ -370,6 +375,7 @@ async function runPhases(
     // Older snapshots are pruned once the stack runs on the target: not inside the outage.
     const final = await transfer(plan.id, FINAL_SYNC_CONCURRENCY, true);
     await journal.record({ final });
+    if (options.signal?.aborted) throw new MigrationCancelledError(entry.id, 'final-sync', 'during');
     const failed = final.results.filter((r) => !r.ok);
     if (failed.length > 0) throw new Error(`data transfer failed: ${failed.map((r) => `${r.service}: ${r.error?.message}`).join('; ')}`);
     await copyVolumes(journal, source, target, checked, options.onProgress);

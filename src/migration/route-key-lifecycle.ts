@@ -8,7 +8,7 @@
 import type { DockerHost } from '../docker/docker-host.js';
 import { describeError } from '../errors.js';
 import type { ProgressListener } from '../transfer/progress.js';
-import { issueRouteKey, revokeRouteKey, type RouteKey } from '../transfer/route-key.js';
+import { issueRouteKey, renewRouteKey, revokeRouteKey, ROUTE_KEY_RENEW_EVERY_MS, type RouteKey } from '../transfer/route-key.js';
 import { forgetRevokedRouteKey, listMigrations, type MigrationJournal } from './journal.js';
 
 export async function issueJournalledRouteKey(
@@ -18,10 +18,53 @@ export async function issueJournalledRouteKey(
   onProgress?: ProgressListener,
 ): Promise<RouteKey | null> {
   await revokeKeysLeftBehind(journal, source, target, onProgress);
-  const issue = await issueRouteKey(journal.entry.id, source, target, (record) => journal.record({ routeKey: record }));
-  if (issue.issued) return issue.key;
-  onProgress?.({ type: 'transfer-step', service: '-', message: `no key of the migration's own for ${source.host.id} → ${target.host.id}: ${issue.reason}` });
-  return null;
+  const save = (record: NonNullable<MigrationJournal['entry']['routeKey']>) => journal.record({ routeKey: record });
+  const issue = await issueRouteKey(journal.entry.id, source, target, save);
+  const say = (message: string) => onProgress?.({ type: 'transfer-step', service: '-', message });
+  if (!issue.issued) {
+    say(`no key of the migration's own for ${source.host.id} → ${target.host.id}: ${issue.reason}`);
+    return null;
+  }
+  const { from } = issue.key;
+  say(
+    from.address === null
+      ? `the migration's key runs only its own commands on ${target.host.id}, from any address: ${from.reason}`
+      : `the migration's key runs only its own commands on ${target.host.id}, from ${from.address} only`,
+  );
+  keepRenewing(journal, target, onProgress);
+  return issue.key;
+}
+
+/** Renewals of the keys in place, by migration id: stopped (and the one under way awaited) before the key is revoked. */
+const renewals = new Map<string, { timer: NodeJS.Timeout; underWay: Promise<void> }>();
+
+/** The key expires an hour after its last renewal: while the migration runs (a long seed), it is renewed. */
+function keepRenewing(journal: MigrationJournal, target: DockerHost, onProgress?: ProgressListener): void {
+  const id = journal.entry.id;
+  void stopRenewing(id);
+  const timer = setInterval(() => {
+    const renewal = renewals.get(id);
+    const record = journal.entry.routeKey;
+    if (!renewal || !record) return;
+    renewal.underWay = renewRouteKey(record, target, (renewed) => journal.record({ routeKey: renewed })).then(
+      () => undefined,
+      (error: unknown) => {
+        onProgress?.({ type: 'transfer-step', service: '-', message: `could not renew the migration's key on ${target.host.id}: ${describeError(error)} (tried again in ${ROUTE_KEY_RENEW_EVERY_MS / 60_000} min)` });
+      },
+    );
+  }, ROUTE_KEY_RENEW_EVERY_MS);
+  // A pending renewal never keeps the process alive.
+  timer.unref();
+  renewals.set(id, { timer, underWay: Promise.resolve() });
+}
+
+/** No renewal after this; the one under way, if any, has ended when it resolves (so it cannot journal the key again after its revocation). */
+async function stopRenewing(migrationId: string): Promise<void> {
+  const renewal = renewals.get(migrationId);
+  if (!renewal) return;
+  clearInterval(renewal.timer);
+  renewals.delete(migrationId);
+  await renewal.underWay;
 }
 
 /** Revoke what the journal says is in place. A failure is a warning: the key expires by itself. */
@@ -31,6 +74,7 @@ export async function revokeJournalledRouteKey(
   target: DockerHost,
   onProgress?: ProgressListener,
 ): Promise<void> {
+  await stopRenewing(journal.entry.id);
   const record = journal.entry.routeKey;
   if (!record) return;
   try {
@@ -40,7 +84,7 @@ export async function revokeJournalledRouteKey(
     onProgress?.({
       type: 'transfer-step',
       service: '-',
-      message: `could not take the migration's key (${record.marker}) away: ${describeError(error)}; it expires by itself, and the next migration between ${source.host.id} and ${target.host.id} takes it away`,
+      message: `could not take the migration's key (${record.marker}) away: ${describeError(error)}; it expires by itself within the hour, and the next migration between ${source.host.id} and ${target.host.id} takes it away`,
     });
   }
 }

@@ -1,10 +1,13 @@
 /**
  * Trust that lives only as long as a migration: a fresh key pair, authorized
- * on the target for this migration only (OpenSSH `restrict`, `expiry-time`,
- * a comment naming the migration), its private half and the target's host
- * key (as this controller knows it) put on the source in a private temporary
- * directory. Revoking takes all of it away again and leaves the target's
- * authorized_keys byte for byte as it was.
+ * on the target for this migration only, its private half and the target's
+ * host key (as this controller knows it) put on the source in a private
+ * temporary directory. The key's line is `restrict`, runs nothing but the
+ * migration's gate (route-gate.ts: the exact commands this migration sends),
+ * accepts only the address the source logs in from (`from=`, once the
+ * source's first login showed it), and expires within the hour unless the
+ * migration renews it. Revoking takes all of it away again and leaves the
+ * target's authorized_keys byte for byte as it was. See docs/route-key.md.
  */
 import { execa } from 'execa';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -15,7 +18,17 @@ import type { HostConfig } from '../config/schema.js';
 import type { DockerHost } from '../docker/docker-host.js';
 import { describeError } from '../errors.js';
 import { andThen, command, redirect } from '../ssh/quote.js';
-import { closeSourceMaster, hostKeyName, type TargetFromSource } from './source-to-target-ssh.js';
+import { allowThroughGate, gateCommand, gateDirectory, installGate, lastClientAddress, removeGate } from './route-gate.js';
+import {
+  checkDirectRoute,
+  closeSourceMaster,
+  hostKeyName,
+  readTargetIdentity,
+  remoteTextOnTarget,
+  targetIdentityCommand,
+  type RouteGate,
+  type TargetFromSource,
+} from './source-to-target-ssh.js';
 
 /** What revoking needs, saved in the journal before anything is written. */
 export interface RouteKeyRecord {
@@ -31,18 +44,24 @@ export interface RouteKeyRecord {
   readonly addedNewline: boolean;
   /** The private directory on the source: key and known_hosts. */
   readonly sourceDirectory: string | null;
+  /** The gate's private directory on the target (route-gate.ts); absent in journals written before there was one. */
+  readonly gateDirectory?: string | null;
 }
 
 export interface RouteKey {
   readonly record: RouteKeyRecord;
-  /** The target as the source reaches it with this key, through one master connection. */
+  /** The target as the source reaches it with this key, through one master connection and the gate. */
   readonly targetFromSource: TargetFromSource;
+  /** The one address the key is accepted from (`from=`), or null and why it was left out. */
+  readonly from: { readonly address: string } | { readonly address: null; readonly reason: string };
 }
 
 export type RouteKeyIssue = { readonly issued: true; readonly key: RouteKey } | { readonly issued: false; readonly reason: string };
 
-/** A day: long enough for a large seed to reach its final sync; revoking ends it sooner. */
-export const ROUTE_KEY_LIFETIME_MS = 24 * 60 * 60 * 1000;
+/** An hour from issue or the last renewal; a migration renews it while it runs (route-key-lifecycle.ts), revoking ends it sooner. */
+export const ROUTE_KEY_LIFETIME_MS = 60 * 60 * 1000;
+/** A third of the lifetime: two renewals can fail (the target busy, a network blip) before the key lapses. */
+export const ROUTE_KEY_RENEW_EVERY_MS = 20 * 60 * 1000;
 
 const SOURCE_DIRECTORY_TEMPLATE = '/tmp/docker-mcp-route.XXXXXXXXXX';
 const SOURCE_DIRECTORY_PATTERN = /^\/tmp\/docker-mcp-route\.[A-Za-z0-9]{10}$/;
@@ -56,19 +75,52 @@ export function routeKeyMarker(migrationId: string): string {
   return `docker-mcp-route:${migrationId}`;
 }
 
-export function authorizedKeyLine(publicKey: string, marker: string, expiresAt: Date): string {
+/**
+ * The key's line: `restrict` (no forwarding, no pty, no rc), `command=` the
+ * gate, `from=` the source's address once known, `expiry-time=`.
+ */
+export function authorizedKeyLine(publicKey: string, marker: string, expiresAt: Date, limits: { readonly command?: string; readonly from?: string | null } = {}): string {
   const [type, blob] = publicKey.trim().split(/\s+/);
   if (!type || !blob) throw new Error('ssh-keygen wrote no public key');
-  return `restrict,expiry-time="${expiryTime(expiresAt)}" ${type} ${blob} ${marker}`;
+  const options = [
+    'restrict',
+    ...(limits.command ? [`command="${limits.command}"`] : []),
+    ...(limits.from ? [`from="${limits.from}"`] : []),
+    `expiry-time="${expiryTime(expiresAt)}"`,
+  ];
+  return `${options.join(',')} ${type} ${blob} ${marker}`;
+}
+
+/** The same line, expiring at another time (a renewal). */
+export function withExpiry(line: string, expiresAt: Date): string {
+  return line.replace(/expiry-time="\d{12}Z"/, `expiry-time="${expiryTime(expiresAt)}"`);
+}
+
+/**
+ * The key itself (type, blob, marker: the line's last three words), which
+ * stays the same when the line is narrowed or renewed. A line is this
+ * migration's when it ends with them and starts with our options: a
+ * journal written just before a rewrite still finds the line it replaced.
+ */
+function isLineOf(line: string, record: RouteKeyRecord): boolean {
+  const keyOf = (text: string) => text.split(' ').slice(-3).join(' ');
+  return line.startsWith('restrict') && keyOf(line) === keyOf(record.authorizedLine);
 }
 
 /** The target's authorized_keys text with this migration's line taken out, as it was before. */
 export function withoutRouteKey(text: string, record: RouteKeyRecord): string {
   const lines = text.split('\n');
-  const kept = lines.filter((line) => line !== record.authorizedLine);
+  const kept = lines.filter((line) => !isLineOf(line, record));
   let result = kept.join('\n');
   if (record.addedNewline && kept.length < lines.length && result.endsWith('\n')) result = result.slice(0, -1);
   return result;
+}
+
+/** The text with this migration's line replaced by `line` (narrowed or renewed); null when the line is not there. */
+export function withRouteKeyLine(text: string, record: RouteKeyRecord, line: string): string | null {
+  const lines = text.split('\n');
+  if (!lines.some((current) => isLineOf(current, record))) return null;
+  return lines.map((current) => (isLineOf(current, record) ? line : current)).join('\n');
 }
 
 /**
@@ -90,15 +142,24 @@ export async function issueRouteKey(
   let record: RouteKeyRecord | undefined;
   try {
     const keyPair = await newKeyPair(routeKeyMarker(migrationId));
-    const authorizedKeysFile = path.posix.join(await homeOf(target), '.ssh', 'authorized_keys');
-    const authorizedLine = authorizedKeyLine(keyPair.publicKey, keyPair.marker, new Date(now.getTime() + ROUTE_KEY_LIFETIME_MS));
+    const home = await homeOf(target);
+    const authorizedKeysFile = path.posix.join(home, '.ssh', 'authorized_keys');
+    const gate = gateDirectory(home, migrationId);
+    const forced = gateCommand(gate, keyPair.marker);
+    const authorizedLine = authorizedKeyLine(keyPair.publicKey, keyPair.marker, new Date(now.getTime() + ROUTE_KEY_LIFETIME_MS), { command: forced });
+    record = { marker: keyPair.marker, authorizedLine, authorizedKeysFile, createdFile: false, createdDirectory: false, addedNewline: false, sourceDirectory: null, gateDirectory: gate };
+    await save(record);
+    // The gate before the line: there is never a moment the key could run anything else.
+    await installGate(target, gate);
+    const proof = remoteTextOnTarget(target.host, targetIdentityCommand(target.host));
+    await allowThroughGate(target, gate, proof);
     await editingAlone(target, authorizedKeysFile, async () => {
       const before = await target.transport.exec(command(['cat', '--', authorizedKeysFile]), { okExitCodes: [0, 1] });
       const exists = before.exitCode === 0;
       const sshDirectory = path.posix.dirname(authorizedKeysFile);
       const directoryExists = (await target.transport.exec(command(['test', '-d', sshDirectory]), { okExitCodes: [0, 1] })).exitCode === 0;
       const addedNewline = exists && before.stdout.length > 0 && !before.stdout.endsWith('\n');
-      record = { marker: keyPair.marker, authorizedLine, authorizedKeysFile, createdFile: !exists, createdDirectory: !directoryExists, addedNewline, sourceDirectory: null };
+      record = { ...record!, createdFile: !exists, createdDirectory: !directoryExists, addedNewline };
       await save(record);
       // Owned by the login user even when commands run as root (sshd reads them as that user).
       const owner = target.host.user;
@@ -117,17 +178,90 @@ export async function issueRouteKey(
     const knownHostsFile = path.posix.join(sourceDirectory, 'known_hosts');
     await source.transport.exec(andThen(command(['install', '-m', '600', '/dev/null', identityFile]), writeFrom(identityFile)), { input: keyPair.privateKey });
     await source.transport.exec(writeFrom(knownHostsFile), { input: `${knownHostLines.join('\n')}\n` });
-    return {
-      issued: true,
-      key: {
-        record,
-        targetFromSource: { ...target.host, identity_file: identityFile, known_hosts_file: knownHostsFile, controlPath: sourceMasterSocket(sourceDirectory) },
-      },
+    const targetFromSource: TargetFromSource = {
+      ...target.host,
+      identity_file: identityFile,
+      known_hosts_file: knownHostsFile,
+      controlPath: sourceMasterSocket(sourceDirectory),
+      gate: gateOf(target, gate),
     };
+    const narrowed = await narrowToSource(record, source, target, targetFromSource, save);
+    record = narrowed.record;
+    return { issued: true, key: { record, targetFromSource, from: narrowed.from } };
   } catch (error) {
     if (record) await revokeRouteKey(record, source, target).catch(() => undefined);
     return { issued: false, reason: `the migration's own key could not be put in place: ${describeError(error)}` };
   }
+}
+
+/**
+ * The source logs in with the key once (the route proof, through its master
+ * connection, which later commands reuse); the gate notes the address the
+ * target's sshd saw, and the line is rewritten to accept that address only.
+ * When the source cannot log in by itself (the key then serves only rsync
+ * through this controller's tunnel) or the address is not known, `from=`
+ * is left out and the caller says why.
+ */
+async function narrowToSource(
+  record: RouteKeyRecord,
+  source: DockerHost,
+  target: DockerHost,
+  targetFromSource: TargetFromSource,
+  save: (record: RouteKeyRecord) => Promise<void>,
+): Promise<{ record: RouteKeyRecord; from: RouteKey['from'] }> {
+  const expected = await readTargetIdentity(target.transport, target.host);
+  const check = await checkDirectRoute(source.transport, targetFromSource, expected);
+  if (!check.reaches) return { record, from: { address: null, reason: check.reason } };
+  const address = record.gateDirectory ? await lastClientAddress(target, record.gateDirectory) : null;
+  if (!address) return { record, from: { address: null, reason: `the gate on ${target.host.id} noted no address for ${source.host.id}'s login` } };
+  const narrowed = { ...record, authorizedLine: withFrom(record.authorizedLine, address) };
+  await rewriteRouteKeyLine(narrowed, target, save);
+  return { record: narrowed, from: { address } };
+}
+
+/** The line with `from=` added after the forced command. */
+function withFrom(line: string, address: string): string {
+  return line.replace(/^(restrict,command="[^"]*")/, `$1,from="${address}"`);
+}
+
+/** Renew the key's expiry to `lifetime` from now: journalled first, then the line rewritten. */
+export async function renewRouteKey(
+  record: RouteKeyRecord,
+  target: DockerHost,
+  save: (record: RouteKeyRecord) => Promise<void>,
+  now = new Date(),
+): Promise<RouteKeyRecord> {
+  const renewed = { ...record, authorizedLine: withExpiry(record.authorizedLine, new Date(now.getTime() + ROUTE_KEY_LIFETIME_MS)) };
+  await rewriteRouteKeyLine(renewed, target, save);
+  return renewed;
+}
+
+/** Put `record.authorizedLine` where the migration's line is (found by its key): journalled before the file changes. */
+async function rewriteRouteKeyLine(record: RouteKeyRecord, target: DockerHost, save: (record: RouteKeyRecord) => Promise<void>): Promise<void> {
+  await save(record);
+  await editingAlone(target, record.authorizedKeysFile, async () => {
+    const current = await target.transport.exec(command(['cat', '--', record.authorizedKeysFile]), { okExitCodes: [0, 1] });
+    const rewritten = current.exitCode === 0 ? withRouteKeyLine(current.stdout, record, record.authorizedLine) : null;
+    // Revoked meanwhile: nothing to rewrite.
+    if (rewritten === null || rewritten === current.stdout) return;
+    await target.transport.exec(redirect(command(['tee', '--', record.authorizedKeysFile]), { stdout: 'null' }), { input: rewritten });
+  });
+}
+
+/** The gate as the transfers use it: each exact command allowed once, right before the source first sends it. */
+function gateOf(target: DockerHost, directory: string): RouteGate {
+  const allowed = new Map<string, Promise<void>>();
+  return {
+    allow(remoteText: string): Promise<void> {
+      let done = allowed.get(remoteText);
+      if (!done) {
+        done = allowThroughGate(target, directory, remoteText);
+        allowed.set(remoteText, done);
+        done.catch(() => allowed.delete(remoteText));
+      }
+      return done;
+    },
+  };
 }
 
 /**
@@ -179,6 +313,7 @@ export async function revokeRouteKey(record: RouteKeyRecord, source: DockerHost,
   if (record.createdDirectory) {
     await target.transport.exec(command(['rmdir', '--', path.posix.dirname(record.authorizedKeysFile)]), { okExitCodes: [0, 1] });
   }
+  if (record.gateDirectory) await removeGate(target, record.gateDirectory);
   if (record.sourceDirectory && SOURCE_DIRECTORY_PATTERN.test(record.sourceDirectory)) {
     // A logged-in master outlives the key taken away from authorized_keys: end it too.
     await source.transport.exec(closeSourceMaster(sourceMasterSocket(record.sourceDirectory), target.host));
@@ -193,7 +328,7 @@ export function sourceMasterSocket(sourceDirectory: string): string {
 
 async function removeAuthorizedLine(record: RouteKeyRecord, target: DockerHost): Promise<void> {
   const current = await target.transport.exec(command(['cat', '--', record.authorizedKeysFile]), { okExitCodes: [0, 1] });
-  if (current.exitCode === 0 && current.stdout.split('\n').includes(record.authorizedLine)) {
+  if (current.exitCode === 0 && withRouteKeyLine(current.stdout, record, '') !== null) {
     const restored = withoutRouteKey(current.stdout, record);
     if (record.createdFile && restored.trim() === '') {
       await target.transport.exec(command(['rm', '-f', '--', record.authorizedKeysFile]));

@@ -4,7 +4,7 @@
  * source-to-target-ssh.ts for what the source host needs).
  */
 import { command } from '../ssh/quote.js';
-import { rsyncPathOnTarget, rsyncRemoteShell, targetAddressFromSource, type TargetFromSource, type ThroughTunnel } from './source-to-target-ssh.js';
+import { rsyncPathOnTarget, rsyncRemoteShell, targetAddressFromSource, type RouteGate, type TargetFromSource, type ThroughTunnel } from './source-to-target-ssh.js';
 import type { SshTransport } from '../ssh/transport.js';
 import { formatRate } from './bwlimit.js';
 import { meterFromProgressLines, ProgressMeter, type ProgressListener } from './progress.js';
@@ -20,6 +20,8 @@ export interface RsyncServiceTransfer {
   readonly tunnel?: ThroughTunnel;
   /** Bytes a second (--bwlimit); rsync keeps to it in whole KiB. */
   readonly bwlimit?: number;
+  /** Ends the rsync (a cancelled migration). */
+  readonly signal?: AbortSignal;
   readonly onProgress?: ProgressListener;
 }
 
@@ -28,13 +30,23 @@ export interface RsyncTransferOutcome {
   readonly totalBytes: number | null;
 }
 
-export function rsyncArguments(sourcePath: string, target: TargetFromSource, targetPath: string, tunnel?: ThroughTunnel, bwlimit?: number): string[] {
+export function rsyncArguments(
+  sourcePath: string,
+  target: TargetFromSource,
+  targetPath: string,
+  tunnel?: ThroughTunnel,
+  bwlimit?: number,
+  remoteShell = rsyncRemoteShell(target, tunnel),
+): string[] {
   return [
     'rsync',
     // Paths go to the target's rsync inside the protocol, never through its
     // shell: rsync <= 3.2.3 would otherwise let that shell expand them.
     // rsync has had -s since 3.0 (--secluded-args from 3.2.4, same letter).
-    '-s',
+    // Not with the migration's own key: its gate must see the path and the
+    // options on the server's command line to allow exactly those (see
+    // allowServerCommand).
+    ...(target.gate ? [] : ['-s']),
     '-aHAXS',
     '--numeric-ids',
     '--delete',
@@ -44,10 +56,52 @@ export function rsyncArguments(sourcePath: string, target: TargetFromSource, tar
     ...(bwlimit ? [`--bwlimit=${Math.max(1, Math.floor(bwlimit / 1024))}`] : []),
     ...rsyncPathOnTarget(target),
     '-e',
-    rsyncRemoteShell(target, tunnel),
+    remoteShell,
     `${sourcePath}/`,
     `${targetAddressFromSource(target, tunnel)}:${targetPath}/`,
   ];
+}
+
+// Stands in for ssh: prints the command rsync would have ssh send (ssh joins
+// its arguments with single spaces, as "$*" does), and ends the run.
+const SHOW_SERVER_COMMAND = 'shift; printf "rsync-server-command %s\\n" "$*" >&2; exit 1';
+const SHOWN = /^rsync-server-command (.*)$/m;
+
+/**
+ * The rsync server's command line depends on the source's rsync (its
+ * version's flags) and the options: it is read from that rsync itself, run
+ * with a stand-in for ssh, and allowed through the target's gate as it is.
+ * The path must be on it whole: a space that an rsync older than 3.2.4
+ * leaves unescaped would let the target's shell split it.
+ */
+async function allowServerCommand(job: RsyncServiceTransfer, gate: RouteGate): Promise<void> {
+  // The final sync, inside the outage, runs the seed's very rsync: it is not read again.
+  const known = shownFor.get(gate) ?? new Map<string, Promise<void>>();
+  shownFor.set(gate, known);
+  const key = JSON.stringify([job.sourcePath, job.targetPath, job.bwlimit ?? null]);
+  let allowed = known.get(key);
+  if (!allowed) {
+    allowed = showAndAllow(job, gate);
+    known.set(key, allowed);
+    allowed.catch(() => known.delete(key));
+  }
+  return allowed;
+}
+
+const shownFor = new WeakMap<RouteGate, Map<string, Promise<void>>>();
+
+async function showAndAllow(job: RsyncServiceTransfer, gate: RouteGate): Promise<void> {
+  const args = rsyncArguments(job.sourcePath, job.targetHost, job.targetPath, job.tunnel, job.bwlimit, command(['sh', '-c', SHOW_SERVER_COMMAND, 'show-server-command']).text);
+  const shown = await job.source.exec(command(args), { okExitCodes: Array.from({ length: 256 }, (_, code) => code) });
+  const serverCommand = SHOWN.exec(shown.stderr)?.[1];
+  if (!serverCommand) throw new Error(`rsync on ${job.source.hostId} did not show the command it runs on ${job.targetHost.id}: ${shown.stderr.trim().split('\n').slice(-2).join(' ')}`);
+  if (!serverCommand.endsWith(` ${`${job.targetPath}/`.replaceAll(' ', '\\ ')}`)) {
+    throw new Error(
+      `rsync on ${job.source.hostId} would send ${job.targetPath} to ${job.targetHost.id}'s shell unescaped (${JSON.stringify(serverCommand)}; rsync older than 3.2.4?): ` +
+        "the migration's key cannot allow it. Update rsync there, or rename the path without spaces",
+    );
+  }
+  await gate.allow(serverCommand);
 }
 
 export async function transferPathByRsync(job: RsyncServiceTransfer): Promise<RsyncTransferOutcome> {
@@ -57,7 +111,8 @@ export async function transferPathByRsync(job: RsyncServiceTransfer): Promise<Rs
   await job.target.exec(command(['mkdir', '-p', '--', job.targetPath]));
   job.onProgress?.({ type: 'transfer-step', service: job.service, message: `rsync to ${job.targetHost.id}:${job.targetPath}${job.tunnel ? ' (through this machine)' : ''}${job.bwlimit ? `, at most ${formatRate(job.bwlimit)}` : ''}` });
 
-  const running = await job.source.stream(command(rsyncArguments(job.sourcePath, job.targetHost, job.targetPath, job.tunnel, job.bwlimit)));
+  if (job.targetHost.gate) await allowServerCommand(job, job.targetHost.gate);
+  const running = await job.source.stream(command(rsyncArguments(job.sourcePath, job.targetHost, job.targetPath, job.tunnel, job.bwlimit)), job.signal ? { signal: job.signal } : {});
   // progress2 lines: "  1,234,567  45%  10.00MB/s  0:00:10"
   const transferred = meterFromProgressLines(running.stdout, (line) => {
     const match = /^\s*([\d,]+)\s+\d+%/.exec(line);

@@ -24,7 +24,15 @@ export interface ThroughTunnel {
  * the seed, the final sync and every check then share one login instead of a
  * fresh handshake each (a fifth of a second of downtime on the final sync).
  */
-export type TargetFromSource = HostConfig & { readonly controlPath?: string };
+export type TargetFromSource = HostConfig & { readonly controlPath?: string; readonly gate?: RouteGate };
+
+/**
+ * The target's side of a migration's own key (route-gate.ts): it runs only
+ * commands allowed first, byte for byte as the source's ssh sends them.
+ */
+export interface RouteGate {
+  allow(remoteText: string): Promise<void>;
+}
 
 /** How long the source's master connection to the target outlives its last use; revoking the key ends it at once. */
 export const SOURCE_MASTER_PERSIST_SECONDS = 120;
@@ -61,9 +69,14 @@ export function closeSourceMaster(controlPath: string, target: HostConfig): Shel
   return command(['sh', '-c', 'ssh -o ControlPath="$1" -O exit -- "$2" 2>/dev/null; exit 0', 'close-master', controlPath, target.hostname]);
 }
 
+/** The text the source's ssh sends to run `remote` on the target (through sudo when the login is not root): what a gate compares. */
+export function remoteTextOnTarget(target: HostConfig, remote: ShellCommand): string {
+  return (target.sudo ? asRoot(remote) : remote).text;
+}
+
 /** A command the source runs to run `remote` on the target. */
 export function onTargetFromSource(target: TargetFromSource, remote: ShellCommand): ShellCommand {
-  return command([...sshArgvFromSource(target), '--', target.hostname, (target.sudo ? asRoot(remote) : remote).text]);
+  return command([...sshArgvFromSource(target), '--', target.hostname, remoteTextOnTarget(target, remote)]);
 }
 
 /** rsync's `--rsync-path` for the target: through sudo when the login is not root. */
@@ -117,8 +130,8 @@ export async function readTargetIdentity(target: SshTransport, host: HostConfig)
  * answer, never an error: the caller then relays.
  */
 export async function checkDirectRoute(source: SshTransport, target: TargetFromSource, expected: TargetIdentity): Promise<RouteCheck> {
-  const remote = target.sudo ? asRoot(targetIdentityCommand(target)) : targetIdentityCommand(target);
-  const probe = command(['sh', '-c', ROUTE_CHECK_SCRIPT, 'route-check', ...sshArgvFromSource(target, 5).slice(1), '--', target.hostname, remote.text]);
+  const remote = remoteTextOnTarget(target, targetIdentityCommand(target));
+  const probe = command(['sh', '-c', ROUTE_CHECK_SCRIPT, 'route-check', ...sshArgvFromSource(target, 5).slice(1), '--', target.hostname, remote]);
   try {
     const result = await source.exec(probe, { timeoutMs: 20_000, okExitCodes: Array.from({ length: 255 }, (_, code) => code) });
     const check = parseRouteCheck(result.stdout, source.hostId, target.id);

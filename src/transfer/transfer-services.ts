@@ -73,6 +73,8 @@ export interface TransferRequest {
   readonly onRoute?: (route: ChosenRoute) => void;
   /** At most this many bytes a second per stream (--bwlimit; pv -L, mbuffer -r, rsync --bwlimit, or the relay's own pace). */
   readonly bwlimit?: number;
+  /** Ends the running streams (a cancelled migration): their services fail, none is retried. */
+  readonly signal?: AbortSignal;
   readonly onProgress?: ProgressListener;
 }
 
@@ -263,6 +265,7 @@ async function transferOne(
         sourceHost: request.source.host,
         compress: request.compress ?? 'auto',
         ...(request.bwlimit ? { bwlimit: request.bwlimit } : {}),
+        ...(request.signal ? { signal: request.signal } : {}),
         ...(request.pruneLater ? { pruneLater: true } : {}),
         ...(request.ownTargetDatasets ? { ownedByMigration: request.ownTargetDatasets.includes(targetDataset) } : {}),
         ...(request.onProgress ? { onProgress: request.onProgress } : {}),
@@ -293,6 +296,7 @@ async function transferOne(
       targetHost: targetFromSource,
       targetPath: service.targetPath,
       ...(request.bwlimit ? { bwlimit: request.bwlimit } : {}),
+      ...(request.signal ? { signal: request.signal } : {}),
       ...(request.onProgress ? { onProgress: request.onProgress } : {}),
     });
     return finished(base, method, started, { mode: 'copy', bytes: outcome.bytes, route: tunnel ? 'relay' : 'direct' });

@@ -18,7 +18,7 @@ import { meterFromProgressLines, ProgressMeter, type ProgressListener } from './
 import { shouldCompress, type CompressionChoice } from './compression.js';
 import { formatRate } from './bwlimit.js';
 import { relay } from './relay.js';
-import { onTargetFromSource, type TargetFromSource } from './source-to-target-ssh.js';
+import { onTargetFromSource, remoteTextOnTarget, type TargetFromSource } from './source-to-target-ssh.js';
 
 const ZSTD_COMPRESS = command(['zstd', '-1', '-q', '-c']);
 const ZSTD_DECOMPRESS = command(['zstd', '-d', '-q', '-c']);
@@ -56,6 +56,8 @@ export interface ZfsServiceTransfer {
   readonly bwlimit?: number;
   /** Leave our older snapshots for the caller to prune with pruneOlderThan (a migration does it once the stack runs again). */
   readonly pruneLater?: boolean;
+  /** Ends the stream (a cancelled migration); it is not resumed. */
+  readonly signal?: AbortSignal;
 }
 
 export interface ZfsTransferOutcome {
@@ -114,7 +116,14 @@ export async function transferDatasetByZfs(job: ZfsServiceTransfer): Promise<Zfs
       send,
       receive,
       meter,
-      { route, compressed, resumable, ...(job.targetHost ? { targetHost: job.targetHost } : {}), ...(job.bwlimit ? { bwlimit: job.bwlimit } : {}) },
+      {
+        route,
+        compressed,
+        resumable,
+        ...(job.targetHost ? { targetHost: job.targetHost } : {}),
+        ...(job.bwlimit ? { bwlimit: job.bwlimit } : {}),
+        ...(job.signal ? { signal: job.signal } : {}),
+      },
       step,
     );
 
@@ -207,7 +216,7 @@ async function streamWithRetries(
   send: ShellCommand,
   receive: ShellCommand,
   meter: ProgressMeter,
-  options: { route: 'direct' | 'relay'; compressed: boolean; resumable: boolean; targetHost?: TargetFromSource; bwlimit?: number },
+  options: { route: 'direct' | 'relay'; compressed: boolean; resumable: boolean; targetHost?: TargetFromSource; bwlimit?: number; signal?: AbortSignal },
   step: (message: string) => void,
 ): Promise<boolean> {
   let resumed = false;
@@ -216,14 +225,16 @@ async function streamWithRetries(
     try {
       if (options.route === 'direct') {
         if (!options.targetHost) throw new Error('the direct route needs the target host configuration');
-        await sendDirect(source, target, options.targetHost, current, receive, meter, options.compressed, options.bwlimit);
+        await sendDirect(source, target, options.targetHost, current, receive, meter, options.compressed, options.bwlimit, options.signal);
       } else {
-        const receiving = await target.transport.stream(options.compressed ? pipeline(ZSTD_DECOMPRESS, receive) : receive, { stdin: 'pipe' });
-        const sending = await source.transport.stream(options.compressed ? pipeline(current, ZSTD_COMPRESS) : current);
+        const cancel = options.signal ? { signal: options.signal } : {};
+        const receiving = await target.transport.stream(options.compressed ? pipeline(ZSTD_DECOMPRESS, receive) : receive, { stdin: 'pipe', ...cancel });
+        const sending = await source.transport.stream(options.compressed ? pipeline(current, ZSTD_COMPRESS) : current, cancel);
         await relay(sending, receiving, (count) => meter.add(count), options.bwlimit ? { bytesPerSecond: options.bwlimit } : undefined);
       }
       return resumed;
     } catch (error) {
+      if (options.signal?.aborted) throw error;
       const resumeToken = options.resumable && attempt < 3 ? await receiveResumeToken(target, targetDataset) : undefined;
       if (!resumeToken) throw error;
       current = zfsCommands.resumeSend(resumeToken);
@@ -351,6 +362,7 @@ async function sendDirect(
   meter: ProgressMeter,
   compressed: boolean,
   bwlimit?: number,
+  signal?: AbortSignal,
 ): Promise<void> {
   const [sourceTools, targetTools] = await Promise.all([source.streamTools(), target.streamTools()]);
   // Counted (and limited) before compression, so progress compares with the stream's size.
@@ -363,7 +375,9 @@ async function sendDirect(
   const buffered = sourceTools.mbuffer && targetTools.mbuffer ? pipeline(command(['mbuffer', '-q', '-m', '128M']), receive) : receive;
   const targetSide = compressed ? pipeline(ZSTD_DECOMPRESS, buffered) : buffered;
   const sourceSide = compressed ? [send, ...paced, counter, ZSTD_COMPRESS] : [send, ...paced, counter];
-  const running = await source.transport.stream(strictPipeline(...sourceSide, onTargetFromSource(targetHost, targetSide)));
+  // With the migration's own key, the target's gate runs only what was allowed, exactly as sent.
+  await targetHost.gate?.allow(remoteTextOnTarget(targetHost, targetSide));
+  const running = await source.transport.stream(strictPipeline(...sourceSide, onTargetFromSource(targetHost, targetSide)), signal ? { signal } : {});
   running.stdout.resume();
   // pv -n prints a byte count per line; dd prints "N bytes (...) copied".
   meterFromProgressLines(running.stderr, (line) => {

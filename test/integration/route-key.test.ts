@@ -7,15 +7,19 @@
  * (its host key, another machine behind it) is detected and relayed by the
  * transfer, which chooses the route.
  */
+import { execa } from 'execa';
+import { existsSync, rmSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import type { DockerHost } from '../../src/docker/docker-host.js';
 import { deployStack } from '../../src/docker/stacks.js';
 import type { MigrationReport } from '../../src/migration/execute.js';
-import { TEST_CRASH_VARIABLE } from '../../src/migration/test-crash-hook.js';
+import { listMigrations } from '../../src/migration/journal.js';
+import { TEST_CRASH_VARIABLE, TEST_PAUSE_FILE_VARIABLE, TEST_PAUSE_VARIABLE } from '../../src/migration/test-crash-hook.js';
 import { command } from '../../src/ssh/quote.js';
 import { SshTransport } from '../../src/ssh/transport.js';
 import { testbedHostsFile } from '../../src/testbed/layout.js';
@@ -90,6 +94,14 @@ async function hostsFileWith(name: string, edit: (id: Guest, entry: Record<strin
   return file;
 }
 
+async function waitFor(condition: () => boolean, ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > until) throw new Error(`not so within ${ms} ms`);
+    await sleep(200);
+  }
+}
+
 /** The guests' own clean-up (it releases docker-mcp's holds, which a plain destroy stops at). */
 const cleanUp = () => cleanUpGuests(hosts, prefix);
 
@@ -149,6 +161,55 @@ describe("the direct route with the migration's own key", () => {
     const { report } = JSON.parse(resumed.stdout) as { report: MigrationReport };
     expect(report.final.results.map((r) => r.route)).toEqual(['direct']);
     expect({ delta: await traces('delta'), epsilon: await traces('epsilon') }).toEqual(before);
+  }, TIMEOUT_MS);
+});
+
+describe("a stolen copy of the migration's key (delta → epsilon, a sudo login)", () => {
+  const stack = `${prefix}-stolen`;
+
+  /** ssh from this machine (not the source) with the stolen key, as epsilon's login. */
+  const asThief = (key: string, remote: string) =>
+    execa(
+      'ssh',
+      ['-T', '-i', key, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-l', hosts.epsilon.host.user, hosts.epsilon.host.hostname, remote],
+      { reject: false, stdin: 'ignore' },
+    );
+
+  it("runs no shell and no sudo, logs each refusal in epsilon's journal, dies with the migration; the receive goes through", async () => {
+    await deploy('delta', stack);
+    const before = { delta: await traces('delta'), epsilon: await traces('epsilon') };
+    const pauseFile = path.join(work, 'paused-at-stop');
+    const migrating = cli(['migrate', 'delta', 'epsilon', stack, '--json'], ownKeyOnly, { [TEST_PAUSE_VARIABLE]: 'stop', [TEST_PAUSE_FILE_VARIABLE]: pauseFile });
+    const stolen = path.join(work, 'stolen_ed25519');
+    let marker = '';
+    try {
+      await waitFor(() => existsSync(pauseFile), 600_000);
+      const [entry] = (await listMigrations(path.join(stateDir, 'migrations'))).filter((m) => m.stack === stack);
+      const record = entry?.routeKey;
+      if (!record?.sourceDirectory) throw new Error(`no key in the journal: ${JSON.stringify(record)}`);
+      marker = record.marker;
+      await writeFile(stolen, (await sh('delta', 'cat "$1/id_ed25519"', record.sourceDirectory)).stdout, { mode: 0o600 });
+      for (const attempt of ['id', 'sudo -n id', 'sudo -n -- sh -c id']) {
+        const ran = await asThief(stolen, attempt);
+        expect(ran.stdout, attempt).not.toMatch(/uid=/);
+        expect(ran.exitCode, attempt).toBe(126);
+      }
+      const logged = await sh('epsilon', 'journalctl -q -o cat -t docker-mcp-route --since "-10 min"');
+      expect(logged.stdout).toMatch(new RegExp(`refused for ${marker} from [0-9.]+: sudo -n id\n`));
+      // Behind QEMU's NAT every connection reaches epsilon from one address: from= names it, and the gate does the refusing.
+      expect(record.authorizedLine).toMatch(/^restrict,command="\/bin\/sh \/home\/deploy\/\.docker-mcp-gate\.[^ "]+\/gate docker-mcp-route:[^ "]+",from="[0-9.]+",expiry-time="\d{12}Z" /);
+    } finally {
+      rmSync(pauseFile, { force: true });
+    }
+    const run = await migrating;
+    expect(run.exitCode, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout) as MigrationReport;
+    expect(report.seed?.results.map((r) => r.route)).toEqual(['direct']);
+    expect(report.final.results.map((r) => r.route)).toEqual(['direct']);
+    expect({ delta: await traces('delta'), epsilon: await traces('epsilon') }).toEqual(before);
+    expect((await sh('epsilon', 'ls -a /home/deploy')).stdout).not.toContain('.docker-mcp-gate.');
+    const afterwards = await asThief(stolen, 'id');
+    expect(afterwards.exitCode).toBe(255);
   }, TIMEOUT_MS);
 });
 

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { InvalidInputError } from '../../errors.js';
-import { migrateStack, planStackMigration, type MigrationReport } from '../../migration/execute.js';
+import { migrateStack, planStackMigration, type MigrationReport, type RunOptions } from '../../migration/execute.js';
 import type { MigrationPlan } from '../../migration/plan.js';
 import { resumeMigration, type ResumeOutcome } from '../../migration/resume.js';
 import { formatRate, parseBwlimit } from '../../transfer/bwlimit.js';
+import { cancelMigrationOnSignals, type MigrationCancel } from '../cancel-on-signals.js';
 import { cliContext, dockerHostOf } from '../context.js';
 import { formatBytes, writtenAt } from '../format.js';
 import { progressView } from '../progress-view.js';
@@ -60,41 +61,68 @@ export function registerMigrateCommand(program: Command): void {
       const context = await cliContext(command);
       const seconds = Number(options.startTimeout);
       if (!Number.isFinite(seconds) || seconds <= 0) throw new InvalidInputError('start timeout', options.startTimeout, 'must be a number of seconds above 0');
-      const run = { startTimeoutMs: seconds * 1000, ...(options.json ? {} : { onProgress: progressView() }) };
-      if (options.resume !== undefined) {
-        if (sourceId !== undefined) throw new InvalidInputError('argument', sourceId, '--resume takes the migration id alone: its hosts, stack and options are in the journal');
-        if (options.bwlimit !== undefined) throw new InvalidInputError('bwlimit', options.bwlimit, 'is not taken with --resume: a resumed migration keeps the limit it was started with');
-        const outcome = await resumeMigration(options.resume, (hostId) => dockerHostOf(context, hostId), run);
-        emit(outcome, options, renderResume);
-        return;
+      // Ctrl-C / SIGTERM cancel as the MCP cancel does: rolled back, key taken away, then the exit.
+      const cancel = cancelMigrationOnSignals();
+      const run = {
+        startTimeoutMs: seconds * 1000,
+        signal: cancel.signal,
+        onJournal: cancel.named,
+        onProgress: cancel.watching(options.json ? undefined : progressView()),
+      };
+      try {
+        await runMigrate(context, sourceId, targetId, stack, options, bwlimit, run, cancel);
+      } finally {
+        cancel.dispose();
       }
-      if (sourceId === undefined || targetId === undefined || stack === undefined) {
-        throw new InvalidInputError('arguments', [sourceId, targetId, stack].filter(Boolean).join(' '), 'migrate needs SOURCE TARGET STACK, or --resume ID');
-      }
-      const source = dockerHostOf(context, sourceId);
-      const target = dockerHostOf(context, targetId);
-      const method = oneOf('method', options.method, METHODS);
-      const route = oneOf('route', options.route, ROUTES);
-      const compress = oneOf('compress', options.compress, COMPRESSION);
-      if (options.dryRun) {
-        const plan = await planStackMigration(source, target, stack, { cold: options.cold ?? false, method });
-        emit(plan, options, renderPlan);
-        return;
-      }
-      const report = await migrateStack(source, target, stack, {
-        cold: options.cold ?? false,
-        method,
-        route,
-        compress,
-        keepFailed: options.keepFailed ?? false,
-        removeSource: options.removeSource ?? false,
-        yes: options.yes ?? false,
-        force: options.force ?? false,
-        ...(bwlimit === undefined ? {} : { bwlimit }),
-        ...run,
-      });
-      emit(report, options, renderReport);
     });
+}
+
+async function runMigrate(
+  context: Awaited<ReturnType<typeof cliContext>>,
+  sourceId: string | undefined,
+  targetId: string | undefined,
+  stack: string | undefined,
+  options: MigrateOptions,
+  bwlimit: number | undefined,
+  run: RunOptions,
+  cancel: MigrationCancel,
+): Promise<void> {
+  if (options.resume !== undefined) {
+    if (sourceId !== undefined) throw new InvalidInputError('argument', sourceId, '--resume takes the migration id alone: its hosts, stack and options are in the journal');
+    if (options.bwlimit !== undefined) throw new InvalidInputError('bwlimit', options.bwlimit, 'is not taken with --resume: a resumed migration keeps the limit it was started with');
+    cancel.named(options.resume);
+    const outcome = await resumeMigration(options.resume, (hostId) => dockerHostOf(context, hostId), run);
+    emit(outcome, options, renderResume);
+    return;
+  }
+  if (sourceId === undefined || targetId === undefined || stack === undefined) {
+    throw new InvalidInputError('arguments', [sourceId, targetId, stack].filter(Boolean).join(' '), 'migrate needs SOURCE TARGET STACK, or --resume ID');
+  }
+  const source = dockerHostOf(context, sourceId);
+  const target = dockerHostOf(context, targetId);
+  const method = oneOf('method', options.method, METHODS);
+  const route = oneOf('route', options.route, ROUTES);
+  const compress = oneOf('compress', options.compress, COMPRESSION);
+  if (options.dryRun) {
+    // Nothing to roll back: Ctrl-C stops a dry run at once.
+    cancel.dispose();
+    const plan = await planStackMigration(source, target, stack, { cold: options.cold ?? false, method });
+    emit(plan, options, renderPlan);
+    return;
+  }
+  const report = await migrateStack(source, target, stack, {
+    cold: options.cold ?? false,
+    method,
+    route,
+    compress,
+    keepFailed: options.keepFailed ?? false,
+    removeSource: options.removeSource ?? false,
+    yes: options.yes ?? false,
+    force: options.force ?? false,
+    ...(bwlimit === undefined ? {} : { bwlimit }),
+    ...run,
+  });
+  emit(report, options, renderReport);
 }
 
 
