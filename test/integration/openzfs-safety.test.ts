@@ -131,7 +131,8 @@ describe('what counts as docker-mcp\'s own dataset', () => {
 
 describe('properties on the way (OpenZFS 2.3 to OpenZFS 2.3)', () => {
   it('carries what users set on the data, never sharing, reservations, quotas, snapdir or exec policy', async () => {
-    const carried: Record<string, string> = { compression: 'zstd', atime: 'off', xattr: 'sa', acltype: 'posix', dnodesize: 'auto', 'org.example:tier': 'gold' };
+    // Values other than what epsilon's appdata inherits (xattr on, acltype posix), so each must be set there.
+    const carried: Record<string, string> = { compression: 'zstd', atime: 'off', xattr: 'off', acltype: 'off', dnodesize: 'auto', 'org.example:tier': 'gold' };
     const hostile = ['sharenfs', 'reservation', 'refreservation', 'quota', 'refquota', 'snapdir', 'exec', 'setuid', 'devices'];
     await sourceDataset('c-props', 1, [
       ...Object.entries(carried).flatMap(([k, v]) => ['-o', `${k}=${v}`]),
