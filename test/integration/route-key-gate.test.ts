@@ -205,8 +205,8 @@ describe('Ctrl-C of docker-mcp migrate mid-seed', () => {
     const stack = `${prefix}sigint`;
     await kit.deployTwoServiceStack(stack);
     const pauseFile = path.join(kit.stateDir, 'paused-at-seed');
-    // 300 kB at 20 KiB/s: the seed takes 15 s, the signal comes 3 s into it.
-    const child = execa('node', ['--import', 'tsx', bin, 'migrate', 'alpha', 'beta', stack, '--bwlimit', '20K'], {
+    // 300 kB at 5 KiB/s: the seed would take a minute; the signal comes 3 s into it.
+    const child = execa('node', ['--import', 'tsx', bin, 'migrate', 'alpha', 'beta', stack, '--bwlimit', '5K'], {
       reject: false,
       env: { DOCKER_MCP_CONFIG: testbedHostsFile(), DOCKER_MCP_STATE_DIR: kit.stateDir, [TEST_PAUSE_VARIABLE]: 'seed', [TEST_PAUSE_FILE_VARIABLE]: pauseFile },
     });
@@ -218,7 +218,8 @@ describe('Ctrl-C of docker-mcp migrate mid-seed', () => {
     const started = Date.now();
     child.kill('SIGINT');
     const run = await child;
-    expect(Date.now() - started, 'it does not wait for the seed to finish').toBeLessThan(12_000);
+    // Far below the seed's minute, with room for the rollback on a machine the emulated guests keep busy.
+    expect(Date.now() - started, 'it does not wait for the seed to finish').toBeLessThan(40_000);
     expect(run.exitCode).not.toBe(0);
     expect(run.stderr).toMatch(/SIGINT: cancelling migration .*rolling back, taking its key away/);
     expect(run.stderr).toMatch(/was cancelled during its seed phase; rolled back/);
