@@ -16,6 +16,10 @@ const GUEST_FILES = [
   'test/integration/real-apps-openzfs.test.ts',
   'test/integration/corpus-guests.test.ts',
 ];
+// The corpus on the guests (eight apps there and back under emulation) has not
+// been run or timed in a whole `npm test` yet: it joins the guests' lane only
+// with DOCKER_MCP_CORPUS_GUESTS=1 until it is measured within the 45 minutes.
+const OPT_IN_FILES = process.env.DOCKER_MCP_CORPUS_GUESTS === '1' ? [] : ['test/integration/corpus-guests.test.ts'];
 const EXCLUSIVE_FILES = ['test/integration/testbed.test.ts'];
 
 const integration = {
@@ -38,7 +42,7 @@ export default defineConfig({
           exclude: [...GUEST_FILES, ...EXCLUSIVE_FILES],
         },
       },
-      { test: { ...integration, name: 'guests', include: GUEST_FILES } },
+      { test: { ...integration, name: 'guests', include: GUEST_FILES, exclude: OPT_IN_FILES } },
     ],
   },
 });
