@@ -8,13 +8,10 @@ import { execa } from 'execa';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testbedHostsFile } from '../../src/testbed/layout.js';
+import { cliCommand } from './cli.js';
 
-const bin = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url));
-// Run from another folder, where the bare name "tsx" does not resolve.
-const tsx = import.meta.resolve('tsx');
 let folder: string;
 
 beforeAll(async () => {
@@ -30,7 +27,7 @@ describe("the current folder's config/hosts.yml", () => {
   it('is not read unless named: alpha stays the testbed alpha, and a warning names the file', async () => {
     const home = path.join(folder, 'home');
     await mkdir(home);
-    const run = (args: string[]) => execa('node', ['--import', tsx, bin, ...args], { cwd: folder, reject: false, env: { HOME: home, DOCKER_MCP_CONFIG: '', DOCKER_HOSTS_CONFIG: '' } });
+    const run = (args: string[]) => execa(...cliCommand(args), { cwd: folder, reject: false, env: { HOME: home, DOCKER_MCP_CONFIG: '', DOCKER_HOSTS_CONFIG: '' } });
     const listed = await run(['hosts', 'list', '--json']);
     expect(listed.exitCode, listed.stderr).toBe(0);
     const result = JSON.parse(listed.stdout) as { config: string; hosts: { id: string; hostname: string }[] };

@@ -9,7 +9,6 @@ import { execa } from 'execa';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { ElicitRequestSchema, type CallToolResult, type ElicitResult } from '@modelcontextprotocol/sdk/types.js';
@@ -20,12 +19,11 @@ import { createMcpServer } from '../../src/mcp/server.js';
 import { command } from '../../src/ssh/quote.js';
 import { SshTransport } from '../../src/ssh/transport.js';
 import { testbedHostsFile } from '../../src/testbed/layout.js';
-import { runCli } from './cli.js';
+import { CLI_BIN, runCli } from './cli.js';
 import { cleanUpPrefix } from './stack-fixture.js';
 import { testbedHost } from './testbed.js';
 
 const prefix = `b-dg${process.pid}`;
-const cliBin = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url));
 const hosts = {} as Record<'alpha' | 'beta', DockerHost>;
 let context: McpContext;
 
@@ -161,7 +159,7 @@ describe('the CLI at a terminal', () => {
   // script(1) gives the CLI a terminal, as a user's shell would.
   // --no-start: the testbed's nested engine cannot start a privileged container.
   const atTerminal = (answer: string) =>
-    execa('script', ['-qec', `node --import ${import.meta.resolve('tsx')} ${cliBin} stacks deploy alpha ${stack} -f ${file} --no-start`, '/dev/null'], {
+    execa('script', ['-qec', `${process.execPath} ${CLI_BIN} stacks deploy alpha ${stack} -f ${file} --no-start`, '/dev/null'], {
       input: answer,
       reject: false,
       env: { DOCKER_MCP_CONFIG: testbedHostsFile() },

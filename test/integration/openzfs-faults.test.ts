@@ -10,7 +10,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostConfig } from '../../src/config/schema.js';
 import { listContainers } from '../../src/docker/containers.js';
@@ -22,7 +21,7 @@ import type { ResumeOutcome } from '../../src/migration/resume.js';
 import { asRoot, command } from '../../src/ssh/quote.js';
 import { sshArgvFromSource } from '../../src/transfer/source-to-target-ssh.js';
 import { testbedHostsFile } from '../../src/testbed/layout.js';
-import { runCli } from './cli.js';
+import { cliCommand, runCli } from './cli.js';
 import { cleanUpGuests, GUEST_APPDATA, guestSh, openGuests, type Guest } from './guests.js';
 
 const P = `h11b-f${process.pid}`;
@@ -31,7 +30,6 @@ let hosts: Record<Guest, DockerHost>;
 const stateDir = mkdtempSync(path.join(os.tmpdir(), 'h11b-oz-faults-'));
 const journalDir = path.join(stateDir, 'migrations');
 const TIMEOUT_MS = 900_000;
-const bin = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url));
 
 const sh = (id: Guest, script: string, ...args: string[]) => guestSh(hosts[id], script, ...args);
 
@@ -73,7 +71,7 @@ describe('migration faults on OpenZFS', () => {
   it('the tool is killed while the seed streams: migrate --resume continues from the receive_resume_token', async () => {
     const stack = `${P}-seedkill`;
     const dataset = await deployOneService(stack, 96);
-    const child = execa('node', ['--import', 'tsx', bin, 'migrate', 'delta', 'epsilon', stack, '--json'], {
+    const child = execa(...cliCommand(['migrate', 'delta', 'epsilon', stack, '--json']), {
       reject: false,
       detached: true,
       env: { DOCKER_MCP_CONFIG: testbedHostsFile(), DOCKER_MCP_STATE_DIR: stateDir },

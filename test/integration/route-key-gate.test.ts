@@ -13,7 +13,6 @@ import { existsSync, rmSync } from 'node:fs';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MigrationReport } from '../../src/migration/execute.js';
@@ -24,6 +23,7 @@ import { GATE_LOG_FILE } from '../../src/transfer/route-gate.js';
 import { issueRouteKey, renewRouteKey, revokeRouteKey, ROUTE_KEY_LIFETIME_MS, withExpiry } from '../../src/transfer/route-key.js';
 import { checkDirectRoute, readTargetIdentity } from '../../src/transfer/source-to-target-ssh.js';
 import { transferServices } from '../../src/transfer/transfer-services.js';
+import { cliCommand } from './cli.js';
 import { MigrateKit } from './migrate-kit.js';
 
 const prefix = `a-gate${process.pid}-`;
@@ -198,7 +198,6 @@ describe('the key renewed (gamma → beta)', () => {
   }, 120_000);
 });
 
-const bin = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url));
 
 describe('Ctrl-C of docker-mcp migrate mid-seed', () => {
   it('cancels as the MCP cancel does: the seed ends, the stack runs on alpha again, nothing is left on beta, the key is taken away, then it exits', async () => {
@@ -206,7 +205,7 @@ describe('Ctrl-C of docker-mcp migrate mid-seed', () => {
     await kit.deployTwoServiceStack(stack);
     const pauseFile = path.join(kit.stateDir, 'paused-at-seed');
     // 300 kB at 5 KiB/s: the seed would take a minute; the signal comes 3 s into it.
-    const child = execa('node', ['--import', 'tsx', bin, 'migrate', 'alpha', 'beta', stack, '--bwlimit', '5K'], {
+    const child = execa(...cliCommand(['migrate', 'alpha', 'beta', stack, '--bwlimit', '5K']), {
       reject: false,
       env: { DOCKER_MCP_CONFIG: testbedHostsFile(), DOCKER_MCP_STATE_DIR: kit.stateDir, [TEST_PAUSE_VARIABLE]: 'seed', [TEST_PAUSE_FILE_VARIABLE]: pauseFile },
     });
