@@ -10,6 +10,7 @@ import { registerHostResources } from './resources.js';
 import { registerComposeTool } from './tools/compose-tool.js';
 import { registerContainerTool } from './tools/container-tool.js';
 import { registerHostsTool } from './tools/hosts-tool.js';
+import { ToolTable } from './tool-table.js';
 
 export const SERVER_NAME = 'docker-mcp';
 
@@ -24,9 +25,11 @@ export function createMcpServer(context: McpContext, version: string): McpServer
           'Destructive actions are confirmed by the user when the client supports elicitation, else need confirm: true; try migrate with dry_run first.',
     },
   );
-  registerHostsTool(server, context);
-  registerContainerTool(server, context);
-  registerComposeTool(server, context);
+  const tools = new ToolTable(server);
+  registerHostsTool(tools, server, context);
+  registerContainerTool(tools, server, context);
+  registerComposeTool(tools, server, context);
+  tools.serve();
   registerHostResources(server, context);
   relayToClient(server, context);
   return server;

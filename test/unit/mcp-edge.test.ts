@@ -39,8 +39,10 @@ describe('MCP input checks, before any host is touched', () => {
           const result = (await client.callTool({ name: 'docker_compose', arguments: { action: 'up', host_id: 'alpha', stack_name: stackName } })) as CallToolResult;
           expect(result.isError).toBe(true);
           const text = (result.content[0] as { text: string }).text;
-          expect(text).toMatch(/Input validation error.*stack_name/s);
+          expect(text).toMatch(/^bad-input: input validation error for docker_compose: invalid stack_name /s);
           expect(text).not.toMatch(/does not exist|hosts\.yml/);
+          // The same failure for programs, as every failure: success false, its kind and message.
+          expect(result.structuredContent).toEqual({ success: false, action: 'up', host_id: 'alpha', kind: 'bad-input', error: text.slice('bad-input: '.length) });
         },
       ),
       { numRuns: 200 },

@@ -9,8 +9,9 @@
 import { z } from 'zod';
 import { InvalidInputError } from '../../errors.js';
 
-export function required<T>(value: T | undefined, name: string): T {
-  if (value === undefined) throw new InvalidInputError(name, '', 'is required for this action');
+/** A parameter this action cannot do without; the refusal names the action. */
+export function required<T>(value: T | undefined, name: string, action: string): T {
+  if (value === undefined) throw new InvalidInputError(name, '', `is required for action ${action}`);
   return value;
 }
 
