@@ -1,7 +1,8 @@
 /**
  * What the MCP layer sends: the engine's typed results with every field name
  * in snake_case (the Python docker-mcp's style, which its clients read), as
- * compact JSON. Keys that are data rather than field names stay as they are:
+ * compact JSON, and a field without a value (null) left out rather than
+ * spelled out: what a model reads costs tokens. Keys that are data rather than field names stay as they are:
  * label and variable names, and anything that is not a plain identifier
  * ("80/tcp", "com.docker.compose.project").
  */
@@ -15,7 +16,7 @@ export function toWire(value: unknown): unknown {
   if (value === null || typeof value !== 'object') return value;
   const wire: Record<string, unknown> = {};
   for (const [key, field] of Object.entries(value)) {
-    if (field === undefined) continue;
+    if (field === undefined || field === null) continue;
     const name = snakeCase(key);
     wire[name] = DATA_MAPS.has(name) ? field : toWire(field);
   }

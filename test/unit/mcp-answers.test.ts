@@ -18,13 +18,13 @@ describe('field names on the wire', () => {
     ]);
   });
 
-  it('leave data alone: label and variable names, ports, dotted keys', () => {
+  it('leave out fields without a value, and leave data alone: label and variable names, ports, dotted keys', () => {
     const wire = toWire({
       hostId: 'alpha',
       labels: { 'com.example.Team': 'x', camelLabel: 'y' },
       environment: { TZ: 'UTC', myVar: '1' },
       ports: { '80/tcp': [{ HostPort: '8080' }] },
-      nested: [{ exitCode: 0, skipped: undefined }],
+      nested: [{ exitCode: 0, skipped: undefined, health: null }],
     });
     expect(wire).toEqual({
       host_id: 'alpha',

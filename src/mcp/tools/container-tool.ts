@@ -107,7 +107,10 @@ async function runContainerAction(context: McpContext, input: Input, extra: Tool
 async function listPage(context: McpContext, input: Input): Promise<ActionResult> {
   const config = await context.config();
   const hosts = input.host_id === undefined || input.host_id === ALL_HOSTS ? enabledHosts(config) : [(await context.dockerHost(input.host_id)).host];
-  const rows = await forEachHost(hosts, (host) => listContainers(context.attach(host), { running: !input.all_containers }));
+  // A row says which container it is and how it is; where its files and data are is for info.
+  const rows = await forEachHost(hosts, async (host) =>
+    (await listContainers(context.attach(host), { running: !input.all_containers })).map(({ projectDir: _dir, configFiles: _files, mounts: _mounts, ...row }) => row),
+  );
   const { items, host_errors } = allHostsAnswer(rows);
   return { ...page('containers', items, input), host_errors };
 }
