@@ -181,12 +181,27 @@ describe('calls shaped as the Python docker-mcp sends them', () => {
 
   it('serves the resources ports://, stacks://{host_id}/{stack_name} and containers://{host_id}/{container_id}', async () => {
     const read = async (uri: string) => JSON.parse(((await session.client.readResource({ uri })).contents[0] as { text: string }).text) as Record<string, unknown>;
-    expect(await read('ports://alpha')).toHaveProperty('ports');
+    expect(await read('ports://alpha')).toHaveProperty('port_mappings');
     const one = await read(`stacks://alpha/${stack}`);
-    expect(one).toMatchObject({ stack, content: STACK_FILE });
+    expect(one).toMatchObject({ stack_name: stack, content: STACK_FILE });
     expect((one.containers as unknown[]).length).toBe(2);
     const container = (await runningOf('web'))[0]!.name;
-    expect((await read(`containers://alpha/${container}`)).Name).toBe(`/${container}`);
+    expect((await read(`containers://alpha/${container}`)).name).toBe(`/${container}`);
+  });
+
+  it('takes the query parameters the Python tool documented, refuses others by name, and says "resource not found" (-32002) of what is not there', async () => {
+    const read = async (uri: string) => JSON.parse(((await session.client.readResource({ uri })).contents[0] as { text: string }).text) as Record<string, unknown>;
+    const all = await read('containers://alpha?all=true&limit=1');
+    expect(all.containers).toHaveLength(1);
+    expect(all.pagination).toMatchObject({ limit: 1, offset: 0, has_next: true });
+    expect(((await read('containers://alpha?all=1&limit=1000')).containers as { name: string }[]).map((c) => c.name)).toEqual(expect.arrayContaining((await runningOf()).map((c) => c.name)));
+    await expect(session.client.readResource({ uri: 'containers://alpha?bogus=1' })).rejects.toMatchObject({ code: -32602, message: expect.stringMatching(/unknown query parameter "bogus" .*it takes all, limit, offset/) });
+    await expect(session.client.readResource({ uri: 'containers://alpha?limit=x' })).rejects.toMatchObject({ code: -32602, message: expect.stringMatching(/limit="x"/) });
+    await expect(session.client.readResource({ uri: 'stacks://alpha?all=true' })).rejects.toMatchObject({ code: -32602, message: expect.stringMatching(/it takes none/) });
+    expect(await read('ports://alpha?include_stopped=true')).toHaveProperty('port_mappings');
+    for (const uri of ['stacks://nosuch', `stacks://alpha/${prefix}-nosuch`, `containers://alpha/${prefix}-nosuch`, 'docker://nosuch/info']) {
+      await expect(session.client.readResource({ uri }), uri).rejects.toMatchObject({ code: -32002, message: expect.stringMatching(/resource not found/) });
+    }
   });
 
   it('completes host_id, and stack_name on the host already chosen', async () => {

@@ -263,7 +263,7 @@ describe('MCP server over stdio (the built binary)', () => {
     const stacks = await client.readResource({ uri: 'stacks://beta' });
     expect(JSON.parse((stacks.contents[0] as { text: string }).text).map((s: { name: string }) => s.name)).toContain(stack);
     const info = await client.readResource({ uri: 'docker://gamma/info' });
-    expect(JSON.parse((info.contents[0] as { text: string }).text)).toHaveProperty('ServerVersion');
+    expect(JSON.parse((info.contents[0] as { text: string }).text)).toHaveProperty('server_version');
   });
 
   it('an unknown host is a tool error naming the hosts there are, and the server keeps serving', async () => {

@@ -3,12 +3,13 @@
  * hosts, with the actions and parameters of the Python docker-mcp's tool of
  * the same name, plus `cold` and `resume`.
  */
+import path from 'node:path';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { enabledHosts, findHost } from '../../config/load.js';
 import { discoverStacks } from '../../docker/stack-source.js';
 import { deployQuestion } from '../../docker/deploy-review.js';
-import { deployStack, listStacks, previewDeploy, stackAction, stackContainers, viewStack } from '../../docker/stacks.js';
+import { deployStack, listStacks, previewDeploy, stackAction, stackContainers, viewStack, type StackSummary } from '../../docker/stacks.js';
 import { InvalidInputError } from '../../errors.js';
 import { forEachHost } from '../../host/fan-out.js';
 import { migrateStack, planStackMigration } from '../../migration/execute.js';
@@ -65,9 +66,9 @@ const inputShape = {
 
 type Input = z.output<z.ZodObject<typeof inputShape>>;
 
-const stackRow = z.looseObject({ name: z.string(), running: z.number() });
+const stackRowSchema = z.looseObject({ name: z.string(), running: z.number() });
 const outputSchema = toolOutputSchema({
-  stacks: z.array(stackRow).optional().describe('list: one page of stacks (each with host_id when every host was asked); discover: what data each stack uses'),
+  stacks: z.array(stackRowSchema).optional().describe('list: one page of stacks (each with host_id when every host was asked); discover: what data each stack uses'),
   pagination: z.looseObject({ total: z.number(), limit: z.number(), offset: z.number(), returned: z.number(), has_next: z.boolean(), has_prev: z.boolean() }).optional().describe('list, discover: where this page is'),
   host_errors: z.array(z.looseObject({ host_id: z.string(), kind: z.string(), error: z.string() })).optional().describe('list of every host: hosts that did not answer, and why'),
   stack_name: z.string().optional().describe('the stack acted on'),
@@ -101,7 +102,7 @@ export function registerComposeTool(tools: ToolTable, server: McpServer, context
 async function runComposeAction(context: McpContext, input: Input, extra: ToolExtra, confirm: Confirm): Promise<ActionResult> {
   if (input.action === 'list' && (input.host_id === undefined || input.host_id === ALL_HOSTS)) {
     const config = await context.config();
-    const { items, host_errors } = allHostsAnswer(await forEachHost(enabledHosts(config), (host) => listStacks(context.attach(host))));
+    const { items, host_errors } = allHostsAnswer(await forEachHost(enabledHosts(config), async (host) => (await listStacks(context.attach(host))).map(stackRow)));
     return { ...page('stacks', items, input), host_errors };
   }
   if (input.action === 'migrate') return migrate(context, input, extra, confirm);
@@ -112,7 +113,7 @@ async function runComposeAction(context: McpContext, input: Input, extra: ToolEx
   const progress = progressReporter(extra);
   switch (input.action) {
     case 'list':
-      return page('stacks', await listStacks(target), input);
+      return page('stacks', (await listStacks(target)).map(stackRow), input);
     case 'view':
       return { stack_name: stack(), ...(await viewStack(target, stack())) };
     case 'deploy': {
@@ -220,4 +221,9 @@ async function runMigration(context: McpContext, input: Input, extra: ToolExtra,
     ...(input.bwlimit === undefined ? {} : { bwlimit: parseBwlimit(input.bwlimit) }),
   });
   return { stack_name: stack, ...report };
+}
+
+/** A stack as a list row: its folder only when compose_file does not already say it. */
+function stackRow({ folder, ...stack }: StackSummary): Omit<StackSummary, 'folder'> & { folder?: string } {
+  return folder !== null && stack.composeFile !== null && path.posix.dirname(stack.composeFile) === folder ? stack : { ...stack, ...(folder === null ? {} : { folder }) };
 }
