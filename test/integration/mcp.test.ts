@@ -97,9 +97,23 @@ describe('MCP server over stdio (the built binary)', () => {
     await client.close();
   });
 
-  it('lists the three tools of the Python docker-mcp, each with input and output schemas and annotations', async () => {
+  it('lists the three tools of the Python docker-mcp, and beside each a reading one that is not flagged destructive', async () => {
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual(['docker_compose', 'docker_container', 'docker_hosts']);
+    expect(tools.map((t) => t.name).sort()).toEqual(['docker_compose', 'docker_compose_read', 'docker_container', 'docker_container_read', 'docker_hosts', 'docker_hosts_read']);
+    for (const tool of tools) {
+      expect(tool.annotations, tool.name).toEqual(
+        tool.name.endsWith('_read')
+          ? { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true }
+          : { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+      );
+    }
+    const hostsSchema = tools.find((t) => t.name === 'docker_hosts')!.inputSchema;
+    expect(hostsSchema.required ?? []).not.toContain('action');
+    expect((hostsSchema.properties as Record<string, { default?: unknown; minimum?: number }>).action?.default).toBe('list');
+    expect((hostsSchema.properties as Record<string, { default?: unknown; minimum?: number }>).port?.minimum).toBe(0);
+    expect(Object.keys(tools.find((t) => t.name === 'docker_hosts_read')!.inputSchema.properties as object).sort()).toEqual(['action', 'cleanup_type', 'host_id', 'port']);
+    expect(structured(await call(client, 'docker_hosts_read', { action: 'list' })).hosts).toHaveLength(HOST_IDS.length);
+    expect(errorText(await call(client, 'docker_compose_read', { action: 'down', host_id: 'alpha', stack_name: 'x' }))).toMatch(/^bad-input: input validation error for docker_compose_read: invalid action "down"/);
     const compose = tools.find((t) => t.name === 'docker_compose')!;
     const properties = compose.inputSchema.properties as Record<string, { enum?: string[] }>;
     expect(properties.action?.enum).toEqual(['list', 'view', 'deploy', 'up', 'down', 'restart', 'build', 'pull', 'ps', 'discover', 'logs', 'migrate']);
@@ -109,7 +123,7 @@ describe('MCP server over stdio (the built binary)', () => {
     for (const tool of tools) {
       expect(tool.outputSchema?.properties).toHaveProperty('success');
       expect(tool.outputSchema?.properties).toHaveProperty('error');
-      expect(tool.annotations?.destructiveHint).toBe(true);
+      for (const [name, parameter] of Object.entries(tool.inputSchema.properties as Record<string, { description?: string }>)) expect(parameter.description, `${tool.name}.${name}`).toBeTruthy();
     }
   });
 
@@ -341,7 +355,7 @@ describe('MCP server over Streamable HTTP', () => {
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
     const client = new Client({ name: 'docker-mcp-test', version: '1.0.0' });
     await client.connect(new StreamableHTTPClientTransport(new URL(url)));
-    expect((await client.listTools()).tools).toHaveLength(3);
+    expect((await client.listTools()).tools).toHaveLength(6);
     const listed = structured(await call(client, 'docker_container', { action: 'list', all_containers: true }));
     expect(listed.host_errors).toEqual([]);
     expect(errorText(await call(client, 'docker_compose', { action: 'view', host_id: 'alpha', stack_name: 'bad name' }))).toMatch(/stack_name/);
@@ -467,7 +481,7 @@ describe('MCP server over Streamable HTTP', () => {
 
     const client = new Client({ name: 'docker-mcp-test', version: '1.0.0' });
     await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
-    expect((await client.listTools()).tools).toHaveLength(3);
+    expect((await client.listTools()).tools).toHaveLength(6);
     await client.close();
   });
 });

@@ -23,13 +23,16 @@ import { answer, toolOutputSchema, type ActionResult } from '../tool-result.js';
 import type { ToolTable } from '../tool-table.js';
 import { allHostsAnswer, logLines, page } from './answers.js';
 import { composeArguments } from './compose-options.js';
-import { ALL_HOSTS, offeredActions, optional, optionalText, refuseFollow, required } from './params.js';
+import { ALL_HOSTS, offeredParameters, offeredActions, optional, optionalText, refuseFollow, required } from './params.js';
+import { annotationsFor, type ToolVariant } from './variants.js';
 
 const ACTIONS = ['list', 'view', 'deploy', 'up', 'down', 'restart', 'build', 'pull', 'ps', 'discover', 'logs', 'migrate'] as const;
 const READ_ONLY_ACTIONS = ['list', 'view', 'ps', 'discover', 'logs'] as const;
+/** The parameters the reading actions take: all the reading variant shows. */
+const READ_PARAMETERS = ['host_id', 'stack_name', 'options', 'limit', 'offset', 'lines', 'follow'] as const;
 
 const inputShape = {
-  action: z.enum(ACTIONS),
+  action: z.enum(ACTIONS).describe('what to do'),
   host_id: optionalText(z.string().max(63)).describe('the host (list: every enabled host when absent or "all"; migrate: the source)'),
   stack_name: optionalText(
     z
@@ -80,22 +83,26 @@ const outputSchema = toolOutputSchema({
   steps: z.array(z.unknown()).optional().describe('migrate with dry_run: the plan, step by step'),
 });
 
-export function registerComposeTool(tools: ToolTable, server: McpServer, context: McpContext): void {
-  const readOnly = context.readOnly;
+export function registerComposeTool(tools: ToolTable, server: McpServer, context: McpContext, variant: ToolVariant): void {
+  const { readOnly } = variant;
   tools.add({
-    name: 'docker_compose',
+    name: variant.name,
     title: 'Docker Compose stacks',
     description: readOnly
-      ? 'Compose stacks on the configured hosts (read-only server). Actions: list (limit/offset), view (the compose file), ps, logs (lines), discover (which data paths each stack uses; limit/offset).'
+      ? 'Compose stacks on the configured hosts (reading only: changes nothing). Actions: list (limit/offset), view (the compose file), ps, logs (lines), discover (which data paths each stack uses; limit/offset).'
       : 'Compose stacks on the configured hosts. Actions: list (limit/offset), view (the compose file), deploy (compose_content validated by compose first; environment, pull_images, recreate; ' +
         "confirmed when it replaces a stack, whose old files are kept as .bak, or reaches outside the stack's data; dry_run shows what it would ask), " +
         'up, down (confirmed), restart, build, pull, ps, logs (lines), discover (which data paths each stack uses; limit/offset); options names compose flags; ' +
         'migrate (move the stack with all its data from host_id to target_host_id: ZFS send/receive per service or rsync, verified, rolled back on failure; ' +
         'dry_run shows the plan; confirmed otherwise; sends progress notifications).',
-    inputShape: { ...inputShape, action: z.enum(offeredActions(ACTIONS, READ_ONLY_ACTIONS, readOnly)) },
+    inputShape: { ...offeredParameters(inputShape, READ_PARAMETERS, readOnly), action: z.enum(offeredActions(ACTIONS, READ_ONLY_ACTIONS, readOnly)).describe('what to do') },
     outputSchema,
-    annotations: { readOnlyHint: readOnly, destructiveHint: !readOnly, idempotentHint: false, openWorldHint: true },
-    run: (input, extra) => answer(input.action, input.host_id, () => runComposeAction(context, input, extra, confirmer(server.server, extra))),
+    annotations: annotationsFor(readOnly),
+    // The reading variant's input has only its parameters; the others are absent, as when not sent.
+    run: (parsed, extra) => {
+      const input = parsed as Input;
+      return answer(input.action, input.host_id, () => runComposeAction(context, input, extra, confirmer(server.server, extra)));
+    },
   });
 }
 

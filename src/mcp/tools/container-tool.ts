@@ -16,13 +16,16 @@ import { progressReporter, type ToolExtra } from '../progress.js';
 import { answer, toolOutputSchema, type ActionResult } from '../tool-result.js';
 import type { ToolTable } from '../tool-table.js';
 import { allHostsAnswer, logLines, page } from './answers.js';
-import { ALL_HOSTS, offeredActions, optional, optionalText, refuseFollow, required } from './params.js';
+import { ALL_HOSTS, offeredParameters, absentAs, offeredActions, optional, optionalText, refuseFollow, required } from './params.js';
+import { annotationsFor, type ToolVariant } from './variants.js';
 
 const ACTIONS = ['list', 'info', 'start', 'stop', 'restart', 'remove', 'logs', 'pull'] as const;
 const READ_ONLY_ACTIONS = ['list', 'info', 'logs'] as const;
+/** The parameters the reading actions take: all the reading variant shows. */
+const READ_PARAMETERS = ['host_id', 'container_id', 'all_containers', 'limit', 'offset', 'lines', 'follow'] as const;
 
 const inputShape = {
-  action: z.enum(ACTIONS),
+  action: z.enum(ACTIONS).describe('what to do'),
   host_id: optionalText(z.string().max(63)).describe('the host (list: every enabled host when absent or "all")'),
   container_id: optionalText(z.string().max(255)).describe('container name or id (info, start, stop, restart, remove, logs)'),
   image_name: optionalText(z.string().max(512)).describe('pull: the image reference'),
@@ -32,7 +35,7 @@ const inputShape = {
   lines: z.number().int().min(1).max(10_000).default(100).describe('logs: how many of the last lines (at most the last 4 MiB are returned; truncated: true says the start was cut)'),
   follow: z.boolean().default(false).describe('logs: must be false: a tool call answers once (refused when true)'),
   force: z.boolean().default(false).describe('remove: remove even when running; stop: kill at once (no grace period)'),
-  timeout: optional(z.number().int().min(0).max(3600)).describe('stop, restart: seconds to wait before killing'),
+  timeout: absentAs(z.number().int().min(0).max(3600).default(10)).describe('stop, restart: seconds to wait for the container to exit before killing it'),
   confirm: optional(z.boolean()).describe('true confirms remove without asking the user'),
 };
 
@@ -51,19 +54,23 @@ const outputSchema = toolOutputSchema({
   image: z.string().optional().describe('pull: the image pulled; info: the container\'s image'),
 });
 
-export function registerContainerTool(tools: ToolTable, server: McpServer, context: McpContext): void {
-  const readOnly = context.readOnly;
+export function registerContainerTool(tools: ToolTable, server: McpServer, context: McpContext, variant: ToolVariant): void {
+  const { readOnly } = variant;
   tools.add({
-    name: 'docker_container',
+    name: variant.name,
     title: 'Docker containers',
     description: readOnly
-      ? 'Containers on the configured hosts (read-only server). Actions: list (all hosts when host_id is absent; running only unless all_containers; limit/offset), info (state, ports, mounts, networks, labels), logs (lines).'
+      ? 'Containers on the configured hosts (reading only: changes nothing). Actions: list (all hosts when host_id is absent; running only unless all_containers; limit/offset), info (state, ports, mounts, networks, labels), logs (lines).'
       : 'Containers on the configured hosts. Actions: list (all hosts when host_id is absent; running only unless all_containers; limit/offset), ' +
         'info (state, ports, mounts, networks, labels), start, stop (timeout; force kills at once), restart (timeout), logs (lines), pull (image_name), remove (confirmed; force for a running one).',
-    inputShape: { ...inputShape, action: z.enum(offeredActions(ACTIONS, READ_ONLY_ACTIONS, readOnly)) },
+    inputShape: { ...offeredParameters(inputShape, READ_PARAMETERS, readOnly), action: z.enum(offeredActions(ACTIONS, READ_ONLY_ACTIONS, readOnly)).describe('what to do') },
     outputSchema,
-    annotations: { readOnlyHint: readOnly, destructiveHint: !readOnly, idempotentHint: false, openWorldHint: true },
-    run: (input, extra) => answer(input.action, input.host_id, () => runContainerAction(context, input, extra, confirmer(server.server, extra))),
+    annotations: annotationsFor(readOnly),
+    // The reading variant's input has only its parameters; the others are absent, as when not sent.
+    run: (parsed, extra) => {
+      const input = parsed as Input;
+      return answer(input.action, input.host_id, () => runContainerAction(context, input, extra, confirmer(server.server, extra)));
+    },
   });
 }
 
@@ -83,7 +90,7 @@ async function runContainerAction(context: McpContext, input: Input, extra: Tool
     case 'restart': {
       // The Python tool's force on stop is `docker kill`: stop without a grace period is the same signal.
       const seconds = input.force ? 0 : input.timeout;
-      return { container_id: container(), ...(await containerAction(target, container(), input.action, seconds === undefined ? {} : { stopTimeoutSeconds: seconds })) };
+      return { container_id: container(), ...(await containerAction(target, container(), input.action, { stopTimeoutSeconds: seconds })) };
     }
     case 'remove':
       await confirm(input.confirm, { effect: `removing container ${container()} on ${target.host.id} cannot be undone` });

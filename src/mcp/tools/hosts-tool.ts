@@ -21,29 +21,32 @@ import type { McpContext } from '../context.js';
 import { answer, toolOutputSchema, type ActionResult } from '../tool-result.js';
 import type { ToolTable } from '../tool-table.js';
 import { eachHostAnswer } from './answers.js';
-import { ALL_HOSTS, commaList, offeredActions, optional, optionalText, required } from './params.js';
+import { ALL_HOSTS, offeredParameters, absentAs, commaList, offeredActions, optional, optionalText, required } from './params.js';
+import { annotationsFor, type ToolVariant } from './variants.js';
 
 const ACTIONS = ['list', 'add', 'edit', 'remove', 'test_connection', 'discover', 'ports', 'import_ssh', 'cleanup'] as const;
 /** discover only reports in read-only mode (it records nothing), and cleanup only checks. */
 const READ_ONLY_ACTIONS = ['list', 'test_connection', 'discover', 'ports', 'cleanup'] as const;
+/** The parameters the reading actions take: all the reading variant shows. */
+const READ_PARAMETERS = ['host_id', 'port', 'cleanup_type'] as const;
 
 const inputShape = {
   // The Python tool lists hosts when no action is given.
-  action: z.preprocess((value) => value ?? 'list', z.enum(ACTIONS)).describe('what to do (default list)'),
+  action: absentAs(z.enum(ACTIONS).default('list')).describe('what to do; absent or null: list'),
   host_id: optionalText(z.string().max(63)).describe('the host, as named in hosts.yml (test_connection, discover: all enabled hosts when absent or "all")'),
   ssh_host: optionalText(z.string().max(255)).describe('add/edit: address or ~/.ssh/config alias'),
   ssh_user: optionalText(z.string().max(64)).describe('add/edit: SSH user'),
-  ssh_port: optional(z.number().int().min(1).max(65535), [0]).describe('add/edit: SSH port (default 22)'),
+  ssh_port: optional(z.number().int().min(0).max(65535), [0]).describe('add/edit: SSH port; absent or 0: 22 on add, unchanged on edit'),
   ssh_key_path: optionalText(z.string().max(4096)).describe('add/edit: private key file'),
-  description: optionalText(z.string().max(1000)),
-  tags: optional(z.array(z.string().max(64)).max(64)),
+  description: optionalText(z.string().max(1000)).describe('add/edit: a note on the host, for people'),
+  tags: optional(z.array(z.string().max(64)).max(64)).describe('add/edit: labels for the host (a list; replaces the old ones on edit)'),
   compose_path: optionalText(z.string().max(4096)).describe('add/edit: where stacks live on the host'),
   appdata_path: optionalText(z.string().max(4096)).describe('add/edit: where service data lives on the host'),
-  zfs_capable: optional(z.boolean()),
+  zfs_capable: optional(z.boolean()).describe('add/edit: appdata_path is on ZFS (discover finds and records it; true when zfs_dataset is given)'),
   zfs_dataset: optionalText(z.string().max(255)).describe('add/edit: the dataset behind appdata_path'),
-  enabled: optional(z.boolean()),
-  port: optional(z.number().int().min(1).max(65535), [0]).describe('ports: tell whether this host port is published by a container (0: list them all)'),
-  cleanup_type: optional(z.enum(CLEANUP_LEVELS)).describe('cleanup: check (report only), safe, moderate or aggressive; volumes are never pruned'),
+  enabled: optional(z.boolean()).describe('add/edit: false keeps the host in hosts.yml but out of every "all hosts" action; absent: true on add, unchanged on edit'),
+  port: optional(z.number().int().min(0).max(65535), [0]).describe('ports: tell whether this host port is published by a container; absent or 0: list them all'),
+  cleanup_type: absentAs(z.enum(CLEANUP_LEVELS).default('check')).describe('cleanup: check (report only), safe, moderate or aggressive; volumes are never pruned'),
   ssh_config_path: optionalText(z.string().max(4096)).describe("import_ssh: only ~/.ssh/config is read over MCP; kept for the Python tool's callers"),
   selected_hosts: commaList(255, 256).describe('import_ssh: only these aliases: a list, or one comma-separated string of aliases and 1-based positions; "all" for every one'),
   confirm: optional(z.boolean()).describe(
@@ -66,28 +69,32 @@ const outputSchema = toolOutputSchema({
   imported: z.array(z.string()).optional().describe('import_ssh: the aliases added'),
 });
 
-export function registerHostsTool(tools: ToolTable, server: McpServer, context: McpContext): void {
-  const readOnly = context.readOnly;
+export function registerHostsTool(tools: ToolTable, server: McpServer, context: McpContext, variant: ToolVariant): void {
+  const { readOnly } = variant;
   tools.add({
-      name: 'docker_hosts',
+      name: variant.name,
       title: 'Docker hosts',
       description: readOnly
-        ? 'The Docker hosts in hosts.yml (read-only server). Actions: list; test_connection (ssh, key and docker answer?); discover (docker, compose flavour, ZFS, rsync, free space; reported, not recorded); ports (published ports); cleanup with cleanup_type check (what could be removed).'
+        ? 'The Docker hosts in hosts.yml (reading only: changes nothing). Actions: list; test_connection (ssh, key and docker answer?); discover (docker, compose flavour, ZFS, rsync, free space; reported, not recorded); ports (published ports); cleanup with cleanup_type check (what could be removed).'
         : 'Manage the Docker hosts in hosts.yml and probe them over SSH. Actions: list; add (then discovers the host; confirmed when it names ssh_key_path), edit (confirmed, showing old and new values), remove (confirmed); ' +
           'test_connection (ssh, key and docker answer?); discover (docker, compose flavour, ZFS, rsync, free space; records zfs_capable/zfs_dataset); ' +
           'ports (published ports); import_ssh (hosts from ~/.ssh/config, then discovers them); cleanup (cleanup_type check|safe|moderate|aggressive, confirmed unless check).',
       inputShape: {
-        ...inputShape,
-        action: z.preprocess((value) => value ?? 'list', z.enum(offeredActions(ACTIONS, READ_ONLY_ACTIONS, readOnly))).describe('what to do (default list)'),
-        ...(readOnly ? { cleanup_type: optional(z.enum(['check'])).describe('cleanup: check, report only (read-only server)') } : {}),
+        ...offeredParameters(inputShape, READ_PARAMETERS, readOnly),
+        action: absentAs(z.enum(offeredActions(ACTIONS, READ_ONLY_ACTIONS, readOnly)).default('list')).describe('what to do; absent or null: list'),
+        ...(readOnly ? { cleanup_type: absentAs(z.enum(['check']).default('check')).describe('cleanup: check, report only (reading only: changes nothing)') } : {}),
       },
       outputSchema,
-      annotations: { readOnlyHint: readOnly, destructiveHint: !readOnly, idempotentHint: false, openWorldHint: true },
-      run: (input, extra) => answer(input.action, input.host_id, () => runHostsAction(context, input as Input, confirmer(server.server, extra))),
+      annotations: annotationsFor(readOnly),
+      // The reading variant's input has only its parameters; the others are absent, as when not sent.
+      run: (parsed, extra) => {
+        const input = parsed as Input;
+        return answer(input.action, input.host_id, () => runHostsAction(context, input, confirmer(server.server, extra), readOnly));
+      },
   });
 }
 
-async function runHostsAction(context: McpContext, input: Input, confirm: Confirm): Promise<ActionResult> {
+async function runHostsAction(context: McpContext, input: Input, confirm: Confirm, readOnly: boolean): Promise<ActionResult> {
   const config = await context.config();
   switch (input.action) {
     case 'list':
@@ -116,7 +123,7 @@ async function runHostsAction(context: McpContext, input: Input, confirm: Confir
     case 'test_connection':
       return eachHostAnswer(await forEachHost(selectHosts(config, input.host_id), (host) => testConnection(context.ssh.get(host))));
     case 'discover': {
-      const { hosts, config_updated } = await discoverAndRecord(context.ssh, config, selectHosts(config, input.host_id), { record: !context.readOnly });
+      const { hosts, config_updated } = await discoverAndRecord(context.ssh, config, selectHosts(config, input.host_id), { record: !readOnly });
       return { ...eachHostAnswer(hosts), config_updated };
     }
     case 'ports':
