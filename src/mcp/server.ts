@@ -6,6 +6,7 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { log, onWarning } from '../log.js';
 import type { McpContext } from './context.js';
+import { registerPrompts } from './prompts.js';
 import { registerHostResources } from './resources.js';
 import { registerComposeTool } from './tools/compose-tool.js';
 import { registerContainerTool } from './tools/container-tool.js';
@@ -33,6 +34,7 @@ export function createMcpServer(context: McpContext, version: string): McpServer
   for (const variant of variantsOf('docker_compose', context.readOnly)) registerComposeTool(tools, server, context, variant);
   tools.serve();
   registerHostResources(server, context);
+  registerPrompts(server, context.readOnly);
   relayToClient(server, context);
   return server;
 }
