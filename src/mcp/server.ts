@@ -5,6 +5,7 @@
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { log, onWarning } from '../log.js';
+import { appendAudit } from './audit.js';
 import type { McpContext } from './context.js';
 import { registerPrompts } from './prompts.js';
 import { registerHostResources } from './resources.js';
@@ -28,7 +29,7 @@ export function createMcpServer(context: McpContext, version: string): McpServer
           'Destructive actions are confirmed by the user when the client supports elicitation, else need confirm: true; try migrate with dry_run first.',
     },
   );
-  const tools = new ToolTable(server);
+  const tools = new ToolTable(server, (record) => appendAudit(record));
   for (const variant of variantsOf('docker_hosts', context.readOnly)) registerHostsTool(tools, server, context, variant);
   for (const variant of variantsOf('docker_container', context.readOnly)) registerContainerTool(tools, server, context, variant);
   for (const variant of variantsOf('docker_compose', context.readOnly)) registerComposeTool(tools, server, context, variant);

@@ -18,6 +18,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { parseDocument } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DockerHost } from '../../src/docker/docker-host.js';
+import { readAudit } from '../../src/mcp/audit.js';
 import { McpContext } from '../../src/mcp/context.js';
 import { createMcpServer } from '../../src/mcp/server.js';
 import { SshTransport } from '../../src/ssh/transport.js';
@@ -44,9 +45,12 @@ let workDir: string;
 let gamma: DockerHost;
 let context: McpContext;
 let client: Client;
+const previousStateDir = process.env.DOCKER_MCP_STATE_DIR;
+let calls = 0;
 
 /** `result.data` of the Python tool's client: the structured content of the answer, success or failure. */
 async function data(name: string, args: Record<string, unknown>): Promise<Record<string, unknown>> {
+  calls += 1;
   const result = (await client.callTool({ name, arguments: args }, undefined, { timeout: 300_000 })) as CallToolResult;
   expect(result.structuredContent, JSON.stringify(result.content)).toBeDefined();
   // A failure is also a tool error, for clients that read isError.
@@ -56,6 +60,8 @@ async function data(name: string, args: Record<string, unknown>): Promise<Record
 
 beforeAll(async () => {
   workDir = await mkdtemp(path.join(os.tmpdir(), 'mcp-python-shapes-'));
+  // The audit trail of this file's calls goes to a state directory of its own.
+  process.env.DOCKER_MCP_STATE_DIR = workDir;
   const file = path.join(workDir, 'hosts.yml');
   const document = parseDocument(await readFile(testbedHostsFile(), 'utf8'));
   for (const guest of ['delta', 'epsilon']) document.deleteIn(['hosts', guest]);
@@ -74,6 +80,8 @@ afterAll(async () => {
   await cleanUpPrefix(gamma, HOST, prefix);
   await gamma.transport.close();
   await rm(workDir, { recursive: true, force: true });
+  if (previousStateDir === undefined) delete process.env.DOCKER_MCP_STATE_DIR;
+  else process.env.DOCKER_MCP_STATE_DIR = previousStateDir;
 });
 
 describe("the Python docker-mcp's call shapes, read by the keys its tests read", () => {
@@ -202,5 +210,17 @@ describe("the Python docker-mcp's call shapes, read by the keys its tests read",
     expect(refused.error).toMatch(/confirm: true/);
     const done = await data('docker_compose', { action: 'down', host_id: HOST, stack_name: stack, options: { volumes: true }, confirm: true });
     expect(done).toMatchObject({ success: true, action: 'down', stack_name: stack });
+  });
+
+  it('the audit trail holds a record of every call above, and no secret sent in one', async () => {
+    const secret = `canary-secret-${process.pid}-4e1d`;
+    const preview = await data('docker_compose', { action: 'deploy', host_id: HOST, stack_name: `${prefix}-secret`, compose_content: `${COMPOSE}# ${secret}\n`, environment: { API_TOKEN: secret }, dry_run: true });
+    expect(preview.success).toBe(true);
+    const records = await readAudit();
+    expect(records).toHaveLength(calls);
+    expect(records.filter((r) => r.outcome === 'ok').length).toBeGreaterThan(10);
+    expect(records.at(-1)).toMatchObject({ tool: 'docker_compose', action: 'deploy', host_id: HOST, stack_name: `${prefix}-secret`, outcome: 'ok', confirmed_by: 'none' });
+    expect(records.find((r) => r.action === 'down' && r.outcome === 'ok')).toMatchObject({ confirmed_by: 'model' });
+    expect(await readFile(path.join(workDir, 'audit.jsonl'), 'utf8')).not.toContain(secret);
   });
 });
