@@ -59,8 +59,8 @@ const calls: [string, string, Record<string, unknown>][] = [
 const rows: string[] = ['| call | before (bytes) | after (bytes) | change |', '|---|---:|---:|---:|'];
 let totals = { before: 0, after: 0 };
 for (const [label, name, args] of calls) {
-  const after = textBytes((await clients.after.callTool({ name, arguments: args })) as CallToolResult);
-  const before = clients.before ? textBytes((await clients.before.callTool({ name, arguments: args })) as CallToolResult) : undefined;
+  const after = textBytes((await clients.after.callTool({ name, arguments: args }, undefined, { timeout: 300_000 })) as CallToolResult);
+  const before = clients.before ? textBytes((await clients.before.callTool({ name, arguments: args }, undefined, { timeout: 300_000 })) as CallToolResult) : undefined;
   totals = { before: totals.before + (before ?? 0), after: totals.after + after };
   rows.push(`| ${label} | ${before ?? '-'} | ${after} | ${before ? `${Math.round((100 * (after - before)) / before)}%` : '-'} |`);
 }
