@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
 import { DockerMcpError, EXIT_CODES, describeError } from '../errors.js';
+import { registerAuditCommand } from './commands/audit.js';
 import { registerCompletionCommand } from './commands/completion.js';
 import { registerContainerCommands } from './commands/containers.js';
 import { registerHostsCommands } from './commands/hosts.js';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerMigrateCommand(program);
   registerMigrationsCommands(program);
   registerServeCommand(program);
+  registerAuditCommand(program);
   registerDemoCommand(program);
   registerTestbedCommands(program);
   registerCompletionCommand(program);

@@ -81,7 +81,8 @@ export async function followContainerLogs(target: DockerHost, ref: string, optio
   return target.transport.stream(redirect(command(logArguments(ref, options, true)), { stderr: 'stdout' }));
 }
 
-export async function removeContainer(target: DockerHost, ref: string, options: { confirmed: boolean; force?: boolean }): Promise<{ removed: string }> {
+/** `forceWord`: how the caller's surface spells force (the CLI's --force, MCP's force: true). */
+export async function removeContainer(target: DockerHost, ref: string, options: { confirmed: boolean; force?: boolean; forceWord?: string }): Promise<{ removed: string }> {
   const container = summarizeContainer(await inspectContainer(target, ref));
   if (!options.confirmed) {
     throw new ConfirmationRequiredError(
@@ -89,7 +90,7 @@ export async function removeContainer(target: DockerHost, ref: string, options: 
     );
   }
   if (container.state === 'running' && !options.force) {
-    throw new ConfirmationRequiredError(`container ${container.name} on ${target.host.id} is running: stop it first, or add --force`);
+    throw new ConfirmationRequiredError(`container ${container.name} on ${target.host.id} is running: stop it first, or add ${options.forceWord ?? '--force'}`);
   }
   await target.transport.exec(command(['docker', 'rm', ...(options.force ? ['--force'] : []), validateContainerRef(ref)]));
   return { removed: container.name };

@@ -4,6 +4,9 @@ export interface InspectedContainer {
   readonly Id: string;
   readonly Name: string;
   readonly Created: string;
+  readonly Path?: string;
+  readonly Args?: readonly string[];
+  readonly RestartCount?: number;
   readonly State: {
     readonly Status: string;
     readonly Running: boolean;
@@ -12,7 +15,10 @@ export interface InspectedContainer {
     readonly Health?: { readonly Status: string };
   };
   readonly Config: { readonly Image: string; readonly Labels: Readonly<Record<string, string>> | null };
-  readonly NetworkSettings?: { readonly Ports?: Readonly<Record<string, readonly { HostIp: string; HostPort: string }[] | null>> | null };
+  readonly NetworkSettings?: {
+    readonly Ports?: Readonly<Record<string, readonly { HostIp: string; HostPort: string }[] | null>> | null;
+    readonly Networks?: Readonly<Record<string, { readonly IPAddress?: string }>> | null;
+  };
   readonly Mounts?: readonly { readonly Type: string; readonly Source: string; readonly Destination: string; readonly Name?: string; readonly RW?: boolean }[];
 }
 
@@ -70,5 +76,29 @@ export function summarizeContainer(container: InspectedContainer): ContainerSumm
     configFiles: (labels[COMPOSE_CONFIG_FILES_LABEL] ?? '').split(',').filter(Boolean),
     created: container.Created,
     mounts: (container.Mounts ?? []).map((mount) => ({ type: mount.Type, source: mount.Source, destination: mount.Destination })),
+  };
+}
+
+/** More than the summary, still far less than `docker inspect` (its full text is the containers:// resource). */
+export interface ContainerDetails extends ContainerSummary {
+  readonly fullId: string;
+  readonly startedAt: string | null;
+  readonly restartCount: number;
+  readonly command: readonly string[];
+  readonly networks: readonly { readonly name: string; readonly ipAddress: string | null }[];
+  /** Labels other than compose's own (those are stack, service, projectDir and configFiles). */
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export function describeContainer(container: InspectedContainer): ContainerDetails {
+  const labels = Object.fromEntries(Object.entries(container.Config.Labels ?? {}).filter(([key]) => !key.startsWith('com.docker.compose.')));
+  return {
+    ...summarizeContainer(container),
+    fullId: container.Id,
+    startedAt: container.State.StartedAt && !container.State.StartedAt.startsWith('0001-') ? container.State.StartedAt : null,
+    restartCount: container.RestartCount ?? 0,
+    command: [...(container.Path ? [container.Path] : []), ...(container.Args ?? [])],
+    networks: Object.entries(container.NetworkSettings?.Networks ?? {}).map(([name, network]) => ({ name, ipAddress: network.IPAddress || null })),
+    labels,
   };
 }

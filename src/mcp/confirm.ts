@@ -40,11 +40,22 @@ const ANSWER_TIMEOUT_MS = 10 * 60_000;
 
 export type Confirm = (confirm: boolean | undefined, action: Destructive) => Promise<void>;
 
+/** How the confirmation of a request went, for its audit record: who said yes, or how the user said no. */
+export type ConfirmationOutcome = 'user' | 'model' | Refusal;
+const outcomes = new WeakMap<ToolExtra, ConfirmationOutcome>();
+
+export function confirmationOf(extra: ToolExtra): ConfirmationOutcome | undefined {
+  return outcomes.get(extra);
+}
+
 export function confirmer(server: Server, extra: ToolExtra): Confirm {
   return async (confirm, action) => {
     const details = action.details && action.details.length > 0 ? `\n${action.details.map((line) => `  ${line}`).join('\n')}` : '';
     if (!server.getClientCapabilities()?.elicitation) {
-      if (confirm === true) return;
+      if (confirm === true) {
+        outcomes.set(extra, 'model');
+        return;
+      }
       throw new ConfirmationRequiredError(`${action.effect}${details ? `:${details}\n` : ': '}${action.retry ?? 'repeat with confirm: true'}`);
     }
     const answer = await extra.sendRequest(
@@ -62,7 +73,14 @@ export function confirmer(server: Server, extra: ToolExtra): Confirm {
       ElicitResultSchema,
       { timeout: ANSWER_TIMEOUT_MS, ...(extra.signal ? { signal: extra.signal } : {}) },
     );
-    if (answer.action === 'cancel') throw new ConfirmationDeclinedError(action.effect, 'cancelled');
-    if (answer.action !== 'accept' || answer.content?.confirm !== true) throw new ConfirmationDeclinedError(action.effect, 'declined');
+    if (answer.action === 'cancel') {
+      outcomes.set(extra, 'cancelled');
+      throw new ConfirmationDeclinedError(action.effect, 'cancelled');
+    }
+    if (answer.action !== 'accept' || answer.content?.confirm !== true) {
+      outcomes.set(extra, 'declined');
+      throw new ConfirmationDeclinedError(action.effect, 'declined');
+    }
+    outcomes.set(extra, 'user');
   };
 }

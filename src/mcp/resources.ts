@@ -3,21 +3,32 @@
  * `stacks://{host_id}`, `containers://{host_id}`, `docker://{host_id}/info`,
  * `ports://{host_id}`, `stacks://{host_id}/{stack_name}` and
  * `containers://{host_id}/{container_id}`; `host_id`, `stack_name` and
- * `container_id` complete.
+ * `container_id` complete. Answers are compact JSON with snake_case field
+ * names, as the tools'. A host, stack or container that is not there is
+ * "resource not found" (-32002); `containers://{host_id}` takes the query
+ * parameters the Python tool documented (all, limit, offset) and
+ * `ports://{host_id}` its include_stopped; any other is refused by name.
  */
 import { ResourceTemplate, type McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { ReadResourceResult } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, McpError, type ReadResourceResult } from '@modelcontextprotocol/sdk/types.js';
 import { enabledHosts } from '../config/load.js';
 import { inspectContainer, listContainers } from '../docker/containers.js';
 import type { DockerHost } from '../docker/docker-host.js';
 import { dockerInfo } from '../docker/info.js';
 import { publishedPorts } from '../docker/ports.js';
 import { listStacks, stackContainers, viewStack } from '../docker/stacks.js';
-import { describeError } from '../errors.js';
+import { UnknownContainerError, UnknownStackError } from '../docker/errors.js';
+import { UnknownHostError, describeError } from '../errors.js';
 import { log } from '../log.js';
 import type { McpContext } from './context.js';
+import { page } from './tools/answers.js';
+import { toWire, wireText } from './wire.js';
 
 type Variables = Readonly<Record<string, string>>;
+type Query = Readonly<Record<string, string>>;
+
+/** The JSON-RPC error of a resource that is not there (MCP's "resource not found"). */
+export const RESOURCE_NOT_FOUND = -32002;
 
 interface HostResource {
   readonly name: string;
@@ -25,7 +36,9 @@ interface HostResource {
   readonly description: string;
   /** For the resources of every host (resources/list); absent where listing would probe every host. */
   readonly uri?: (hostId: string) => string;
-  readonly read: (target: DockerHost, variables: Variables) => Promise<unknown>;
+  /** Query parameters taken (`?all=true&limit=5`); any other is refused. */
+  readonly query?: readonly string[];
+  readonly read: (target: DockerHost, variables: Variables, query: Query) => Promise<unknown>;
 }
 
 const HOST_RESOURCES: readonly HostResource[] = [
@@ -40,8 +53,10 @@ const HOST_RESOURCES: readonly HostResource[] = [
     name: 'containers',
     template: 'containers://{host_id}',
     uri: (hostId) => `containers://${hostId}`,
-    description: 'Every container on the host, running or not',
-    read: (target) => listContainers(target),
+    description: 'The containers on the host: running ones, every one with ?all=true; pages of ?limit= (default 20) from ?offset=',
+    query: ['all', 'limit', 'offset'],
+    read: async (target, _variables, query) =>
+      page('containers', await listContainers(target, { running: !flag(query, 'all') }), { limit: count(query, 'limit', 20, 1), offset: count(query, 'offset', 0, 0) }),
   },
   {
     name: 'docker-info',
@@ -54,8 +69,12 @@ const HOST_RESOURCES: readonly HostResource[] = [
     name: 'ports',
     template: 'ports://{host_id}',
     uri: (hostId) => `ports://${hostId}`,
-    description: 'Host ports published by running containers, with the container and stack of each',
-    read: async (target) => ({ ports: await publishedPorts(target) }),
+    description: 'Host ports published by running containers, with the container and stack of each (include_stopped is taken for the Python tool\'s clients: a stopped container publishes nothing)',
+    query: ['include_stopped'],
+    read: async (target, _variables, query) => {
+      flag(query, 'include_stopped');
+      return { port_mappings: await publishedPorts(target) };
+    },
   },
   {
     name: 'stack',
@@ -63,7 +82,7 @@ const HOST_RESOURCES: readonly HostResource[] = [
     description: "One stack: its compose file as stored and its containers",
     read: async (target, { stack_name }) => {
       const stack = String(stack_name);
-      return { stack, ...(await viewStack(target, stack)), containers: await stackContainers(target, stack) };
+      return { stack_name: stack, ...(await viewStack(target, stack)), containers: await stackContainers(target, stack) };
     },
   },
   {
@@ -92,10 +111,47 @@ export function registerHostResources(server: McpServer, context: McpContext): v
       complete: Object.fromEntries(variables.map((name) => [name, complete[name]]).filter(([, fn]) => fn !== undefined)),
     });
     server.registerResource(resource.name, template, { description: resource.description, mimeType: 'application/json' }, async (url, values): Promise<ReadResourceResult> => {
-      const value = await resource.read(await context.dockerHost(String(values.host_id)), values as Variables);
-      return { contents: [{ uri: url.href, mimeType: 'application/json', text: JSON.stringify(value, null, 2) }] };
+      // The template's last variable takes the query along with it: what was named is before the "?".
+      const named = Object.fromEntries(Object.entries(values).map(([name, value]) => [name, String(value).split('?')[0] as string]));
+      const query = queryOf(url, resource);
+      try {
+        const value = await resource.read(await context.dockerHost(named.host_id as string), named, query);
+        return { contents: [{ uri: url.href, mimeType: 'application/json', text: wireText(toWire(value)) }] };
+      } catch (error) {
+        if (error instanceof UnknownHostError || error instanceof UnknownStackError || error instanceof UnknownContainerError) {
+          throw new McpError(RESOURCE_NOT_FOUND, `resource not found: ${url.href}: ${describeError(error)}`, { uri: url.href });
+        }
+        throw error;
+      }
     });
   }
+}
+
+/** The URL's query, each parameter one the resource takes. */
+function queryOf(url: URL, resource: HostResource): Query {
+  const query: Record<string, string> = {};
+  for (const [name, value] of new URLSearchParams(url.search)) {
+    if (!resource.query?.includes(name)) {
+      const takes = resource.query ? `it takes ${resource.query.join(', ')}` : 'it takes none';
+      throw new McpError(ErrorCode.InvalidParams, `unknown query parameter ${JSON.stringify(name)} for ${resource.template}: ${takes}`);
+    }
+    query[name] = value;
+  }
+  return query;
+}
+
+function flag(query: Query, name: string): boolean {
+  const value = query[name];
+  if (value === undefined || ['', 'false', '0', 'no', 'off'].includes(value.toLowerCase())) return false;
+  if (['true', '1', 'yes', 'on'].includes(value.toLowerCase())) return true;
+  throw new McpError(ErrorCode.InvalidParams, `query parameter ${name}=${JSON.stringify(value)}: must be true or false`);
+}
+
+function count(query: Query, name: string, fallback: number, minimum: number): number {
+  const value = query[name];
+  if (value === undefined) return fallback;
+  if (!/^\d{1,6}$/.test(value) || Number(value) < minimum) throw new McpError(ErrorCode.InvalidParams, `query parameter ${name}=${JSON.stringify(value)}: must be a whole number of at least ${minimum}`);
+  return Number(value);
 }
 
 type Completer = (value: string, context?: { arguments?: Record<string, string> }) => Promise<string[]>;

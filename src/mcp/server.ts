@@ -5,11 +5,15 @@
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { log, onWarning } from '../log.js';
+import { appendAudit } from './audit.js';
 import type { McpContext } from './context.js';
+import { registerPrompts } from './prompts.js';
 import { registerHostResources } from './resources.js';
 import { registerComposeTool } from './tools/compose-tool.js';
 import { registerContainerTool } from './tools/container-tool.js';
 import { registerHostsTool } from './tools/hosts-tool.js';
+import { ToolTable } from './tool-table.js';
+import { variantsOf } from './tools/variants.js';
 
 export const SERVER_NAME = 'docker-mcp';
 
@@ -21,13 +25,17 @@ export function createMcpServer(context: McpContext, version: string): McpServer
       instructions: context.readOnly
         ? 'Read-only: look at Docker Compose stacks, containers and hosts of hosts.yml over SSH; nothing can be changed through this server.'
         : 'Manage Docker Compose stacks on the hosts of hosts.yml over SSH, and migrate a stack with its data between hosts. ' +
+          'To only look, use the _read tools (docker_hosts_read, docker_container_read, docker_compose_read): they change nothing. ' +
           'Destructive actions are confirmed by the user when the client supports elicitation, else need confirm: true; try migrate with dry_run first.',
     },
   );
-  registerHostsTool(server, context);
-  registerContainerTool(server, context);
-  registerComposeTool(server, context);
+  const tools = new ToolTable(server, (record) => appendAudit(record));
+  for (const variant of variantsOf('docker_hosts', context.readOnly)) registerHostsTool(tools, server, context, variant);
+  for (const variant of variantsOf('docker_container', context.readOnly)) registerContainerTool(tools, server, context, variant);
+  for (const variant of variantsOf('docker_compose', context.readOnly)) registerComposeTool(tools, server, context, variant);
+  tools.serve();
   registerHostResources(server, context);
+  registerPrompts(server, context.readOnly);
   relayToClient(server, context);
   return server;
 }

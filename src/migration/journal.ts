@@ -90,9 +90,13 @@ export class NotResumableError extends DockerMcpError {
   readonly kind = 'bad-input' as const;
 }
 
+/** Where docker-mcp keeps what it writes for itself: $DOCKER_MCP_STATE_DIR, else $XDG_STATE_HOME/docker-mcp. */
+export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.DOCKER_MCP_STATE_DIR ?? path.join(env.XDG_STATE_HOME ?? path.join(os.homedir(), '.local/state'), 'docker-mcp');
+}
+
 export function journalDir(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.DOCKER_MCP_STATE_DIR ?? path.join(env.XDG_STATE_HOME ?? path.join(os.homedir(), '.local/state'), 'docker-mcp');
-  return path.join(base, 'migrations');
+  return path.join(stateDir(env), 'migrations');
 }
 
 async function writeDurably(file: string, text: string): Promise<void> {

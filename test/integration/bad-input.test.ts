@@ -210,11 +210,11 @@ describe('hostile input through the MCP tools', () => {
     const deployed = await call('docker_compose', { action: 'deploy', host_id: 'alpha', stack_name: stack, compose_content: compose, confirm: true });
     expect(deployed.isError, JSON.stringify(deployed.content)).toBeFalsy();
     const plan = await call('docker_compose', { action: 'migrate', host_id: 'alpha', target_host_id: 'beta', stack_name: stack, dry_run: true });
-    const planned = (plan.structuredContent as { result: { notMoved: { source: string; reason: string }[]; hostProvided: { source: string; what: string }[] } }).result;
+    const planned = plan.structuredContent as { not_moved: { source: string; reason: string }[]; host_provided: { source: string; what: string }[] };
     // "/" read-only is the host's own view (what node-exporter or cadvisor mount): not data. /etc is input the stack was given: refused.
-    expect(planned.hostProvided.map((h) => [h.source, h.what])).toEqual([['/', "the host's root filesystem"]]);
-    expect(planned.notMoved.map((m) => m.source)).toEqual(['/etc']);
-    expect(planned.notMoved[0]?.reason).toMatch(/^a read-only bind outside appdata_path and the stack folder/);
+    expect(planned.host_provided.map((h) => [h.source, h.what])).toEqual([['/', "the host's root filesystem"]]);
+    expect(planned.not_moved.map((m) => m.source)).toEqual(['/etc']);
+    expect(planned.not_moved[0]?.reason).toMatch(/^a read-only bind outside appdata_path and the stack folder/);
     const refused = await call('docker_compose', { action: 'migrate', host_id: 'alpha', target_host_id: 'beta', stack_name: stack, confirm: true });
     expect(refused.isError).toBe(true);
     expect((refused.content[0] as { text: string }).text).toMatch(/would not move with it/);

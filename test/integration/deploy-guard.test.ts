@@ -52,7 +52,8 @@ const deploy = async (session: Session, args: Record<string, unknown>) => (await
 const textOf = (result: CallToolResult) => (result.content[0] as { text: string }).text;
 function ok(result: CallToolResult): Record<string, unknown> {
   expect(result.isError, textOf(result)).toBeFalsy();
-  return (result.structuredContent as { result: Record<string, unknown> }).result;
+  // The action's keys are at the top of the answer, beside success.
+  return result.structuredContent as Record<string, unknown>;
 }
 const sh = async (id: 'alpha' | 'beta', script: string, ...args: string[]) => (await hosts[id].transport.exec(command(['sh', '-c', script, 'sh', ...args]), { okExitCodes: [0, 1] })).stdout;
 const exists = async (id: 'alpha' | 'beta', file: string) => (await sh(id, '[ -e "$1" ] && echo yes || echo no', file)).trim() === 'yes';

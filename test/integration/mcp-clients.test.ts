@@ -29,7 +29,8 @@ import { testbedHostsFile } from '../../src/testbed/layout.js';
 import { cleanUpPrefix } from './stack-fixture.js';
 import { testbedHost } from './testbed.js';
 
-const prefix = `h14-clients${process.pid}`;
+// Runs beside other work on the same testbed can give their stacks a prefix of their own.
+const prefix = `${process.env.DOCKER_MCP_TEST_PREFIX ?? 'h14'}-clients${process.pid}`;
 const stack = `${prefix}-web`;
 const nowhere = `${prefix}-nowhere`;
 let workDir: string;
@@ -88,9 +89,11 @@ async function connect(context: McpContext, options: { elicitation?: boolean } =
 
 const call = async (session: Session, name: string, args: Record<string, unknown>) => (await session.client.callTool({ name, arguments: args })) as CallToolResult;
 
-function ok(result: CallToolResult): unknown {
+/** A success: the action's keys are at the top of the structured content, beside success: true. */
+function ok(result: CallToolResult): Record<string, unknown> {
   expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
-  return (result.structuredContent as { result: unknown }).result;
+  expect(result.structuredContent).toMatchObject({ success: true });
+  return result.structuredContent as Record<string, unknown>;
 }
 
 function refusal(result: CallToolResult): string {
@@ -129,34 +132,36 @@ describe('calls shaped as the Python docker-mcp sends them', () => {
   });
 
   it('docker_hosts: empty strings, port 0, null lists and a missing action mean absent; host_id "all" discovers every host', async () => {
-    const listed = ok(await call(session, 'docker_hosts', { ...PYTHON_HOSTS_DEFAULTS, action: null })) as { hosts: { id: string }[] };
-    expect(listed.hosts.map((h) => h.id)).toEqual(['alpha', 'beta', 'gamma']);
+    const listed = ok(await call(session, 'docker_hosts', { ...PYTHON_HOSTS_DEFAULTS, action: null })) as { hosts: { host_id: string }[] };
+    expect(listed.hosts.map((h) => h.host_id)).toEqual(['alpha', 'beta', 'gamma']);
     // The unsupported transfer settings are named once, as a warning to the client too.
     expect(session.logs.filter((l) => l.level === 'warning').map((l) => String(l.data))).toEqual([
       expect.stringMatching(/transfer\.method is ignored: only "ssh"/),
       expect.stringMatching(/transfer\.docker_image is ignored/),
     ]);
     const ports = ok(await call(session, 'docker_hosts', { ...PYTHON_HOSTS_DEFAULTS, action: 'ports', host_id: 'alpha' }));
-    expect(ports).toHaveProperty('ports');
-    const discovered = ok(await call(session, 'docker_hosts', { ...PYTHON_HOSTS_DEFAULTS, action: 'discover', host_id: 'all' })) as { hosts: { hostId: string; ok: boolean }[] };
-    expect(discovered.hosts.map((r) => [r.hostId, r.ok])).toEqual([['alpha', true], ['beta', true], ['gamma', true]]);
+    expect(ports).toHaveProperty('port_mappings');
+    const discovered = ok(await call(session, 'docker_hosts', { ...PYTHON_HOSTS_DEFAULTS, action: 'discover', host_id: 'all' })) as { hosts: { host_id: string }[]; host_errors: unknown[] };
+    expect(discovered.hosts.map((r) => r.host_id)).toEqual(['alpha', 'beta', 'gamma']);
+    expect(discovered.host_errors).toEqual([]);
     ok(await call(session, 'docker_hosts', { ...PYTHON_HOSTS_DEFAULTS, action: 'list' }));
     expect(session.logs.filter((l) => l.level === 'warning')).toHaveLength(2);
   });
 
   it('docker_compose: deploy, then up/restart/down with options mapped to their flags, ps filtered by services', async () => {
     const deployed = ok(await call(session, 'docker_compose', { ...PYTHON_COMPOSE_DEFAULTS, action: 'deploy', host_id: 'alpha', stack_name: stack, compose_content: STACK_FILE, pull_images: false }));
-    expect(deployed).toMatchObject({ stack, created: true });
+    expect(deployed).toMatchObject({ stack_name: stack, created: true });
     const before = (await runningOf('web'))[0]!.id;
     ok(await call(session, 'docker_compose', { ...PYTHON_COMPOSE_DEFAULTS, action: 'up', host_id: 'alpha', stack_name: stack, options: { force_recreate: 'true', services: 'web' } }));
     const web = await runningOf('web');
     expect(web).toHaveLength(1);
     expect(web[0]!.id, 'force_recreate made a new web container').not.toBe(before);
     ok(await call(session, 'docker_compose', { ...PYTHON_COMPOSE_DEFAULTS, action: 'restart', host_id: 'alpha', stack_name: stack, options: { timeout: '1' } }));
-    const ps = ok(await call(session, 'docker_compose', { ...PYTHON_COMPOSE_DEFAULTS, action: 'ps', host_id: 'alpha', stack_name: stack, options: { services: 'worker' } })) as { service: string }[];
-    expect(ps.map((c) => c.service)).toEqual(['worker']);
-    const listedEverywhere = ok(await call(session, 'docker_compose', { ...PYTHON_COMPOSE_DEFAULTS, action: 'list', host_id: 'all' })) as { hostId: string }[];
-    expect(listedEverywhere.map((r) => r.hostId)).toEqual(['alpha', 'beta', 'gamma']);
+    const ps = ok(await call(session, 'docker_compose', { ...PYTHON_COMPOSE_DEFAULTS, action: 'ps', host_id: 'alpha', stack_name: stack, options: { services: 'worker' } })) as { containers: { service: string }[] };
+    expect(ps.containers.map((c) => c.service)).toEqual(['worker']);
+    const listedEverywhere = ok(await call(session, 'docker_compose', { ...PYTHON_COMPOSE_DEFAULTS, action: 'list', host_id: 'all', limit: 1000 })) as { stacks: { host_id: string; name: string }[]; host_errors: unknown[] };
+    expect(listedEverywhere.stacks).toContainEqual(expect.objectContaining({ host_id: 'alpha', name: stack }));
+    expect(listedEverywhere.host_errors).toEqual([]);
   });
 
   it('refuses, saying why, what it cannot honour: unknown options, follow, pull_images of a local image', async () => {
@@ -167,20 +172,36 @@ describe('calls shaped as the Python docker-mcp sends them', () => {
     const container = (await runningOf('web'))[0]!.name;
     expect(refusal(await call(session, 'docker_container', { ...PYTHON_CONTAINER_DEFAULTS, action: 'logs', host_id: 'alpha', container_id: container, follow: true }))).toMatch(/follow .*not supported over MCP/);
     expect(refusal(await call(session, 'docker_container', { ...PYTHON_CONTAINER_DEFAULTS, action: 'restart', host_id: 'alpha', container_id: container, force: true }))).toMatch(/force .*applies to stop and remove only/);
-    const logs = ok(await call(session, 'docker_container', { ...PYTHON_CONTAINER_DEFAULTS, action: 'logs', host_id: 'alpha', container_id: container })) as { container: string };
-    expect(logs.container).toBe(container);
+    const logs = ok(await call(session, 'docker_container', { ...PYTHON_CONTAINER_DEFAULTS, action: 'logs', host_id: 'alpha', container_id: container })) as { container_id: string; logs: string[] };
+    expect(logs.container_id).toBe(container);
+    expect(Array.isArray(logs.logs)).toBe(true);
     const page = ok(await call(session, 'docker_container', { ...PYTHON_CONTAINER_DEFAULTS, action: 'list', host_id: 'alpha' })) as { containers: unknown[] };
     expect(page.containers.length).toBeGreaterThanOrEqual(2);
   });
 
   it('serves the resources ports://, stacks://{host_id}/{stack_name} and containers://{host_id}/{container_id}', async () => {
     const read = async (uri: string) => JSON.parse(((await session.client.readResource({ uri })).contents[0] as { text: string }).text) as Record<string, unknown>;
-    expect(await read('ports://alpha')).toHaveProperty('ports');
+    expect(await read('ports://alpha')).toHaveProperty('port_mappings');
     const one = await read(`stacks://alpha/${stack}`);
-    expect(one).toMatchObject({ stack, content: STACK_FILE });
+    expect(one).toMatchObject({ stack_name: stack, content: STACK_FILE });
     expect((one.containers as unknown[]).length).toBe(2);
     const container = (await runningOf('web'))[0]!.name;
-    expect((await read(`containers://alpha/${container}`)).Name).toBe(`/${container}`);
+    expect((await read(`containers://alpha/${container}`)).name).toBe(`/${container}`);
+  });
+
+  it('takes the query parameters the Python tool documented, refuses others by name, and says "resource not found" (-32002) of what is not there', async () => {
+    const read = async (uri: string) => JSON.parse(((await session.client.readResource({ uri })).contents[0] as { text: string }).text) as Record<string, unknown>;
+    const all = await read('containers://alpha?all=true&limit=1');
+    expect(all.containers).toHaveLength(1);
+    expect(all.pagination).toMatchObject({ limit: 1, offset: 0, has_next: true });
+    expect(((await read('containers://alpha?all=1&limit=1000')).containers as { name: string }[]).map((c) => c.name)).toEqual(expect.arrayContaining((await runningOf()).map((c) => c.name)));
+    await expect(session.client.readResource({ uri: 'containers://alpha?bogus=1' })).rejects.toMatchObject({ code: -32602, message: expect.stringMatching(/unknown query parameter "bogus" .*it takes all, limit, offset/) });
+    await expect(session.client.readResource({ uri: 'containers://alpha?limit=x' })).rejects.toMatchObject({ code: -32602, message: expect.stringMatching(/limit="x"/) });
+    await expect(session.client.readResource({ uri: 'stacks://alpha?all=true' })).rejects.toMatchObject({ code: -32602, message: expect.stringMatching(/it takes none/) });
+    expect(await read('ports://alpha?include_stopped=true')).toHaveProperty('port_mappings');
+    for (const uri of ['stacks://nosuch', `stacks://alpha/${prefix}-nosuch`, `containers://alpha/${prefix}-nosuch`, 'docker://nosuch/info']) {
+      await expect(session.client.readResource({ uri }), uri).rejects.toMatchObject({ code: -32002, message: expect.stringMatching(/resource not found/) });
+    }
   });
 
   it('completes host_id, and stack_name on the host already chosen', async () => {
@@ -214,15 +235,15 @@ describe('a server started with --read-only', () => {
       docker_compose: ['list', 'view', 'ps', 'discover', 'logs'],
     });
     for (const tool of tools) expect(tool.annotations).toMatchObject({ readOnlyHint: true, destructiveHint: false });
-    expect(refusal(await call(session, 'docker_compose', { action: 'down', host_id: 'alpha', stack_name: stack, confirm: true }))).toMatch(/Input validation error.*action/s);
-    expect(refusal(await call(session, 'docker_hosts', { action: 'remove', host_id: 'gamma', confirm: true }))).toMatch(/Input validation error.*action/s);
-    expect(refusal(await call(session, 'docker_hosts', { action: 'cleanup', host_id: 'alpha', cleanup_type: 'aggressive', confirm: true }))).toMatch(/Input validation error.*cleanup_type/s);
+    expect(refusal(await call(session, 'docker_compose', { action: 'down', host_id: 'alpha', stack_name: stack, confirm: true }))).toMatch(/input validation error.*action/is);
+    expect(refusal(await call(session, 'docker_hosts', { action: 'remove', host_id: 'gamma', confirm: true }))).toMatch(/input validation error.*action/is);
+    expect(refusal(await call(session, 'docker_hosts', { action: 'cleanup', host_id: 'alpha', cleanup_type: 'aggressive', confirm: true }))).toMatch(/input validation error.*cleanup_type/is);
   });
 
   it('discover reports what it found and leaves hosts.yml as it was', async () => {
     const before = await readFile(file, 'utf8');
-    const found = ok(await call(session, 'docker_hosts', { action: 'discover', host_id: 'alpha' })) as { hosts: { value: { zfs: { appdataDataset: string } } }[]; config_updated: string[] };
-    expect(found.hosts[0]!.value.zfs.appdataDataset).toBe('alpha/appdata');
+    const found = ok(await call(session, 'docker_hosts', { action: 'discover', host_id: 'alpha' })) as { hosts: { zfs: { appdata_dataset: string } }[]; config_updated: string[] };
+    expect(found.hosts[0]!.zfs.appdata_dataset).toBe('alpha/appdata');
     expect(found.config_updated).toEqual([]);
     expect(await readFile(file, 'utf8')).toBe(before);
   });
@@ -312,7 +333,7 @@ describe('confirmation by elicitation, and list_changed', () => {
     session.answer = { action: 'accept', content: { confirm: true } };
     const added = ok(await call(session, 'docker_hosts', { ...PYTHON_HOSTS_DEFAULTS, action: 'add', host_id: `${prefix}-a`, ssh_host: '127.0.0.11', ssh_user: 'docker-mcp-tb', ssh_key_path: clientKey, appdata_path: '/srv/alpha/appdata' }));
     // add is followed by discovery, which records what ZFS the host has.
-    expect(added).toMatchObject({ added: `${prefix}-a`, discovery: { hosts: [{ hostId: `${prefix}-a`, ok: true }], config_updated: [`${prefix}-a`] } });
+    expect(added).toMatchObject({ added: `${prefix}-a`, discovery: { hosts: [{ host_id: `${prefix}-a` }], host_errors: [], config_updated: [`${prefix}-a`] } });
     expect(parseDocument(await readFile(file, 'utf8')).getIn(['hosts', `${prefix}-a`, 'zfs_dataset'])).toBe('alpha/appdata');
     session.answer = { action: 'accept', content: { confirm: true } };
     ok(await call(session, 'docker_hosts', { action: 'remove', host_id: `${prefix}-a` }));
@@ -327,7 +348,7 @@ describe('no hosts.yml yet', () => {
     const file = path.join(workDir, 'new', 'hosts.yml');
     const context = new McpContext(file);
     const session = await connect(context);
-    expect(ok(await call(session, 'docker_hosts', { action: 'list' }))).toEqual({ config: file, config_exists: false, hosts: [] });
+    expect(ok(await call(session, 'docker_hosts', { action: 'list' }))).toEqual({ success: true, action: 'list', config: file, config_exists: false, hosts: [], count: 0 });
     ok(await call(session, 'docker_hosts', { ...PYTHON_HOSTS_DEFAULTS, action: 'add', host_id: `${prefix}-b`, ssh_host: 'b.invalid', ssh_user: 'root' }));
     expect(await readFile(file, 'utf8')).toMatch(new RegExp(`^hosts:\\n  ${prefix}-b:\\n    hostname: b.invalid\\n    user: root\\n`));
     await session.client.close();

@@ -15,6 +15,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseDocument } from 'yaml';
 import type { DockerHost } from '../../src/docker/docker-host.js';
 import { listContainers } from '../../src/docker/containers.js';
 import { listMigrations } from '../../src/migration/journal.js';
@@ -25,26 +26,34 @@ import { authStackFile, cleanUpPrefix, type TestbedId } from './stack-fixture.js
 import { TESTBED_HOST_IDS, testbedHost } from './testbed.js';
 
 const builtBin = fileURLToPath(new URL('../../dist/src/cli/bin.js', import.meta.url));
-const prefix = `mcp${process.pid}`;
+// Runs beside other work on the same testbed can give their stacks a prefix of their own.
+const prefix = process.env.DOCKER_MCP_TEST_PREFIX ?? `mcp${process.pid}`;
+// DOCKER_MCP_TEST_WITHOUT_GUESTS=1: leave the QEMU guests alone (another run is using them); the container hosts only.
+const withoutGuests = process.env.DOCKER_MCP_TEST_WITHOUT_GUESTS === '1';
+const HOST_IDS = withoutGuests ? TESTBED_HOST_IDS.filter((id) => id !== 'delta' && id !== 'epsilon') : [...TESTBED_HOST_IDS];
 const hosts = {} as Record<TestbedId, DockerHost>;
 let workDir: string;
 let configFile: string;
 
-interface Envelope {
-  success: boolean;
-  action: string;
-  host_id?: string;
-  result: unknown;
-}
+/** Every answer: the action's own keys at the top, beside success, action and host_id. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Envelope = { success: boolean; action: string; host_id?: string } & Record<string, any>;
 
 function structured(result: CallToolResult): Envelope {
   expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
-  return result.structuredContent as unknown as Envelope;
+  // The text a model reads is the same answer, as compact JSON.
+  expect(JSON.parse((result.content[0] as { text: string }).text)).toEqual(result.structuredContent);
+  return result.structuredContent as Envelope;
 }
 
+/** A failure: isError, its text "kind: message", and the same for programs in structuredContent. */
 function errorText(result: CallToolResult): string {
   expect(result.isError).toBe(true);
-  return (result.content[0] as { text: string }).text;
+  const text = (result.content[0] as { text: string }).text;
+  const failure = result.structuredContent as { success: boolean; kind: string; error: string };
+  expect(failure.success).toBe(false);
+  expect(`${failure.kind}: ${failure.error}`).toBe(text);
+  return text;
 }
 
 const initializeRequest = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'probe', version: '1' } } };
@@ -57,7 +66,10 @@ beforeAll(async () => {
   configFile = path.join(workDir, 'hosts.yml');
   // The testbed's hosts plus what a user's file may hold besides hosts: both must survive edits.
   const testbed = await readFile(testbedHostsFile(), 'utf8');
-  await writeFile(configFile, `# my fleet, hand-written\n${testbed}\ntransfer:\n  bandwidth_limit: 100M  # kept\nserver:\n  port: 8000\n`);
+  const document = parseDocument(testbed);
+  if (withoutGuests) for (const guest of ['delta', 'epsilon']) document.deleteIn(['hosts', guest]);
+  const hostsText = document.toString();
+  await writeFile(configFile, `# my fleet, hand-written\n${hostsText}\ntransfer:\n  bandwidth_limit: 100M  # kept\nserver:\n  port: 8000\n`);
   for (const id of ['alpha', 'beta', 'gamma'] as const) {
     const host = await testbedHost(id);
     hosts[id] = { host, transport: new SshTransport(host) };
@@ -85,9 +97,23 @@ describe('MCP server over stdio (the built binary)', () => {
     await client.close();
   });
 
-  it('lists the three tools of the Python docker-mcp, each with input and output schemas and annotations', async () => {
+  it('lists the three tools of the Python docker-mcp, and beside each a reading one that is not flagged destructive', async () => {
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual(['docker_compose', 'docker_container', 'docker_hosts']);
+    expect(tools.map((t) => t.name).sort()).toEqual(['docker_compose', 'docker_compose_read', 'docker_container', 'docker_container_read', 'docker_hosts', 'docker_hosts_read']);
+    for (const tool of tools) {
+      expect(tool.annotations, tool.name).toEqual(
+        tool.name.endsWith('_read')
+          ? { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true }
+          : { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+      );
+    }
+    const hostsSchema = tools.find((t) => t.name === 'docker_hosts')!.inputSchema;
+    expect(hostsSchema.required ?? []).not.toContain('action');
+    expect((hostsSchema.properties as Record<string, { default?: unknown; minimum?: number }>).action?.default).toBe('list');
+    expect((hostsSchema.properties as Record<string, { default?: unknown; minimum?: number }>).port?.minimum).toBe(0);
+    expect(Object.keys(tools.find((t) => t.name === 'docker_hosts_read')!.inputSchema.properties as object).sort()).toEqual(['action', 'cleanup_type', 'host_id', 'port']);
+    expect(structured(await call(client, 'docker_hosts_read', { action: 'list' })).hosts).toHaveLength(HOST_IDS.length);
+    expect(errorText(await call(client, 'docker_compose_read', { action: 'down', host_id: 'alpha', stack_name: 'x' }))).toMatch(/^bad-input: input validation error for docker_compose_read: invalid action "down"/);
     const compose = tools.find((t) => t.name === 'docker_compose')!;
     const properties = compose.inputSchema.properties as Record<string, { enum?: string[] }>;
     expect(properties.action?.enum).toEqual(['list', 'view', 'deploy', 'up', 'down', 'restart', 'build', 'pull', 'ps', 'discover', 'logs', 'migrate']);
@@ -96,71 +122,77 @@ describe('MCP server over stdio (the built binary)', () => {
     }
     for (const tool of tools) {
       expect(tool.outputSchema?.properties).toHaveProperty('success');
-      expect(tool.annotations?.destructiveHint).toBe(true);
+      expect(tool.outputSchema?.properties).toHaveProperty('error');
+      for (const [name, parameter] of Object.entries(tool.inputSchema.properties as Record<string, { description?: string }>)) expect(parameter.description, `${tool.name}.${name}`).toBeTruthy();
     }
   });
 
   it('docker_hosts list and discover: ZFS on alpha, beta and the guests, none on gamma', async () => {
     const list = structured(await call(client, 'docker_hosts', { action: 'list' }));
-    expect((list.result as { hosts: { id: string }[] }).hosts.map((h) => h.id)).toEqual([...TESTBED_HOST_IDS]);
+    expect(list.hosts.map((h: { host_id: string }) => h.host_id)).toEqual(HOST_IDS);
+    expect(list.count).toBe(HOST_IDS.length);
 
     const discover = structured(await call(client, 'docker_hosts', { action: 'discover' }));
-    const rows = (discover.result as { hosts: { hostId: string; ok: boolean; value: { zfs: { available: boolean; appdataDataset: string | null } } }[] }).hosts;
-    expect(rows.map((r) => [r.hostId, r.ok, r.value.zfs.available, r.value.zfs.appdataDataset])).toEqual([
-      ['alpha', true, true, 'alpha/appdata'],
-      ['beta', true, true, 'beta/appdata'],
-      ['gamma', true, false, null],
-      ['delta', true, true, 'tank/appdata'],
-      ['epsilon', true, true, 'tank/appdata'],
-    ]);
+    const rows = discover.hosts as { host_id: string; zfs: { available: boolean; appdata_dataset: string | null } }[];
+    expect(discover.host_errors).toEqual([]);
+    expect(rows.map((r) => [r.host_id, r.zfs.available, r.zfs.appdata_dataset ?? null])).toEqual(
+      [
+        ['alpha', true, 'alpha/appdata'],
+        ['beta', true, 'beta/appdata'],
+        ['gamma', false, null],
+        ['delta', true, 'tank/appdata'],
+        ['epsilon', true, 'tank/appdata'],
+      ].filter(([id]) => HOST_IDS.includes(id as (typeof HOST_IDS)[number])),
+    );
   });
 
   it('docker_compose deploys a stack (validated first), lists it and shows its file as stored', async () => {
     const deployed = structured(await call(client, 'docker_compose', { action: 'deploy', host_id: 'alpha', stack_name: stack, compose_content: authStackFile(stack, 'alpha'), environment: { TZ: 'UTC' } }));
-    expect(deployed.result).toMatchObject({ stack, created: true });
+    expect(deployed).toMatchObject({ stack_name: stack, created: true, compose_file: `/srv/alpha/compose/${stack}/docker-compose.yml` });
     expect((await hosts.alpha.transport.exec(command(['cat', `/srv/alpha/compose/${stack}/.env`]))).stdout).toBe("TZ='UTC'\n");
 
     const listed = structured(await call(client, 'docker_compose', { action: 'list', host_id: 'alpha' }));
-    expect((listed.result as { name: string; running: number }[]).find((s) => s.name === stack)).toMatchObject({ running: 3 });
+    expect((listed.stacks as { name: string; running: number }[]).find((s) => s.name === stack)).toMatchObject({ running: 3 });
 
     const viewed = structured(await call(client, 'docker_compose', { action: 'view', host_id: 'alpha', stack_name: stack }));
-    expect((viewed.result as { content: string }).content).toBe(authStackFile(stack, 'alpha'));
+    expect(viewed.content).toBe(authStackFile(stack, 'alpha'));
   });
 
   it('docker_container lists the containers of every host at once, with paging', async () => {
     const listed = structured(await call(client, 'docker_container', { action: 'list', limit: 2 }));
-    const page = listed.result as { containers: { host_id: string; stack: string | null }[]; total: number; host_errors: unknown[] };
-    expect(page.containers).toHaveLength(2);
-    expect(page.total).toBeGreaterThanOrEqual(3);
-    expect(page.host_errors).toEqual([]);
+    expect(listed.containers).toHaveLength(2);
+    expect(listed.pagination).toMatchObject({ limit: 2, offset: 0, returned: 2, has_next: true, has_prev: false });
+    expect(listed.pagination.total).toBeGreaterThanOrEqual(3);
+    expect(listed.host_errors).toEqual([]);
     const ours = structured(await call(client, 'docker_container', { action: 'list', host_id: 'alpha', limit: 1000 }));
-    expect((ours.result as { containers: { stack: string | null }[] }).containers.filter((c) => c.stack === stack)).toHaveLength(3);
+    expect((ours.containers as { stack: string | null }[]).filter((c) => c.stack === stack)).toHaveLength(3);
   });
 
   it('drives the stack and its containers: ps, logs, restart, container info, stop, start, logs; ports and cleanup check', async () => {
     const ps = structured(await call(client, 'docker_compose', { action: 'ps', host_id: 'alpha', stack_name: stack }));
-    const containers = ps.result as { name: string; service: string; state: string }[];
+    const containers = ps.containers as { name: string; service: string; state: string }[];
     expect(containers.map((c) => c.service).sort()).toEqual(['authelia', 'authelia-mariadb', 'authelia-redis']);
     structured(await call(client, 'docker_compose', { action: 'restart', host_id: 'alpha', stack_name: stack }));
     const logs = structured(await call(client, 'docker_compose', { action: 'logs', host_id: 'alpha', stack_name: stack, lines: 5 }));
-    expect(typeof (logs.result as { output: string }).output).toBe('string');
+    expect(logs.stack_name).toBe(stack);
+    expect(Array.isArray(logs.logs)).toBe(true);
 
     const redis = containers.find((c) => c.service === 'authelia-redis')!.name;
     const info = structured(await call(client, 'docker_container', { action: 'info', host_id: 'alpha', container_id: redis }));
-    expect((info.result as { Name: string }).Name).toBe(`/${redis}`);
-    expect((structured(await call(client, 'docker_container', { action: 'stop', host_id: 'alpha', container_id: redis, timeout: 1 })).result as { state: string }).state).toBe('exited');
-    expect((structured(await call(client, 'docker_container', { action: 'start', host_id: 'alpha', container_id: redis })).result as { state: string }).state).toBe('running');
+    expect(info).toMatchObject({ container_id: redis, name: redis, state: 'running', stack, service: 'authelia-redis' });
+    expect(structured(await call(client, 'docker_container', { action: 'stop', host_id: 'alpha', container_id: redis, timeout: 1 })).state).toBe('exited');
+    expect(structured(await call(client, 'docker_container', { action: 'start', host_id: 'alpha', container_id: redis })).state).toBe('running');
     await hosts.alpha.transport.exec(command(['docker', 'exec', redis, 'sh', '-c', 'echo hello-from-redis > /proc/1/fd/1']));
     const containerLogs = structured(await call(client, 'docker_container', { action: 'logs', host_id: 'alpha', container_id: redis, lines: 10 }));
-    expect((containerLogs.result as { logs: string }).logs).toContain('hello-from-redis');
+    expect(containerLogs.logs).toContain('hello-from-redis');
 
     const ports = structured(await call(client, 'docker_hosts', { action: 'ports', host_id: 'alpha', port: 8080 }));
-    expect(ports.result).toMatchObject({ port: 8080, published_by_container: false, used_by: [] });
+    expect(ports).toMatchObject({ port: 8080, published_by_container: false, used_by: [] });
     const check = structured(await call(client, 'docker_hosts', { action: 'cleanup', host_id: 'alpha', cleanup_type: 'check' }));
-    expect((check.result as { usageBefore: { Type: string }[]; usageAfter: unknown }).usageBefore.map((u) => u.Type)).toContain('Images');
+    expect((check.usage_before as { type: string }[]).map((u) => u.type)).toContain('Images');
     expect(errorText(await call(client, 'docker_hosts', { action: 'cleanup', host_id: 'alpha', cleanup_type: 'aggressive' }))).toMatch(/confirm: true/);
     const tested = structured(await call(client, 'docker_hosts', { action: 'test_connection', host_id: 'gamma' }));
-    expect(tested.result).toMatchObject([{ hostId: 'gamma', ok: true, value: { ssh: { ok: true }, docker: { ok: true } } }]);
+    expect(tested).toMatchObject({ hosts: [{ host_id: 'gamma', ssh: { ok: true }, docker: { ok: true } }], host_errors: [] });
   });
 
   it('refuses destructive actions without confirm, and a hostile stack_name before anything runs on a host', async () => {
@@ -181,8 +213,8 @@ describe('MCP server over stdio (the built binary)', () => {
   it('migrate dry_run returns the plan and changes nothing', async () => {
     const before = await listContainers(hosts.beta);
     const planned = structured(await call(client, 'docker_compose', { action: 'migrate', host_id: 'alpha', target_host_id: 'beta', stack_name: stack, dry_run: true }));
-    const plan = planned.result as { dataPaths: { sourcePath: string; targetPath: string; method: string }[]; steps: unknown[] };
-    expect(plan.dataPaths.map((d) => [d.targetPath, d.method])).toEqual([
+    const plan = planned as unknown as { data_paths: { source_path: string; target_path: string; method: string }[]; steps: unknown[] };
+    expect(plan.data_paths.map((d) => [d.target_path, d.method])).toEqual([
       [`/srv/beta/appdata/${stack}-authelia`, 'zfs'],
       [`/srv/beta/appdata/${stack}-authelia-mariadb`, 'zfs'],
       [`/srv/beta/appdata/${stack}-authelia-redis`, 'zfs'],
@@ -199,8 +231,10 @@ describe('MCP server over stdio (the built binary)', () => {
       undefined,
       { onprogress: (p) => progress.push(p), timeout: 300_000, resetTimeoutOnProgress: true },
     )) as CallToolResult;
-    const report = structured(result).result as { target: string; downtimeSeconds: number; verified: unknown[] };
+    const report = structured(result) as unknown as { stack_name: string; target: string; downtime_seconds: number; verified: unknown[] };
+    expect(report.stack_name).toBe(stack);
     expect(report.target).toBe('beta');
+    expect(typeof report.downtime_seconds).toBe('number');
     expect(report.verified).toHaveLength(3);
 
     const messages = progress.map((p) => p.message ?? '');
@@ -243,7 +277,7 @@ describe('MCP server over stdio (the built binary)', () => {
     const stacks = await client.readResource({ uri: 'stacks://beta' });
     expect(JSON.parse((stacks.contents[0] as { text: string }).text).map((s: { name: string }) => s.name)).toContain(stack);
     const info = await client.readResource({ uri: 'docker://gamma/info' });
-    expect(JSON.parse((info.contents[0] as { text: string }).text)).toHaveProperty('ServerVersion');
+    expect(JSON.parse((info.contents[0] as { text: string }).text)).toHaveProperty('server_version');
   });
 
   it('an unknown host is a tool error naming the hosts there are, and the server keeps serving', async () => {
@@ -258,13 +292,13 @@ describe('MCP server over stdio (the built binary)', () => {
     await mkdir(path.dirname(sshConfig), { recursive: true });
     await writeFile(sshConfig, 'Host *\n  ServerAliveInterval 30\nHost nas-one\n  HostName 127.0.0.21\n  User backup\n  Port 2222\nHost alpha\n  HostName 127.0.0.11\n');
     const imported = structured(await call(client, 'docker_hosts', { action: 'import_ssh', ssh_config_path: '~/.ssh/config' }));
-    expect(imported.result).toMatchObject({ imported: ['nas-one'], skipped: [{ alias: 'alpha', reason: 'already in hosts.yml' }] });
+    expect(imported).toMatchObject({ imported: ['nas-one'], skipped: [{ alias: 'alpha', reason: 'already in hosts.yml' }] });
     // The Python tool's selected_hosts: one comma-separated string of aliases and 1-based positions.
     expect(errorText(await call(client, 'docker_hosts', { action: 'import_ssh', selected_hosts: 'nas-one, nope' }))).toMatch(/^bad-input: invalid selected_hosts "nope": not in the ssh config/);
     const again = structured(await call(client, 'docker_hosts', { action: 'import_ssh', selected_hosts: '1, alpha' }));
-    expect(again.result).toMatchObject({ imported: [], skipped: [{ alias: 'nas-one' }, { alias: 'alpha' }] });
+    expect(again).toMatchObject({ imported: [], skipped: [{ alias: 'nas-one' }, { alias: 'alpha' }] });
     const list = structured(await call(client, 'docker_hosts', { action: 'list' }));
-    expect((list.result as { hosts: { id: string }[] }).hosts.find((h) => h.id === 'nas-one')).toMatchObject({ hostname: 'nas-one', user: 'backup', port: 2222 });
+    expect((list.hosts as { host_id: string }[]).find((h) => h.host_id === 'nas-one')).toMatchObject({ hostname: 'nas-one', user: 'backup', port: 2222 });
     structured(await call(client, 'docker_hosts', { action: 'remove', host_id: 'nas-one', confirm: true }));
   });
 
@@ -321,9 +355,9 @@ describe('MCP server over Streamable HTTP', () => {
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
     const client = new Client({ name: 'docker-mcp-test', version: '1.0.0' });
     await client.connect(new StreamableHTTPClientTransport(new URL(url)));
-    expect((await client.listTools()).tools).toHaveLength(3);
+    expect((await client.listTools()).tools).toHaveLength(6);
     const listed = structured(await call(client, 'docker_container', { action: 'list', all_containers: true }));
-    expect((listed.result as { host_errors: unknown[] }).host_errors).toEqual([]);
+    expect(listed.host_errors).toEqual([]);
     expect(errorText(await call(client, 'docker_compose', { action: 'view', host_id: 'alpha', stack_name: 'bad name' }))).toMatch(/stack_name/);
     await client.close();
   });
@@ -338,19 +372,19 @@ describe('MCP server over Streamable HTTP', () => {
       const host = (['alpha', 'beta', 'gamma'] as const)[i % 3]!;
       switch (i % 5) {
         case 0:
-          return call(client, 'docker_hosts', { action: 'list' }).then((r) => expect((structured(r).result as { hosts: { id: string }[] }).hosts.map((h) => h.id)).toEqual([...TESTBED_HOST_IDS]));
+          return call(client, 'docker_hosts', { action: 'list' }).then((r) => expect((structured(r).hosts as { host_id: string }[]).map((h) => h.host_id)).toEqual(HOST_IDS));
         case 1:
           return call(client, 'docker_container', { action: 'list', host_id: host, all_containers: true, limit: 1000 }).then((r) => {
-            const page = structured(r).result as { containers: { host_id: string }[]; host_errors: unknown[] };
+            const page = structured(r) as unknown as { containers: { host_id: string }[]; host_errors: unknown[] };
             expect(page.host_errors).toEqual([]);
             expect(new Set(page.containers.map((c) => c.host_id))).toEqual(new Set(page.containers.length > 0 ? [host] : []));
           });
         case 2:
-          return call(client, 'docker_compose', { action: 'view', host_id: 'gamma', stack_name: stack }).then((r) => expect((structured(r).result as { content: string }).content).toBe(compose));
+          return call(client, 'docker_compose', { action: 'view', host_id: 'gamma', stack_name: stack }).then((r) => expect(structured(r).content).toBe(compose));
         case 3:
-          return call(client, 'docker_compose', { action: 'ps', host_id: 'gamma', stack_name: stack }).then((r) => expect((structured(r).result as { service: string; state: string }[]).map((c) => [c.service, c.state])).toEqual([['web', 'running']]));
+          return call(client, 'docker_compose', { action: 'ps', host_id: 'gamma', stack_name: stack }).then((r) => expect((structured(r).containers as { service: string; state: string }[]).map((c) => [c.service, c.state])).toEqual([['web', 'running']]));
         default:
-          return call(client, 'docker_hosts', { action: 'test_connection', host_id: host }).then((r) => expect(structured(r).result).toMatchObject([{ hostId: host, ok: true, value: { ssh: { ok: true } } }]));
+          return call(client, 'docker_hosts', { action: 'test_connection', host_id: host }).then((r) => expect(structured(r)).toMatchObject({ hosts: [{ host_id: host, ssh: { ok: true } }], host_errors: [] }));
       }
     });
     await Promise.all(calls);
@@ -447,7 +481,7 @@ describe('MCP server over Streamable HTTP', () => {
 
     const client = new Client({ name: 'docker-mcp-test', version: '1.0.0' });
     await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
-    expect((await client.listTools()).tools).toHaveLength(3);
+    expect((await client.listTools()).tools).toHaveLength(6);
     await client.close();
   });
 });

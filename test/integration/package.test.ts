@@ -65,7 +65,7 @@ describe(`the ${manifest.name} package`, () => {
       expect(client.getServerVersion()).toMatchObject({ name: 'docker-mcp', version: manifest.version });
       const tested = (await client.callTool({ name: 'docker_hosts', arguments: { action: 'test_connection', host_id: 'alpha' } })) as CallToolResult;
       expect(tested.isError, JSON.stringify(tested.content)).toBeFalsy();
-      expect(tested.structuredContent).toMatchObject({ success: true, result: [{ hostId: 'alpha', ok: true, value: { ssh: { ok: true }, docker: { ok: true } } }] });
+      expect(tested.structuredContent).toMatchObject({ success: true, hosts: [{ host_id: 'alpha', ssh: { ok: true }, docker: { ok: true } }], host_errors: [] });
     } finally {
       await client.close();
     }

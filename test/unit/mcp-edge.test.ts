@@ -39,8 +39,10 @@ describe('MCP input checks, before any host is touched', () => {
           const result = (await client.callTool({ name: 'docker_compose', arguments: { action: 'up', host_id: 'alpha', stack_name: stackName } })) as CallToolResult;
           expect(result.isError).toBe(true);
           const text = (result.content[0] as { text: string }).text;
-          expect(text).toMatch(/Input validation error.*stack_name/s);
+          expect(text).toMatch(/^bad-input: input validation error for docker_compose: invalid stack_name /s);
           expect(text).not.toMatch(/does not exist|hosts\.yml/);
+          // The same failure for programs, as every failure: success false, its kind and message.
+          expect(result.structuredContent).toEqual({ success: false, action: 'up', host_id: 'alpha', kind: 'bad-input', error: text.slice('bad-input: '.length) });
         },
       ),
       { numRuns: 200 },
@@ -256,5 +258,32 @@ describe('the bearer token', () => {
 
   it('a session idle for minutes is closed by default, not after half an hour', () => {
     expect(DEFAULT_IDLE_TIMEOUT_MS).toBeLessThanOrEqual(5 * 60_000);
+  });
+});
+
+describe('MCP prompts', () => {
+  it('are listed, and each one, filled in, names the tools to call', async () => {
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    await createMcpServer(new McpContext('/nonexistent/docker-mcp-unit/hosts.yml'), 'test').connect(serverSide);
+    const client = new Client({ name: 'unit', version: '1' });
+    await client.connect(clientSide);
+    const { prompts } = await client.listPrompts();
+    expect(prompts.map((p) => p.name).sort()).toEqual(['move-stack', 'why-is-stack-down']);
+    const move = await client.getPrompt({ name: 'move-stack', arguments: { stack_name: 'web', host_id: 'alpha', target_host_id: 'beta' } });
+    expect((move.messages[0]!.content as { text: string }).text).toMatch(/web from alpha to beta[\s\S]*docker_compose migrate with dry_run: true/);
+    const down = await client.getPrompt({ name: 'why-is-stack-down', arguments: { stack_name: 'web', host_id: 'alpha' } });
+    expect((down.messages[0]!.content as { text: string }).text).toMatch(/docker_compose_read ps[\s\S]*docker_hosts_read test_connection/);
+    await client.close();
+  });
+
+  it('on a read-only server, only the one that changes nothing, naming the tools as that server has them', async () => {
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    await createMcpServer(new McpContext('/nonexistent/docker-mcp-unit/hosts.yml', { readOnly: true }), 'test').connect(serverSide);
+    const client = new Client({ name: 'unit', version: '1' });
+    await client.connect(clientSide);
+    expect((await client.listPrompts()).prompts.map((p) => p.name)).toEqual(['why-is-stack-down']);
+    const down = await client.getPrompt({ name: 'why-is-stack-down', arguments: { stack_name: 'web', host_id: 'alpha' } });
+    expect((down.messages[0]!.content as { text: string }).text).not.toMatch(/_read/);
+    await client.close();
   });
 });

@@ -3,12 +3,13 @@
  * hosts, with the actions and parameters of the Python docker-mcp's tool of
  * the same name, plus `cold` and `resume`.
  */
+import path from 'node:path';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { enabledHosts, findHost } from '../../config/load.js';
 import { discoverStacks } from '../../docker/stack-source.js';
 import { deployQuestion } from '../../docker/deploy-review.js';
-import { deployStack, listStacks, previewDeploy, stackAction, stackContainers, viewStack } from '../../docker/stacks.js';
+import { deployStack, listStacks, previewDeploy, stackAction, stackContainers, viewStack, type StackSummary } from '../../docker/stacks.js';
 import { InvalidInputError } from '../../errors.js';
 import { forEachHost } from '../../host/fan-out.js';
 import { migrateStack, planStackMigration } from '../../migration/execute.js';
@@ -18,15 +19,20 @@ import { parseBwlimit } from '../../transfer/bwlimit.js';
 import { confirmer, type Confirm } from '../confirm.js';
 import type { McpContext } from '../context.js';
 import { progressReporter, type ToolExtra } from '../progress.js';
-import { answer, toolOutputShape } from '../tool-result.js';
+import { answer, toolOutputSchema, type ActionResult } from '../tool-result.js';
+import type { ToolTable } from '../tool-table.js';
+import { allHostsAnswer, logLines, page } from './answers.js';
 import { composeArguments } from './compose-options.js';
-import { ALL_HOSTS, offeredActions, optional, optionalText, refuseFollow, required } from './params.js';
+import { ALL_HOSTS, offeredParameters, offeredActions, optional, optionalText, refuseFollow, required } from './params.js';
+import { annotationsFor, type ToolVariant } from './variants.js';
 
 const ACTIONS = ['list', 'view', 'deploy', 'up', 'down', 'restart', 'build', 'pull', 'ps', 'discover', 'logs', 'migrate'] as const;
 const READ_ONLY_ACTIONS = ['list', 'view', 'ps', 'discover', 'logs'] as const;
+/** The parameters the reading actions take: all the reading variant shows. */
+const READ_PARAMETERS = ['host_id', 'stack_name', 'options', 'limit', 'offset', 'lines', 'follow'] as const;
 
 const inputShape = {
-  action: z.enum(ACTIONS),
+  action: z.enum(ACTIONS).describe('what to do'),
   host_id: optionalText(z.string().max(63)).describe('the host (list: every enabled host when absent or "all"; migrate: the source)'),
   stack_name: optionalText(
     z
@@ -42,6 +48,8 @@ const inputShape = {
     'up: force_recreate, build, pull, pull_policy; down: volumes, remove_orphans; restart: timeout; pull: ignore_pull_failures; build: no_cache, pull; ' +
       'up, down, restart, pull, build, ps: services (comma-separated). Values "true"/"false". Any other key is refused.',
   ),
+  limit: z.number().int().min(1).max(1000).default(100).describe('list, discover: page size'),
+  offset: z.number().int().min(0).default(0).describe('list, discover: stacks to skip'),
   lines: z.number().int().min(1).max(10_000).default(100).describe('logs: how many of the last lines per service (at most the last 4 MiB are returned; truncated: true says the start was cut)'),
   follow: z.boolean().default(false).describe('logs: must be false: a tool call answers once (refused when true)'),
   dry_run: z.boolean().default(false).describe('migrate: only plan; deploy: say what it would write and ask; both change nothing'),
@@ -59,51 +67,68 @@ const inputShape = {
   ),
 };
 
-type Input = z.infer<z.ZodObject<typeof inputShape>>;
+type Input = z.output<z.ZodObject<typeof inputShape>>;
 
-export function registerComposeTool(server: McpServer, context: McpContext): void {
-  const readOnly = context.readOnly;
-  server.registerTool(
-    'docker_compose',
-    {
-      title: 'Docker Compose stacks',
-      description: readOnly
-        ? 'Compose stacks on the configured hosts (read-only server). Actions: list, view (the compose file), ps, logs (lines), discover (which data paths each stack uses).'
-        : 'Compose stacks on the configured hosts. Actions: list, view (the compose file), deploy (compose_content validated by compose first; environment, pull_images, recreate; ' +
-          "confirmed when it replaces a stack, whose old files are kept as .bak, or reaches outside the stack's data; dry_run shows what it would ask), " +
-          'up, down (confirmed), restart, build, pull, ps, logs (lines), discover (which data paths each stack uses); options names compose flags; ' +
-          'migrate (move the stack with all its data from host_id to target_host_id: ZFS send/receive per service or rsync, verified, rolled back on failure; ' +
-          'dry_run shows the plan; confirmed otherwise; sends progress notifications).',
-      inputSchema: { ...inputShape, action: z.enum(offeredActions(ACTIONS, READ_ONLY_ACTIONS, readOnly)) },
-      outputSchema: toolOutputShape,
-      annotations: { readOnlyHint: readOnly, destructiveHint: !readOnly, idempotentHint: false, openWorldHint: true },
+const stackRowSchema = z.looseObject({ name: z.string(), running: z.number() });
+const outputSchema = toolOutputSchema({
+  stacks: z.array(stackRowSchema).optional().describe('list: one page of stacks (each with host_id when every host was asked); discover: what data each stack uses'),
+  pagination: z.looseObject({ total: z.number(), limit: z.number(), offset: z.number(), returned: z.number(), has_next: z.boolean(), has_prev: z.boolean() }).optional().describe('list, discover: where this page is'),
+  host_errors: z.array(z.looseObject({ host_id: z.string(), kind: z.string(), error: z.string() })).optional().describe('list of every host: hosts that did not answer, and why'),
+  stack_name: z.string().optional().describe('the stack acted on'),
+  content: z.string().optional().describe('view: the compose file as stored'),
+  containers: z.array(z.looseObject({ name: z.string(), state: z.string() })).optional().describe('ps: the stack\'s containers'),
+  logs: z.array(z.string()).optional().describe('logs: the last lines of every service, oldest first'),
+  output: z.string().optional().describe('deploy, up, down, restart, build, pull: what compose printed'),
+  compose_file: z.string().optional().describe('deploy: the file written'),
+  steps: z.array(z.unknown()).optional().describe('migrate with dry_run: the plan, step by step'),
+});
+
+export function registerComposeTool(tools: ToolTable, server: McpServer, context: McpContext, variant: ToolVariant): void {
+  const { readOnly } = variant;
+  tools.add({
+    name: variant.name,
+    title: 'Docker Compose stacks',
+    description: readOnly
+      ? 'Compose stacks on the configured hosts (reading only: changes nothing). Actions: list (limit/offset), view (the compose file), ps, logs (lines), discover (which data paths each stack uses; limit/offset).'
+      : 'Compose stacks on the configured hosts. Actions: list (limit/offset), view (the compose file), deploy (compose_content validated by compose first; environment, pull_images, recreate; ' +
+        "confirmed when it replaces a stack, whose old files are kept as .bak, or reaches outside the stack's data; dry_run shows what it would ask), " +
+        'up, down (confirmed), restart, build, pull, ps, logs (lines), discover (which data paths each stack uses; limit/offset); options names compose flags; ' +
+        'migrate (move the stack with all its data from host_id to target_host_id: ZFS send/receive per service or rsync, verified, rolled back on failure; ' +
+        'dry_run shows the plan; confirmed otherwise; sends progress notifications).',
+    inputShape: { ...offeredParameters(inputShape, READ_PARAMETERS, readOnly), action: z.enum(offeredActions(ACTIONS, READ_ONLY_ACTIONS, readOnly)).describe('what to do') },
+    outputSchema,
+    annotations: annotationsFor(readOnly),
+    // The reading variant's input has only its parameters; the others are absent, as when not sent.
+    run: (parsed, extra) => {
+      const input = parsed as Input;
+      return answer(input.action, input.host_id, () => runComposeAction(context, input, extra, confirmer(server.server, extra)));
     },
-    (input, extra) => answer(input.action, input.host_id, () => runComposeAction(context, input, extra, confirmer(server.server, extra))),
-  );
+  });
 }
 
-async function runComposeAction(context: McpContext, input: Input, extra: ToolExtra, confirm: Confirm): Promise<unknown> {
+async function runComposeAction(context: McpContext, input: Input, extra: ToolExtra, confirm: Confirm): Promise<ActionResult> {
   if (input.action === 'list' && (input.host_id === undefined || input.host_id === ALL_HOSTS)) {
     const config = await context.config();
-    return forEachHost(enabledHosts(config), (host) => listStacks(context.attach(host)));
+    const { items, host_errors } = allHostsAnswer(await forEachHost(enabledHosts(config), async (host) => (await listStacks(context.attach(host))).map(stackRow)));
+    return { ...page('stacks', items, input), host_errors };
   }
   if (input.action === 'migrate') return migrate(context, input, extra, confirm);
   // Refused before any host is touched, as every bad parameter.
   const { flags, services } = composeArguments(input.action, input.options);
-  const target = await context.dockerHost(required(input.host_id, 'host_id'));
-  const stack = () => required(input.stack_name, 'stack_name');
+  const target = await context.dockerHost(required(input.host_id, 'host_id', input.action));
+  const stack = () => required(input.stack_name, 'stack_name', input.action);
   const progress = progressReporter(extra);
   switch (input.action) {
     case 'list':
-      return listStacks(target);
+      return page('stacks', (await listStacks(target)).map(stackRow), input);
     case 'view':
-      return viewStack(target, stack());
+      return { stack_name: stack(), ...(await viewStack(target, stack())) };
     case 'deploy': {
-      const content = required(input.compose_content, 'compose_content');
+      const content = required(input.compose_content, 'compose_content', input.action);
       const environment = input.environment ? { environment: input.environment } : {};
       if (input.dry_run) {
         const review = await previewDeploy(target, stack(), content, environment);
-        return { dry_run: true, ...review, question: review.needsConfirmation ? deployQuestion(review) : null };
+        return { stack_name: stack(), dry_run: true, ...review, question: review.needsConfirmation ? deployQuestion(review) : null };
       }
       progress.step(`deploying ${stack()} on ${target.host.id}`);
       const deployed = await deployStack(target, stack(), content, {
@@ -116,11 +141,12 @@ async function runComposeAction(context: McpContext, input: Input, extra: ToolEx
         },
       });
       progress.step(`${stack()} deployed`);
-      return deployed;
+      const { stack: _stack, file, ...rest } = deployed;
+      return { stack_name: stack(), compose_file: file, ...rest };
     }
     case 'down':
       await confirm(input.confirm, { effect: `down stops and removes the containers of ${stack()} on ${target.host.id}${flags.includes('--volumes') ? ', and its named volumes with their data' : ''}` });
-      return stackAction(target, stack(), 'down', { signal: extra.signal, flags, services });
+      return { stack_name: stack(), ...(await stackAction(target, stack(), 'down', { signal: extra.signal, flags, services })) };
     case 'up':
     case 'restart':
     case 'build':
@@ -128,21 +154,23 @@ async function runComposeAction(context: McpContext, input: Input, extra: ToolEx
       progress.step(`${input.action} ${stack()} on ${target.host.id}`);
       const done = await stackAction(target, stack(), input.action, { signal: extra.signal, flags, services });
       progress.step(`${input.action} ${stack()} done`);
-      return done;
+      return { stack_name: stack(), ...done };
     }
-    case 'logs':
+    case 'logs': {
       refuseFollow(input.follow);
-      return stackAction(target, stack(), 'logs', { tail: input.lines });
+      const { output, ...rest } = await stackAction(target, stack(), 'logs', { tail: input.lines });
+      return { stack_name: stack(), logs: logLines(output), ...rest };
+    }
     case 'ps': {
       const containers = await stackContainers(target, stack());
-      return services.length === 0 ? containers : containers.filter((c) => c.service !== null && services.includes(c.service));
+      return { stack_name: stack(), containers: services.length === 0 ? containers : containers.filter((c) => c.service !== null && services.includes(c.service)) };
     }
     case 'discover':
-      return discoverStacks(target, input.stack_name);
+      return page('stacks', await discoverStacks(target, input.stack_name), input);
   }
 }
 
-async function migrate(context: McpContext, input: Input, extra: ToolExtra, confirm: Confirm): Promise<unknown> {
+async function migrate(context: McpContext, input: Input, extra: ToolExtra, confirm: Confirm): Promise<ActionResult> {
   if (input.options !== undefined && Object.keys(input.options).length > 0) {
     throw new InvalidInputError('options', JSON.stringify(input.options), 'are not taken by migrate; its own parameters are dry_run, cold, remove_source, keep_failed, force, bwlimit, resume');
   }
@@ -168,28 +196,29 @@ async function migrate(context: McpContext, input: Input, extra: ToolExtra, conf
   }
 }
 
-async function planMigration(context: McpContext, input: Input): Promise<unknown> {
-  const source = await context.dockerHost(required(input.host_id, 'host_id'));
-  const target = await context.dockerHost(required(input.target_host_id, 'target_host_id'));
-  return planStackMigration(source, target, required(input.stack_name, 'stack_name'), { cold: input.cold });
+async function planMigration(context: McpContext, input: Input): Promise<ActionResult> {
+  const source = await context.dockerHost(required(input.host_id, 'host_id', input.action));
+  const target = await context.dockerHost(required(input.target_host_id, 'target_host_id', input.action));
+  const stack = required(input.stack_name, 'stack_name', input.action);
+  return { stack_name: stack, ...(await planStackMigration(source, target, stack, { cold: input.cold })) };
 }
 
-async function runMigration(context: McpContext, input: Input, extra: ToolExtra, confirm: Confirm): Promise<unknown> {
+async function runMigration(context: McpContext, input: Input, extra: ToolExtra, confirm: Confirm): Promise<ActionResult> {
   const progress = progressReporter(extra);
   const run = { onProgress: progress.listener, signal: extra.signal };
   if (input.resume !== undefined) {
     await confirm(input.confirm, { effect: `resuming migration ${input.resume} finishes it or rolls it back on both hosts` });
     const config = await context.config();
-    return resumeMigration(input.resume, (hostId) => context.attach(findHost(config, hostId)), run);
+    return { ...(await resumeMigration(input.resume, (hostId) => context.attach(findHost(config, hostId)), run)) };
   }
-  const source = await context.dockerHost(required(input.host_id, 'host_id'));
-  const target = await context.dockerHost(required(input.target_host_id, 'target_host_id'));
-  const stack = required(input.stack_name, 'stack_name');
+  const source = await context.dockerHost(required(input.host_id, 'host_id', input.action));
+  const target = await context.dockerHost(required(input.target_host_id, 'target_host_id', input.action));
+  const stack = required(input.stack_name, 'stack_name', input.action);
   await confirm(input.confirm, {
     effect: `migrating ${stack} stops it on ${source.host.id} and starts it on ${target.host.id}${input.remove_source ? `, then deletes its folder and data on ${source.host.id}` : ''}`,
     retry: 'run with dry_run to see the plan, then repeat with confirm: true',
   });
-  return migrateStack(source, target, stack, {
+  const report = await migrateStack(source, target, stack, {
     ...run,
     cold: input.cold,
     force: input.force,
@@ -198,4 +227,10 @@ async function runMigration(context: McpContext, input: Input, extra: ToolExtra,
     yes: input.remove_source,
     ...(input.bwlimit === undefined ? {} : { bwlimit: parseBwlimit(input.bwlimit) }),
   });
+  return { stack_name: stack, ...report };
+}
+
+/** A stack as a list row: its folder only when compose_file does not already say it. */
+function stackRow({ folder, ...stack }: StackSummary): Omit<StackSummary, 'folder'> & { folder?: string } {
+  return folder !== null && stack.composeFile !== null && path.posix.dirname(stack.composeFile) === folder ? stack : { ...stack, ...(folder === null ? {} : { folder }) };
 }

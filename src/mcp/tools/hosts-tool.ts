@@ -18,30 +18,35 @@ import { validateHostId } from '../../names/validate.js';
 import { readSshAliases, resolveSshAlias, sshConfigFileForImport } from '../../ssh/ssh-config.js';
 import { confirmer, type Confirm } from '../confirm.js';
 import type { McpContext } from '../context.js';
-import { answer, toolOutputShape } from '../tool-result.js';
-import { ALL_HOSTS, commaList, offeredActions, optional, optionalText, required } from './params.js';
+import { answer, toolOutputSchema, type ActionResult } from '../tool-result.js';
+import type { ToolTable } from '../tool-table.js';
+import { eachHostAnswer } from './answers.js';
+import { ALL_HOSTS, offeredParameters, absentAs, commaList, offeredActions, optional, optionalText, required } from './params.js';
+import { annotationsFor, type ToolVariant } from './variants.js';
 
 const ACTIONS = ['list', 'add', 'edit', 'remove', 'test_connection', 'discover', 'ports', 'import_ssh', 'cleanup'] as const;
 /** discover only reports in read-only mode (it records nothing), and cleanup only checks. */
 const READ_ONLY_ACTIONS = ['list', 'test_connection', 'discover', 'ports', 'cleanup'] as const;
+/** The parameters the reading actions take: all the reading variant shows. */
+const READ_PARAMETERS = ['host_id', 'port', 'cleanup_type'] as const;
 
 const inputShape = {
   // The Python tool lists hosts when no action is given.
-  action: z.preprocess((value) => value ?? 'list', z.enum(ACTIONS)).describe('what to do (default list)'),
+  action: absentAs(z.enum(ACTIONS).default('list')).describe('what to do; absent or null: list'),
   host_id: optionalText(z.string().max(63)).describe('the host, as named in hosts.yml (test_connection, discover: all enabled hosts when absent or "all")'),
   ssh_host: optionalText(z.string().max(255)).describe('add/edit: address or ~/.ssh/config alias'),
   ssh_user: optionalText(z.string().max(64)).describe('add/edit: SSH user'),
-  ssh_port: optional(z.number().int().min(1).max(65535), [0]).describe('add/edit: SSH port (default 22)'),
+  ssh_port: optional(z.number().int().min(0).max(65535), [0]).describe('add/edit: SSH port; absent or 0: 22 on add, unchanged on edit'),
   ssh_key_path: optionalText(z.string().max(4096)).describe('add/edit: private key file'),
-  description: optionalText(z.string().max(1000)),
-  tags: optional(z.array(z.string().max(64)).max(64)),
+  description: optionalText(z.string().max(1000)).describe('add/edit: a note on the host, for people'),
+  tags: optional(z.array(z.string().max(64)).max(64)).describe('add/edit: labels for the host (a list; replaces the old ones on edit)'),
   compose_path: optionalText(z.string().max(4096)).describe('add/edit: where stacks live on the host'),
   appdata_path: optionalText(z.string().max(4096)).describe('add/edit: where service data lives on the host'),
-  zfs_capable: optional(z.boolean()),
+  zfs_capable: optional(z.boolean()).describe('add/edit: appdata_path is on ZFS (discover finds and records it; true when zfs_dataset is given)'),
   zfs_dataset: optionalText(z.string().max(255)).describe('add/edit: the dataset behind appdata_path'),
-  enabled: optional(z.boolean()),
-  port: optional(z.number().int().min(1).max(65535), [0]).describe('ports: tell whether this host port is published by a container (0: list them all)'),
-  cleanup_type: optional(z.enum(CLEANUP_LEVELS)).describe('cleanup: check (report only), safe, moderate or aggressive; volumes are never pruned'),
+  enabled: optional(z.boolean()).describe('add/edit: false keeps the host in hosts.yml but out of every "all hosts" action; absent: true on add, unchanged on edit'),
+  port: optional(z.number().int().min(0).max(65535), [0]).describe('ports: tell whether this host port is published by a container; absent or 0: list them all'),
+  cleanup_type: absentAs(z.enum(CLEANUP_LEVELS).default('check')).describe('cleanup: check (report only), safe, moderate or aggressive; volumes are never pruned'),
   ssh_config_path: optionalText(z.string().max(4096)).describe("import_ssh: only ~/.ssh/config is read over MCP; kept for the Python tool's callers"),
   selected_hosts: commaList(255, 256).describe('import_ssh: only these aliases: a list, or one comma-separated string of aliases and 1-based positions; "all" for every one'),
   confirm: optional(z.boolean()).describe(
@@ -49,36 +54,59 @@ const inputShape = {
   ),
 };
 
-type Input = z.infer<z.ZodObject<typeof inputShape>>;
+type Input = z.output<z.ZodObject<typeof inputShape>>;
 
-export function registerHostsTool(server: McpServer, context: McpContext): void {
-  const readOnly = context.readOnly;
-  server.registerTool(
-    'docker_hosts',
-    {
+const hostErrors = z.array(z.looseObject({ host_id: z.string(), kind: z.string(), error: z.string() }));
+const outputSchema = toolOutputSchema({
+  hosts: z.array(z.looseObject({ host_id: z.string() })).optional().describe('list: the hosts of hosts.yml; test_connection, discover: what each host answered'),
+  count: z.number().optional().describe('list: how many hosts'),
+  host_errors: hostErrors.optional().describe('test_connection, discover: hosts that could not be probed, and why'),
+  config: z.string().optional().describe('the hosts.yml read or written'),
+  port_mappings: z.array(z.looseObject({ host_port: z.number(), container: z.string() })).optional().describe('ports: the host ports published by containers'),
+  added: z.string().optional().describe('add: the host added'),
+  edited: z.string().optional().describe('edit: the host edited'),
+  removed: z.string().optional().describe('remove: the host removed'),
+  imported: z.array(z.string()).optional().describe('import_ssh: the aliases added'),
+});
+
+export function registerHostsTool(tools: ToolTable, server: McpServer, context: McpContext, variant: ToolVariant): void {
+  const { readOnly } = variant;
+  tools.add({
+      name: variant.name,
       title: 'Docker hosts',
       description: readOnly
-        ? 'The Docker hosts in hosts.yml (read-only server). Actions: list; test_connection (ssh, key and docker answer?); discover (docker, compose flavour, ZFS, rsync, free space; reported, not recorded); ports (published ports); cleanup with cleanup_type check (what could be removed).'
+        ? 'The Docker hosts in hosts.yml (reading only: changes nothing). Actions: list; test_connection (ssh, key and docker answer?); discover (docker, compose flavour, ZFS, rsync, free space; reported, not recorded); ports (published ports); cleanup with cleanup_type check (what could be removed).'
         : 'Manage the Docker hosts in hosts.yml and probe them over SSH. Actions: list; add (then discovers the host; confirmed when it names ssh_key_path), edit (confirmed, showing old and new values), remove (confirmed); ' +
           'test_connection (ssh, key and docker answer?); discover (docker, compose flavour, ZFS, rsync, free space; records zfs_capable/zfs_dataset); ' +
           'ports (published ports); import_ssh (hosts from ~/.ssh/config, then discovers them); cleanup (cleanup_type check|safe|moderate|aggressive, confirmed unless check).',
-      inputSchema: {
-        ...inputShape,
-        action: z.preprocess((value) => value ?? 'list', z.enum(offeredActions(ACTIONS, READ_ONLY_ACTIONS, readOnly))).describe('what to do (default list)'),
-        ...(readOnly ? { cleanup_type: optional(z.enum(['check'])).describe('cleanup: check, report only (read-only server)') } : {}),
+      inputShape: {
+        ...offeredParameters(inputShape, READ_PARAMETERS, readOnly),
+        action: absentAs(z.enum(offeredActions(ACTIONS, READ_ONLY_ACTIONS, readOnly)).default('list')).describe('what to do; absent or null: list'),
+        ...(readOnly ? { cleanup_type: absentAs(z.enum(['check']).default('check')).describe('cleanup: check, report only (reading only: changes nothing)') } : {}),
       },
-      outputSchema: toolOutputShape,
-      annotations: { readOnlyHint: readOnly, destructiveHint: !readOnly, idempotentHint: false, openWorldHint: true },
-    },
-    (input, extra) => answer(input.action, input.host_id, () => runHostsAction(context, input as Input, confirmer(server.server, extra))),
-  );
+      outputSchema,
+      annotations: annotationsFor(readOnly),
+      // The reading variant's input has only its parameters; the others are absent, as when not sent.
+      run: (parsed, extra) => {
+        const input = parsed as Input;
+        return answer(input.action, input.host_id, () => runHostsAction(context, input, confirmer(server.server, extra), readOnly));
+      },
+  });
 }
 
-async function runHostsAction(context: McpContext, input: Input, confirm: Confirm): Promise<unknown> {
+async function runHostsAction(context: McpContext, input: Input, confirm: Confirm, readOnly: boolean): Promise<ActionResult> {
   const config = await context.config();
   switch (input.action) {
     case 'list':
-      return { config: config.location.path, config_exists: config.location.exists, hosts: config.hosts.map(summarizeHost) };
+      return {
+        config: config.location.path,
+        config_exists: config.location.exists,
+        hosts: config.hosts.map((host) => {
+          const { id, ...rest } = summarizeHost(host);
+          return { host_id: id, ...rest };
+        }),
+        count: config.hosts.length,
+      };
     case 'add':
       return addHost(context, config, input, confirm);
     case 'edit':
@@ -93,20 +121,22 @@ async function runHostsAction(context: McpContext, input: Input, confirm: Confir
       return { removed: hostId, config: config.location.path };
     }
     case 'test_connection':
-      return forEachHost(selectHosts(config, input.host_id), (host) => testConnection(context.ssh.get(host)));
-    case 'discover':
-      return discoverAndRecord(context.ssh, config, selectHosts(config, input.host_id), { record: !context.readOnly });
+      return eachHostAnswer(await forEachHost(selectHosts(config, input.host_id), (host) => testConnection(context.ssh.get(host))));
+    case 'discover': {
+      const { hosts, config_updated } = await discoverAndRecord(context.ssh, config, selectHosts(config, input.host_id), { record: !readOnly });
+      return { ...eachHostAnswer(hosts), config_updated };
+    }
     case 'ports':
       return portsOf(context, config, input);
     case 'import_ssh':
       return importSshHosts(context, config, input);
     case 'cleanup': {
-      const host = hostNamed(config, input.host_id);
+      const host = hostNamed(config, input.host_id, input.action);
       const level = input.cleanup_type ?? 'check';
       if (level !== 'check') {
         await confirm(input.confirm, { effect: `cleanup ${level} on ${host.id} deletes Docker objects`, retry: 'repeat with confirm: true (or use cleanup_type check to see what there is)' });
       }
-      return cleanupHost(context.attach(host), level);
+      return { ...(await cleanupHost(context.attach(host), level)) };
     }
   }
 }
@@ -128,10 +158,10 @@ function hostFields(input: Input): HostFieldUpdate {
 }
 
 async function addHost(context: McpContext, config: LoadedConfig, input: Input, confirm: Confirm) {
-  const hostId = validateHostId(required(input.host_id, 'host_id'));
+  const hostId = validateHostId(required(input.host_id, 'host_id', input.action));
   if (hostId === ALL_HOSTS) throw new InvalidInputError('host_id', hostId, 'is reserved: host_id "all" means every host');
   if (config.document.hasIn(['hosts', hostId])) throw new InvalidInputError('host_id', hostId, `is already in ${config.location.path}; use action edit`);
-  const address = `${required(input.ssh_user, 'ssh_user')}@${required(input.ssh_host, 'ssh_host')}`;
+  const address = `${required(input.ssh_user, 'ssh_user', input.action)}@${required(input.ssh_host, 'ssh_host', input.action)}`;
   setHostFields(config.document, hostId, hostFields(input));
   refuseUnreadable(config);
   // Any file the controller can read can be offered to a host as a key: the user chooses which.
@@ -147,7 +177,8 @@ async function addHost(context: McpContext, config: LoadedConfig, input: Input, 
 async function discoverAdded(context: McpContext, hostIds: readonly string[]) {
   const config = await context.config();
   const hosts = config.hosts.filter((host) => hostIds.includes(host.id) && host.enabled);
-  return { discovery: await discoverAndRecord(context.ssh, config, hosts, { record: true }) };
+  const { hosts: rows, config_updated } = await discoverAndRecord(context.ssh, config, hosts, { record: true });
+  return { discovery: { ...eachHostAnswer(rows), config_updated } };
 }
 
 async function editHost(context: McpContext, config: LoadedConfig, input: Input, confirm: Confirm) {
@@ -177,8 +208,8 @@ function shown(value: unknown): string {
 }
 
 async function portsOf(context: McpContext, config: LoadedConfig, input: Input) {
-  const published = await publishedPorts(context.attach(hostNamed(config, input.host_id)));
-  if (input.port === undefined) return { ports: published };
+  const published = await publishedPorts(context.attach(hostNamed(config, input.host_id, input.action)));
+  if (input.port === undefined) return { port_mappings: published };
   const users = published.filter((p) => p.host_port === input.port);
   return { port: input.port, published_by_container: users.length > 0, used_by: users };
 }
@@ -231,13 +262,13 @@ function selectHosts(config: LoadedConfig, hostId: string | undefined): HostConf
   return hostId === undefined || hostId === ALL_HOSTS ? enabledHosts(config) : [findHost(config, hostId)];
 }
 
-function hostNamed(config: LoadedConfig, hostId: string | undefined): HostConfig {
-  return findHost(config, required(hostId, 'host_id'));
+function hostNamed(config: LoadedConfig, hostId: string | undefined, action: string): HostConfig {
+  return findHost(config, required(hostId, 'host_id', action));
 }
 
 /** A host present in the file, enabled or not (edit and remove work on disabled hosts too). */
 function existingHostId(config: LoadedConfig, input: Input): string {
-  const id = required(input.host_id, 'host_id');
+  const id = required(input.host_id, 'host_id', input.action);
   if (!config.hosts.some((h) => h.id === id)) throw new UnknownHostError(id, config.hosts.map((h) => h.id));
   return id;
 }

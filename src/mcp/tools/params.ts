@@ -9,14 +9,20 @@
 import { z } from 'zod';
 import { InvalidInputError } from '../../errors.js';
 
-export function required<T>(value: T | undefined, name: string): T {
-  if (value === undefined) throw new InvalidInputError(name, '', 'is required for this action');
+/** A parameter this action cannot do without; the refusal names the action. */
+export function required<T>(value: T | undefined, name: string, action: string): T {
+  if (value === undefined) throw new InvalidInputError(name, '', `is required for action ${action}`);
   return value;
 }
 
 /** An optional parameter for which `null` and each of `absentValues` mean "not given". */
 export function optional<T extends z.ZodType>(schema: T, absentValues: readonly unknown[] = []) {
   return z.preprocess((value) => (value === null || absentValues.includes(value) ? undefined : value), schema.optional());
+}
+
+/** A parameter with a default (shown in the schema) that null also asks for, as the Python tool's clients send it. */
+export function absentAs<T extends z.ZodDefault>(schema: T) {
+  return z.preprocess((value) => (value === null ? undefined : value), schema);
 }
 
 /** An optional string: "" (the Python schemas' default) and null mean "not given". */
@@ -50,4 +56,10 @@ export function offeredActions<A extends string>(all: readonly [A, ...A[]], read
   const [first, ...rest] = all.filter((action) => readOnlyActions.includes(action));
   if (first === undefined) throw new Error('a read-only tool needs at least one action');
   return [first, ...rest];
+}
+
+/** The parameters a tool variant shows: all of them, or for reading only those its actions take (others sent are ignored). */
+export function offeredParameters<Shape extends Record<string, z.ZodType>>(shape: Shape, readParameters: readonly (keyof Shape & string)[], readOnly: boolean): Partial<Shape> {
+  if (!readOnly) return shape;
+  return Object.fromEntries(Object.entries(shape).filter(([name]) => readParameters.includes(name))) as Partial<Shape>;
 }
