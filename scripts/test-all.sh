@@ -40,6 +40,11 @@ else
   guests_status=0
   wait "$guests_lane" || guests_status=$?
   echo "==> lanes: hosts exit $hosts_status, guests exit $guests_status"
-  [ "$hosts_status" -eq 0 ] && [ "$guests_status" -eq 0 ]
+  # An explicit exit: under set -e, a failing test in an && list (all but its
+  # last command) would not end the script, and npm test would pass.
+  if [ "$hosts_status" -ne 0 ] || [ "$guests_status" -ne 0 ]; then
+    echo "==> tests failed after $((SECONDS - started)) s"
+    exit 1
+  fi
 fi
 echo "==> all tests done in $((SECONDS - started)) s"
