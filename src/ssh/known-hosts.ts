@@ -4,7 +4,7 @@
  * prints (SHA256 of the key blob, base64 without padding), so the user can
  * compare it with the one the host shows for its own key.
  */
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { InvalidInputError } from '../errors.js';
 
 export interface HostKey {
@@ -47,6 +47,25 @@ export function knownHostsName(name: string, port: number): string {
 /** The known_hosts lines that vouch for `keys` as the keys of `name`. */
 export function knownHostsLines(name: string, keys: readonly HostKey[]): string[] {
   return keys.map((key) => `${name} ${key.type} ${key.key}`);
+}
+
+/**
+ * Whether known_hosts `text` holds `line`'s key for its name already: plainly,
+ * in a list of names, or hashed (`|1|salt|hash`, as ssh writes it where
+ * HashKnownHosts is on, Debian's default).
+ */
+export function knownHostsHolds(text: string, line: string): boolean {
+  const [name, type, key] = line.trim().split(/\s+/);
+  if (name === undefined) return false;
+  return text.split('\n').some((held) => {
+    const [names, heldType, heldKey] = held.trim().split(/\s+/);
+    return names !== undefined && heldType === type && heldKey === key && names.split(',').some((entry) => entry === name || hashedNameIs(entry, name));
+  });
+}
+
+function hashedNameIs(entry: string, name: string): boolean {
+  const [, salt, hash] = /^\|1\|([^|]+)\|([^|]+)$/.exec(entry) ?? [];
+  return salt !== undefined && createHmac('sha1', Buffer.from(salt, 'base64')).update(name).digest('base64') === hash;
 }
 
 /** A public key blob names its own type first (a length-prefixed string): anything else is not a key line. */

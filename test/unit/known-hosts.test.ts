@@ -4,11 +4,11 @@
  * same key, and a line must vouch for one host only.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fingerprintOf, knownHostsLines, knownHostsName, parseKeyscan } from '../../src/ssh/known-hosts.js';
+import { fingerprintOf, knownHostsHolds, knownHostsLines, knownHostsName, parseKeyscan } from '../../src/ssh/known-hosts.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'known-hosts-unit-'));
 let made = 0;
@@ -19,7 +19,7 @@ function freshKey(type: 'ed25519' | 'ecdsa' | 'rsa') {
   const file = path.join(dir, `key-${type}-${(made += 1)}`);
   execFileSync('ssh-keygen', ['-q', '-t', type, '-N', '', '-f', file]);
   const [keyType, key] = readFileSync(`${file}.pub`, 'utf8').trim().split(' ') as [string, string];
-  const printed = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', `${file}.pub`], { encoding: 'utf8' }).split(' ')[1];
+  const printed = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', `${file}.pub`], { encoding: 'utf8' }).split(' ')[1] as string;
   return { keyType, key, printed };
 }
 
@@ -51,5 +51,19 @@ describe('known_hosts names and lines', () => {
     for (const name of ['*', 'nas.*', 'a,b', '!nas', 'nas?', '-oProxyCommand=x', '[nas]:22', 'a b', '']) {
       expect(() => knownHostsName(name, 22), name).toThrow(/plain name or address/);
     }
+  });
+
+  it('knows a key it holds for the name already, plainly, in a list or hashed as ssh-keygen -H writes it; not for another name or key', () => {
+    const { keyType, key } = freshKey('ed25519');
+    const other = freshKey('ed25519');
+    const line = `[nas.lan]:2222 ${keyType} ${key}`;
+    const file = path.join(dir, `known_hosts-${(made += 1)}`);
+    writeFileSync(file, `${line}\n`);
+    execFileSync('ssh-keygen', ['-q', '-H', '-f', file]);
+    const hashed = readFileSync(file, 'utf8');
+    expect(hashed).toMatch(/^\|1\|/);
+    for (const text of [`${line}\n`, `nas,[nas.lan]:2222 ${keyType} ${key}\n`, hashed]) expect(knownHostsHolds(text, line), text).toBe(true);
+    for (const text of ['', `[nas.lan]:2222 ${other.keyType} ${other.key}\n`, `nas.lan ${keyType} ${key}\n`, `@revoked [nas.lan]:2222 ${keyType} ${key}\n`]) expect(knownHostsHolds(text, line), text).toBe(false);
+    expect(knownHostsHolds(hashed, `[nas.lan]:2223 ${keyType} ${key}`)).toBe(false);
   });
 });
