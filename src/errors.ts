@@ -12,6 +12,8 @@ export type ErrorKind =
 
 export abstract class DockerMcpError extends Error {
   abstract readonly kind: ErrorKind;
+  /** What a program reads by key beside the message (over MCP, in the failure's structured content). */
+  readonly facts?: Readonly<Record<string, unknown>>;
 
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);

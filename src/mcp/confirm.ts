@@ -33,12 +33,15 @@ export interface Destructive {
   readonly details?: readonly string[];
   /** What to do without elicitation; default: repeat with confirm: true. */
   readonly retry?: string;
+  /** The refusal when a client without elicitation did not confirm, where a plain one would not say enough. */
+  readonly unconfirmed?: () => Error;
 }
 
 /** A user has several minutes to answer; the SDK's default request timeout is one. */
 const ANSWER_TIMEOUT_MS = 10 * 60_000;
 
-export type Confirm = (confirm: boolean | undefined, action: Destructive) => Promise<void>;
+/** Goes ahead (saying who confirmed: the user, or the model's word from a client that cannot ask) or throws. */
+export type Confirm = (confirm: boolean | undefined, action: Destructive) => Promise<'user' | 'model'>;
 
 /** How the confirmation of a request went, for its audit record: who said yes, or how the user said no. */
 export type ConfirmationOutcome = 'user' | 'model' | Refusal;
@@ -54,9 +57,9 @@ export function confirmer(server: Server, extra: ToolExtra): Confirm {
     if (!server.getClientCapabilities()?.elicitation) {
       if (confirm === true) {
         outcomes.set(extra, 'model');
-        return;
+        return 'model';
       }
-      throw new ConfirmationRequiredError(`${action.effect}${details ? `:${details}\n` : ': '}${action.retry ?? 'repeat with confirm: true'}`);
+      throw action.unconfirmed?.() ?? new ConfirmationRequiredError(`${action.effect}${details ? `:${details}\n` : ': '}${action.retry ?? 'repeat with confirm: true'}`);
     }
     const answer = await extra.sendRequest(
       {
@@ -82,5 +85,6 @@ export function confirmer(server: Server, extra: ToolExtra): Confirm {
       throw new ConfirmationDeclinedError(action.effect, 'declined');
     }
     outcomes.set(extra, 'user');
+    return 'user';
   };
 }

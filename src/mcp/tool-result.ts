@@ -42,7 +42,10 @@ export function toolSuccess(action: string, hostId: string | undefined, result: 
 export function toolFailure(action: string | undefined, hostId: string | undefined, error: unknown): CallToolResult {
   const kind: ErrorKind = error instanceof DockerMcpError ? error.kind : 'failed';
   const message = inMcpWords(describeError(error));
-  const structured = { success: false, action: action ?? '', ...(hostId === undefined ? {} : { host_id: hostId }), kind, error: message };
+  const envelope = { success: false, action: action ?? '', ...(hostId === undefined ? {} : { host_id: hostId }), kind, error: message };
+  // Facts the error carries (what is missing, a host's key fingerprints) are read by key beside it, never in its place.
+  const facts = error instanceof DockerMcpError && error.facts ? Object.entries(toWire(error.facts) as ActionResult).filter(([key]) => !(key in envelope)) : [];
+  const structured = { ...envelope, ...Object.fromEntries(facts) };
   return { isError: true, content: [{ type: 'text', text: `${kind}: ${message}` }], structuredContent: structured };
 }
 

@@ -67,28 +67,38 @@ export function sshConfigAliases(text: string): string[] {
  * but runs `Match exec`): `configFile` must come from sshConfigFileForImport.
  */
 export async function resolveSshAlias(alias: string, configFile?: string): Promise<SshAlias> {
-  if (alias.startsWith('-')) throw new InvalidInputError('ssh alias', alias, 'must not start with "-"');
-  const result = await execa('ssh', [...(configFile ? ['-F', configFile] : []), '-G', '--', alias], { reject: false, stdin: 'ignore' });
-  if (result.exitCode !== 0) throw new InvalidInputError('ssh alias', alias, `ssh -G could not resolve it: ${result.stderr.trim()}`);
-  const values = new Map<string, string>();
-  const identityFiles: string[] = [];
+  const values = await sshEffectiveOptions(alias, { configFile });
+  // ssh -G lists its default key names too, existing or not: keep the first that exists.
+  const home = process.env.HOME ?? os.homedir();
+  const identityFile = (values.get('identityfile') ?? []).map((file) => file.replace(/^~(?=\/)/, home)).find((file) => !file.includes('%') && existsSync(file)) ?? null;
+  return {
+    alias,
+    hostname: values.get('hostname')?.[0] ?? alias,
+    user: values.get('user')?.[0] ?? os.userInfo().username,
+    port: Number(values.get('port')?.[0] ?? 22),
+    identityFile,
+  };
+}
+
+/**
+ * Every option OpenSSH would use to reach `destination` (`ssh -G`, which
+ * connects nowhere but runs `Match exec`): each key lower-case, with its
+ * values in ssh's order. `port` is the one given on the command line, as the
+ * tool's own ssh calls give it.
+ */
+export async function sshEffectiveOptions(destination: string, options: { readonly configFile?: string | undefined; readonly port?: number } = {}): Promise<Map<string, string[]>> {
+  if (destination.startsWith('-')) throw new InvalidInputError('ssh alias', destination, 'must not start with "-"');
+  const args = [...(options.configFile ? ['-F', options.configFile] : []), ...(options.port === undefined ? [] : ['-p', String(options.port)]), '-G', '--', destination];
+  const result = await execa('ssh', args, { reject: false, stdin: 'ignore' });
+  if (result.exitCode !== 0) throw new InvalidInputError('ssh alias', destination, `ssh -G could not resolve it: ${result.stderr.trim()}`);
+  const values = new Map<string, string[]>();
   for (const line of result.stdout.split('\n')) {
     const space = line.indexOf(' ');
     if (space <= 0) continue;
-    const [key, value] = [line.slice(0, space), line.slice(space + 1)];
-    if (key === 'identityfile') identityFiles.push(value);
-    else if (!values.has(key)) values.set(key, value);
+    const key = line.slice(0, space);
+    values.set(key, [...(values.get(key) ?? []), line.slice(space + 1)]);
   }
-  // ssh -G lists its default key names too, existing or not: keep the first that exists.
-  const home = process.env.HOME ?? os.homedir();
-  const identityFile = identityFiles.map((file) => file.replace(/^~(?=\/)/, home)).find((file) => !file.includes('%') && existsSync(file)) ?? null;
-  return {
-    alias,
-    hostname: values.get('hostname') ?? alias,
-    user: values.get('user') ?? os.userInfo().username,
-    port: Number(values.get('port') ?? 22),
-    identityFile,
-  };
+  return values;
 }
 
 export async function readSshAliases(configFile = defaultSshConfigPath()): Promise<string[]> {

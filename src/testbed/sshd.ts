@@ -18,14 +18,27 @@ export function sshDaemon(host: TestbedHostSpec): DaemonRef {
 
 const NO_ZFS_PATH = '/usr/local/bin:/usr/bin:/bin';
 
-export function sshdConfigText(host: TestbedHostSpec): string {
+/** What makes one sshd of a host: its port, host key and pid file. */
+export interface SshdIdentity {
+  readonly port: number;
+  readonly hostKey: string;
+  readonly pidFile: string;
+}
+
+/**
+ * The host's sshd; by default the testbed's own (port 22). Tests start the
+ * same host under another identity: a new port and host key, which no
+ * known_hosts file holds, as a newly installed host would.
+ */
+export function sshdConfigText(host: TestbedHostSpec, identity?: SshdIdentity): string {
   const paths = testbedPaths(host);
   const shared = testbedSharedPaths();
+  const { port, hostKey, pidFile } = identity ?? { port: 22, hostKey: paths.hostKey, pidFile: paths.sshdPidFile };
   return [
     `# docker-mcp testbed host ${host.name}: written by "docker-mcp testbed up"`,
-    `ListenAddress ${host.address}:22`,
-    `HostKey ${paths.hostKey}`,
-    `PidFile ${paths.sshdPidFile}`,
+    `ListenAddress ${host.address}:${port}`,
+    `HostKey ${hostKey}`,
+    `PidFile ${pidFile}`,
     'PermitRootLogin prohibit-password',
     'PasswordAuthentication no',
     'KbdInteractiveAuthentication no',
@@ -44,7 +57,7 @@ export function sshdConfigText(host: TestbedHostSpec): string {
   ].join('\n');
 }
 
-function portOpen(address: string, port: number): Promise<boolean> {
+export function portOpen(address: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host: address, port, timeout: 1000 });
     socket.once('connect', () => {

@@ -71,6 +71,23 @@ describe('docker-mcp hosts', () => {
     }
   });
 
+  it('add writes a host that does not answer as typed (unlike MCP add), says it does not connect yet, and exits 3', async () => {
+    const { mkdtemp, readFile, rm } = await import('node:fs/promises');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'mk-hosts-add-'));
+    const file = path.join(dir, 'hosts.yml');
+    try {
+      const added = await runCli(['hosts', 'add', 'mk-nowhere', '--hostname', '127.0.0.99', '--user', 'root'], { DOCKER_MCP_CONFIG: file });
+      expect(added.exitCode, added.stderr).toBe(3);
+      expect(added.stdout).toMatch(/^host mk-nowhere written to /);
+      expect(added.stdout).toMatch(/FAILED: host mk-nowhere is unreachable: .*Connection refused[\s\S]*\nmk-nowhere does not connect yet: fix what the row above says, then run docker-mcp hosts test mk-nowhere$/);
+      expect(await readFile(file, 'utf8')).toMatch(/mk-nowhere:\n {4}hostname: 127\.0\.0\.99\n/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('an unknown host is bad input (exit 2) naming the hosts there are', async () => {
     const run = await runCli(['hosts', 'discover', 'nope']);
     expect(run.exitCode).toBe(2);

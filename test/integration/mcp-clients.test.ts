@@ -5,7 +5,8 @@
  * the SDK's in-memory transport (the wire protocol is the real one); the
  * hosts are the testbed's container hosts alpha, beta and gamma.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -18,15 +19,18 @@ import {
   type ElicitResult,
   type LoggingMessageNotification,
 } from '@modelcontextprotocol/sdk/types.js';
+import { execa } from 'execa';
 import { parseDocument } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DockerHost } from '../../src/docker/docker-host.js';
 import { listContainers } from '../../src/docker/containers.js';
+import { readAudit } from '../../src/mcp/audit.js';
 import { McpContext } from '../../src/mcp/context.js';
 import { createMcpServer } from '../../src/mcp/server.js';
 import { SshTransport } from '../../src/ssh/transport.js';
 import { testbedHostsFile } from '../../src/testbed/layout.js';
 import { cleanUpPrefix } from './stack-fixture.js';
+import { startStrangerSshd, type StrangerSshd } from './stranger-sshd.js';
 import { testbedHost } from './testbed.js';
 
 // Runs beside other work on the same testbed can give their stacks a prefix of their own.
@@ -35,8 +39,13 @@ const stack = `${prefix}-web`;
 const nowhere = `${prefix}-nowhere`;
 let workDir: string;
 let alpha: DockerHost;
+/** Secrets sent in calls' environment and compose_content: the audit trail must hold none of them. */
+const CANARIES = { environment: `canary-env-${process.pid}-91fa`, compose: `canary-compose-${process.pid}-0d3b` };
+/** Tool calls made in this file: the audit trail must hold a record of each. */
+let toolCalls = 0;
 
-const STACK_FILE = `services:
+const STACK_FILE = `# ${CANARIES.compose}
+services:
   web:
     image: local/busybox:test
     command: ["sleep", "3600"]
@@ -65,8 +74,8 @@ interface Session {
   readonly client: Client;
   readonly logs: LoggingMessageNotification['params'][];
   listChanged: number;
-  /** How the client's user answers the next elicitation. */
-  answer: ElicitResult;
+  /** How the client's user answers the next elicitation: always so, or by the question. */
+  answer: ElicitResult | ((question: string) => ElicitResult);
   readonly questions: string[];
 }
 
@@ -80,14 +89,17 @@ async function connect(context: McpContext, options: { elicitation?: boolean } =
   if (options.elicitation) {
     client.setRequestHandler(ElicitRequestSchema, (request) => {
       session.questions.push(request.params.message);
-      return session.answer;
+      return typeof session.answer === 'function' ? session.answer(request.params.message) : session.answer;
     });
   }
   await client.connect(clientSide);
   return session;
 }
 
-const call = async (session: Session, name: string, args: Record<string, unknown>) => (await session.client.callTool({ name, arguments: args })) as CallToolResult;
+const call = async (session: Session, name: string, args: Record<string, unknown>) => {
+  toolCalls += 1;
+  return (await session.client.callTool({ name, arguments: args })) as CallToolResult;
+};
 
 /** A success: the action's keys are at the top of the structured content, beside success: true. */
 function ok(result: CallToolResult): Record<string, unknown> {
@@ -105,6 +117,8 @@ const runningOf = async (service?: string) => (await listContainers(alpha, { run
 
 beforeAll(async () => {
   workDir = await mkdtemp(path.join(os.tmpdir(), 'h14-clients-'));
+  // The audit trail of this file's calls goes to a state directory of its own.
+  process.env.DOCKER_MCP_STATE_DIR = workDir;
   alpha = { host: await testbedHost('alpha'), transport: new SshTransport(await testbedHost('alpha')) };
 });
 
@@ -149,7 +163,7 @@ describe('calls shaped as the Python docker-mcp sends them', () => {
   });
 
   it('docker_compose: deploy, then up/restart/down with options mapped to their flags, ps filtered by services', async () => {
-    const deployed = ok(await call(session, 'docker_compose', { ...PYTHON_COMPOSE_DEFAULTS, action: 'deploy', host_id: 'alpha', stack_name: stack, compose_content: STACK_FILE, pull_images: false }));
+    const deployed = ok(await call(session, 'docker_compose', { ...PYTHON_COMPOSE_DEFAULTS, action: 'deploy', host_id: 'alpha', stack_name: stack, compose_content: STACK_FILE, environment: { API_TOKEN: CANARIES.environment }, pull_images: false }));
     expect(deployed).toMatchObject({ stack_name: stack, created: true });
     const before = (await runningOf('web'))[0]!.id;
     ok(await call(session, 'docker_compose', { ...PYTHON_COMPOSE_DEFAULTS, action: 'up', host_id: 'alpha', stack_name: stack, options: { force_recreate: 'true', services: 'web' } }));
@@ -327,9 +341,8 @@ describe('confirmation by elicitation, and list_changed', () => {
   it('tells every connected client when hosts are added or removed', async () => {
     const other = await connect(context);
     const clientKey = (await testbedHost('alpha')).identity_file;
-    // The new host is alpha by another name: ssh shares the master connection this test holds to
-    // alpha (same address, user and port), whose host key was checked against the testbed's known_hosts.
-    await runningOf();
+    // The new host is alpha by another name, without the testbed's known_hosts file: when no known_hosts
+    // file of the user's holds alpha's key, the user is asked to trust it too, and says yes to everything.
     session.answer = { action: 'accept', content: { confirm: true } };
     const added = ok(await call(session, 'docker_hosts', { ...PYTHON_HOSTS_DEFAULTS, action: 'add', host_id: `${prefix}-a`, ssh_host: '127.0.0.11', ssh_user: 'docker-mcp-tb', ssh_key_path: clientKey, appdata_path: '/srv/alpha/appdata' }));
     // add is followed by discovery, which records what ZFS the host has.
@@ -344,14 +357,120 @@ describe('confirmation by elicitation, and list_changed', () => {
 });
 
 describe('no hosts.yml yet', () => {
-  it('serves with no hosts, and add creates the file', async () => {
+  it('serves with no hosts, and an add of a host that does not connect creates nothing', async () => {
     const file = path.join(workDir, 'new', 'hosts.yml');
     const context = new McpContext(file);
     const session = await connect(context);
     expect(ok(await call(session, 'docker_hosts', { action: 'list' }))).toEqual({ success: true, action: 'list', config: file, config_exists: false, hosts: [], count: 0 });
-    ok(await call(session, 'docker_hosts', { ...PYTHON_HOSTS_DEFAULTS, action: 'add', host_id: `${prefix}-b`, ssh_host: 'b.invalid', ssh_user: 'root' }));
-    expect(await readFile(file, 'utf8')).toMatch(new RegExp(`^hosts:\\n  ${prefix}-b:\\n    hostname: b.invalid\\n    user: root\\n`));
+    const refused = await call(session, 'docker_hosts', { ...PYTHON_HOSTS_DEFAULTS, action: 'add', host_id: `${prefix}-b`, ssh_host: 'b.invalid', ssh_user: 'root' });
+    expect(refusal(refused)).toMatch(new RegExp(`^unreachable: ${prefix}-b was not added, and nothing was written: host ${prefix}-b is unreachable: .*Could not resolve hostname b\\.invalid`));
+    expect(refused.structuredContent).toMatchObject({ success: false, kind: 'unreachable', missing: 'connection' });
+    expect(existsSync(path.dirname(file))).toBe(false);
     await session.client.close();
     await context.close();
+  });
+});
+
+describe('adding a host whose key no known_hosts file holds, from a client that asks its user', () => {
+  let stranger: StrangerSshd;
+  let context: McpContext;
+  let session: Session;
+  let file: string;
+  let knownHosts: string;
+  let clientKey: string;
+  const host = `${prefix}-new`;
+  const yes: ElicitResult = { action: 'accept', content: { confirm: true } };
+  const addArgs = (hostId: string, extra: Record<string, unknown> = {}) => ({
+    ...PYTHON_HOSTS_DEFAULTS,
+    action: 'add',
+    host_id: hostId,
+    ssh_host: stranger.address,
+    ssh_port: stranger.port,
+    ssh_user: 'docker-mcp-tb',
+    ssh_key_path: clientKey,
+    compose_path: '/srv/alpha/compose',
+    appdata_path: '/srv/alpha/appdata',
+    ...extra,
+  });
+  /** Yes to the key file, and `answer` to the host key. */
+  const onHostKey = (answer: ElicitResult) => (question: string) => (question.startsWith('trust the host key') ? answer : yes);
+  const filesNow = async () => Promise.all([file, knownHosts].map((f) => readFile(f, 'utf8').catch(() => 'absent')));
+
+  beforeAll(async () => {
+    const dir = path.join(workDir, 'stranger');
+    await mkdir(dir);
+    stranger = await startStrangerSshd(dir);
+    // A fresh folder: the first host the user trusts creates hosts.yml and the known_hosts beside it.
+    file = path.join(dir, 'config', 'hosts.yml');
+    knownHosts = path.join(dir, 'config', 'known_hosts');
+    clientKey = (await testbedHost('alpha')).identity_file!;
+    context = new McpContext(file);
+    session = await connect(context, { elicitation: true });
+  });
+
+  afterAll(async () => {
+    await session.client.close();
+    await context.close();
+    await stranger.stop();
+  });
+
+  it('shows the fingerprint and asks; a decline or a cancel writes nothing and says which', async () => {
+    session.questions.length = 0;
+    session.answer = onHostKey({ action: 'decline' });
+    expect(refusal(await call(session, 'docker_hosts', addArgs(host)))).toMatch(
+      new RegExp(`^bad-input: not confirmed \\(the user declined\\): trust the host key that 127\\.0\\.0\\.11 port ${stranger.port} presents for ${host}, which no known_hosts file holds \\(recorded in ${knownHosts}\\); nothing was changed$`),
+    );
+    expect(session.questions[1]).toBe(
+      `trust the host key that 127.0.0.11 port ${stranger.port} presents for ${host}, which no known_hosts file holds (recorded in ${knownHosts}):\n  ssh-ed25519 ${stranger.fingerprint}\n  (the host's own: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub, run on it)\nGo ahead?`,
+    );
+    session.answer = onHostKey({ action: 'cancel' });
+    expect(refusal(await call(session, 'docker_hosts', addArgs(host)))).toMatch(/^bad-input: not confirmed \(the user cancelled\): trust the host key/);
+    expect(await filesNow()).toEqual(['absent', 'absent']);
+  });
+
+  it('a yes records the key 0600 in known_hosts beside hosts.yml, and the host is added and connects', async () => {
+    session.answer = yes;
+    const added = ok(await call(session, 'docker_hosts', addArgs(host)));
+    expect(added).toMatchObject({ added: host, known_hosts_file: knownHosts, trusted_host_keys: [{ type: 'ssh-ed25519', fingerprint: stranger.fingerprint }], discovery: { hosts: [{ host_id: host }], host_errors: [] } });
+    expect(await readFile(knownHosts, 'utf8')).toBe(`${stranger.knownHostsLine}\n`);
+    expect((await stat(knownHosts)).mode & 0o777).toBe(0o600);
+    expect(parseDocument(await readFile(file, 'utf8')).getIn(['hosts', host, 'known_hosts_file'])).toBe(knownHosts);
+    const tested = ok(await call(session, 'docker_hosts', { action: 'test_connection', host_id: host }));
+    expect(tested).toMatchObject({ hosts: [{ host_id: host, ssh: { ok: true }, docker: { ok: true } }], host_errors: [] });
+  });
+
+  it('another host declined: hosts.yml and known_hosts stay byte for byte as they were', async () => {
+    const before = await filesNow();
+    session.answer = onHostKey({ action: 'decline' });
+    expect(refusal(await call(session, 'docker_hosts', addArgs(`${host}2`)))).toMatch(/^bad-input: not confirmed \(the user declined\): trust the host key/);
+    expect(await filesNow()).toEqual(before);
+  });
+
+  it('a host that refuses the login is not added though its key was trusted: nothing is written, and the answer says the login is missing', async () => {
+    const before = await filesNow();
+    const strangerKey = path.join(workDir, 'stranger', 'not-authorized');
+    await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', strangerKey]);
+    session.answer = yes;
+    const refused = await call(session, 'docker_hosts', addArgs(`${host}3`, { ssh_key_path: strangerKey }));
+    expect(refusal(refused)).toMatch(new RegExp(`^unreachable: ${host}3 was not added, and nothing was written: host ${host}3 refused our SSH key`));
+    expect(refused.structuredContent).toMatchObject({ missing: 'login' });
+    expect(await filesNow()).toEqual(before);
+  });
+});
+
+describe("the audit trail of this file's calls", () => {
+  it('holds a record of every call, with what it acted on and who confirmed, and none of the secrets sent', async () => {
+    const records = await readAudit();
+    expect(records).toHaveLength(toolCalls);
+    expect(records).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ tool: 'docker_compose', action: 'deploy', host_id: 'alpha', stack_name: stack, outcome: 'ok', confirmed_by: 'none' }),
+        expect.objectContaining({ tool: 'docker_hosts', action: 'add', host_id: `${prefix}-new`, outcome: 'declined', confirmed_by: 'none' }),
+        expect.objectContaining({ tool: 'docker_hosts', action: 'add', host_id: `${prefix}-new`, outcome: 'cancelled', confirmed_by: 'none' }),
+        expect.objectContaining({ tool: 'docker_hosts', action: 'add', host_id: `${prefix}-new`, outcome: 'ok', confirmed_by: 'user' }),
+      ]),
+    );
+    const text = await readFile(path.join(workDir, 'audit.jsonl'), 'utf8');
+    for (const canary of Object.values(CANARIES)) expect(text).not.toContain(canary);
   });
 });

@@ -6,7 +6,7 @@
 import { execa, type ResultPromise } from 'execa';
 import { existsSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,11 +18,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import type { DockerHost } from '../../src/docker/docker-host.js';
 import { listContainers } from '../../src/docker/containers.js';
+import { readAudit } from '../../src/mcp/audit.js';
 import { listMigrations } from '../../src/migration/journal.js';
 import { command } from '../../src/ssh/quote.js';
 import { SshTransport } from '../../src/ssh/transport.js';
 import { testbedHostsFile } from '../../src/testbed/layout.js';
 import { authStackFile, cleanUpPrefix, type TestbedId } from './stack-fixture.js';
+import { startStrangerSshd, type StrangerSshd } from './stranger-sshd.js';
 import { TESTBED_HOST_IDS, testbedHost } from './testbed.js';
 
 const builtBin = fileURLToPath(new URL('../../dist/src/cli/bin.js', import.meta.url));
@@ -34,6 +36,11 @@ const HOST_IDS = withoutGuests ? TESTBED_HOST_IDS.filter((id) => id !== 'delta' 
 const hosts = {} as Record<TestbedId, DockerHost>;
 let workDir: string;
 let configFile: string;
+/** The state directory of the HTTP servers (the stdio server's is workDir): each has its audit trail. */
+let httpState: string;
+let stdioClient: Client;
+/** Secrets sent in calls' environment and compose_content: the audit trail must hold none of them. */
+const CANARIES = { environment: `canary-env-${process.pid}-c41d`, compose: `canary-compose-${process.pid}-7a0e` };
 
 /** Every answer: the action's own keys at the top, beside success, action and host_id. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -58,12 +65,23 @@ function errorText(result: CallToolResult): string {
 
 const initializeRequest = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'probe', version: '1' } } };
 
-const call = (client: Client, name: string, args: Record<string, unknown>) => client.callTool({ name, arguments: args }) as Promise<CallToolResult>;
+/** Tool calls made, per client: the audit trail must hold a record of each. */
+const toolCalls = new Map<Client, number>();
+
+function counted(client: Client): Client {
+  toolCalls.set(client, (toolCalls.get(client) ?? 0) + 1);
+  return client;
+}
+
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+
+const call = (client: Client, name: string, args: Record<string, unknown>) => counted(client).callTool({ name, arguments: args }) as Promise<CallToolResult>;
 
 beforeAll(async () => {
   if (!existsSync(builtBin)) throw new Error(`${builtBin} is missing: run "npm run build" first (npm test does)`);
   workDir = await mkdtemp(path.join(os.tmpdir(), 'docker-mcp-mcp-test-'));
   configFile = path.join(workDir, 'hosts.yml');
+  httpState = path.join(workDir, 'http-state');
   // The testbed's hosts plus what a user's file may hold besides hosts: both must survive edits.
   const testbed = await readFile(testbedHostsFile(), 'utf8');
   const document = parseDocument(testbed);
@@ -85,12 +103,14 @@ afterAll(async () => {
 describe('MCP server over stdio (the built binary)', () => {
   let client: Client;
   const stack = `${prefix}-auth`;
+  const composeFile = `${authStackFile(stack, 'alpha')}# ${CANARIES.compose}\n`;
 
   beforeAll(async () => {
     client = new Client({ name: 'docker-mcp-test', version: '1.0.0' });
     await client.connect(
       new StdioClientTransport({ command: process.execPath, args: [builtBin, 'serve'], env: { PATH: process.env.PATH ?? '', HOME: workDir, DOCKER_MCP_CONFIG: configFile, DOCKER_MCP_STATE_DIR: workDir }, stderr: 'pipe' }),
     );
+    stdioClient = client;
   });
 
   afterAll(async () => {
@@ -147,15 +167,15 @@ describe('MCP server over stdio (the built binary)', () => {
   });
 
   it('docker_compose deploys a stack (validated first), lists it and shows its file as stored', async () => {
-    const deployed = structured(await call(client, 'docker_compose', { action: 'deploy', host_id: 'alpha', stack_name: stack, compose_content: authStackFile(stack, 'alpha'), environment: { TZ: 'UTC' } }));
+    const deployed = structured(await call(client, 'docker_compose', { action: 'deploy', host_id: 'alpha', stack_name: stack, compose_content: composeFile, environment: { TZ: 'UTC', API_TOKEN: CANARIES.environment } }));
     expect(deployed).toMatchObject({ stack_name: stack, created: true, compose_file: `/srv/alpha/compose/${stack}/docker-compose.yml` });
-    expect((await hosts.alpha.transport.exec(command(['cat', `/srv/alpha/compose/${stack}/.env`]))).stdout).toBe("TZ='UTC'\n");
+    expect((await hosts.alpha.transport.exec(command(['cat', `/srv/alpha/compose/${stack}/.env`]))).stdout).toBe(`TZ='UTC'\nAPI_TOKEN='${CANARIES.environment}'\n`);
 
     const listed = structured(await call(client, 'docker_compose', { action: 'list', host_id: 'alpha' }));
     expect((listed.stacks as { name: string; running: number }[]).find((s) => s.name === stack)).toMatchObject({ running: 3 });
 
     const viewed = structured(await call(client, 'docker_compose', { action: 'view', host_id: 'alpha', stack_name: stack }));
-    expect(viewed.content).toBe(authStackFile(stack, 'alpha'));
+    expect(viewed.content).toBe(composeFile);
   });
 
   it('docker_container lists the containers of every host at once, with paging', async () => {
@@ -226,7 +246,7 @@ describe('MCP server over stdio (the built binary)', () => {
 
   it('migrates the stack to beta with its data, sending progress notifications', async () => {
     const progress: { progress: number; message?: string }[] = [];
-    const result = (await client.callTool(
+    const result = (await counted(client).callTool(
       { name: 'docker_compose', arguments: { action: 'migrate', host_id: 'alpha', target_host_id: 'beta', stack_name: stack, confirm: true } },
       undefined,
       { onprogress: (p) => progress.push(p), timeout: 300_000, resetTimeoutOnProgress: true },
@@ -247,7 +267,7 @@ describe('MCP server over stdio (the built binary)', () => {
 
   it('a cancelled migrate stops at the next phase and rolls back: the stack runs on its source again', async () => {
     const controller = new AbortController();
-    const call = client.callTool(
+    const call = counted(client).callTool(
       { name: 'docker_compose', arguments: { action: 'migrate', host_id: 'beta', target_host_id: 'alpha', stack_name: stack, confirm: true } },
       undefined,
       { signal: controller.signal, timeout: 300_000, onprogress: (p) => (p.message?.startsWith('stop:') ? controller.abort('the user changed their mind') : undefined) },
@@ -302,8 +322,89 @@ describe('MCP server over stdio (the built binary)', () => {
     structured(await call(client, 'docker_hosts', { action: 'remove', host_id: 'nas-one', confirm: true }));
   });
 
+  describe('docker_hosts add, from a client that cannot ask its user (no elicitation)', () => {
+    let stranger: StrangerSshd;
+    let knownHosts: string;
+    let zeta: Record<string, unknown>;
+
+    beforeAll(async () => {
+      const dir = path.join(workDir, 'stranger');
+      await mkdir(dir);
+      stranger = await startStrangerSshd(dir);
+      // Beside hosts.yml: the tool's own known_hosts file, not there yet.
+      knownHosts = path.join(workDir, 'known_hosts');
+      const clientKey = (await testbedHost('alpha')).identity_file!;
+      zeta = { action: 'add', host_id: 'zeta', ssh_host: stranger.address, ssh_port: stranger.port, ssh_user: 'docker-mcp-tb', ssh_key_path: clientKey, confirm: true, tags: ['lab'], appdata_path: '/srv/zeta/appdata' };
+    });
+
+    afterAll(async () => {
+      await stranger.stop();
+    });
+
+    it('refuses a host nothing answers at, saying the connection is missing, and writes nothing', async () => {
+      const before = await readFile(configFile, 'utf8');
+      const refused = await call(client, 'docker_hosts', { action: 'add', host_id: 'zeta', ssh_host: '127.0.0.14', ssh_user: 'root' });
+      expect(errorText(refused)).toMatch(/^unreachable: zeta was not added, and nothing was written: host zeta is unreachable: .*127\.0\.0\.14 port 22: Connection refused/);
+      expect(refused.structuredContent).toMatchObject({ missing: 'connection' });
+      expect(await readFile(configFile, 'utf8')).toBe(before);
+    });
+
+    it('answers a host key no known_hosts file holds with its fingerprint and the commands to check and add it, writing nothing', async () => {
+      const before = await readFile(configFile, 'utf8');
+      const refused = await call(client, 'docker_hosts', zeta);
+      expect(errorText(refused)).toMatch(
+        new RegExp(`^bad-input: zeta was not added, and nothing was written: 127\\.0\\.0\\.11 port ${stranger.port} presents host keys that no known_hosts file holds:\n {2}ssh-ed25519 ${escape(stranger.fingerprint)}\n`),
+      );
+      const { host_keys, commands } = refused.structuredContent as { host_keys: unknown; commands: string[] };
+      expect(refused.structuredContent).toMatchObject({ missing: 'trusted_host_key' });
+      expect(host_keys).toEqual([{ type: 'ssh-ed25519', fingerprint: stranger.fingerprint }]);
+      expect(commands).toEqual([expect.stringMatching(new RegExp(`^ssh .*UserKnownHostsFile=${escape(knownHosts)} .*-p ${stranger.port} -l docker-mcp-tb -- 127\\.0\\.0\\.11 true$`)), expect.stringMatching(/^docker-mcp --config .* hosts add zeta .*--known-hosts-file /)]);
+      // A fingerprint other than the host's is no vouching for it: the key may have changed since it was shown.
+      const other = await call(client, 'docker_hosts', { ...zeta, trust_host_key_fingerprint: `SHA256:${'A'.repeat(43)}` });
+      expect(errorText(other)).toMatch(/trust_host_key_fingerprint "SHA256:A+" is none of them/);
+      expect(await readFile(configFile, 'utf8')).toBe(before);
+      expect(existsSync(knownHosts)).toBe(false);
+    });
+
+    it("the refusal's commands, run as written by a person who answers ssh's question, add the host too", async () => {
+      const refused = await call(client, 'docker_hosts', { ...zeta, host_id: 'eta' });
+      const [connect, add] = (refused.structuredContent as { commands: [string, string] }).commands;
+      // ssh asks on a terminal: script(1) gives it one, and the person answers once the fingerprint is shown.
+      const person = execa('script', ['-qec', connect, '/dev/null'], { reject: false, stdin: 'pipe', timeout: 30_000 });
+      let shown = '';
+      person.stdout?.on('data', (chunk: Buffer) => {
+        shown += chunk.toString();
+        if (/continue connecting \(yes\/no/.test(shown)) person.stdin?.end('yes\n');
+      });
+      expect((await person).exitCode, shown).toBe(0);
+      expect(shown).toContain(stranger.fingerprint);
+      const bin = path.join(workDir, 'bin');
+      await mkdir(bin, { recursive: true });
+      await writeFile(path.join(bin, 'docker-mcp'), `#!/bin/sh\nexec ${process.execPath} ${builtBin} "$@"\n`);
+      await chmod(path.join(bin, 'docker-mcp'), 0o755);
+      const cli = await execa('sh', ['-c', add], { reject: false, env: { PATH: `${bin}:${process.env.PATH ?? ''}`, HOME: workDir, DOCKER_MCP_STATE_DIR: workDir } });
+      expect(cli.exitCode, cli.stderr).toBe(0);
+      const tested = structured(await call(client, 'docker_hosts', { action: 'test_connection', host_id: 'eta' }));
+      expect(tested).toMatchObject({ hosts: [{ host_id: 'eta', ssh: { ok: true }, docker: { ok: true } }], host_errors: [] });
+      structured(await call(client, 'docker_hosts', { action: 'remove', host_id: 'eta', confirm: true }));
+    });
+    it('takes the key whose fingerprint a person checked: recorded 0600 beside hosts.yml, and the host connects', async () => {
+      // ssh recorded the key when the person said yes (hashed where ssh_config sets HashKnownHosts, as Debian's does).
+      const recorded = await readFile(knownHosts, 'utf8');
+      expect(recorded).toContain(stranger.knownHostsLine.split(' ')[2]);
+      const added = structured(await call(client, 'docker_hosts', { ...zeta, trust_host_key_fingerprint: stranger.fingerprint }));
+      expect(added).toMatchObject({ added: 'zeta', known_hosts_file: knownHosts, trusted_host_keys: [{ type: 'ssh-ed25519', fingerprint: stranger.fingerprint }], discovery: { hosts: [{ host_id: 'zeta' }], host_errors: [] } });
+      // What the file holds already, hashed or not, is not written again.
+      expect(await readFile(knownHosts, 'utf8')).toBe(recorded);
+      expect((await stat(knownHosts)).mode & 0o777).toBe(0o600);
+      expect(parseDocument(await readFile(configFile, 'utf8')).getIn(['hosts', 'zeta', 'known_hosts_file'])).toBe(knownHosts);
+      const tested = structured(await call(client, 'docker_hosts', { action: 'test_connection', host_id: 'zeta' }));
+      expect(tested).toMatchObject({ hosts: [{ host_id: 'zeta', ssh: { ok: true }, docker: { ok: true } }], host_errors: [] });
+    });
+
+  });
+
   it('docker_hosts add, edit and remove keep comments and the other blocks of hosts.yml, and keep a .bak', async () => {
-    structured(await call(client, 'docker_hosts', { action: 'add', host_id: 'zeta', ssh_host: '127.0.0.14', ssh_user: 'root', tags: ['lab'], appdata_path: '/srv/zeta/appdata' }));
     expect(errorText(await call(client, 'docker_hosts', { action: 'add', host_id: 'zeta', ssh_host: 'x', ssh_user: 'y' }))).toMatch(/already in/);
     // Without elicitation the refusal shows the change, old → new per field.
     expect(errorText(await call(client, 'docker_hosts', { action: 'edit', host_id: 'zeta', description: 'added over MCP', enabled: false }))).toMatch(
@@ -330,7 +431,7 @@ describe('MCP server over Streamable HTTP', () => {
 
   async function startServer(args: string[], env: Record<string, string> = {}): Promise<string> {
     const server = execa(process.execPath, [builtBin, 'serve', '--http', '--port', '0', ...args], {
-      env: { DOCKER_MCP_CONFIG: configFile, HOME: workDir, ...env },
+      env: { DOCKER_MCP_CONFIG: configFile, HOME: workDir, DOCKER_MCP_STATE_DIR: httpState, ...env },
       reject: false,
     });
     servers.push(server);
@@ -364,10 +465,10 @@ describe('MCP server over Streamable HTTP', () => {
 
   it('answers 50 concurrent tool calls, each with the right result', async () => {
     const stack = `${prefix}-load`;
-    const compose = `# load test\nservices:\n  web:\n    image: local/busybox:test\n    command: ["sleep", "600"]\n    network_mode: none\n    init: true\n`;
+    const compose = `# load test, ${CANARIES.compose}\nservices:\n  web:\n    image: local/busybox:test\n    command: ["sleep", "600"]\n    network_mode: none\n    init: true\n`;
     const client = new Client({ name: 'docker-mcp-load', version: '1.0.0' });
     await client.connect(new StreamableHTTPClientTransport(new URL(await startServer([]))));
-    structured(await call(client, 'docker_compose', { action: 'deploy', host_id: 'gamma', stack_name: stack, compose_content: compose }));
+    structured(await call(client, 'docker_compose', { action: 'deploy', host_id: 'gamma', stack_name: stack, compose_content: compose, environment: { API_TOKEN: CANARIES.environment } }));
     const calls = Array.from({ length: 50 }, (_, i) => {
       const host = (['alpha', 'beta', 'gamma'] as const)[i % 3]!;
       switch (i % 5) {
@@ -483,5 +584,28 @@ describe('MCP server over Streamable HTTP', () => {
     await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
     expect((await client.listTools()).tools).toHaveLength(6);
     await client.close();
+  });
+});
+
+describe("the audit trail of this file's calls", () => {
+  it('holds a record of every call each server answered, with what it acted on and who confirmed, and none of the secrets sent', async () => {
+    const httpClients = [...toolCalls.keys()].filter((client) => client !== stdioClient);
+    const stdio = await readAudit(undefined, path.join(workDir, 'audit.jsonl'));
+    expect(stdio).toHaveLength(toolCalls.get(stdioClient)!);
+    expect(stdio).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ tool: 'docker_compose', action: 'deploy', host_id: 'alpha', stack_name: `${prefix}-auth`, outcome: 'ok', confirmed_by: 'none' }),
+        expect.objectContaining({ tool: 'docker_compose', action: 'migrate', host_id: 'alpha', target_host_id: 'beta', outcome: 'ok', confirmed_by: 'model' }),
+        expect.objectContaining({ tool: 'docker_hosts', action: 'add', host_id: 'zeta', outcome: 'unreachable', confirmed_by: 'none' }),
+        expect.objectContaining({ tool: 'docker_hosts', action: 'add', host_id: 'zeta', outcome: 'ok', confirmed_by: 'model' }),
+      ]),
+    );
+    const http = await readAudit(undefined, path.join(httpState, 'audit.jsonl'));
+    expect(http).toHaveLength(httpClients.reduce((sum, client) => sum + toolCalls.get(client)!, 0));
+    expect(http).toEqual(expect.arrayContaining([expect.objectContaining({ tool: 'docker_compose', action: 'deploy', host_id: 'gamma', stack_name: `${prefix}-load`, outcome: 'ok' })]));
+    for (const file of [path.join(workDir, 'audit.jsonl'), path.join(httpState, 'audit.jsonl')]) {
+      const text = await readFile(file, 'utf8');
+      for (const canary of Object.values(CANARIES)) expect(text, file).not.toContain(canary);
+    }
   });
 });

@@ -85,8 +85,9 @@ describe('import_ssh and the docker_hosts tool over MCP', () => {
 
   it('stores what a client wrote literally: no environment variable is expanded in it', async () => {
     process.env.DOCKER_MCP_UNIT_SECRET = 's3cret';
-    const added = await call({ action: 'add', host_id: 'lit', ssh_host: 'lit.lan', ssh_user: 'root', description: 'token=${DOCKER_MCP_UNIT_SECRET} home=$HOME' });
-    expect(added.isError, text(added)).toBeFalsy();
+    // edit, not add: add stores a host only once it connects, and no host here does.
+    const edited = await call({ action: 'edit', host_id: 'nas', description: 'token=${DOCKER_MCP_UNIT_SECRET} home=$HOME', confirm: true });
+    expect(edited.isError, text(edited)).toBeFalsy();
     const listed = JSON.stringify((await call({ action: 'list' })).structuredContent);
     expect(listed).toContain('token=${DOCKER_MCP_UNIT_SECRET} home=$HOME');
     expect(listed).not.toContain('s3cret');

@@ -1,9 +1,11 @@
 /**
  * The audit trail of the MCP server: a record per call, refusals included, who
  * confirmed, and never a secret. The server runs behind the SDK's in-memory
- * transport with a hosts.yml that names no host, so nothing reaches a host.
+ * transport with a hosts.yml that names no host but one at 127.0.0.99, where
+ * nothing listens, so nothing reaches a host.
  */
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -47,8 +49,11 @@ describe('the audit trail', () => {
     await model.callTool({ name: 'docker_compose', arguments: { action: 'deploy', host_id: 'alpha', stack_name: 'web', compose_content: `services: {x: {image: "nginx", environment: [T=${CANARIES[1]}]}}`, environment: { API_TOKEN: CANARIES[0] } } });
     await model.callTool({ name: 'docker_compose', arguments: { action: 'deploy', host_id: 'alpha', stack_name: 'Bad Name', compose_content: CANARIES[2] } });
     await model.callTool({ name: 'docker_hosts', arguments: { action: 'add', host_id: 'h1', ssh_host: '127.0.0.99', ssh_user: 'nobody', ssh_key_path: '/nonexistent/key' } });
+    // Confirmed by the model, then refused: nothing listens at 127.0.0.99, and a host that does not connect is not added.
     await model.callTool({ name: 'docker_hosts', arguments: { action: 'add', host_id: 'h1', ssh_host: '127.0.0.99', ssh_user: 'nobody', ssh_key_path: '/nonexistent/key', confirm: true } });
     await model.close();
+    expect(existsSync(config)).toBe(false);
+    await writeFile(config, 'hosts:\n  h1:\n    hostname: 127.0.0.99\n    user: nobody\n');
     for (const answer of ['decline', 'cancel', 'accept'] as const) {
       const user = await connect(config, answer);
       await user.callTool({ name: 'docker_hosts', arguments: { action: 'remove', host_id: 'h1' } });
@@ -60,7 +65,7 @@ describe('the audit trail', () => {
       { tool: 'docker_compose', action: 'deploy', host_id: 'alpha', stack_name: 'web', outcome: 'bad-input', confirmed_by: 'none' },
       { tool: 'docker_compose', action: 'deploy', host_id: 'alpha', stack_name: 'Bad Name', outcome: 'bad-input', confirmed_by: 'none' },
       { tool: 'docker_hosts', action: 'add', host_id: 'h1', outcome: 'bad-input', confirmed_by: 'none' },
-      { tool: 'docker_hosts', action: 'add', host_id: 'h1', outcome: 'ok', confirmed_by: 'model' },
+      { tool: 'docker_hosts', action: 'add', host_id: 'h1', outcome: 'unreachable', confirmed_by: 'model' },
       { tool: 'docker_hosts', action: 'remove', host_id: 'h1', outcome: 'declined', confirmed_by: 'none' },
       { tool: 'docker_hosts', action: 'remove', host_id: 'h1', outcome: 'cancelled', confirmed_by: 'none' },
       { tool: 'docker_hosts', action: 'remove', host_id: 'h1', outcome: 'ok', confirmed_by: 'user' },

@@ -103,12 +103,20 @@ export function registerHostsCommands(program: Command): void {
         emit({ hostId, config: location.path }, options, (r) => `host ${r.hostId} written to ${r.config}`);
         return;
       }
-      // As the Python tool: probe the new host and record what ZFS it has; a host that does not answer stays added.
+      // As the Python tool: probe the new host and record what ZFS it has. Unlike MCP's add, a host that
+      // does not answer stays added: the person typing can run ssh to fix what is missing (a key to accept).
       const config = await loadConfig(location.path);
       const discovery = await discoverAndRecord(context.ssh, config, [findHost(config, hostId)], { record: true });
+      const answered = discovery.hosts.every((row) => row.ok);
       emit({ hostId, config: location.path, discovery }, options, (r) =>
-        [`host ${r.hostId} written to ${r.config}`, renderDiscovery(r.discovery.hosts), ...(r.discovery.config_updated.length > 0 ? [`recorded zfs_capable/zfs_dataset of ${r.hostId}`] : [])].join('\n'),
+        [
+          `host ${r.hostId} written to ${r.config}`,
+          renderDiscovery(r.discovery.hosts),
+          ...(r.discovery.config_updated.length > 0 ? [`recorded zfs_capable/zfs_dataset of ${r.hostId}`] : []),
+          ...(answered ? [] : [`${r.hostId} does not connect yet: fix what the row above says, then run docker-mcp hosts test ${r.hostId}`]),
+        ].join('\n'),
       );
+      if (!answered) process.exitCode = 3;
     });
 }
 

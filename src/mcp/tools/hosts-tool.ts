@@ -7,10 +7,12 @@ import { z } from 'zod';
 import { summarizeHost } from '../../config/host-summary.js';
 import { enabledHosts, findHost, parseConfigText, type LoadedConfig } from '../../config/load.js';
 import type { HostConfig } from '../../config/schema.js';
+import { ownKnownHostsFile, recordKnownHosts } from '../../config/own-known-hosts.js';
 import { removeHost, setHostFields, writeConfigFile, type HostFieldUpdate } from '../../config/write.js';
 import { cleanupHost, CLEANUP_LEVELS } from '../../docker/cleanup.js';
 import { publishedPorts } from '../../docker/ports.js';
 import { InvalidInputError, UnknownHostError } from '../../errors.js';
+import { admitHost } from '../../host/admit-host.js';
 import { testConnection } from '../../host/connection-test.js';
 import { discoverAndRecord } from '../../host/discover-and-record.js';
 import { forEachHost } from '../../host/fan-out.js';
@@ -18,6 +20,7 @@ import { validateHostId } from '../../names/validate.js';
 import { readSshAliases, resolveSshAlias, sshConfigFileForImport } from '../../ssh/ssh-config.js';
 import { confirmer, type Confirm } from '../confirm.js';
 import type { McpContext } from '../context.js';
+import { trustByUserOrFingerprint } from '../host-key-trust.js';
 import { answer, toolOutputSchema, type ActionResult } from '../tool-result.js';
 import type { ToolTable } from '../tool-table.js';
 import { eachHostAnswer } from './answers.js';
@@ -49,6 +52,9 @@ const inputShape = {
   cleanup_type: absentAs(z.enum(CLEANUP_LEVELS).default('check')).describe('cleanup: check (report only), safe, moderate or aggressive; volumes are never pruned'),
   ssh_config_path: optionalText(z.string().max(4096)).describe("import_ssh: only ~/.ssh/config is read over MCP; kept for the Python tool's callers"),
   selected_hosts: commaList(255, 256).describe('import_ssh: only these aliases: a list, or one comma-separated string of aliases and 1-based positions; "all" for every one'),
+  trust_host_key_fingerprint: optionalText(z.string().max(100)).describe(
+    "add, when the new host's key is in no known_hosts file and the client cannot ask its user: the SHA256 fingerprint (as the refused add showed it) that a person checked against the host's own; only a key the host presents with exactly this fingerprint is trusted. A client that can ask is always asked",
+  ),
   confirm: optional(z.boolean()).describe(
     'true confirms edit, add with ssh_key_path, remove and cleanup other than check, only when the client cannot ask its user (elicitation); a client that can is always asked',
   ),
@@ -63,7 +69,12 @@ const outputSchema = toolOutputSchema({
   host_errors: hostErrors.optional().describe('test_connection, discover: hosts that could not be probed, and why'),
   config: z.string().optional().describe('the hosts.yml read or written'),
   port_mappings: z.array(z.looseObject({ host_port: z.number(), container: z.string() })).optional().describe('ports: the host ports published by containers'),
-  added: z.string().optional().describe('add: the host added'),
+  added: z.string().optional().describe('add: the host added (only once it connected)'),
+  known_hosts_file: z.string().optional().describe("add: the tool's own known_hosts file, where the new host's key was recorded once vouched for"),
+  trusted_host_keys: z.array(z.looseObject({ type: z.string(), fingerprint: z.string() })).optional().describe('add: the host keys recorded there'),
+  missing: z.enum(['connection', 'login', 'matching_host_key', 'trusted_host_key']).optional().describe('a failed add: what the host lacks (nothing was written)'),
+  host_keys: z.array(z.looseObject({ type: z.string(), fingerprint: z.string() })).optional().describe('a failed add whose host key nobody vouched for: the keys the host presents'),
+  commands: z.array(z.string()).optional().describe('a failed add whose host key nobody vouched for: what a person can run to check the key and add the host'),
   edited: z.string().optional().describe('edit: the host edited'),
   removed: z.string().optional().describe('remove: the host removed'),
   imported: z.array(z.string()).optional().describe('import_ssh: the aliases added'),
@@ -76,7 +87,7 @@ export function registerHostsTool(tools: ToolTable, server: McpServer, context: 
       title: 'Docker hosts',
       description: readOnly
         ? 'The Docker hosts in hosts.yml (reading only: changes nothing). Actions: list; test_connection (ssh, key and docker answer?); discover (docker, compose flavour, ZFS, rsync, free space; reported, not recorded); ports (published ports); cleanup with cleanup_type check (what could be removed).'
-        : 'Manage the Docker hosts in hosts.yml and probe them over SSH. Actions: list; add (then discovers the host; confirmed when it names ssh_key_path), edit (confirmed, showing old and new values), remove (confirmed); ' +
+        : 'Manage the Docker hosts in hosts.yml and probe them over SSH. Actions: list; add (only a host that connects; a host key no known_hosts file holds is shown to the user to trust, or without a way to ask needs trust_host_key_fingerprint; then discovers the host; confirmed when it names ssh_key_path), edit (confirmed, showing old and new values), remove (confirmed); ' +
           'test_connection (ssh, key and docker answer?); discover (docker, compose flavour, ZFS, rsync, free space; records zfs_capable/zfs_dataset); ' +
           'ports (published ports); import_ssh (hosts from ~/.ssh/config, then discovers them); cleanup (cleanup_type check|safe|moderate|aggressive, confirmed unless check).',
       inputShape: {
@@ -163,14 +174,25 @@ async function addHost(context: McpContext, config: LoadedConfig, input: Input, 
   if (config.document.hasIn(['hosts', hostId])) throw new InvalidInputError('host_id', hostId, `is already in ${config.location.path}; use action edit`);
   const address = `${required(input.ssh_user, 'ssh_user', input.action)}@${required(input.ssh_host, 'ssh_host', input.action)}`;
   setHostFields(config.document, hostId, hostFields(input));
-  refuseUnreadable(config);
+  const host = refuseUnreadable(config).hosts.find((candidate) => candidate.id === hostId) as HostConfig;
   // Any file the controller can read can be offered to a host as a key: the user chooses which.
   if (input.ssh_key_path !== undefined) {
     await confirm(input.confirm, { effect: `adding ${hostId} to ${config.location.path} lets this controller log in to ${address} with the private key ${input.ssh_key_path}` });
   }
-  await writeConfigFile(config.location.path, config.document);
+  // A host that does not connect is not added: it would answer every later call with the same failure.
+  const knownHostsFile = ownKnownHostsFile(config.location.path);
+  const admission = await admitHost(host, trustByUserOrFingerprint(confirm, hostId, input.trust_host_key_fingerprint, { host, knownHostsFile, configFile: config.location.path }));
+  const undo = admission.knownHostsLines.length > 0 ? await recordKnownHosts(knownHostsFile, admission.knownHostsLines) : undefined;
+  if (undo) setHostFields(config.document, hostId, { known_hosts_file: knownHostsFile });
+  try {
+    await writeConfigFile(config.location.path, config.document);
+  } catch (error) {
+    await undo?.();
+    throw error;
+  }
   context.hostsChanged();
-  return { added: hostId, config: config.location.path, ...(await discoverAdded(context, [hostId])) };
+  const trusted = undo ? { known_hosts_file: knownHostsFile, trusted_host_keys: admission.trusted.map(({ type, fingerprint }) => ({ type, fingerprint })) } : {};
+  return { added: hostId, config: config.location.path, ...trusted, ...(await discoverAdded(context, [hostId])) };
 }
 
 /** As the Python tool does after add and import_ssh: probe the new hosts and record what ZFS they have. */
@@ -197,8 +219,8 @@ async function editHost(context: McpContext, config: LoadedConfig, input: Input,
 }
 
 /** A document hosts.yml could not hold is refused now, with the field, rather than after the user said yes. */
-function refuseUnreadable(config: LoadedConfig): void {
-  parseConfigText(config.document.toString(), config.location.path);
+function refuseUnreadable(config: LoadedConfig): ReturnType<typeof parseConfigText> {
+  return parseConfigText(config.document.toString(), config.location.path);
 }
 
 /** A field's value as the user reads it in hosts.yml. */
