@@ -27,6 +27,12 @@ export interface ResolvedMount {
   readonly source: string;
   readonly target: string;
   readonly readOnly: boolean;
+  /**
+   * A bind whose missing host path Docker creates as an empty directory at
+   * start: compose's short syntax (`bind.create_host_path`, v1's
+   * `SOURCE:TARGET`); the long syntax fails instead.
+   */
+  readonly createsHostPath?: boolean;
 }
 
 export interface ResolvedPort {
@@ -161,14 +167,15 @@ function resolvedMount(service: string, volume: unknown): ResolvedMount | null {
     const target = text(volume.target);
     if (source === null || target === null) return null; // anonymous volume or tmpfs: nothing to move by name
     const type = volume.type === 'bind' ? 'bind' : volume.type === 'volume' ? 'volume' : 'other';
-    return { service, type, source: type === 'bind' ? normaliseHostPath(source) : source, target, readOnly: volume.read_only === true };
+    const createsHostPath = type === 'bind' && isMapping(volume.bind) && volume.bind.create_host_path === true;
+    return { service, type, source: type === 'bind' ? normaliseHostPath(source) : source, target, readOnly: volume.read_only === true, ...(createsHostPath ? { createsHostPath } : {}) };
   }
   if (typeof volume !== 'string') return null;
   // v1 prints "SOURCE:TARGET:MODE", its sources already absolute or volume names.
   const [source = '', target, mode = ''] = volume.split(':');
   if (target === undefined) return null;
   const bind = path.posix.isAbsolute(source);
-  return { service, type: bind ? 'bind' : 'volume', source: bind ? normaliseHostPath(source) : source, target, readOnly: mode.split(',').includes('ro') };
+  return { service, type: bind ? 'bind' : 'volume', source: bind ? normaliseHostPath(source) : source, target, readOnly: mode.split(',').includes('ro'), ...(bind ? { createsHostPath: true } : {}) };
 }
 
 function publishedPort(service: string, port: unknown): ResolvedPort | null {

@@ -13,3 +13,13 @@ export async function pathTypes(transport: SshTransport, paths: readonly string[
   const lines = result.stdout.split('\n');
   return new Map(unique.map((p, index) => [p, (lines[index] ?? 'missing').trim() || 'missing']));
 }
+
+/** The paths that are empty directories (links followed), of those given. One round trip for all. */
+export async function emptyDirectories(transport: SshTransport, paths: readonly string[]): Promise<Set<string>> {
+  const unique = [...new Set(paths)].map((p) => validateSingleLine(p, 'host path'));
+  if (unique.length === 0) return new Set();
+  // find prints each start path that is an empty directory; a missing one is an error it goes past (exit 1).
+  const result = await transport.exec(redirect(command(['find', '-L', ...unique, '-maxdepth', '0', '-type', 'd', '-empty', '-print']), { stderr: 'null' }), { okExitCodes: [0, 1] });
+  const printed = new Set(result.stdout.split('\n'));
+  return new Set(unique.filter((p) => printed.has(p)));
+}

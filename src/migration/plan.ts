@@ -54,6 +54,8 @@ export interface HostProvidedBind {
   readonly readOnly: boolean;
   /** What it is, in words ("the host's time zone"). */
   readonly what: string;
+  /** Docker makes a missing one an empty directory at start (compose's short syntax). */
+  readonly createsHostPath?: boolean;
 }
 
 export interface PlanStep {
@@ -188,7 +190,10 @@ export function planMigration(input: PlanInput): MigrationPlan {
       if (origin?.variable && origin.file === from.files.envFile?.path) envVariables.add(origin.variable);
     } else if (mount.source !== sourceStackDir && !mount.source.startsWith(`${sourceStackDir}/`)) {
       const outside = classifyOutsideBind(mount.source, mount.readOnly, sourceAppdata);
-      if (outside.kind === 'host-provided') hostProvided.push({ service: mount.service, source: mount.source, target: mount.target, readOnly: mount.readOnly, what: outside.what });
+      if (outside.kind === 'host-provided') {
+        const creates = from.resolved.mounts.some((m) => m.service === mount.service && m.target === mount.target && m.createsHostPath === true);
+        hostProvided.push({ service: mount.service, source: mount.source, target: mount.target, readOnly: mount.readOnly, what: outside.what, ...(creates ? { createsHostPath: true } : {}) });
+      }
       else notMoved.push({ service: mount.service, source: mount.source, reason: outside.reason });
     }
   }

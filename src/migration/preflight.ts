@@ -21,7 +21,7 @@ import { pathsNotContained } from '../host/containment.js';
 import { MigrationRefusedError } from './errors.js';
 import { portConflicts } from './port-conflicts.js';
 import type { HostProvidedBind, MigrationPlan } from './plan.js';
-import { pathTypes } from '../host/path-types.js';
+import { emptyDirectories, pathTypes } from '../host/path-types.js';
 import { missingImages } from './stream-copy.js';
 
 export interface PreflightResult {
@@ -243,34 +243,52 @@ async function checkBuiltImages(plan: MigrationPlan, source: DockerHost, target:
  * What the stack binds from the host itself (time zone, Docker socket,
  * devices) must be on the target as on the source: the same kind of file.
  * Not moved, never --force'd: a missing one would make Docker create an empty
- * directory in its place, or the service fail.
+ * directory in its place, or the service fail. Unless that is what the
+ * source has too: an empty directory where the host lacked the file when
+ * Docker started the service (Debian 13 has no /etc/timezone, a host without
+ * D-Bus no /run/dbus), which Docker makes on the target the same way.
  */
 async function checkHostProvided(plan: MigrationPlan, source: DockerHost, target: DockerHost, refuse: (reason: string) => never): Promise<string[]> {
   const binds = plan.hostProvided ?? [];
   if (binds.length === 0) return [];
   const paths = binds.map((b) => b.source);
   const [onSource, onTarget] = await Promise.all([pathTypes(source.transport, paths), pathTypes(target.transport, paths)]);
-  const wrong = hostProvidedMismatches(binds, onSource, onTarget);
+  const candidates = [...new Set(paths)].filter((p) => dockerWouldMakeIt(binds, p, onSource, onTarget));
+  const madeByDocker = candidates.length === 0 ? new Set<string>() : await emptyDirectories(source.transport, candidates);
+  const wrong = hostProvidedMismatches(binds, onSource, onTarget, madeByDocker);
   if (wrong.length > 0) {
     refuse(
       `the stack binds from the host what ${plan.target} does not provide as ${plan.source} does: ${wrong.map((w) => `${w.services.join(', ')}: ${w.path} (${w.what}) is ${w.source} on ${plan.source}, ${w.target} on ${plan.target}`).join('; ')}. ` +
         `--force does not apply: the service would get something else there. Provide it on ${plan.target} first (install or start what makes it, or create the file), or remove the mount from the stack`,
     );
   }
-  return [...new Set(binds.map((b) => `${b.source} (${b.what}, ${onTarget.get(b.source)})`))];
+  const onTargetInWords = (p: string) =>
+    madeByDocker.has(p) ? `missing: Docker makes it an empty directory at start, as on ${plan.source}` : onTarget.get(p);
+  return [...new Set(binds.map((b) => `${b.source} (${b.what}, ${onTargetInWords(b.source)})`))];
 }
 
-/** The host-provided paths whose kind differs between the hosts (missing counts as a kind). Pure. */
+/** A directory on the source, missing on the target, bound only where Docker makes a missing host path: it may be one Docker made. Pure. */
+function dockerWouldMakeIt(binds: readonly HostProvidedBind[], p: string, onSource: ReadonlyMap<string, string>, onTarget: ReadonlyMap<string, string>): boolean {
+  return onSource.get(p) === 'directory' && (onTarget.get(p) ?? 'missing') === 'missing' && binds.filter((b) => b.source === p).every((b) => b.createsHostPath === true);
+}
+
+/**
+ * The host-provided paths whose kind differs between the hosts (missing
+ * counts as a kind), but for those in `madeByDocker`: empty directories on
+ * the source that Docker makes on the target the same way. Pure.
+ */
 export function hostProvidedMismatches(
   binds: readonly HostProvidedBind[],
   onSource: ReadonlyMap<string, string>,
   onTarget: ReadonlyMap<string, string>,
+  madeByDocker: ReadonlySet<string> = new Set(),
 ): { path: string; what: string; services: string[]; source: string; target: string }[] {
   const paths = [...new Set(binds.map((b) => b.source))];
   return paths.flatMap((p) => {
     const sourceKind = onSource.get(p) ?? 'missing';
     const targetKind = onTarget.get(p) ?? 'missing';
     if (sourceKind === targetKind) return [];
+    if (madeByDocker.has(p) && sourceKind === 'directory' && targetKind === 'missing') return [];
     const using = binds.filter((b) => b.source === p);
     return [{ path: p, what: using[0]?.what ?? '', services: [...new Set(using.map((b) => b.service))].sort(), source: sourceKind, target: targetKind }];
   });

@@ -122,7 +122,8 @@ describe('apps laid out as their guides say, delta → epsilon', () => {
   it('refuses at pre-flight a host path the target does not provide, naming it and what to do; nothing changes', async () => {
     const dir = `${COMPOSE.delta}/d-ha`;
     const compose = `services:\n  homeassistant:\n    image: local/busybox:test\n    command: ["sleep", "3600"]\n    init: true\n    network_mode: none\n    volumes:\n      - ${APPDATA.delta}/d-ha:/config\n      - /etc/localtime:/etc/localtime:ro\n      - /run/d-dbus:/run/dbus:ro\n`;
-    const setUp = await sh('delta', 'set -e; mkdir -p /run/d-dbus "$1/d-ha" "$2"; printf "%s" "$3" > "$2/docker-compose.yml"; cd "$2" && docker compose up -d 2>&1', APPDATA.delta, dir, compose);
+    // D-Bus running on delta: its socket in the folder (an empty one, as Docker makes, would be made on epsilon the same way).
+    const setUp = await sh('delta', 'set -e; mkdir -p /run/d-dbus "$1/d-ha" "$2"; touch /run/d-dbus/system_bus_socket; printf "%s" "$3" > "$2/docker-compose.yml"; cd "$2" && docker compose up -d 2>&1', APPDATA.delta, dir, compose);
     expect(setUp.exitCode, setUp.stdout).toBe(0);
     await expect(migrateStack(hosts.delta, hosts.epsilon, 'd-ha', { journalDir: journalDir(), force: true })).rejects.toThrow(
       /homeassistant: \/run\/d-dbus \(a runtime file or socket of the host\) is directory on delta, missing on epsilon\. --force does not apply.*Provide it on epsilon first/,

@@ -55,6 +55,39 @@ describe('hostProvidedMismatches', () => {
       { path: '/etc/localtime', what: 'x', services: ['db', 'server'], source: 'regular file', target: 'directory' },
     ]);
   });
+
+  it('lets an empty directory Docker made on the source go missing on the target (Docker makes it there too), and nothing else', () => {
+    const binds = [bind('ha', '/run/dbus'), bind('server', '/etc/timezone')];
+    const source = new Map([['/run/dbus', 'directory'], ['/etc/timezone', 'directory']]);
+    const target = new Map([['/run/dbus', 'missing'], ['/etc/timezone', 'regular file']]);
+    const madeByDocker = new Set(['/run/dbus', '/etc/timezone']);
+    // /etc/timezone is a file on the target: the service would get another kind of thing, refused still.
+    expect(hostProvidedMismatches(binds, source, target, madeByDocker)).toEqual([
+      { path: '/etc/timezone', what: 'x', services: ['server'], source: 'directory', target: 'regular file' },
+    ]);
+    expect(hostProvidedMismatches(binds, source, target).map((m) => m.path)).toEqual(['/run/dbus', '/etc/timezone']);
+  });
+});
+
+describe('binds whose missing host path Docker makes (compose short syntax)', () => {
+  it('are told apart from the long syntax, which fails instead, in v2 and v1 output', () => {
+    const v2 = parseResolvedConfig(
+      JSON.stringify({
+        services: {
+          gitea: {
+            volumes: [
+              { type: 'bind', source: '/etc/timezone', target: '/etc/timezone', read_only: true, bind: { create_host_path: true } },
+              { type: 'bind', source: '/run/dbus', target: '/run/dbus' },
+            ],
+          },
+        },
+      }),
+      'gitea',
+    );
+    expect(v2.mounts.map((m) => [m.source, m.createsHostPath ?? false])).toEqual([['/etc/timezone', true], ['/run/dbus', false]]);
+    const v1 = parseResolvedConfig('services:\n  gitea:\n    volumes:\n    - /etc/timezone:/etc/timezone:ro\n    - data:/data:rw\n', 'gitea');
+    expect(v1.mounts.map((m) => [m.source, m.createsHostPath ?? false])).toEqual([['/etc/timezone', true], ['data', false]]);
+  });
 });
 
 describe("n8n's DATA_FOLDER=/root/n8n/ (compose resolves …/n8n//.n8n)", () => {
