@@ -121,7 +121,29 @@ export function newMigrationId(stack: string, now = new Date()): string {
   return `${stack}-${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
 }
 
-/** The plan alone, from the stack's compose file on the source: --dry-run. */
+/**
+ * A dry run: the plan, and what pre-flight's checks of both hosts would
+ * refuse now (they only read: ports, host-provided paths, images, space,
+ * what the target holds). Pre-flight stops at its first refusal, so at most
+ * one joins those the plan alone knows.
+ */
+export async function dryRunStackMigration(source: DockerHost, target: DockerHost, stack: string, options: MigrationOptions = {}): Promise<MigrationPlan> {
+  const plan = await planStackMigration(source, target, stack, options);
+  // Already refused whatever the hosts hold: pre-flight would only say it again.
+  if ((plan.refusals ?? []).some((r) => !r.forceApplies)) return plan;
+  const movingBack = await lastMovedAway(plan.stack, plan.target, plan.source, options.journalDir);
+  try {
+    // force: the mounts that would not move are among the plan's refusals already; what the hosts hold is what is new.
+    await preflight(plan, source, target, { movingBack, force: true });
+    return plan;
+  } catch (error) {
+    if (!(error instanceof MigrationRefusedError)) throw error;
+    const reason = error.message.replace(/^migration of .* refused \(nothing was changed\): /, '');
+    return { ...plan, refusals: [...(plan.refusals ?? []), { reason, forceApplies: false }] };
+  }
+}
+
+/** The plan alone, from the stack's compose file on the source, without asking the target anything. */
 export async function planStackMigration(source: DockerHost, target: DockerHost, stack: string, options: MigrationOptions = {}): Promise<MigrationPlan> {
   const read = await readStackSource(source, stack);
   const containers = await listContainers(source);

@@ -125,8 +125,9 @@ export interface MigrationPlan {
   /** Services that run once: started means exited 0 for them (see ResolvedProject.oneShot). */
   readonly oneShot?: readonly string[];
   /**
-   * What pre-flight will refuse, known from the plan alone (the hosts' checks
-   * may add more): each reason, and whether --force goes past it. Empty: none.
+   * What pre-flight will refuse: known from the plan alone, and in a dry run
+   * the first refusal of pre-flight's checks of the hosts as they are now.
+   * Each reason, and whether --force goes past it. Empty: none.
    */
   readonly refusals?: readonly { readonly reason: string; readonly forceApplies: boolean }[];
   readonly steps: readonly PlanStep[];

@@ -29,9 +29,11 @@ afterAll(() => suite.tearDown('corpus on the OpenZFS guests'), TIMEOUT_MS);
 
 describe('corpus dry runs delta → epsilon', () => {
   it.each(APPS.map((app) => [app.app, app] as const))('%s: the dry run plans the move, refusing nothing', async (_name, app) => {
-    const args = ['migrate', 'delta', 'epsilon', app.project, '--dry-run'];
+    const args = ['migrate', 'delta', 'epsilon', app.project, '--dry-run', '--json'];
     const run = await suite.timings.time(`dry run of ${app.app}`, () => runCli(args, { DOCKER_MCP_STATE_DIR: suite.stateDir }, undefined, 600_000));
     expect({ exitCode: run.exitCode, stderr: run.stderr }).toEqual({ exitCode: 0, stderr: '' });
+    // The dry run asks both hosts what pre-flight asks: a refusal there would be in the plan.
+    expect((JSON.parse(run.stdout) as { refusals: unknown[] }).refusals).toEqual([]);
   }, TIMEOUT_MS);
 });
 

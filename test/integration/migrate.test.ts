@@ -63,7 +63,23 @@ describe('docker-mcp migrate (ZFS to ZFS)', () => {
     ]);
     expect(plan.steps.map((s) => s.phase)).toContain('seed');
     expect(plan.targetComposeText).toContain(`/srv/beta/appdata/${stack}-authelia:/config   # config and heartbeat`);
+    expect(plan.refusals).toEqual([]);
     expect([await state('alpha'), await state('beta')]).toEqual(before);
+  });
+
+  it('--dry-run asks the hosts what pre-flight asks: a stack of that name on beta is named as what the migration would refuse', async () => {
+    const folder = `/srv/beta/compose/${stack}`;
+    await sh('beta', 'mkdir -p "$1" && echo "services: {}" > "$1/docker-compose.yml"', folder);
+    try {
+      const run = await runCli(['migrate', 'alpha', 'beta', stack, '--dry-run', '--json']);
+      expect({ exitCode: run.exitCode, stderr: run.stderr }).toEqual({ exitCode: 0, stderr: '' });
+      const plan = JSON.parse(run.stdout) as MigrationPlan;
+      expect(plan.refusals).toEqual([{ reason: expect.stringMatching(new RegExp(`^beta already has a stack "${stack}" .*--force does not apply`)), forceApplies: false }]);
+      const text = await runCli(['migrate', 'alpha', 'beta', stack, '--dry-run']);
+      expect(text.stdout).toMatch(new RegExp(`pre-flight on the hosts now would refuse: beta already has a stack "${stack}"`));
+    } finally {
+      await sh('beta', 'rm -rf "$1"', folder);
+    }
   });
 
   it('moves the running stack to beta: seeded while running, the rest after the stop, verified, running only on beta', async () => {

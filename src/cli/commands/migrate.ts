@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { InvalidInputError } from '../../errors.js';
-import { migrateStack, planStackMigration, type MigrationReport, type RunOptions } from '../../migration/execute.js';
+import { dryRunStackMigration, migrateStack, type MigrationReport, type RunOptions } from '../../migration/execute.js';
 import type { MigrationPlan } from '../../migration/plan.js';
 import { resumeMigration, type ResumeOutcome } from '../../migration/resume.js';
 import { formatRate, parseBwlimit } from '../../transfer/bwlimit.js';
@@ -106,7 +106,7 @@ async function runMigrate(
   if (options.dryRun) {
     // Nothing to roll back: Ctrl-C stops a dry run at once.
     cancel.dispose();
-    const plan = await planStackMigration(source, target, stack, { cold: options.cold ?? false, method });
+    const plan = await dryRunStackMigration(source, target, stack, { cold: options.cold ?? false, method });
     emit(plan, options, renderPlan);
     return;
   }
@@ -125,6 +125,12 @@ async function runMigrate(
   emit(report, options, renderReport);
 }
 
+
+/** The refusals the hosts' checks found (the plan's own are shown with their mounts above). */
+function hostRefusals(plan: MigrationPlan): string[] {
+  const shown = new Set([...plan.notMoved.map((m) => `${m.service}: ${m.source} would not move (${m.reason})`)]);
+  return (plan.refusals ?? []).filter((r) => !r.forceApplies && !shown.has(r.reason) && !(plan.servicesOutsideConfig ?? []).some((s) => r.reason.startsWith(`${s} runs on`))).map((r) => r.reason);
+}
 
 function renderPlan(plan: MigrationPlan): string {
   return [
@@ -148,6 +154,7 @@ function renderPlan(plan: MigrationPlan): string {
       ? ['', `provided by the host, not moved (pre-flight checks that ${plan.target} has each as ${plan.source} does):`, ...(plan.hostProvided ?? []).map((h) => `  ${h.service}: ${h.source} — ${h.what}${h.readOnly ? ' (read-only)' : ''}`)]
       : []),
     ...(plan.notMoved.length > 0 ? ['', 'not moved (the migration will refuse):', ...plan.notMoved.map((m) => `  ${m.service}: ${m.source} — ${m.reason}`)] : []),
+    ...hostRefusals(plan).flatMap((reason) => ['', `pre-flight on the hosts now would refuse: ${reason}`]),
     '',
     'changes to the stack files (where each path is written):',
     ...(plan.composeChanges.length > 0 ? plan.composeChanges.map((c) => `  ${c}`) : ['  none']),

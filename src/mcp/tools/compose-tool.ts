@@ -12,7 +12,7 @@ import { deployQuestion } from '../../docker/deploy-review.js';
 import { deployStack, listStacks, previewDeploy, stackAction, stackContainers, viewStack, type StackSummary } from '../../docker/stacks.js';
 import { InvalidInputError } from '../../errors.js';
 import { forEachHost } from '../../host/fan-out.js';
-import { migrateStack, planStackMigration } from '../../migration/execute.js';
+import { dryRunStackMigration, migrateStack } from '../../migration/execute.js';
 import { TooManyMigrationsError, migrationSlots } from '../../migration/migration-slots.js';
 import { resumeMigration } from '../../migration/resume.js';
 import { parseBwlimit } from '../../transfer/bwlimit.js';
@@ -200,7 +200,7 @@ async function planMigration(context: McpContext, input: Input): Promise<ActionR
   const source = await context.dockerHost(required(input.host_id, 'host_id', input.action));
   const target = await context.dockerHost(required(input.target_host_id, 'target_host_id', input.action));
   const stack = required(input.stack_name, 'stack_name', input.action);
-  return { stack_name: stack, ...(await planStackMigration(source, target, stack, { cold: input.cold })) };
+  return { stack_name: stack, ...(await dryRunStackMigration(source, target, stack, { cold: input.cold })) };
 }
 
 async function runMigration(context: McpContext, input: Input, extra: ToolExtra, confirm: Confirm): Promise<ActionResult> {
