@@ -14,7 +14,9 @@ import type { CorpusHost } from './corpus/deploy.js';
 import { openCorpusHost } from './corpus/hosts.js';
 import { CorpusSuite } from './corpus/suite.js';
 
-const APPS = CORPUS;
+/** CORPUS_APPS=gitea,home-assistant moves only those (every app by default). */
+const CHOSEN = process.env.CORPUS_APPS?.split(',');
+const APPS = CHOSEN === undefined ? CORPUS : CORPUS.filter((app) => CHOSEN.includes(app.app));
 const TIMEOUT_MS = 1_800_000;
 
 const hosts = {} as Record<'delta' | 'epsilon', CorpusHost>;
