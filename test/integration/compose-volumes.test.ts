@@ -18,7 +18,7 @@ import { command } from '../../src/ssh/quote.js';
 import { SshTransport } from '../../src/ssh/transport.js';
 import { testbedHost } from './testbed.js';
 
-const prefix = 'h12b-';
+const prefix = 'cvol-';
 const HELPER = 'local/busybox:test';
 let stateDir: string;
 const journalDir = () => path.join(stateDir, 'migrations');
@@ -40,7 +40,7 @@ async function removeVolumes(host: DockerHost): Promise<void> {
 }
 
 beforeAll(async () => {
-  stateDir = await mkdtemp(path.join(os.tmpdir(), 'h12b-journal-'));
+  stateDir = await mkdtemp(path.join(os.tmpdir(), 'cvol-journal-'));
 });
 
 afterAll(async () => {
@@ -49,8 +49,8 @@ afterAll(async () => {
 
 describe('a named volume on compose v1 alpha → v2 beta', () => {
   const hosts = {} as Record<'alpha' | 'beta', DockerHost>;
-  const dir = '/srv/alpha/compose/h12b-v1vol';
-  const volume = 'h12b-v1vol_data';
+  const dir = '/srv/alpha/compose/cvol-v1vol';
+  const volume = 'cvol-v1vol_data';
   const run = (id: 'alpha' | 'beta', script: string, ...args: string[]) =>
     hosts[id].transport.exec(command(['sh', '-c', script, 'sh', ...args]), { okExitCodes: Array.from({ length: 256 }, (_, code) => code), timeoutMs: 120_000 });
   const cleanUp = async () => {
@@ -79,14 +79,14 @@ describe('a named volume on compose v1 alpha → v2 beta', () => {
     const failing = `version: "3.8"\nservices:\n  app:\n    image: local/busybox:test\n    command: ["sh", "-c", "test ! -f /data/stop && exec sleep 3600"]\n    network_mode: none\n    volumes:\n      - data:/data\nvolumes:\n  data: {}\n`;
     await writeStack(hosts.alpha, dir, { 'docker-compose.yml': failing });
     expect((await run('alpha', 'cd "$1" && docker-compose up -d 2>&1', dir)).exitCode).toBe(0);
-    await run('beta', 'docker volume create h12b-unrelated >/dev/null');
+    await run('beta', 'docker volume create cvol-unrelated >/dev/null');
     // The copied data tells the service on beta to exit: a start that never runs.
-    expect((await run('alpha', 'docker exec h12b-v1vol_app_1 touch /data/stop')).exitCode).toBe(0);
-    await expect(migrateStack(hosts.alpha, hosts.beta, 'h12b-v1vol', { journalDir: journalDir(), startTimeoutMs: 8_000, cold: true })).rejects.toThrow(
+    expect((await run('alpha', 'docker exec cvol-v1vol_app_1 touch /data/stop')).exitCode).toBe(0);
+    await expect(migrateStack(hosts.alpha, hosts.beta, 'cvol-v1vol', { journalDir: journalDir(), startTimeoutMs: 8_000, cold: true })).rejects.toThrow(
       new RegExp(`removed volume beta:${volume}`),
     );
     expect(await inspectVolume(hosts.beta.transport, volume)).toBeNull();
-    expect(await inspectVolume(hosts.beta.transport, 'h12b-unrelated')).not.toBeNull();
+    expect(await inspectVolume(hosts.beta.transport, 'cvol-unrelated')).not.toBeNull();
     expect(await inspectVolume(hosts.alpha.transport, volume)).not.toBeNull();
   }, 300_000);
 
@@ -94,21 +94,21 @@ describe('a named volume on compose v1 alpha → v2 beta', () => {
     const up = await run('alpha', 'docker run --rm -v "$1":/data local/busybox:test sh -c "rm /data/stop && echo from-v1 > /data/ok" && cd "$2" && docker-compose up -d 2>&1', volume, dir);
     expect(up.exitCode, up.stdout).toBe(0);
     const before = await contents(hosts.alpha, volume);
-    const report = await migrateStack(hosts.alpha, hosts.beta, 'h12b-v1vol', { journalDir: journalDir() });
+    const report = await migrateStack(hosts.alpha, hosts.beta, 'cvol-v1vol', { journalDir: journalDir() });
     expect(report.volumes?.map((v) => v.volume)).toEqual([volume]);
-    expect(await running(hosts.beta, 'h12b-v1vol')).toEqual(['app']);
+    expect(await running(hosts.beta, 'cvol-v1vol')).toEqual(['app']);
     expect(await contents(hosts.beta, volume)).toEqual(before);
-    const logs = await run('beta', 'cd /srv/beta/compose/h12b-v1vol && docker compose up -d 2>&1');
+    const logs = await run('beta', 'cd /srv/beta/compose/cvol-v1vol && docker compose up -d 2>&1');
     expect(logs.stdout).not.toMatch(/already exists but was not created by Docker Compose/);
   }, 300_000);
 
   it('a stack started with a profile moves with the services of that profile, and runs them on the target', async () => {
     const profiled = `services:\n  app:\n    image: local/busybox:test\n    command: ["sleep", "3600"]\n    network_mode: none\n  worker:\n    image: local/busybox:test\n    command: ["sleep", "3600"]\n    network_mode: none\n    profiles: ["jobs", "all"]\n  debug:\n    image: local/busybox:test\n    command: ["sleep", "3600"]\n    network_mode: none\n    profiles: ["debug"]\n`;
-    await writeStack(hosts.alpha, '/srv/alpha/compose/h12b-prof', { 'docker-compose.yml': profiled });
-    expect((await run('alpha', 'cd /srv/alpha/compose/h12b-prof && docker-compose --profile jobs up -d 2>&1')).exitCode).toBe(0);
-    const report = await migrateStack(hosts.alpha, hosts.beta, 'h12b-prof', { journalDir: journalDir(), cold: true });
-    expect(report.stack).toBe('h12b-prof');
-    expect(await running(hosts.beta, 'h12b-prof')).toEqual(['app', 'worker']);
-    expect(await running(hosts.alpha, 'h12b-prof')).toEqual([]);
+    await writeStack(hosts.alpha, '/srv/alpha/compose/cvol-prof', { 'docker-compose.yml': profiled });
+    expect((await run('alpha', 'cd /srv/alpha/compose/cvol-prof && docker-compose --profile jobs up -d 2>&1')).exitCode).toBe(0);
+    const report = await migrateStack(hosts.alpha, hosts.beta, 'cvol-prof', { journalDir: journalDir(), cold: true });
+    expect(report.stack).toBe('cvol-prof');
+    expect(await running(hosts.beta, 'cvol-prof')).toEqual(['app', 'worker']);
+    expect(await running(hosts.alpha, 'cvol-prof')).toEqual([]);
   }, 300_000);
 });
