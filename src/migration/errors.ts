@@ -5,6 +5,18 @@ export class MigrationRefusedError extends DockerMcpError {
   readonly kind = 'bad-input' as const;
 }
 
+/** Pre-flight's refusal: `reason` is what it found, without the words around it (a dry run lists it). */
+export class PreflightRefusedError extends MigrationRefusedError {
+  constructor(
+    stack: string,
+    source: string,
+    target: string,
+    readonly reason: string,
+  ) {
+    super(`migration of ${stack} from ${source} to ${target} refused (nothing was changed): ${reason}`);
+  }
+}
+
 /** A migration that failed after it started; `rolledBack` says what was done about it. */
 export class MigrationFailedError extends DockerMcpError {
   readonly kind = 'failed' as const;

@@ -29,7 +29,7 @@ import type { RouteKey } from '../transfer/route-key.js';
 import { transferServices, type ChosenRoute, type TransferSummary } from '../transfer/transfer-services.js';
 import { pruneOlderThan } from '../transfer/zfs-transfer.js';
 import { ZfsHost } from '../zfs/zfs-host.js';
-import { MigrationCancelledError, MigrationFailedError, MigrationRefusedError, SourceRemovalFailedError } from './errors.js';
+import { MigrationCancelledError, MigrationFailedError, MigrationRefusedError, PreflightRefusedError, SourceRemovalFailedError } from './errors.js';
 import { lastMovedAway, MigrationJournal, type JournalEntry, type RecordedOptions, type VerifiedPath, type VerifiedVolume } from './journal.js';
 import { planMigration, type MigrationPlan, type TargetFile } from './plan.js';
 import { preflight, type PreflightResult } from './preflight.js';
@@ -137,9 +137,8 @@ export async function dryRunStackMigration(source: DockerHost, target: DockerHos
     await preflight(plan, source, target, { movingBack, force: true });
     return plan;
   } catch (error) {
-    if (!(error instanceof MigrationRefusedError)) throw error;
-    const reason = error.message.replace(/^migration of .* refused \(nothing was changed\): /, '');
-    return { ...plan, refusals: [...(plan.refusals ?? []), { reason, forceApplies: false }] };
+    if (!(error instanceof PreflightRefusedError)) throw error;
+    return { ...plan, refusals: [...(plan.refusals ?? []), { reason: error.reason, forceApplies: false }] };
   }
 }
 

@@ -18,7 +18,7 @@ import { refuseConversionObstacles } from '../zfs/convert-directory.js';
 import { EncryptedDatasetError, InsufficientSpaceError, MountsInsideError } from '../zfs/errors.js';
 import { ZfsHost } from '../zfs/zfs-host.js';
 import { pathsNotContained } from '../host/containment.js';
-import { MigrationRefusedError } from './errors.js';
+import { PreflightRefusedError } from './errors.js';
 import { portConflicts } from './port-conflicts.js';
 import type { HostProvidedBind, MigrationPlan } from './plan.js';
 import { emptyDirectories, pathTypes } from '../host/path-types.js';
@@ -83,7 +83,7 @@ export interface PreflightContext {
 
 export async function preflight(plan: MigrationPlan, source: DockerHost, target: DockerHost, context: PreflightContext = { movingBack: false }): Promise<PreflightResult> {
   const refuse = (reason: string): never => {
-    throw new MigrationRefusedError(`migration of ${plan.stack} from ${plan.source} to ${plan.target} refused (nothing was changed): ${reason}`);
+    throw new PreflightRefusedError(plan.stack, plan.source, plan.target, reason);
   };
   if (plan.servicesOutsideConfig && plan.servicesOutsideConfig.length > 0) {
     refuse(

@@ -126,10 +126,10 @@ async function runMigrate(
 }
 
 
-/** The refusals the hosts' checks found (the plan's own are shown with their mounts above). */
+/** The refusals the hosts' checks found: the plan's own (mounts that stay, services outside the config) are shown above with what they name. */
 function hostRefusals(plan: MigrationPlan): string[] {
-  const shown = new Set([...plan.notMoved.map((m) => `${m.service}: ${m.source} would not move (${m.reason})`)]);
-  return (plan.refusals ?? []).filter((r) => !r.forceApplies && !shown.has(r.reason) && !(plan.servicesOutsideConfig ?? []).some((s) => r.reason.startsWith(`${s} runs on`))).map((r) => r.reason);
+  const outsideConfig = plan.servicesOutsideConfig ?? [];
+  return (plan.refusals ?? []).filter((r) => !r.forceApplies && !outsideConfig.some((s) => r.reason.startsWith(`${s} runs on`))).map((r) => r.reason);
 }
 
 function renderPlan(plan: MigrationPlan): string {
