@@ -102,6 +102,25 @@ export function asRoot(cmd: ShellCommand): ShellCommand {
   return command(['sudo', '-n', '--', 'sh', '-c', cmd.text]);
 }
 
+/**
+ * Run a command so that it ends with the connection that started it. sshd
+ * does not signal a command when its client goes away (a cancelled transfer's
+ * `zfs send | ssh target zfs receive` would run on), so the command runs in a
+ * session of its own while a watcher reads the connection's stdin: at
+ * end-of-file it kills the command's whole process group. The caller keeps
+ * stdin open and never writes to it. Without `setsid` the command runs as is.
+ */
+export function endingWithConnection(cmd: ShellCommand): ShellCommand {
+  const watcher = 'cat >/dev/null 2>&1; kill -s TERM -- -"$1" 2>/dev/null';
+  const script =
+    'command -v setsid >/dev/null 2>&1 || exec sh -c "$1" </dev/null; ' +
+    // Asynchronous commands get /dev/null as stdin, so the connection's stdin is handed over on fd 3.
+    'exec 3<&0 </dev/null; setsid sh -c "$1" 3<&- & job=$!; ' +
+    `setsid sh -c ${quoteArg(watcher)} sh "$job" <&3 3<&- & watcher=$!; exec 3<&-; ` +
+    'wait "$job"; status=$?; kill -s TERM -- -"$watcher" 2>/dev/null; exit "$status"';
+  return command(['sh', '-c', script, 'sh', cmd.text]);
+}
+
 /** Wrap a composed command so it runs as one argument of `sh -c`. */
 export function asShellArgument(cmd: ShellCommand): string {
   return quoteArg(cmd.text);

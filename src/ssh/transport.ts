@@ -8,7 +8,7 @@ import pLimit, { type LimitFunction } from 'p-limit';
 import type { Readable, Writable } from 'node:stream';
 import { log } from '../log.js';
 import { TailBuffer } from './tail-buffer.js';
-import { asRoot, type ShellCommand } from './quote.js';
+import { asRoot, endingWithConnection, type ShellCommand } from './quote.js';
 import { CommandFailedError, CommandTimeoutError, classifySshFailure } from './errors.js';
 import { DEFAULT_SSH_OPTIONS, controlArguments, sshArguments, type SshConnectionOptions, type SshHost } from './options.js';
 
@@ -110,8 +110,10 @@ export class SshTransport {
       });
     });
     const started = Date.now();
-    const child = execa('ssh', [...this.sshArguments(), this.remoteText(cmd)], {
-      stdin: options.stdin ?? 'ignore',
+    // A command that reads no input ends when this connection does (a cancel kills the ssh client only).
+    const bound = options.stdin === undefined;
+    const child = execa('ssh', [...this.sshArguments(), this.remoteText(bound ? endingWithConnection(cmd) : cmd)], {
+      stdin: bound ? 'pipe' : options.stdin,
       stdout: 'pipe',
       stderr: 'pipe',
       buffer: { stdout: false, stderr: true },
@@ -128,7 +130,7 @@ export class SshTransport {
       })
       .finally(release);
     return {
-      stdin: child.stdin,
+      stdin: bound ? null : child.stdin,
       stdout: child.stdout,
       stderr: child.stderr,
       done,

@@ -142,7 +142,37 @@ describe('stream', () => {
     remote.stdout.resume();
     await expect(remote.done).rejects.toMatchObject({ exitCode: 3, stderr: expect.stringContaining('broken') });
   });
+
+  it('ends the remote command, every process of its pipeline, when it is cancelled (sshd itself would let it run on)', async () => {
+    const marker = String(70_000 + Math.floor(Math.random() * 20_000));
+    const running = () => transport.exec(command(['pgrep', '-f', `^sleep ${marker}$`]), { okExitCodes: [0, 1] });
+    const cancel = new AbortController();
+    const remote = await transport.stream(command(['sh', '-c', `sleep ${marker} | cat; echo ended`]), { signal: cancel.signal });
+    remote.stdout.resume();
+    remote.stderr.resume();
+    expect(remote.stdin).toBeNull();
+    await waitUntil(async () => (await running()).exitCode === 0);
+    cancel.abort();
+    await expect(remote.done).rejects.toThrow();
+    await waitUntil(async () => (await running()).exitCode === 1);
+  });
+
+  it('keeps a command that reads no input running until it ends by itself, with its exit code and output', async () => {
+    const remote = await transport.stream(command(['sh', '-c', 'sleep 2; echo out; echo err >&2; exit 4']));
+    const chunks: Buffer[] = [];
+    remote.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+    await expect(remote.done).rejects.toMatchObject({ exitCode: 4, stderr: 'err\n' });
+    expect(Buffer.concat(chunks).toString()).toBe('out\n');
+  });
 });
+
+async function waitUntil(condition: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
 
 describe('typed connection failures', () => {
   const options = { ...DEFAULT_SSH_OPTIONS, multiplex: false, connectTimeoutSeconds: 3 };
