@@ -6,7 +6,8 @@
  * host; xattrs need getfattr (package `attr`) and are reported as unchecked
  * without it.
  */
-import { andThen, command, strictPipeline } from '../ssh/quote.js';
+import { randomBytes } from 'node:crypto';
+import { command, strictPipeline } from '../ssh/quote.js';
 import type { SshTransport } from '../ssh/transport.js';
 
 export interface ManifestEntry {
@@ -46,25 +47,43 @@ const FIND_FORMAT = `${FIELDS.join('\\0')}\\0`;
  * snapshot that arrived with the same guid: its stream is checksummed).
  */
 export async function readManifest(transport: SshTransport, root: string, options: { hashes?: boolean } = {}): Promise<Manifest> {
-  const listing = transport.execBytes(
-    andThen(command(['cd', root]), command(['find', '.', '-printf', FIND_FORMAT])),
-    { timeoutMs: 600_000 },
-  );
-  const hashes = options.hashes === false
-    ? Promise.resolve({ stdout: Buffer.alloc(0) })
-    : transport.execBytes(
-    andThen(
-      command(['cd', root]),
-      strictPipeline(command(['find', '.', '-type', 'f', '-print0']), command(['xargs', '-0', '-r', 'sha256sum', '-z'])),
-    ),
+  // One round trip for the three reads; each part ends at a separator no host can guess.
+  const separator = `docker-mcp-${randomBytes(16).toString('hex')}`;
+  const result = await transport.execBytes(
+    command(['sh', '-c', MANIFEST_SCRIPT, 'sh', root, FIND_FORMAT, separator, options.hashes === false ? 'no' : 'yes']),
     { timeoutMs: 3_600_000 },
   );
-  const xattrs = transport.execBytes(
-    andThen(command(['cd', root]), command(['getfattr', '-R', '-P', '-d', '-m', '-', '-e', 'hex', '.'])),
-    { okExitCodes: [0, 1, 127], timeoutMs: 600_000 },
-  );
-  const [listed, hashed, attributes] = await Promise.all([listing, hashes, xattrs]);
-  return buildManifest(root, listed.stdout, hashed.stdout, attributes.exitCode === 127 ? null : attributes.stdout.toString('utf8'));
+  const [listing, hashes, attributes, status] = splitOn(result.stdout, Buffer.from(`\0${separator}\0`));
+  if (listing === undefined || hashes === undefined || attributes === undefined || status === undefined) {
+    throw new Error(`reading the manifest of ${root} on ${transport.hostId}: the output was cut short`);
+  }
+  return buildManifest(root, listing, hashes, status.toString() === '127' ? null : attributes.toString('utf8'));
+}
+
+/**
+ * $1 root, $2 find's format, $3 separator, $4 yes to hash. getfattr's exit 1
+ * (a file gone meanwhile) still gives its output; 127 means the host lacks it.
+ */
+const MANIFEST_SCRIPT = [
+  'cd -- "$1" || exit',
+  'find . -printf "$2" || exit',
+  "printf '\\0%s\\0' \"$3\"",
+  `if [ "$4" = yes ]; then ${strictPipeline(command(['find', '.', '-type', 'f', '-print0']), command(['xargs', '-0', '-r', 'sha256sum', '-z'])).text} || exit; fi`,
+  "printf '\\0%s\\0' \"$3\"",
+  'getfattr -R -P -d -m - -e hex .; status=$?',
+  "printf '\\0%s\\0%s' \"$3\" \"$status\"",
+  'case $status in 0|1|127) exit 0;; *) exit "$status";; esac',
+].join('\n');
+
+function splitOn(buffer: Buffer, separator: Buffer): Buffer[] {
+  const parts: Buffer[] = [];
+  let from = 0;
+  for (let at = buffer.indexOf(separator, from); at !== -1; at = buffer.indexOf(separator, from)) {
+    parts.push(buffer.subarray(from, at));
+    from = at + separator.length;
+  }
+  parts.push(buffer.subarray(from));
+  return parts;
 }
 
 /** Pure: turn the three outputs into a manifest. Exported for unit tests. */
