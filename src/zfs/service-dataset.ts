@@ -8,7 +8,7 @@ import { InvalidInputError } from '../errors.js';
 import { relativePathInside, validateDatasetName } from '../names/validate.js';
 import { ASIDE_SUFFIX, convertDirectoryToDataset, removeVerifiedLeftover, VERIFIED_SUFFIX, type ConversionResult } from './convert-directory.js';
 import { ConversionError, DatasetMountMismatchError } from './errors.js';
-import { pathKind } from './path-kind.js';
+import { pathKinds } from './path-kind.js';
 import type { ZfsHost } from './zfs-host.js';
 
 export interface ServiceDataset {
@@ -51,11 +51,12 @@ export async function ensureServiceDataset(zfs: ZfsHost, host: HostConfig, servi
   const layout = serviceDatasetLayout(host);
   const dataset = datasetForPath(layout, servicePath);
   const aside = `${servicePath}${ASIDE_SUFFIX}`;
+  const components = dataset.slice(layout.appdataDataset.length + 1).split('/');
+  const between = components.slice(1).map((_, index) => components.slice(0, index + 1).join('/'));
   // Asked at once: each is a round trip, and a final sync runs this inside the outage.
-  const [filesystems, asideKind, verifiedKind] = await Promise.all([
+  const [filesystems, [asideKind, verifiedKind, kind, ...betweenKinds]] = await Promise.all([
     zfs.filesystems(),
-    pathKind(zfs.transport, aside),
-    pathKind(zfs.transport, `${servicePath}${VERIFIED_SUFFIX}`),
+    pathKinds(zfs.transport, [aside, `${servicePath}${VERIFIED_SUFFIX}`, servicePath, ...between.map((relative) => `${layout.appdataPath}/${relative}`)]),
   ]);
   const byName = new Map(filesystems.map((fs) => [fs.name, fs]));
 
@@ -81,19 +82,17 @@ export async function ensureServiceDataset(zfs: ZfsHost, host: HostConfig, servi
 
   // Datasets between appdata and the service must exist, or be creatable
   // without hiding a directory that already holds data.
-  const components = dataset.slice(layout.appdataDataset.length + 1).split('/');
-  for (let depth = 1; depth < components.length; depth++) {
-    const between = `${layout.appdataDataset}/${components.slice(0, depth).join('/')}`;
-    const betweenPath = `${layout.appdataPath}/${components.slice(0, depth).join('/')}`;
-    if (!byName.has(between) && (await pathKind(zfs.transport, betweenPath)) !== 'missing') {
+  between.forEach((relative, index) => {
+    const betweenDataset = `${layout.appdataDataset}/${relative}`;
+    const betweenPath = `${layout.appdataPath}/${relative}`;
+    if (!byName.has(betweenDataset) && betweenKinds[index] !== 'missing') {
       throw new ConversionError(
-        `on ${host.id}: ${servicePath} lies in ${betweenPath}, a plain directory; a dataset for it would need ${between}, ` +
+        `on ${host.id}: ${servicePath} lies in ${betweenPath}, a plain directory; a dataset for it would need ${betweenDataset}, ` +
           'which would hide that directory. Convert the outer directory first, or keep service paths one level under appdata.',
       );
     }
-  }
+  });
 
-  const kind = await pathKind(zfs.transport, servicePath);
   if (kind === 'other') throw new ConversionError(`on ${host.id}: ${servicePath} exists and is not a directory`);
   if (kind === 'directory') {
     const conversion = await convertDirectoryToDataset(zfs, servicePath, dataset);

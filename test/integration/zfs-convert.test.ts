@@ -5,7 +5,7 @@ import { SshTransport } from '../../src/ssh/transport.js';
 import { compareManifests, readManifest } from '../../src/transfer/manifest.js';
 import { ASIDE_SUFFIX } from '../../src/zfs/convert-directory.js';
 import { ConversionError, ServicePathInUseError } from '../../src/zfs/errors.js';
-import { pathKind } from '../../src/zfs/path-kind.js';
+import { pathKind, pathKinds } from '../../src/zfs/path-kind.js';
 import { ensureServiceDataset } from '../../src/zfs/service-dataset.js';
 import { ZfsHost } from '../../src/zfs/zfs-host.js';
 import { buildFixtureTree } from './fixture-tree.js';
@@ -37,6 +37,23 @@ afterAll(async () => {
 });
 
 describe('ensureServiceDataset', () => {
+  it('refuses a service path inside a plain directory that holds files: a dataset for it would hide them', async () => {
+    await sh('mkdir -p "$1/app" && echo keep > "$1/notes"', pathOf('outer'));
+    await expect(ensureServiceDataset(zfs, alpha, `${pathOf('outer')}/app`)).rejects.toThrow(
+      new RegExp(`lies in ${pathOf('outer')}, a plain directory; a dataset for it would need ${datasetOf('outer')}`),
+    );
+    expect(await zfs.dataset(`${datasetOf('outer')}/app`)).toBeNull();
+    expect((await sh('cat "$1/notes"', pathOf('outer'))).stdout).toBe('keep\n');
+  });
+
+  it('tells what is at many paths in one round trip, as pathKind does one by one', async () => {
+    await sh('mkdir -p "$1/d" && : > "$1/f" && ln -s d "$1/l" && ln -s gone "$1/broken"', pathOf('kinds'));
+    const paths = ['d', 'f', 'l', 'broken', 'missing', 'name with\nnewline'].map((name) => `${pathOf('kinds')}/${name}`);
+    const kinds = await pathKinds(transport, paths);
+    expect(kinds).toEqual(['directory', 'other', 'other', 'other', 'missing', 'missing']);
+    expect(await Promise.all(paths.map((p) => pathKind(transport, p)))).toEqual(kinds);
+  });
+
   it('creates a dataset for a missing service path, mounted there and marked as ours', async () => {
     const result = await ensureServiceDataset(zfs, alpha, pathOf('fresh'));
     expect(result).toMatchObject({ action: 'created', dataset: datasetOf('fresh') });
