@@ -1,5 +1,5 @@
 /**
- * Load: 12 stacks (three times what may run at once) on alpha, moved to beta, asked 5 at a time (the per-process bound lets 4 run). Nothing is lost: every
+ * Load: 9 stacks (more than twice what may run at once) on alpha, moved to beta, asked 5 at a time (the per-process bound lets 4 run). Nothing is lost: every
  * stack ends running on beta only, with each data path equal to what alpha
  * held when it stopped.
  */
@@ -20,7 +20,7 @@ import { cleanUpPrefix } from './stack-fixture.js';
 import { testbedHost } from './testbed.js';
 
 const prefix = `ld${process.pid}`;
-const STACKS = Array.from({ length: 12 }, (_, i) => `${prefix}-s${String(i).padStart(2, '0')}`);
+const STACKS = Array.from({ length: 9 }, (_, i) => `${prefix}-s${String(i).padStart(2, '0')}`);
 const journalDir = mkdtempSync(path.join(os.tmpdir(), 'docker-mcp-load-journal-'));
 let alpha: DockerHost;
 let beta: DockerHost;
@@ -71,7 +71,7 @@ afterAll(async () => {
 });
 
 describe('load', () => {
-  it('moves 12 stacks from alpha to beta, asked 5 at a time (at most 4 run at once in one process), losing nothing', async () => {
+  it('moves 9 stacks from alpha to beta, asked 5 at a time (at most 4 run at once in one process), losing nothing', async () => {
     const manifests = async (host: DockerHost, root: string) => {
       const all = new Map<string, Manifest>();
       for (const stack of STACKS) {
@@ -91,6 +91,6 @@ describe('load', () => {
     expect(onAlpha).toEqual([]);
     const after = await manifests(beta, '/srv/beta/appdata');
     for (const [dataPath, manifest] of before) expect(compareManifests(manifest, after.get(dataPath)!), dataPath).toEqual([]);
-    // What is tested is that nothing is lost; how long 12 moves take depends on what else the machine runs.
+    // What is tested is that nothing is lost; how long 9 moves take depends on what else the machine runs.
   }, 900_000);
 });
