@@ -231,5 +231,7 @@ describe('Ctrl-C of docker-mcp migrate mid-seed', () => {
     expect(await kit.exists('alpha', sourceDirectory!)).toBe(false);
     expect(await kit.running(stack)).toEqual({ alpha: 2, beta: 0, gamma: 0 });
     expect(await kit.datasets('beta', stack)).toEqual([]);
+    // The seed's pipeline on alpha ended with the tool's connection (sshd alone would have let it run on).
+    expect((await kit.sh('alpha', 'pgrep -af "zfs [s]end.*$1" || true', stack)).stdout.trim()).toBe('');
   }, 300_000);
 });
