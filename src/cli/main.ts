@@ -14,6 +14,7 @@ import { registerMigrateCommand } from './commands/migrate.js';
 import { registerMigrationsCommands } from './commands/migrations.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerStackCommands } from './commands/stacks.js';
+import { registerStandbyCommands } from './commands/standby.js';
 import { registerTestbedCommands } from './commands/testbed.js';
 
 export function buildProgram(): Command {
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerStackCommands(program);
   registerMigrateCommand(program);
   registerMigrationsCommands(program);
+  registerStandbyCommands(program);
   registerServeCommand(program);
   registerAuditCommand(program);
   registerDemoCommand(program);

@@ -41,7 +41,12 @@ export async function writeConfigFile(file: string, document: Document): Promise
   const text = document.toString();
   // Refuse to write a file we could not read back.
   parseConfigText(text, file);
-  // The first host added creates the file, and its folder (~/.config/docker-mcp) if need be.
+  await replaceFileAtomically(file, text);
+}
+
+/** Replace `file` with `text` (mode 0600), keeping the previous file as `file.bak`; never a half-written file. */
+export async function replaceFileAtomically(file: string, text: string): Promise<void> {
+  // The first write creates the file, and its folder (~/.config/docker-mcp) if need be.
   await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
   const temporary = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
   const handle = await open(temporary, 'w', 0o600);

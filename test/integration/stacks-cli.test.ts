@@ -1,3 +1,6 @@
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostRow } from '../../src/host/fan-out.js';
 import type { ContainerSummary } from '../../src/docker/inspect.js';
@@ -6,6 +9,7 @@ import type { StackSummary } from '../../src/docker/stacks.js';
 import { command } from '../../src/ssh/quote.js';
 import { SshTransport } from '../../src/ssh/transport.js';
 import { runCli } from './cli.js';
+import { testbedHostsFile } from '../../src/testbed/layout.js';
 import { TESTBED_HOST_IDS, testbedHost } from './testbed.js';
 
 const stack = `t3s${process.pid}`;
@@ -123,6 +127,24 @@ describe('docker-mcp stacks', () => {
     expect(run.exitCode).toBe(2);
     expect(run.stderr).toContain('no stack "no-such-stack" on alpha');
     expect(run.stderr).toContain(stack);
+  });
+
+  it('standby add looks the stack up on the host it runs on: the deployed one is declared, an unknown one is refused naming those there are', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'docker-mcp-standby-'));
+    try {
+      const config = path.join(dir, 'hosts.yml');
+      copyFileSync(testbedHostsFile(), config);
+      const added = await runCli(['--config', config, 'standby', 'add', stack, '--on', 'alpha', '--to', 'beta', '--every', '1h', '--json']);
+      expect(added.exitCode, added.stderr).toBe(0);
+      expect(JSON.parse(added.stdout)).toMatchObject({ declared: { host: 'alpha', stack, to: 'beta', every: '1h' }, replaced: null });
+      const unknown = await runCli(['--config', config, 'standby', 'add', 'no-such-stack', '--on', 'alpha', '--to', 'beta']);
+      expect(unknown.exitCode).toBe(2);
+      expect(unknown.stderr).toContain('no stack "no-such-stack" on alpha');
+      expect(unknown.stderr).toContain(stack);
+      expect(readFileSync(path.join(dir, 'standby.yml'), 'utf8')).not.toContain('no-such-stack');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('down stops and removes its containers', async () => {

@@ -15,8 +15,10 @@ printf '%s\\n' "\${COMPREPLY[@]}"`;
 
 describe('shell completion from the command tree', () => {
   it('completes top-level commands', async () => {
-    expect(await complete(['st'])).toEqual(['stacks']);
-    expect(await complete([''])).toEqual(expect.arrayContaining(['containers', 'hosts', 'migrate', 'migrations', 'serve', 'stacks', 'testbed']));
+    expect(await complete(['st'])).toEqual(['stacks', 'standby']);
+    expect(await complete(['sta'])).toEqual(['stacks', 'standby']);
+    expect(await complete(['standby', ''])).toEqual(expect.arrayContaining(['add', 'list', 'remove']));
+    expect(await complete([''])).toEqual(expect.arrayContaining(['containers', 'hosts', 'migrate', 'migrations', 'serve', 'stacks', 'standby', 'testbed']));
   });
 
   it('completes subcommands and options of the command typed so far, past options and arguments', async () => {
