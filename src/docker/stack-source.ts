@@ -9,8 +9,9 @@ import { readResolvedProject, type ResolvedProject, type StackLocation } from '.
 import type { DockerHost } from './docker-host.js';
 import { isUnderPath, type ServiceDataPath } from './compose-file.js';
 import { listContainers } from './containers.js';
+import type { ContainerSummary } from './inspect.js';
 import { mountOrigin, type MountOrigin, type StackFile, type StackFiles } from './mount-origin.js';
-import { hostCompose, listStacks, locateStack } from './stacks.js';
+import { hostCompose, listStacks, locateStack, locateStackWithContainers } from './stacks.js';
 
 export interface StackSource {
   readonly location: StackLocation;
@@ -18,10 +19,15 @@ export interface StackSource {
   readonly files: StackFiles;
 }
 
-export async function readStackSource(target: DockerHost, stack: string): Promise<StackSource> {
-  const location = await locateStack(target, stack);
+/** A stack read from its host, with every container there as listed when the stack was located. */
+export interface ReadStackSource extends StackSource {
+  readonly containers: readonly ContainerSummary[];
+}
+
+export async function readStackSource(target: DockerHost, stack: string): Promise<ReadStackSource> {
+  const { location, containers } = await locateStackWithContainers(target, stack);
   const [resolved, files] = await Promise.all([readResolvedProject(target, await hostCompose(target), location), readStackFiles(target, location)]);
-  return { location, resolved, files };
+  return { location, resolved, files, containers };
 }
 
 export async function readStackFiles(target: DockerHost, location: StackLocation): Promise<StackFiles> {

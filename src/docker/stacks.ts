@@ -137,6 +137,11 @@ export interface KnownStack {
  * place to read, change or remove.
  */
 export async function knownStacks(target: DockerHost): Promise<KnownStack[]> {
+  return (await knownStacksAndContainers(target)).stacks;
+}
+
+/** The stacks, and the container listing they were read from (one `docker inspect` serves both). */
+export async function knownStacksAndContainers(target: DockerHost): Promise<{ stacks: KnownStack[]; containers: ContainerSummary[] }> {
   const [containers, folders] = await Promise.all([listContainers(target), stackFolders(target)]);
   const byProject = new Map<string, ContainerSummary[]>();
   for (const container of containers) {
@@ -169,7 +174,7 @@ export async function knownStacks(target: DockerHost): Promise<KnownStack[]> {
     const summary = summarize(project, 'engine', location?.configFiles[0] ?? null, location?.workingDir ?? null, members);
     stacks.push({ summary: 'ignored' in checked ? { ...summary, labelsIgnored: checked.ignored } : summary, location, labelFiles: labelFiles(project) });
   }
-  return stacks.sort((a, b) => a.summary.name.localeCompare(b.summary.name));
+  return { stacks: stacks.sort((a, b) => a.summary.name.localeCompare(b.summary.name)), containers };
 }
 
 function summarize(name: string, foundIn: StackSummary['foundIn'], composeFile: string | null, folder: string | null, members: readonly ContainerSummary[]): StackSummary {
@@ -192,11 +197,16 @@ export async function listStacks(target: DockerHost): Promise<StackSummary[]> {
  * error listing the stacks there are when it is neither.
  */
 export async function locateStack(target: DockerHost, stack: string): Promise<StackLocation> {
-  const stacks = await knownStacks(target);
+  return (await locateStackWithContainers(target, stack)).location;
+}
+
+/** locateStack, with the host's container listing it was found in. */
+export async function locateStackWithContainers(target: DockerHost, stack: string): Promise<{ location: StackLocation; containers: ContainerSummary[] }> {
+  const { stacks, containers } = await knownStacksAndContainers(target);
   const byName = stacks.find((s) => s.summary.name === stack) ?? stacks.find((s) => s.summary.folder !== null && path.posix.basename(s.summary.folder) === stack);
   if (byName?.summary.labelsIgnored) throw new StackOutsideComposePathError(target.host.id, byName.summary.name, byName.summary.labelsIgnored);
   if (!byName?.location) throw new UnknownStackError(target.host.id, stack, stacks.filter((s) => s.location).map((s) => s.summary.name));
-  return byName.location;
+  return { location: byName.location, containers };
 }
 
 /** The stack's (first) compose file on the host, or a typed error listing the stacks there are. */

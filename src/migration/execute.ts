@@ -15,7 +15,6 @@
  */
 import { command } from '../ssh/quote.js';
 import type { DockerHost } from '../docker/docker-host.js';
-import { listContainers } from '../docker/containers.js';
 import { readResolvedProject } from '../docker/compose-config.js';
 import { removeFolderGuarded } from '../docker/removal-guard.js';
 import { profilesOf, readStackSource, withProfiles } from '../docker/stack-source.js';
@@ -145,8 +144,7 @@ export async function dryRunStackMigration(source: DockerHost, target: DockerHos
 /** The plan alone, from the stack's compose file on the source, without asking the target anything. */
 export async function planStackMigration(source: DockerHost, target: DockerHost, stack: string, options: MigrationOptions = {}): Promise<MigrationPlan> {
   const read = await readStackSource(source, stack);
-  const containers = await listContainers(source);
-  const runningServices = containers.filter((c) => c.stack === read.location.project && c.state === 'running' && c.service).map((c) => c.service as string);
+  const runningServices = read.containers.filter((c) => c.stack === read.location.project && c.state === 'running' && c.service).map((c) => c.service as string);
   // Running services in a profile were started with it: the stack is read, stopped and started with those profiles.
   const profiles = profilesOf(read.files.composeFiles, runningServices);
   const resolved = profiles.length === 0 ? read.resolved : await readResolvedProject(source, await hostCompose(source), read.location, profiles);

@@ -2,10 +2,9 @@
  * Checks made before anything stops: a refusal here leaves both hosts exactly
  * as they were.
  */
-import { listContainers } from '../docker/containers.js';
 import { containersMountingPath } from '../docker/path-users.js';
 import { singleQuotedExpansions } from '../docker/env-flavours.js';
-import { hostCompose, listStacks } from '../docker/stacks.js';
+import { hostCompose, knownStacksAndContainers } from '../docker/stacks.js';
 import { builtImageName } from '../docker/compose-config.js';
 import { imageId } from '../docker/images.js';
 import { chooseHelperImage, inspectVolume } from '../docker/volumes.js';
@@ -112,7 +111,8 @@ export async function preflight(plan: MigrationPlan, source: DockerHost, target:
   if (escapes.length > 0) {
     refuse(`${escapes.join('; ')}. --force does not apply: docker-mcp would copy, and could later remove, what the link points at. Write the real path in the compose file`);
   }
-  const targetStacks = await listStacks(target);
+  const { stacks: known, containers: targetContainers } = await knownStacksAndContainers(target);
+  const targetStacks = known.map((s) => s.summary);
   // By project, or by the folder it would land in (a stopped one there may be named otherwise).
   const existing = targetStacks.find((s) => s.name === plan.stack) ?? targetStacks.find((s) => s.folder === plan.targetStackDir);
   const leftByMoveAway = context.movingBack && existing?.foundIn === 'folder';
@@ -156,7 +156,7 @@ export async function preflight(plan: MigrationPlan, source: DockerHost, target:
     }
   }
 
-  const conflicts = portConflicts(plan.ports ?? [], await listContainers(target), plan.stack);
+  const conflicts = portConflicts(plan.ports ?? [], targetContainers, plan.stack);
   if (conflicts.length > 0) {
     refuse(
       `${conflicts.map((c) => `${c.service} publishes ${c.port}/${c.protocol}, which ${c.container} holds on ${plan.target}`).join('; ')}. ` +
