@@ -36,10 +36,23 @@ export interface DatasetInspection {
 /** How often a "busy" answer from zfs is tried again (about 4 s in all). */
 const BUSY_ATTEMPTS = 20;
 
-export class ZfsHost {
-  private features: Promise<ZfsSendFeatures> | undefined;
-  private tools: Promise<StreamTools> | undefined;
+/** What a host has installed, asked once per connection: every phase makes a ZfsHost of its own. */
+const featuresByConnection = new WeakMap<SshTransport, Promise<ZfsSendFeatures>>();
+const toolsByConnection = new WeakMap<SshTransport, Promise<StreamTools>>();
 
+/** The answer asked once per connection, or asked again after a failure. */
+function remembered<T>(answers: WeakMap<SshTransport, Promise<T>>, transport: SshTransport, ask: () => Promise<T>): Promise<T> {
+  const known = answers.get(transport);
+  if (known) return known;
+  const asked = ask();
+  answers.set(transport, asked);
+  asked.catch(() => {
+    if (answers.get(transport) === asked) answers.delete(transport);
+  });
+  return asked;
+}
+
+export class ZfsHost {
   constructor(readonly transport: SshTransport) {}
 
   get hostId(): string {
@@ -48,21 +61,21 @@ export class ZfsHost {
 
   /** Which of the optional stream helpers the host has. */
   streamTools(): Promise<StreamTools> {
-    this.tools ??= this.transport
-      .exec(command(['sh', '-c', 'for tool in pv mbuffer zstd; do command -v "$tool" >/dev/null && echo "$tool"; done; true']))
-      .then((result) => {
-        const present = new Set(result.stdout.split('\n'));
-        return { pv: present.has('pv'), mbuffer: present.has('mbuffer'), zstd: present.has('zstd') };
-      });
-    return this.tools;
+    return remembered(toolsByConnection, this.transport, () =>
+      this.transport
+        .exec(command(['sh', '-c', 'for tool in pv mbuffer zstd; do command -v "$tool" >/dev/null && echo "$tool"; done; true']))
+        .then((result) => {
+          const present = new Set(result.stdout.split('\n'));
+          return { pv: present.has('pv'), mbuffer: present.has('mbuffer'), zstd: present.has('zstd') };
+        }),
+    );
   }
 
+  /** A probe that failed is not remembered: this call goes on without the optional features, the next one asks again. */
   sendFeatures(): Promise<ZfsSendFeatures> {
-    this.features ??= this.transport
-      .exec(redirect(command(['zfs']), { stderr: 'stdout' }), { okExitCodes: [0, 1, 2] })
-      .then((result) => parseZfsUsage(result.stdout))
-      .catch(() => NO_ZFS_FEATURES);
-    return this.features;
+    return remembered(featuresByConnection, this.transport, () =>
+      this.transport.exec(redirect(command(['zfs']), { stderr: 'stdout' }), { okExitCodes: [0, 1, 2] }).then((result) => parseZfsUsage(result.stdout)),
+    ).catch(() => NO_ZFS_FEATURES);
   }
 
   /** The dataset's state and snapshots in one round trip; state null when it does not exist. */
