@@ -11,7 +11,8 @@ describe('docker-mcp demo (the README\'s first command)', () => {
 
   it('deploys the sample stack on alpha and migrates it to beta, twice in a row', async () => {
     for (let run = 0; run < 2; run++) {
-      const result = await runCli(['demo', '--json']);
+      // Under the whole suite's load (two lanes, two emulated guests) one demo run has taken over a minute.
+      const result = await runCli(['demo', '--json'], {}, undefined, 300_000);
       expect(result.stderr).toBe('');
       const { report } = JSON.parse(result.stdout) as { report: MigrationReport };
       expect(report).toMatchObject({ stack: 'demo-authelia', source: 'alpha', target: 'beta', mode: 'low-downtime' });
@@ -25,5 +26,5 @@ describe('docker-mcp demo (the README\'s first command)', () => {
       const beta = await testbedHost('beta');
       await pool.get(beta).exec(command(['rm', '-rf', '--', `${beta.compose_path}/demo-authelia`]));
     }
-  });
+  }, 660_000);
 });
