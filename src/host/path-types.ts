@@ -3,12 +3,13 @@ import { validateSingleLine } from '../names/validate.js';
 import { command, orElse, redirect, sequence } from '../ssh/quote.js';
 import type { SshTransport } from '../ssh/transport.js';
 
-/** `stat`'s words (`regular file`, `directory`, `socket`, `character special file`, …), or `missing`. One round trip for all. */
-export async function pathTypes(transport: SshTransport, paths: readonly string[]): Promise<Map<string, string>> {
+/** `stat`'s words (`regular file`, `directory`, `socket`, `character special file`, …), or `missing`. One round trip for all; links followed unless `followLinks: false`. */
+export async function pathTypes(transport: SshTransport, paths: readonly string[], options: { followLinks?: boolean } = {}): Promise<Map<string, string>> {
   const unique = [...new Set(paths)].map((p) => validateSingleLine(p, 'host path'));
   if (unique.length === 0) return new Map();
+  const follow = options.followLinks === false ? [] : ['-L'];
   // One line per path, in order: a missing one prints "missing" instead.
-  const probes = unique.map((p) => orElse(redirect(command(['stat', '-L', '-c', '%F', '--', p]), { stderr: 'null' }), command(['echo', 'missing'])));
+  const probes = unique.map((p) => orElse(redirect(command(['stat', ...follow, '-c', '%F', '--', p]), { stderr: 'null' }), command(['echo', 'missing'])));
   const result = await transport.exec(sequence(...probes));
   const lines = result.stdout.split('\n');
   return new Map(unique.map((p, index) => [p, (lines[index] ?? 'missing').trim() || 'missing']));

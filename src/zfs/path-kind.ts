@@ -1,4 +1,5 @@
 /** What is at a path on a host: nothing, a directory, or something else. */
+import { pathTypes } from '../host/path-types.js';
 import { command } from '../ssh/quote.js';
 import type { SshTransport } from '../ssh/transport.js';
 
@@ -10,16 +11,13 @@ export async function pathKind(transport: SshTransport, path: string): Promise<P
   return result.stdout.trim() === 'directory' ? 'directory' : 'other';
 }
 
-/** What is at each path, in one round trip; the same answers as pathKind (a symbolic link is 'other'). */
+/** What is at each path, in one round trip: pathKind's answers (a symbolic link is 'other'). */
 export async function pathKinds(transport: SshTransport, paths: readonly string[]): Promise<PathKind[]> {
-  if (paths.length === 0) return [];
-  const script = 'for p; do if [ -L "$p" ]; then echo other; elif [ -d "$p" ]; then echo directory; elif [ -e "$p" ]; then echo other; else echo missing; fi; done';
-  const result = await transport.exec(command(['sh', '-c', script, 'sh', ...paths]));
-  const kinds = result.stdout.split('\n').filter((line) => line !== '');
-  if (kinds.length !== paths.length || !kinds.every((kind): kind is PathKind => kind === 'missing' || kind === 'directory' || kind === 'other')) {
-    throw new Error(`on ${transport.hostId}: could not tell what is at ${paths.join(', ')}`);
-  }
-  return kinds;
+  const types = await pathTypes(transport, paths, { followLinks: false });
+  return paths.map((p) => {
+    const type = types.get(p);
+    return type === 'missing' ? 'missing' : type === 'directory' ? 'directory' : 'other';
+  });
 }
 
 /** True when the directory has no entries (dotfiles count). */

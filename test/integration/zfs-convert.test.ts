@@ -48,7 +48,7 @@ describe('ensureServiceDataset', () => {
 
   it('tells what is at many paths in one round trip, as pathKind does one by one', async () => {
     await sh('mkdir -p "$1/d" && : > "$1/f" && ln -s d "$1/l" && ln -s gone "$1/broken"', pathOf('kinds'));
-    const paths = ['d', 'f', 'l', 'broken', 'missing', 'name with\nnewline'].map((name) => `${pathOf('kinds')}/${name}`);
+    const paths = ['d', 'f', 'l', 'broken', 'missing', 'name with spaces; $(x)'].map((name) => `${pathOf('kinds')}/${name}`);
     const kinds = await pathKinds(transport, paths);
     expect(kinds).toEqual(['directory', 'other', 'other', 'other', 'missing', 'missing']);
     expect(await Promise.all(paths.map((p) => pathKind(transport, p)))).toEqual(kinds);
