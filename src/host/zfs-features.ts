@@ -29,6 +29,8 @@ export interface ZfsSendFeatures {
    * taken to be an old one, and the caller remounts.
    */
   readonly receiveRefreshesMount: boolean;
+  /** `zfs snapshot a@s b@s ...`: several snapshots of one pool taken atomically (zfs-fuse takes one per command). */
+  readonly atomicSnapshots: boolean;
 }
 
 export const NO_ZFS_FEATURES: ZfsSendFeatures = {
@@ -41,6 +43,7 @@ export const NO_ZFS_FEATURES: ZfsSendFeatures = {
   bookmarks: false,
   receiveUnmounted: false,
   receiveRefreshesMount: false,
+  atomicSnapshots: false,
 };
 
 /** Parse the usage text printed by `zfs` (no arguments) or `zfs send`/`zfs receive`. */
@@ -58,6 +61,7 @@ export function parseZfsUsage(usage: string): ZfsSendFeatures {
     bookmarks: /^\s*bookmark\b/m.test(usage),
     receiveUnmounted: receive.has('u'),
     receiveRefreshesMount: /^\s*version\b/m.test(usage),
+    atomicSnapshots: /^\s*snapshot\b.*>\s+\.\.\.\s*$/m.test(usage),
   };
 }
 

@@ -75,6 +75,8 @@ export interface TransferRequest {
   readonly bwlimit?: number;
   /** Ends the running streams (a cancelled migration): their services fail, none is retried. */
   readonly signal?: AbortSignal;
+  /** Receive as a standby's copy of this stack (`HOST/STACK`): unmounted, read-only (zfs-transfer.ts). */
+  readonly standbyCopy?: string;
   readonly onProgress?: ProgressListener;
 }
 
@@ -267,6 +269,7 @@ async function transferOne(
         ...(request.bwlimit ? { bwlimit: request.bwlimit } : {}),
         ...(request.signal ? { signal: request.signal } : {}),
         ...(request.pruneLater ? { pruneLater: true } : {}),
+        ...(request.standbyCopy ? { standbyCopy: request.standbyCopy } : {}),
         ...(request.ownTargetDatasets ? { ownedByMigration: request.ownTargetDatasets.includes(targetDataset) } : {}),
         ...(request.onProgress ? { onProgress: request.onProgress } : {}),
       });

@@ -58,6 +58,12 @@ export interface ZfsServiceTransfer {
   readonly pruneLater?: boolean;
   /** Ends the stream (a cancelled migration); it is not resumed. */
   readonly signal?: AbortSignal;
+  /**
+   * Received as a standby's copy of this stack (`HOST/STACK`): left unmounted
+   * and read-only (see ZfsHost.keepAsStandbyCopy). Without it, a standby's
+   * copy the stream arrives in is made the stack's own again before it mounts.
+   */
+  readonly standbyCopy?: string;
 }
 
 export interface ZfsTransferOutcome {
@@ -159,7 +165,7 @@ export async function transferDatasetByZfs(job: ZfsServiceTransfer): Promise<Zfs
 
   if (decision.kind === 'up-to-date') {
     step(`${target.hostId}:${targetDataset} already has ${snapshotName}`);
-    await mountChecked(target, targetDataset);
+    await settleMount(target, targetDataset, job.standbyCopy, targetInfo.state);
     const prune = job.pruneLater ? NOT_PRUNED : await pruneOlderSnapshots(source, sourceDataset, sourceSnapshots, target, targetDataset, targetInfo.snapshots, to, step);
     const properties = await copyProperties(target, targetDataset, sourceProperties, step);
     const mode = continuedMode ?? 'up-to-date';
@@ -184,10 +190,10 @@ export async function transferDatasetByZfs(job: ZfsServiceTransfer): Promise<Zfs
     throw new Error(`on ${target.hostId}: ${targetDataset}@${to.name} did not arrive (no snapshot with guid ${to.guid})`);
   }
   // Received into a filesystem that was mounted: an old implementation keeps serving its view from before.
-  if (targetState?.mounted && after.state?.mounted && !targetFeatures.receiveRefreshesMount) {
+  if (!job.standbyCopy && targetState?.mounted && after.state?.mounted && !targetFeatures.receiveRefreshesMount) {
     await target.remount(targetDataset, { mounted: true });
   } else {
-    await mountChecked(target, targetDataset, after.state);
+    await settleMount(target, targetDataset, job.standbyCopy, after.state);
   }
   const prune = job.pruneLater ? NOT_PRUNED : await pruneOlderSnapshots(source, sourceDataset, sourceSnapshots, target, targetDataset, after.snapshots, to, step);
   const properties = await copyProperties(target, targetDataset, sourceProperties, step);
@@ -319,6 +325,23 @@ async function refuseParentsThatHide(target: ZfsHost, dataset: string): Promise<
     const mountpoint = `${base}${parent.slice(existing.length)}`;
     await refuseToHide(target, mountpoint, `creating ${parent} would mount it at ${mountpoint}`);
   }
+}
+
+/**
+ * After a receive: a standby's copy is kept unmounted and read-only; any other
+ * dataset is mounted, and a standby's copy the stack now moves into is made
+ * writable first. `known`: its state, just read.
+ */
+async function settleMount(target: ZfsHost, dataset: string, standbyCopy: string | undefined, known: DatasetState | null): Promise<void> {
+  if (standbyCopy) {
+    if (known?.standbyOf !== standbyCopy || known.mounted) await target.keepAsStandbyCopy(dataset, standbyCopy, known?.mounted ?? false);
+    return;
+  }
+  if (known?.standbyOf) {
+    await target.undoStandbyCopy(dataset);
+    return mountChecked(target, dataset);
+  }
+  return mountChecked(target, dataset, known);
 }
 
 /** Mount a dataset received unmounted, once its mountpoint hides nothing (`known`: its state, just read). */

@@ -11,6 +11,13 @@ export const MANAGED_PROPERTY = 'docker-mcp:managed';
 /** Set on a dataset whose `readonly=on` docker-mcp set when its stack left the host: undone when the stack comes back. */
 export const LEFT_READONLY_PROPERTY = 'docker-mcp:left-readonly';
 
+/**
+ * Set on a standby's copy of a stack's dataset (`HOST/STACK`): received
+ * unmounted, `readonly=on`, `canmount=noauto`. A migration into it clears all
+ * three before it mounts it for the stack.
+ */
+export const STANDBY_PROPERTY = 'docker-mcp:standby-of';
+
 /** The tag of docker-mcp's `zfs hold`s on the snapshots an incremental depends on. */
 export const HOLD_TAG = 'docker-mcp';
 
@@ -28,7 +35,7 @@ export const zfsCommands = {
   inspect(dataset: string): ShellCommand {
     return command([
       'zfs', 'get', '-H', '-p', '-d', '1', '-o', 'name,property,value,source',
-      `type,guid,createtxg,referenced,mountpoint,mounted,${MANAGED_PROPERTY}`,
+      `type,guid,createtxg,referenced,mountpoint,mounted,${MANAGED_PROPERTY},${STANDBY_PROPERTY}`,
       validateDatasetName(dataset),
     ]);
   },
@@ -52,12 +59,19 @@ export const zfsCommands = {
     return command(['zfs', 'snapshot', validateSnapshotName(snapshot)]);
   },
 
+  /** One snapshot of several datasets of one pool, taken atomically (zfs refuses snapshots of several pools in one command). */
+  snapshotTogether(snapshots: readonly string[]): ShellCommand {
+    const pools = new Set(snapshots.map((snapshot) => snapshot.split('/')[0]?.split('@')[0]));
+    if (snapshots.length === 0 || pools.size !== 1) throw new Error(`an atomic snapshot needs datasets of one pool, not ${[...pools].join(', ') || 'none'}`);
+    return command(['zfs', 'snapshot', ...snapshots.map(validateSnapshotName)]);
+  },
+
   destroySnapshot(snapshot: string): ShellCommand {
     return command(['zfs', 'destroy', validateSnapshotName(snapshot)]);
   },
 
-  hold(snapshot: string): ShellCommand {
-    return command(['zfs', 'hold', HOLD_TAG, validateSnapshotName(snapshot)]);
+  hold(...snapshots: readonly string[]): ShellCommand {
+    return command(['zfs', 'hold', HOLD_TAG, ...snapshots.map(validateSnapshotName)]);
   },
 
   release(snapshot: string): ShellCommand {

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CommandFailedError } from '../ssh/errors.js';
 import { andThen, command, orElse, redirect, sequence, type ShellCommand } from '../ssh/quote.js';
 import type { SshTransport } from '../ssh/transport.js';
-import { LEFT_READONLY_PROPERTY, MANAGED_PROPERTY, zfsCommands } from './commands.js';
+import { LEFT_READONLY_PROPERTY, MANAGED_PROPERTY, STANDBY_PROPERTY, zfsCommands } from './commands.js';
 import { parseDatasetListing, parseProperties } from './parse.js';
 import type { SnapshotInfo } from './snapshot-diff.js';
 
@@ -20,6 +20,8 @@ export interface DatasetState {
   readonly referencedBytes: number;
   /** Created by docker-mcp: our user property is set on it, not inherited from a parent. */
   readonly managed: boolean;
+  /** A standby's copy (`HOST/STACK` of the stack it copies), set locally by a standby pass; null otherwise. */
+  readonly standbyOf: string | null;
 }
 
 export interface StreamTools {
@@ -98,6 +100,41 @@ export class ZfsHost {
     return this.inspectWith(andThen(zfsCommands.snapshot(snapshot), zfsCommands.hold(snapshot), zfsCommands.inspect(dataset)), dataset);
   }
 
+  /**
+   * One snapshot of all the datasets at the same instant: one `zfs snapshot`
+   * per pool (OpenZFS takes those atomically), all held, in one round trip.
+   * Where zfs takes one snapshot per command (zfs-fuse), one after another in
+   * that same round trip: false is returned, the snapshots are not atomic.
+   */
+  async snapshotTogether(datasets: readonly string[], snapshotName: string): Promise<{ atomic: boolean }> {
+    const { atomicSnapshots } = await this.sendFeatures();
+    const groups = new Map<string, string[]>();
+    for (const dataset of datasets) {
+      const group = atomicSnapshots ? (dataset.split('/')[0] as string) : dataset;
+      groups.set(group, [...(groups.get(group) ?? []), `${dataset}@${snapshotName}`]);
+    }
+    const snapshots = [...groups.values()];
+    await this.transport.exec(andThen(...snapshots.map((ofGroup) => zfsCommands.snapshotTogether(ofGroup)), zfsCommands.hold(...snapshots.flat())));
+    return { atomic: atomicSnapshots && groups.size === 1 };
+  }
+
+  /**
+   * Keep a received dataset as a standby's copy: unmounted, read-only, not
+   * mounted at boot, marked with the stack it copies. One round trip.
+   */
+  async keepAsStandbyCopy(dataset: string, copyOf: string, mounted: boolean): Promise<void> {
+    const unmount = mounted ? [zfsCommands.unmount(dataset)] : [];
+    await this.transport.exec(
+      andThen(...unmount, zfsCommands.set(dataset, 'canmount', 'noauto'), zfsCommands.set(dataset, 'readonly', 'on'), zfsCommands.set(dataset, STANDBY_PROPERTY, copyOf)),
+    );
+  }
+
+  /** A standby's copy that a stack moves into: writable and mounted at boot again, no longer marked. */
+  async undoStandbyCopy(dataset: string): Promise<void> {
+    // canmount cannot be inherited: on is its default.
+    await this.transport.exec(andThen(zfsCommands.inherit(dataset, 'readonly'), zfsCommands.set(dataset, 'canmount', 'on'), zfsCommands.inherit(dataset, STANDBY_PROPERTY)));
+  }
+
   /** Hold a snapshot that arrived (a second hold of ours is refused by zfs, and harmless). */
   async hold(dataset: string, snapshotName: string): Promise<void> {
     await this.transport.exec(redirect(zfsCommands.hold(`${dataset}@${snapshotName}`), { stderr: 'null' }), { okExitCodes: [0, 1] });
@@ -148,6 +185,7 @@ export class ZfsHost {
         mounted: properties.get('mounted') === 'yes',
         referencedBytes: Number(properties.get('referenced') ?? 0),
         managed: properties.get(MANAGED_PROPERTY) === 'yes' && listing.localProperties.has(MANAGED_PROPERTY),
+        standbyOf: listing.localProperties.has(STANDBY_PROPERTY) ? (properties.get(STANDBY_PROPERTY) ?? null) : null,
       },
       snapshots: listing.snapshots,
     };

@@ -27,7 +27,13 @@ describe('zfs feature detection', () => {
       bookmarks: true,
       receiveUnmounted: true,
       receiveRefreshesMount: true,
+      atomicSnapshots: true,
     });
+  });
+
+  it("takes zfs-fuse's snapshot usage (one filesystem@snapname) for one snapshot per command", () => {
+    const usage = '\tsnapshot [-r] [-o property=value] ... <filesystem@snapname|volume@snapname>\n';
+    expect(parseZfsUsage(usage).atomicSnapshots).toBe(false);
   });
 
   it('finds none in a usage that only knows -RDp and -vnF, and takes it for an old implementation that needs a remount after a receive', () => {

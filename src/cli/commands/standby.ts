@@ -2,8 +2,13 @@ import type { Command } from 'commander';
 import { locateStack } from '../../docker/stacks.js';
 import { InvalidInputError } from '../../errors.js';
 import { declareStandby, loadStandbyFile, removeStandby, writeStandbyFile, type StandbyDeclaration } from '../../standby/declarations.js';
+import { readPassRecord, type StandbyPassRecord } from '../../standby/pass-state.js';
+import { standbyCheck, standbyStatus, type StandbyStatus } from '../../standby/status.js';
+import { runStandbyPass } from '../../standby/sync-pass.js';
 import { cliContext, dockerHostOf } from '../context.js';
+import { formatBytes } from '../format.js';
 import { emit, table } from '../output.js';
+import { progressView } from '../progress-view.js';
 
 interface AddOptions {
   on: string;
@@ -44,7 +49,7 @@ export function registerStandbyCommands(program: Command): void {
       await writeStandbyFile(file);
       emit({ declared: declaration, replaced, file: file.path }, options, (r) =>
         [
-          `${r.replaced ? 'changed' : 'declared'}: ${describe(r.declared)} (${r.file})`,
+          `${r.replaced ? 'changed' : 'declared'}: ${describeStandby(r.declared)} (${r.file})`,
           ...(r.replaced && r.replaced.to !== r.declared.to ? [`it was ${r.replaced.to}; copies already on ${r.replaced.to} are left as they are`] : []),
         ].join('\n'),
       );
@@ -79,11 +84,106 @@ export function registerStandbyCommands(program: Command): void {
         throw new InvalidInputError('standby', `${options.on}/${stack}`, declared.length > 0 ? `is not declared; declared: ${declared.join(', ')}` : 'is not declared; none is');
       }
       await writeStandbyFile(file);
-      emit({ removed, file: file.path }, options, (r) => `removed: ${describe(r.removed)}; its copies on ${r.removed.to} are left as they are (${r.file})`);
+      emit({ removed, file: file.path }, options, (r) => `removed: ${describeStandby(r.removed)}; its copies on ${r.removed.to} are left as they are (${r.file})`);
+    });
+  standby
+    .command('sync')
+    .description('One pass now: snapshot every dataset of the stack at once and send what changed to its standby')
+    .argument('[stacks...]', 'STACK (on every host it is declared for) or HOST/STACK; default every declared stack')
+    .option('--json', 'machine-readable output')
+    .action(async (names: string[], options: { json?: boolean }, command: Command) => {
+      const context = await cliContext(command);
+      const file = await loadStandbyFile(context.config.location.path);
+      const declarations = chosen(file.standbys, names);
+      // Ctrl-C stops at once: the remote streams end with their connections, a stale lock is
+      // taken over, and the next pass continues a broken receive from its receive_resume_token.
+      const onProgress = options.json ? undefined : progressView();
+      const records: StandbyPassRecord[] = [];
+      for (const declaration of declarations) {
+        const source = dockerHostOf(context, declaration.host);
+        records.push(await runStandbyPass(source, dockerHostOf(context, declaration.to), declaration, onProgress ? { onProgress } : {}));
+      }
+      emit(records, options, renderPass);
+      if (records.some((r) => !r.ok)) process.exitCode = 1;
+    });
+
+  standby
+    .command('status')
+    .description('Per declared stack: the time of the newest snapshot on its standby (writes after it are what a lost host loses), the lag, the last pass')
+    .option('--json', 'machine-readable output')
+    .action(async (options: { json?: boolean }, command: Command) => {
+      const rows = await statuses(command);
+      emit(rows, options, renderStatus);
+    });
+
+  standby
+    .command('check')
+    .description('Exit 2 (CRITICAL) when a stack is behind twice its interval, its last pass failed or it was never copied; 1 (WARNING) when late; 0 otherwise, as monitoring plugins do')
+    .action(async (_options: unknown, command: Command) => {
+      const outcome = standbyCheck(await statuses(command));
+      process.stdout.write(`${outcome.line}\n`);
+      process.exitCode = outcome.exitCode;
     });
 }
 
-function describe(s: StandbyDeclaration): string {
+async function statuses(command: Command): Promise<StandbyStatus[]> {
+  const context = await cliContext(command);
+  const file = await loadStandbyFile(context.config.location.path);
+  const now = new Date();
+  return Promise.all(file.standbys.map(async (declaration) => standbyStatus(declaration, await readPassRecord(declaration.host, declaration.stack), now)));
+}
+
+/** The declarations named (`STACK` on any host, or `HOST/STACK`), or all of them; an unknown name is an error before anything runs. */
+function chosen(standbys: readonly StandbyDeclaration[], names: readonly string[]): StandbyDeclaration[] {
+  if (names.length === 0) return [...standbys];
+  const declared = standbys.map((s) => `${s.host}/${s.stack}`);
+  return names.flatMap((name) => {
+    const matching = standbys.filter((s) => name === `${s.host}/${s.stack}` || name === s.stack);
+    if (matching.length === 0) {
+      throw new InvalidInputError('standby', name, declared.length > 0 ? `is not declared; declared: ${declared.join(', ')}` : 'is not declared; none is');
+    }
+    return matching;
+  });
+}
+
+function renderPass(records: readonly StandbyPassRecord[]): string {
+  if (records.length === 0) return 'no standby declared; declare one with: docker-mcp standby add STACK --on HOST --to STANDBY';
+  return records
+    .map((r) => {
+      const head = `${r.ok ? 'copied' : 'FAILED'}: ${r.host}/${r.stack} → ${r.to}${r.snapshot ? ` @${r.snapshot}` : ''}, ${formatBytes(r.bytes)} in ${r.seconds.toFixed(1)} s`;
+      const lines = r.datasets.map((d) => `  ${d.service}: ${d.error ? `failed: ${d.error}` : `${d.mode}${d.resumed ? ' (resumed)' : ''} ${d.sourceDataset} → ${d.standbyDataset}, ${formatBytes(d.bytes)}`}`);
+      return [
+        head,
+        ...lines,
+        ...(r.error && r.datasets.length === 0 ? [`  ${r.error}`] : []),
+        ...(r.pruned.length > 0 ? [`  pruned: ${r.pruned.join(', ')}`] : []),
+        ...r.warnings.map((w) => `  warning: ${w}`),
+        ...(r.notCopied.length > 0 ? [`  not copied: ${r.notCopied.join('; ')}`] : []),
+        `  the standby holds the data as of ${r.confirmed?.at ?? 'nothing yet'}`,
+      ].join('\n');
+    })
+    .join('\n');
+}
+
+function renderStatus(rows: readonly StandbyStatus[]): string {
+  if (rows.length === 0) return 'no standby declared; declare one with: docker-mcp standby add STACK --on HOST --to STANDBY';
+  return table(
+    ['HOST', 'STACK', 'STANDBY', 'EVERY', 'STATE', 'DATA AS OF', 'LAG', 'LAST PASS', 'ERROR'],
+    rows.map((s) => [
+      s.host,
+      s.stack,
+      s.to,
+      s.every,
+      s.state,
+      s.confirmedAt ?? '-',
+      s.lagSeconds === null ? '-' : `${Math.round(s.lagSeconds)} s`,
+      s.lastPassAt === null ? '-' : `${s.lastPassOk ? 'ok' : 'failed'} ${formatBytes(s.lastPassBytes ?? 0)}`,
+      s.error ?? '',
+    ]),
+  );
+}
+
+export function describeStandby(s: StandbyDeclaration): string {
   return `${s.host}/${s.stack} → standby ${s.to}, every ${s.every}, keeping ${s.keep} snapshots`;
 }
 

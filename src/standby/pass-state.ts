@@ -1,0 +1,132 @@
+/**
+ * What a standby pass leaves on this controller, beside the migrations'
+ * journal: the last pass's record per declared stack (read by `standby
+ * status` and `standby check`), and the lock that keeps two passes of one
+ * stack apart.
+ */
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { DockerMcpError } from '../errors.js';
+import { journalDir, processAlive, stateDir } from '../migration/journal.js';
+import { validateHostId, validateStackName } from '../names/validate.js';
+
+export interface StandbyDatasetResult {
+  readonly service: string;
+  readonly sourceDataset: string | null;
+  readonly standbyDataset: string | null;
+  readonly mode: string | null;
+  readonly bytes: number;
+  readonly resumed: boolean;
+  readonly error: string | null;
+}
+
+export interface StandbyPassRecord {
+  readonly host: string;
+  readonly stack: string;
+  readonly to: string;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly ok: boolean;
+  readonly error: string | null;
+  /** The snapshot this pass took of every dataset at once, and when (null: the pass failed before it). */
+  readonly snapshot: string | null;
+  readonly snapshotAt: string | null;
+  /** Whether that snapshot was taken atomically (one `zfs snapshot` per pool); zfs-fuse takes one per command. */
+  readonly atomic: boolean | null;
+  readonly bytes: number;
+  readonly seconds: number;
+  readonly datasets: readonly StandbyDatasetResult[];
+  /** Our snapshots pruned once a newer one was confirmed on the standby, and those that could not be. */
+  readonly pruned: readonly string[];
+  readonly warnings: readonly string[];
+  /** What a pass does not copy yet, named so nobody counts on it. */
+  readonly notCopied: readonly string[];
+  /**
+   * The newest snapshot present on the standby for every dataset of the
+   * stack (by guid, checked after the receive): what a failover would start
+   * from, so its time is the data that would be lost now. Carried over from
+   * the last good pass when this one failed.
+   */
+  readonly confirmed: { readonly snapshot: string; readonly at: string } | null;
+}
+
+export class StandbyPassRunningError extends DockerMcpError {
+  readonly kind = 'bad-input' as const;
+}
+
+export function standbyStateDir(env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(stateDir(env), 'standby');
+}
+
+function baseName(host: string, stack: string): string {
+  return `${validateHostId(host)}--${validateStackName(stack)}`;
+}
+
+export async function readPassRecord(host: string, stack: string, dir = standbyStateDir()): Promise<StandbyPassRecord | null> {
+  try {
+    return JSON.parse(await readFile(path.join(dir, `${baseName(host, stack)}.json`), 'utf8')) as StandbyPassRecord;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+}
+
+export async function writePassRecord(record: StandbyPassRecord, dir = standbyStateDir()): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const file = path.join(dir, `${baseName(record.host, record.stack)}.json`);
+  const temporary = `${file}.${process.pid}.tmp`;
+  const handle = await open(temporary, 'w', 0o600);
+  try {
+    await handle.writeFile(`${JSON.stringify(record, null, 2)}\n`);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(temporary, file);
+}
+
+/**
+ * The stack's pass lock: refused while another pass of it runs, or while a
+ * migration of it runs (the pass would snapshot data being moved). A lock
+ * whose process is gone is taken over: a pass is safe to run again.
+ */
+export async function takePassLock(host: string, stack: string, dir = standbyStateDir(), migrations = journalDir()): Promise<() => Promise<void>> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const migrationHolder = await lockHolder(path.join(migrations, `${validateStackName(stack)}.lock`));
+  if (migrationHolder && alive(migrationHolder.pid)) {
+    throw new StandbyPassRunningError(`migration ${migrationHolder.id ?? '?'} of stack ${stack} is running (pid ${migrationHolder.pid}); the pass waits for the next run`);
+  }
+  const file = path.join(dir, `${baseName(host, stack)}.lock`);
+  const mine = JSON.stringify({ pid: process.pid, since: new Date().toISOString() });
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const handle = await open(file, 'wx', 0o600);
+      await handle.writeFile(mine);
+      await handle.close();
+      return () => rm(file, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = await lockHolder(file);
+      if (holder && alive(holder.pid)) {
+        throw new StandbyPassRunningError(`a standby pass of ${host}/${stack} is running (pid ${holder.pid}, since ${holder.since ?? '?'}); the passes of one stack never overlap`);
+      }
+      // Its process is gone: the lock is stale.
+      await rm(file, { force: true });
+    }
+  }
+  throw new StandbyPassRunningError(`another process took the standby lock of ${host}/${stack} at the same moment`);
+}
+
+async function lockHolder(file: string): Promise<{ pid?: number; id?: string; since?: string } | null> {
+  const text = await readFile(file, 'utf8').catch(() => null);
+  if (text === null) return null;
+  try {
+    return JSON.parse(text) as { pid?: number; id?: string; since?: string };
+  } catch {
+    return {};
+  }
+}
+
+function alive(pid: number | undefined): boolean {
+  return pid !== undefined && processAlive(pid);
+}

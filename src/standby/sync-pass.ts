@@ -1,0 +1,194 @@
+/**
+ * One standby pass of one declared stack: every dataset of the stack
+ * snapshotted at the same instant, sent to the standby (incrementally from
+ * the last snapshot both hold, by guid; continued from a receive_resume_token
+ * when an earlier pass broke off), received unmounted and read-only into the
+ * datasets a migration to the standby would use, so that a later `migrate`
+ * there sends only what changed since. A snapshot is pruned only once a newer
+ * one is confirmed on the standby.
+ */
+import type { DockerHost } from '../docker/docker-host.js';
+import { DockerMcpError, describeError, InvalidInputError } from '../errors.js';
+import { planStackMigration } from '../migration/execute.js';
+import type { ProgressListener } from '../transfer/progress.js';
+import { defaultSnapshotTag, transferServices } from '../transfer/transfer-services.js';
+import { SNAPSHOT_PREFIX } from '../transfer/zfs-transfer.js';
+import { ensureServiceDataset } from '../zfs/service-dataset.js';
+import type { SnapshotInfo } from '../zfs/snapshot-diff.js';
+import { ZfsHost } from '../zfs/zfs-host.js';
+import type { StandbyDeclaration } from './declarations.js';
+import { readPassRecord, standbyStateDir, takePassLock, writePassRecord, type StandbyDatasetResult, type StandbyPassRecord } from './pass-state.js';
+
+/** Every snapshot a standby pass takes is named so; nothing else is pruned by a pass. */
+export const STANDBY_SNAPSHOT_PREFIX = `${SNAPSHOT_PREFIX}standby-`;
+
+export interface StandbyPassOptions {
+  readonly onProgress?: ProgressListener;
+  readonly signal?: AbortSignal;
+  /** Where the pass records and locks live (default: the state directory's `standby`). */
+  readonly stateDir?: string;
+  /** Where the migrations' locks live (a pass is refused while one of the stack runs). */
+  readonly journalDir?: string;
+}
+
+/** A standby by rsync (hosts without ZFS) is not built yet: refused by name. */
+export class StandbyNeedsZfsError extends DockerMcpError {
+  readonly kind = 'bad-input' as const;
+}
+
+/**
+ * Run one pass. The lock is taken first (a pass or a migration of the stack
+ * already running: refused, thrown). Any later failure is recorded and
+ * returned as a record with `ok: false`, the last confirmed snapshot kept.
+ */
+export async function runStandbyPass(source: DockerHost, standby: DockerHost, declaration: StandbyDeclaration, options: StandbyPassOptions = {}): Promise<StandbyPassRecord> {
+  if (source.host.id !== declaration.host || standby.host.id !== declaration.to) {
+    throw new InvalidInputError('standby', `${declaration.host}/${declaration.stack}`, `is declared from ${declaration.host} to ${declaration.to}, not ${source.host.id} to ${standby.host.id}`);
+  }
+  const dir = options.stateDir ?? standbyStateDir();
+  const release = await takePassLock(declaration.host, declaration.stack, dir, options.journalDir);
+  const started = new Date();
+  try {
+    const previous = await readPassRecord(declaration.host, declaration.stack, dir);
+    const record = await passOnce(source, standby, declaration, started, options).catch(
+      (error: unknown): StandbyPassRecord => ({
+        ...emptyRecord(declaration, started),
+        error: describeError(error),
+        confirmed: previous?.confirmed ?? null,
+      }),
+    );
+    const kept = record.ok ? record : { ...record, confirmed: record.confirmed ?? previous?.confirmed ?? null };
+    await writePassRecord(kept, dir);
+    return kept;
+  } finally {
+    await release();
+  }
+}
+
+function emptyRecord(declaration: StandbyDeclaration, started: Date): StandbyPassRecord {
+  const now = new Date();
+  return {
+    host: declaration.host,
+    stack: declaration.stack,
+    to: declaration.to,
+    startedAt: started.toISOString(),
+    finishedAt: now.toISOString(),
+    ok: false,
+    error: null,
+    snapshot: null,
+    snapshotAt: null,
+    atomic: null,
+    bytes: 0,
+    seconds: (now.getTime() - started.getTime()) / 1000,
+    datasets: [],
+    pruned: [],
+    warnings: [],
+    notCopied: [],
+    confirmed: null,
+  };
+}
+
+async function passOnce(source: DockerHost, standby: DockerHost, declaration: StandbyDeclaration, started: Date, options: StandbyPassOptions): Promise<StandbyPassRecord> {
+  const phase = (name: string, message: string) => options.onProgress?.({ type: 'migration-phase', phase: name, message });
+  const withoutZfs = [source.host, standby.host].filter((host) => !host.zfs_capable || !host.zfs_dataset).map((host) => host.id);
+  if (withoutZfs.length > 0) {
+    throw new StandbyNeedsZfsError(`a standby pass copies datasets: ${withoutZfs.join(' and ')} ${withoutZfs.length > 1 ? 'have' : 'has'} no zfs_capable/zfs_dataset in hosts.yml; a standby by rsync is not built yet`);
+  }
+  phase('plan', `reading ${declaration.stack} on ${declaration.host} as compose resolves it`);
+  const plan = await planStackMigration(source, standby, declaration.stack, { method: 'zfs' });
+  const paths = plan.dataPaths.filter((p) => p.method === 'zfs').map(({ service, sourcePath, targetPath }) => ({ service, sourcePath, targetPath }));
+  if (paths.length === 0) {
+    throw new InvalidInputError('stack', declaration.stack, `has no data path under ${declaration.host}'s appdata_path: there is nothing for a standby to copy`);
+  }
+  const notCopied = [
+    `the stack folder ${plan.sourceStackDir} (staged by a later version)`,
+    ...(plan.volumes ?? []).filter((volume) => volume.handling === 'copy').map((volume) => `named volume ${volume.name} (copied by a migration, not yet by a pass)`),
+  ];
+
+  const sourceZfs = new ZfsHost(source.transport);
+  const standbyZfs = new ZfsHost(standby.transport);
+  const prepared = await Promise.all(paths.map((p) => ensureServiceDataset(sourceZfs, source.host, p.sourcePath)));
+  const at = new Date();
+  const tag = `standby-${defaultSnapshotTag(at)}`;
+  const snapshotName = `${SNAPSHOT_PREFIX}${tag}`;
+  const { atomic } = await sourceZfs.snapshotTogether(prepared.map((dataset) => dataset.dataset), snapshotName);
+  const count = `${prepared.length} dataset${prepared.length > 1 ? 's' : ''}`;
+  phase('snapshot', atomic ? `@${snapshotName} of ${count} at once on ${declaration.host}` : `@${snapshotName} of ${count} on ${declaration.host}, one after another (its zfs takes one snapshot per command)`);
+
+  phase('send', `to ${declaration.to}, received unmounted and read-only`);
+  const summary = await transferServices({
+    source,
+    target: standby,
+    services: paths,
+    snapshotTag: tag,
+    method: 'zfs',
+    pruneLater: true,
+    standbyCopy: `${declaration.host}/${declaration.stack}`,
+    zfs: { source: sourceZfs, target: standbyZfs },
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  const datasets: StandbyDatasetResult[] = summary.results.map((r) => ({
+    service: r.service,
+    sourceDataset: r.sourceDataset,
+    standbyDataset: r.targetDataset,
+    mode: r.mode,
+    bytes: r.bytes,
+    resumed: r.resumed,
+    error: r.error?.message ?? null,
+  }));
+  const ok = summary.results.every((r) => r.ok);
+
+  phase('prune', ok ? `keeping the newest ${declaration.keep} on ${declaration.to} and @${snapshotName} on ${declaration.host}` : 'only datasets whose copy arrived');
+  const prunes = await Promise.all(
+    summary.results
+      .filter((r) => r.ok && r.sourceDataset && r.targetDataset)
+      .map((r) => pruneAfterConfirmed(sourceZfs, r.sourceDataset as string, standbyZfs, r.targetDataset as string, snapshotName, declaration.keep)),
+  );
+  const finished = new Date();
+  const failed = summary.results.filter((r) => !r.ok).map((r) => `${r.service}: ${r.error?.message ?? 'failed'}`);
+  return {
+    host: declaration.host,
+    stack: declaration.stack,
+    to: declaration.to,
+    startedAt: started.toISOString(),
+    finishedAt: finished.toISOString(),
+    ok,
+    error: ok ? null : failed.join('; '),
+    snapshot: snapshotName,
+    snapshotAt: at.toISOString(),
+    atomic,
+    bytes: summary.bytes,
+    seconds: (finished.getTime() - started.getTime()) / 1000,
+    datasets,
+    pruned: prunes.flatMap((p) => p.pruned),
+    warnings: prunes.flatMap((p) => p.warnings),
+    notCopied,
+    confirmed: ok ? { snapshot: snapshotName, at: at.toISOString() } : null,
+  };
+}
+
+/**
+ * Once `confirmed` arrived on the standby (the transfer checked its guid
+ * there): on the source, our standby snapshots older than it go (it is the
+ * base of the next incremental); on the standby, all but the newest `keep`.
+ */
+async function pruneAfterConfirmed(
+  source: ZfsHost,
+  sourceDataset: string,
+  standby: ZfsHost,
+  standbyDataset: string,
+  confirmed: string,
+  keep: number,
+): Promise<{ pruned: string[]; warnings: string[] }> {
+  const [sourceInfo, standbyInfo] = await Promise.all([source.inspect(sourceDataset), standby.inspect(standbyDataset)]);
+  const arrived = standbyInfo.snapshots.find((s) => s.name === confirmed);
+  const here = sourceInfo.snapshots.find((s) => s.name === confirmed);
+  if (!arrived || !here || arrived.guid !== here.guid) return { pruned: [], warnings: [`${standby.hostId}:${standbyDataset}@${confirmed} is not there: nothing pruned`] };
+  const ours = (snapshots: readonly SnapshotInfo[]) => snapshots.filter((s) => s.name.startsWith(STANDBY_SNAPSHOT_PREFIX)).sort((a, b) => a.createtxg - b.createtxg);
+  const onSource = ours(sourceInfo.snapshots).filter((s) => s.createtxg < here.createtxg).map((s) => s.name);
+  const onStandby = ours(standbyInfo.snapshots).slice(0, -keep).map((s) => s.name).filter((name) => name !== confirmed);
+  const warnings = (await Promise.all([source.pruneSnapshots(sourceDataset, onSource), standby.pruneSnapshots(standbyDataset, onStandby)])).flat();
+  const pruned = [...onSource.map((name) => `${source.hostId}:${sourceDataset}@${name}`), ...onStandby.map((name) => `${standby.hostId}:${standbyDataset}@${name}`)];
+  return { pruned: pruned.filter((name) => !warnings.some((warning) => warning.startsWith(`${name} `))), warnings };
+}

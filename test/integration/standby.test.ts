@@ -1,0 +1,170 @@
+/**
+ * A standby on the container testbed (alpha → beta): a declared stack's
+ * datasets snapshotted at one instant, received on beta unmounted and
+ * read-only, sent again incrementally, pruned to --keep, passes of one stack
+ * kept apart, status and check as monitoring reads them; and a migration to
+ * the standby that sends only what changed since the last pass.
+ */
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DockerHost } from '../../src/docker/docker-host.js';
+import { listContainers } from '../../src/docker/containers.js';
+import { deployStack } from '../../src/docker/stacks.js';
+import type { MigrationReport } from '../../src/migration/execute.js';
+import { command } from '../../src/ssh/quote.js';
+import { SshTransport } from '../../src/ssh/transport.js';
+import type { StandbyPassRecord } from '../../src/standby/pass-state.js';
+import type { StandbyStatus } from '../../src/standby/status.js';
+import { testbedHostsFile } from '../../src/testbed/layout.js';
+import { ZfsHost } from '../../src/zfs/zfs-host.js';
+import { runCli } from './cli.js';
+import { authStackFile, cleanUpPrefix } from './stack-fixture.js';
+import { testbedHost } from './testbed.js';
+
+type Id = 'alpha' | 'beta';
+const hosts = {} as Record<Id, DockerHost>;
+const prefix = `sby${process.pid}`;
+const stack = `${prefix}-auth`;
+const SERVICES = ['authelia', 'authelia-mariadb', 'authelia-redis'];
+const sourceDatasets = SERVICES.map((s) => `alpha/appdata/${stack}-${s}`);
+const standbyDatasets = SERVICES.map((s) => `beta/appdata/${stack}-${s}`);
+const sh = (id: Id, script: string, ...args: string[]) => hosts[id].transport.exec(command(['sh', '-c', script, 'sh', ...args]));
+
+let dir: string;
+let env: Record<string, string>;
+const cli = (...args: string[]) => runCli(['--config', path.join(dir, 'hosts.yml'), ...args], env, undefined, 300_000);
+
+/** `name<TAB>property<TAB>value` of the datasets or snapshots named. */
+async function zfsGet(id: Id, properties: string, names: readonly string[]): Promise<string[][]> {
+  const listed = await hosts[id].transport.exec(command(['zfs', 'get', '-H', '-p', '-o', 'name,property,value', properties, ...names]));
+  return listed.stdout.split('\n').filter(Boolean).map((line) => line.split('\t'));
+}
+
+async function standbySnapshots(id: Id, dataset: string): Promise<string[]> {
+  const listed = await hosts[id].transport.exec(command(['zfs', 'list', '-H', '-t', 'snapshot', '-o', 'name', '-s', 'createtxg', '-r', dataset]));
+  return listed.stdout.split('\n').filter((name) => name.includes('@docker-mcp-standby-'));
+}
+
+beforeAll(async () => {
+  for (const id of ['alpha', 'beta'] as const) {
+    const host = await testbedHost(id);
+    hosts[id] = { host, transport: new SshTransport(host) };
+  }
+  dir = mkdtempSync(path.join(os.tmpdir(), 'docker-mcp-standby-'));
+  copyFileSync(testbedHostsFile(), path.join(dir, 'hosts.yml'));
+  env = { DOCKER_MCP_STATE_DIR: path.join(dir, 'state') };
+  // The data is in datasets of its own, as a migration to alpha left it.
+  const zfs = new ZfsHost(hosts.alpha.transport);
+  for (const dataset of sourceDatasets) await zfs.createDataset(dataset);
+  await sh('alpha', 'head -c 2000000 /dev/urandom > "$1/ibdata1"; echo "jwt: secret" > "$2/configuration.yml"', `/srv/alpha/appdata/${stack}-authelia-mariadb`, `/srv/alpha/appdata/${stack}-authelia`);
+  await deployStack(hosts.alpha, stack, authStackFile(stack, 'alpha'));
+}, 300_000);
+
+afterAll(async () => {
+  for (const id of ['alpha', 'beta'] as const) await cleanUpPrefix(hosts[id], id, prefix);
+  for (const host of Object.values(hosts)) await host.transport.close();
+  rmSync(dir, { recursive: true, force: true });
+}, 300_000);
+
+describe('standby alpha → beta (container testbed)', () => {
+  it('check is CRITICAL for a declared stack never copied', async () => {
+    const added = await cli('standby', 'add', stack, '--on', 'alpha', '--to', 'beta', '--every', '1h', '--keep', '2');
+    expect(added.exitCode, added.stderr).toBe(0);
+    const check = await cli('standby', 'check');
+    expect(check.exitCode).toBe(2);
+    expect(check.stdout).toMatch(new RegExp(`^STANDBY CRITICAL - alpha/${stack} never \\| 'alpha/${stack}_lag'=U`));
+  });
+
+  it('one pass: a snapshot of every dataset (one per command on zfs-fuse, said so), held; on beta received unmounted, read-only, not mounted at boot, same guids', async () => {
+    const run = await cli('standby', 'sync', stack, '--json');
+    expect(run.exitCode, run.stdout + run.stderr).toBe(0);
+    const [record] = JSON.parse(run.stdout) as StandbyPassRecord[];
+    expect(record).toMatchObject({ host: 'alpha', stack, to: 'beta', ok: true, error: null, atomic: false });
+    expect(record?.datasets.map((d) => [d.sourceDataset, d.standbyDataset, d.mode])).toEqual(sourceDatasets.map((d, i) => [d, standbyDatasets[i], 'full']));
+    const snapshot = record?.snapshot as string;
+
+    // zfs-fuse has no `zfs holds`; userrefs counts a snapshot's holds.
+    const holds = await zfsGet('alpha', 'userrefs', sourceDatasets.map((d) => `${d}@${snapshot}`));
+    expect(holds.map(([, , value]) => value)).toEqual(['1', '1', '1']);
+
+    const onBeta = await zfsGet('beta', 'mounted,readonly,canmount,docker-mcp:standby-of', standbyDatasets);
+    for (const dataset of standbyDatasets) {
+      const value = (property: string) => onBeta.find(([name, p]) => name === dataset && p === property)?.[2];
+      expect([value('mounted'), value('readonly'), value('canmount'), value('docker-mcp:standby-of')], dataset).toEqual(['no', 'on', 'noauto', `alpha/${stack}`]);
+    }
+    const guids = async (id: Id, datasets: readonly string[]) =>
+      (await zfsGet(id, 'guid', datasets.map((d) => `${d}@${snapshot}`))).map(([, , value]) => value);
+    expect(await guids('beta', standbyDatasets)).toEqual(await guids('alpha', sourceDatasets));
+    // Not a stack on beta: its folder is not staged, nothing runs there.
+    expect((await listContainers(hosts.beta)).filter((c) => c.name.startsWith(prefix))).toEqual([]);
+
+    const status = JSON.parse((await cli('standby', 'status', '--json')).stdout) as StandbyStatus[];
+    expect(status).toEqual([expect.objectContaining({ host: 'alpha', stack, to: 'beta', state: 'ok', confirmedSnapshot: snapshot, lastPassOk: true })]);
+    const check = await cli('standby', 'check');
+    expect(check.exitCode, check.stdout).toBe(0);
+    expect(check.stdout).toMatch(/^STANDBY OK - 1 stack within their interval/);
+  });
+
+  it('the next passes send only what changed; the standby keeps --keep 2 snapshots, alpha only the newest', async () => {
+    const records: StandbyPassRecord[] = [];
+    for (let pass = 0; pass < 2; pass++) {
+      await sh('alpha', 'echo "pass $2" >> "$1/changed.txt"', `/srv/alpha/appdata/${stack}-authelia-redis`, String(pass));
+      const run = await cli('standby', 'sync', `alpha/${stack}`, '--json');
+      expect(run.exitCode, run.stdout + run.stderr).toBe(0);
+      records.push(...(JSON.parse(run.stdout) as StandbyPassRecord[]));
+    }
+    for (const record of records) {
+      expect(record.datasets.map((d) => d.mode)).toEqual(['incremental', 'incremental', 'incremental']);
+      // 2 MB of data in all; an incremental carries the few changed blocks.
+      expect(record.bytes).toBeLessThan(500_000);
+    }
+    const newest = records[1]?.snapshot as string;
+    for (const [index, dataset] of standbyDatasets.entries()) {
+      const kept = await standbySnapshots('beta', dataset);
+      expect(kept).toHaveLength(2);
+      expect(kept[1]).toBe(`${dataset}@${newest}`);
+      expect(await standbySnapshots('alpha', sourceDatasets[index] as string)).toEqual([`${sourceDatasets[index]}@${newest}`]);
+    }
+    expect(records[1]?.pruned.length).toBeGreaterThanOrEqual(6);
+  });
+
+  it('a pass is refused while another pass of the stack runs (its lock held by a live process), and records nothing', async () => {
+    const stateDir = path.join(dir, 'state', 'standby');
+    await mkdir(stateDir, { recursive: true });
+    const lock = path.join(stateDir, `alpha--${stack}.lock`);
+    // This test's own process stands for the running pass: a live pid.
+    writeFileSync(lock, JSON.stringify({ pid: process.pid, since: '2026-12-06T00:00:00Z' }));
+    const recordFile = path.join(stateDir, `alpha--${stack}.json`);
+    const recordBefore = readFileSync(recordFile, 'utf8');
+    try {
+      const run = await cli('standby', 'sync', stack);
+      expect(run.exitCode).toBe(2);
+      expect(run.stderr).toContain(`a standby pass of alpha/${stack} is running (pid ${process.pid}`);
+      expect(readFileSync(recordFile, 'utf8')).toBe(recordBefore);
+    } finally {
+      rmSync(lock);
+    }
+    // A lock whose process is gone is taken over.
+    writeFileSync(lock, JSON.stringify({ pid: 2 ** 22 + 17 }));
+    const after = await cli('standby', 'sync', stack, '--json');
+    expect(after.exitCode, after.stderr).toBe(0);
+  });
+
+  it('migrate to the standby seeds from the last pass (incremental, nothing sent in full) and the stack runs on beta on writable datasets', async () => {
+    const run = await cli('migrate', 'alpha', 'beta', stack, '--json');
+    expect(run.exitCode, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout) as MigrationReport;
+    expect(report.seed?.results.map((r) => r.mode)).toEqual(['incremental', 'incremental', 'incremental']);
+    const onBeta = await zfsGet('beta', 'mounted,readonly,canmount,docker-mcp:standby-of', standbyDatasets);
+    for (const dataset of standbyDatasets) {
+      const value = (property: string) => onBeta.find(([name, p]) => name === dataset && p === property)?.[2];
+      expect([value('mounted'), value('readonly'), value('canmount'), value('docker-mcp:standby-of')], dataset).toEqual(['yes', 'off', 'on', '-']);
+    }
+    const running = (await listContainers(hosts.beta)).filter((c) => c.stack === stack && c.state === 'running');
+    expect(running).toHaveLength(3);
+    expect((await sh('beta', 'cat "$1/changed.txt"', `/srv/beta/appdata/${stack}-authelia-redis`)).stdout).toBe('pass 0\npass 1\n');
+  });
+});
