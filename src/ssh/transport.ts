@@ -110,6 +110,7 @@ export class SshTransport {
       });
     });
     const started = Date.now();
+    log.debug({ host: this.host.id, command: cmd.text }, 'ssh stream');
     // A command that reads no input ends when this connection does (a cancel kills the ssh client only).
     const bound = options.stdin === undefined;
     const child = execa('ssh', [...this.sshArguments(), this.remoteText(bound ? endingWithConnection(cmd) : cmd)], {
