@@ -1,5 +1,5 @@
 /**
- * The MCP server: the three tools and the host resources, over whichever
+ * The MCP server: the Python tool's three tools, docker_standby, and the host resources, over whichever
  * transport `serve` chose. Tools are thin: they validate, call the engine
  * and return its typed results.
  */
@@ -12,6 +12,7 @@ import { registerHostResources } from './resources.js';
 import { registerComposeTool } from './tools/compose-tool.js';
 import { registerContainerTool } from './tools/container-tool.js';
 import { registerHostsTool } from './tools/hosts-tool.js';
+import { registerStandbyTool } from './tools/standby-tool.js';
 import { ToolTable } from './tool-table.js';
 import { variantsOf } from './tools/variants.js';
 
@@ -25,7 +26,7 @@ export function createMcpServer(context: McpContext, version: string): McpServer
       instructions: context.readOnly
         ? 'Read-only: look at Docker Compose stacks, containers and hosts of hosts.yml over SSH; nothing can be changed through this server.'
         : 'Manage Docker Compose stacks on the hosts of hosts.yml over SSH, and migrate a stack with its data between hosts. ' +
-          'To only look, use the _read tools (docker_hosts_read, docker_container_read, docker_compose_read): they change nothing. ' +
+          'To only look, use the _read tools (docker_hosts_read, docker_container_read, docker_compose_read, docker_standby_read): they change nothing. ' +
           'Destructive actions are confirmed by the user when the client supports elicitation, else need confirm: true; try migrate with dry_run first.',
     },
   );
@@ -33,6 +34,7 @@ export function createMcpServer(context: McpContext, version: string): McpServer
   for (const variant of variantsOf('docker_hosts', context.readOnly)) registerHostsTool(tools, server, context, variant);
   for (const variant of variantsOf('docker_container', context.readOnly)) registerContainerTool(tools, server, context, variant);
   for (const variant of variantsOf('docker_compose', context.readOnly)) registerComposeTool(tools, server, context, variant);
+  for (const variant of variantsOf('docker_standby', context.readOnly)) registerStandbyTool(tools, context, variant);
   tools.serve();
   registerHostResources(server, context);
   registerPrompts(server, context.readOnly);

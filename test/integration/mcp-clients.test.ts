@@ -247,6 +247,7 @@ describe('a server started with --read-only', () => {
       docker_hosts: ['list', 'test_connection', 'discover', 'ports', 'cleanup'],
       docker_container: ['list', 'info', 'logs'],
       docker_compose: ['list', 'view', 'ps', 'discover', 'logs'],
+      docker_standby: ['list', 'status'],
     });
     for (const tool of tools) expect(tool.annotations).toMatchObject({ readOnlyHint: true, destructiveHint: false });
     expect(refusal(await call(session, 'docker_compose', { action: 'down', host_id: 'alpha', stack_name: stack, confirm: true }))).toMatch(/input validation error.*action/is);

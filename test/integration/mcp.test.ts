@@ -117,9 +117,11 @@ describe('MCP server over stdio (the built binary)', () => {
     await client.close();
   });
 
-  it('lists the three tools of the Python docker-mcp, and beside each a reading one that is not flagged destructive', async () => {
+  it('lists the three tools of the Python docker-mcp and docker_standby, and beside each a reading one that is not flagged destructive', async () => {
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual(['docker_compose', 'docker_compose_read', 'docker_container', 'docker_container_read', 'docker_hosts', 'docker_hosts_read']);
+    expect(tools.map((t) => t.name).sort()).toEqual([
+      'docker_compose', 'docker_compose_read', 'docker_container', 'docker_container_read', 'docker_hosts', 'docker_hosts_read', 'docker_standby', 'docker_standby_read',
+    ]);
     for (const tool of tools) {
       expect(tool.annotations, tool.name).toEqual(
         tool.name.endsWith('_read')
@@ -145,6 +147,20 @@ describe('MCP server over stdio (the built binary)', () => {
       expect(tool.outputSchema?.properties).toHaveProperty('error');
       for (const [name, parameter] of Object.entries(tool.inputSchema.properties as Record<string, { description?: string }>)) expect(parameter.description, `${tool.name}.${name}`).toBeTruthy();
     }
+  });
+
+  it('docker_standby declares, lists, reports and forgets a standby in standby.yml beside hosts.yml; the reading one only lists and reports', async () => {
+    const added = structured(await call(client, 'docker_standby', { action: 'add', host_id: 'alpha', stack_name: 'mcp-standby-x', standby_host_id: 'beta', every: '1h', keep: 2, check: false }));
+    expect(added).toMatchObject({ success: true, declared: { host: 'alpha', stack: 'mcp-standby-x', to: 'beta', every: '1h', keep: 2 }, file: path.join(workDir, 'standby.yml') });
+    expect(added.replaced ?? null).toBeNull();
+    expect(structured(await call(client, 'docker_standby_read', { action: 'list' })).standbys).toEqual([expect.objectContaining({ host: 'alpha', stack: 'mcp-standby-x', to: 'beta' })]);
+    const status = structured(await call(client, 'docker_standby_read', { action: 'status' }));
+    expect(status.statuses).toEqual([expect.objectContaining({ host: 'alpha', stack: 'mcp-standby-x', state: 'never' })]);
+    expect(status.check).toEqual({ exit_code: 2, line: "STANDBY CRITICAL - alpha/mcp-standby-x never | 'alpha/mcp-standby-x_lag'=U" });
+    expect(errorText(await call(client, 'docker_standby_read', { action: 'sync' }))).toMatch(/^bad-input: input validation error for docker_standby_read: invalid action "sync"/);
+    expect(errorText(await call(client, 'docker_standby', { action: 'add', host_id: 'alpha', stack_name: 'mcp-standby-x' }))).toMatch(/standby_host_id.*is required for action add/);
+    expect(structured(await call(client, 'docker_standby', { action: 'remove', host_id: 'alpha', stack_name: 'mcp-standby-x' }))).toMatchObject({ removed: { stack: 'mcp-standby-x' } });
+    expect(structured(await call(client, 'docker_standby_read', { action: 'list' })).standbys).toEqual([]);
   });
 
   it('docker_hosts list and discover: ZFS on alpha, beta and the guests, none on gamma', async () => {
@@ -456,7 +472,7 @@ describe('MCP server over Streamable HTTP', () => {
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
     const client = new Client({ name: 'docker-mcp-test', version: '1.0.0' });
     await client.connect(new StreamableHTTPClientTransport(new URL(url)));
-    expect((await client.listTools()).tools).toHaveLength(6);
+    expect((await client.listTools()).tools).toHaveLength(8);
     const listed = structured(await call(client, 'docker_container', { action: 'list', all_containers: true }));
     expect(listed.host_errors).toEqual([]);
     expect(errorText(await call(client, 'docker_compose', { action: 'view', host_id: 'alpha', stack_name: 'bad name' }))).toMatch(/stack_name/);
@@ -582,7 +598,7 @@ describe('MCP server over Streamable HTTP', () => {
 
     const client = new Client({ name: 'docker-mcp-test', version: '1.0.0' });
     await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
-    expect((await client.listTools()).tools).toHaveLength(6);
+    expect((await client.listTools()).tools).toHaveLength(8);
     await client.close();
   });
 });

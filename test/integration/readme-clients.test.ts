@@ -181,7 +181,7 @@ describe("the README's MCP client examples, run as written", () => {
       try {
         const { tools } = await client.listTools();
         const readOnly = line.includes('--read-only');
-        expect(tools.map((t) => t.name).sort(), line).toEqual(readOnly ? ['docker_compose', 'docker_container', 'docker_hosts'] : ['docker_compose', 'docker_compose_read', 'docker_container', 'docker_container_read', 'docker_hosts', 'docker_hosts_read']);
+        expect(tools.map((t) => t.name).sort(), line).toEqual(readOnly ? ['docker_compose', 'docker_container', 'docker_hosts', 'docker_standby'] : ['docker_compose', 'docker_compose_read', 'docker_container', 'docker_container_read', 'docker_hosts', 'docker_hosts_read', 'docker_standby', 'docker_standby_read']);
         if (readOnly) for (const tool of tools) expect(tool.annotations?.readOnlyHint, `${line}: ${tool.name}`).toBe(true);
       } finally {
         await client.close();

@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
-import { locateStack } from '../../docker/stacks.js';
 import { InvalidInputError } from '../../errors.js';
-import { declareStandby, loadStandbyFile, removeStandby, writeStandbyFile, type StandbyDeclaration } from '../../standby/declarations.js';
-import { readPassRecord, type StandbyPassRecord } from '../../standby/pass-state.js';
-import { standbyCheck, standbyStatus, type StandbyStatus } from '../../standby/status.js';
-import { runStandbyPass } from '../../standby/sync-pass.js';
+import type { StandbyDeclaration } from '../../standby/declarations.js';
+import { addStandby, forgetStandby, listStandbys, standbyStatuses, syncStandbys } from '../../standby/manage.js';
+import type { StandbyPassRecord } from '../../standby/pass-state.js';
+import { standbyCheck, type StandbyStatus } from '../../standby/status.js';
 import { cliContext, dockerHostOf } from '../context.js';
 import { formatBytes } from '../format.js';
 import { emit, table } from '../output.js';
@@ -36,18 +35,15 @@ export function registerStandbyCommands(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (stackName: string, options: AddOptions, command: Command) => {
       const context = await cliContext(command);
-      // The name compose knows the stack by, as migrate uses it.
-      const stack = options.check ? (await locateStack(dockerHostOf(context, options.on), stackName)).project : stackName;
-      const file = await loadStandbyFile(context.config.location.path);
-      const { declaration, replaced } = declareStandby(file, context.config, {
+      const declared = await addStandby(context.config, (id) => dockerHostOf(context, id), {
         host: options.on,
-        stack,
+        stack: stackName,
         to: options.to,
+        check: options.check,
         ...(options.every !== undefined ? { every: options.every } : {}),
         ...(options.keep !== undefined ? { keep: options.keep } : {}),
       });
-      await writeStandbyFile(file);
-      emit({ declared: declaration, replaced, file: file.path }, options, (r) =>
+      emit(declared, options, (r) =>
         [
           `${r.replaced ? 'changed' : 'declared'}: ${describeStandby(r.declared)} (${r.file})`,
           ...(r.replaced && r.replaced.to !== r.declared.to ? [`it was ${r.replaced.to}; copies already on ${r.replaced.to} are left as they are`] : []),
@@ -61,10 +57,10 @@ export function registerStandbyCommands(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (options: { json?: boolean }, command: Command) => {
       const context = await cliContext(command);
-      const file = await loadStandbyFile(context.config.location.path);
-      emit([...file.standbys], options, (rows) =>
+      const file = await listStandbys(context.config);
+      emit(file.standbys, options, (rows) =>
         rows.length === 0
-          ? `no standby declared (${file.path}); declare one with: docker-mcp standby add STACK --on HOST --to STANDBY`
+          ? `no standby declared (${file.file}); declare one with: docker-mcp standby add STACK --on HOST --to STANDBY`
           : table(['HOST', 'STACK', 'STANDBY', 'EVERY', 'KEEP'], rows.map((s) => [s.host, s.stack, s.to, s.every, String(s.keep)])),
       );
     });
@@ -77,14 +73,8 @@ export function registerStandbyCommands(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (stack: string, options: { on: string; json?: boolean }, command: Command) => {
       const context = await cliContext(command);
-      const file = await loadStandbyFile(context.config.location.path);
-      const removed = removeStandby(file, options.on, stack);
-      if (!removed) {
-        const declared = file.standbys.map((s) => `${s.host}/${s.stack}`);
-        throw new InvalidInputError('standby', `${options.on}/${stack}`, declared.length > 0 ? `is not declared; declared: ${declared.join(', ')}` : 'is not declared; none is');
-      }
-      await writeStandbyFile(file);
-      emit({ removed, file: file.path }, options, (r) => `removed: ${describeStandby(r.removed)}; its copies on ${r.removed.to} are left as they are (${r.file})`);
+      const forgotten = await forgetStandby(context.config, options.on, stack);
+      emit(forgotten, options, (r) => `removed: ${describeStandby(r.removed)}; its copies on ${r.removed.to} are left as they are (${r.file})`);
     });
   standby
     .command('sync')
@@ -93,16 +83,10 @@ export function registerStandbyCommands(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (names: string[], options: { json?: boolean }, command: Command) => {
       const context = await cliContext(command);
-      const file = await loadStandbyFile(context.config.location.path);
-      const declarations = chosen(file.standbys, names);
       // Ctrl-C stops at once: the remote streams end with their connections, a stale lock is
       // taken over, and the next pass continues a broken receive from its receive_resume_token.
       const onProgress = options.json ? undefined : progressView();
-      const records: StandbyPassRecord[] = [];
-      for (const declaration of declarations) {
-        const source = dockerHostOf(context, declaration.host);
-        records.push(await runStandbyPass(source, dockerHostOf(context, declaration.to), declaration, onProgress ? { onProgress } : {}));
-      }
+      const records = await syncStandbys(context.config, (id) => dockerHostOf(context, id), names, onProgress ? { onProgress } : {});
       emit(records, options, renderPass);
       if (records.some((r) => !r.ok)) process.exitCode = 1;
     });
@@ -127,23 +111,7 @@ export function registerStandbyCommands(program: Command): void {
 }
 
 async function statuses(command: Command): Promise<StandbyStatus[]> {
-  const context = await cliContext(command);
-  const file = await loadStandbyFile(context.config.location.path);
-  const now = new Date();
-  return Promise.all(file.standbys.map(async (declaration) => standbyStatus(declaration, await readPassRecord(declaration.host, declaration.stack), now)));
-}
-
-/** The declarations named (`STACK` on any host, or `HOST/STACK`), or all of them; an unknown name is an error before anything runs. */
-function chosen(standbys: readonly StandbyDeclaration[], names: readonly string[]): StandbyDeclaration[] {
-  if (names.length === 0) return [...standbys];
-  const declared = standbys.map((s) => `${s.host}/${s.stack}`);
-  return names.flatMap((name) => {
-    const matching = standbys.filter((s) => name === `${s.host}/${s.stack}` || name === s.stack);
-    if (matching.length === 0) {
-      throw new InvalidInputError('standby', name, declared.length > 0 ? `is not declared; declared: ${declared.join(', ')}` : 'is not declared; none is');
-    }
-    return matching;
-  });
+  return standbyStatuses((await cliContext(command)).config);
 }
 
 function renderPass(records: readonly StandbyPassRecord[]): string {

@@ -1,0 +1,103 @@
+/**
+ * `docker_standby`: stacks kept replicated on a standby host (standby.yml
+ * beside hosts.yml), the same operations as the CLI's `standby` commands.
+ */
+import { z } from 'zod';
+import type { LoadedConfig } from '../../config/load.js';
+import { addStandby, forgetStandby, listStandbys, standbyStatuses, syncStandbys } from '../../standby/manage.js';
+import { standbyCheck } from '../../standby/status.js';
+import type { McpContext } from '../context.js';
+import { progressReporter, type ToolExtra } from '../progress.js';
+import { answer, toolOutputSchema, type ActionResult } from '../tool-result.js';
+import type { ToolTable } from '../tool-table.js';
+import { offeredActions, offeredParameters, optional, optionalText, required } from './params.js';
+import { annotationsFor, type ToolVariant } from './variants.js';
+
+const ACTIONS = ['list', 'status', 'add', 'remove', 'sync'] as const;
+const READ_ONLY_ACTIONS = ['list', 'status'] as const;
+const READ_PARAMETERS = [] as const;
+
+const inputShape = {
+  action: z.enum(ACTIONS).describe('what to do'),
+  host_id: optionalText(z.string().max(63)).describe('add, remove: the host the stack runs on; sync: only the stacks declared on this host'),
+  stack_name: optionalText(z.string().max(63)).describe('add, remove: the stack (add: by project or folder name); sync: only this stack (every declared one when absent)'),
+  standby_host_id: optionalText(z.string().max(63)).describe('add: the standby host that keeps the copy'),
+  every: optionalText(z.string().max(16)).describe('add: how often a pass runs: 90s, 15m, 2h, 1d (default 15m, or what was declared)'),
+  keep: optional(z.number().int().min(1).max(1000), [0]).describe('add: snapshots kept on the standby (default 4, or what was declared)'),
+  check: z.boolean().default(true).describe('add: look the stack up on host_id first (false when that host is offline)'),
+};
+
+type Input = z.output<z.ZodObject<typeof inputShape>>;
+
+const outputSchema = toolOutputSchema({
+  standbys: z.array(z.looseObject({ host: z.string(), stack: z.string(), to: z.string() })).optional().describe('list: every declared standby'),
+  statuses: z
+    .array(z.looseObject({ host: z.string(), stack: z.string(), state: z.string(), confirmed_at: z.string().optional(), lag_seconds: z.number().optional() }))
+    .optional()
+    .describe('status: per stack, the time of the newest snapshot on its standby (writes after it are what a lost host loses; absent: nothing copied yet), the lag, the last pass'),
+  check: z.looseObject({ exit_code: z.number(), line: z.string() }).optional().describe('status: the monitoring verdict (0 OK, 1 WARNING, 2 CRITICAL) and its line'),
+  declared: z.looseObject({ host: z.string(), stack: z.string(), to: z.string() }).optional().describe('add: the declaration as stored'),
+  replaced: z.looseObject({}).nullable().optional().describe('add: the declaration it replaced, or null'),
+  removed: z.looseObject({ host: z.string(), stack: z.string(), to: z.string() }).optional().describe('remove: the declaration forgotten (its copies on the standby are left)'),
+  passes: z.array(z.looseObject({ host: z.string(), stack: z.string(), ok: z.boolean() })).optional().describe('sync: one record per pass: snapshot, bytes, datasets, pruned, not copied, error'),
+  file: z.string().optional().describe('list, add, remove: the standby.yml read or written'),
+});
+
+export function registerStandbyTool(tools: ToolTable, context: McpContext, variant: ToolVariant): void {
+  const { readOnly } = variant;
+  tools.add({
+    name: variant.name,
+    title: 'Standby hosts',
+    description: readOnly
+      ? 'Stacks kept replicated on a standby host (reading only: changes nothing). Actions: list (the declarations), status (per stack: data on the standby as of when, lag, last pass, and the monitoring verdict).'
+      : 'Stacks kept replicated on a standby host, so a move there sends only what changed. Actions: list, status (data on the standby as of when, lag, last pass), ' +
+        'add (host_id, stack_name, standby_host_id, every, keep), remove (host_id, stack_name; the copies are left), sync (one pass now: every declared stack, or stack_name / host_id).',
+    inputShape: { ...offeredParameters(inputShape, READ_PARAMETERS, readOnly), action: z.enum(offeredActions(ACTIONS, READ_ONLY_ACTIONS, readOnly)).describe('what to do') },
+    outputSchema,
+    annotations: annotationsFor(readOnly),
+    run: (parsed, extra) => {
+      const input = parsed as Input;
+      return answer(input.action, input.host_id, () => runStandbyAction(context, input, extra));
+    },
+  });
+}
+
+async function runStandbyAction(context: McpContext, input: Input, extra: ToolExtra): Promise<ActionResult> {
+  const config = await context.config();
+  const hostOf = (id: string) => context.dockerHost(id);
+  switch (input.action) {
+    case 'list':
+      return listStandbys(config);
+    case 'status': {
+      const statuses = await standbyStatuses(config);
+      const verdict = standbyCheck(statuses);
+      return { statuses, check: { exitCode: verdict.exitCode, line: verdict.line } };
+    }
+    case 'add':
+      return {
+        ...(await addStandby(config, hostOf, {
+        host: required(input.host_id, 'host_id', 'add'),
+        stack: required(input.stack_name, 'stack_name', 'add'),
+        to: required(input.standby_host_id, 'standby_host_id', 'add'),
+        check: input.check,
+        ...(input.every !== undefined ? { every: input.every } : {}),
+        ...(input.keep !== undefined ? { keep: input.keep } : {}),
+        })),
+      };
+    case 'remove':
+      return forgetStandby(config, required(input.host_id, 'host_id', 'remove'), required(input.stack_name, 'stack_name', 'remove'));
+    case 'sync': {
+      const progress = progressReporter(extra);
+      const names = await passesAskedFor(config, input);
+      if (names.length === 0) return { passes: [] };
+      return { passes: await syncStandbys(config, hostOf, names, { onProgress: progress.listener, signal: extra.signal }) };
+    }
+  }
+}
+
+/** `HOST/STACK` of the declarations a sync covers: the stack named (on host_id when given), those of host_id, or all. */
+async function passesAskedFor(config: LoadedConfig, input: Input): Promise<string[]> {
+  const { standbys } = await listStandbys(config);
+  if (input.stack_name !== undefined) return [input.host_id === undefined ? input.stack_name : `${input.host_id}/${input.stack_name}`];
+  return standbys.filter((s) => input.host_id === undefined || s.host === input.host_id).map((s) => `${s.host}/${s.stack}`);
+}
