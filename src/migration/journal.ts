@@ -99,7 +99,7 @@ export function journalDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(stateDir(env), 'migrations');
 }
 
-async function writeDurably(file: string, text: string): Promise<void> {
+export async function writeDurably(file: string, text: string): Promise<void> {
   const temporary = `${file}.${process.pid}.tmp`;
   const handle = await open(temporary, 'w', 0o600);
   try {

@@ -4,10 +4,10 @@
  * status` and `standby check`), and the lock that keeps two passes of one
  * stack apart.
  */
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { DockerMcpError } from '../errors.js';
-import { journalDir, processAlive, stateDir } from '../migration/journal.js';
+import { journalDir, processAlive, stateDir, writeDurably } from '../migration/journal.js';
 import { validateHostId, validateStackName } from '../names/validate.js';
 
 export interface StandbyDatasetResult {
@@ -73,16 +73,7 @@ export async function readPassRecord(host: string, stack: string, dir = standbyS
 
 export async function writePassRecord(record: StandbyPassRecord, dir = standbyStateDir()): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const file = path.join(dir, `${baseName(record.host, record.stack)}.json`);
-  const temporary = `${file}.${process.pid}.tmp`;
-  const handle = await open(temporary, 'w', 0o600);
-  try {
-    await handle.writeFile(`${JSON.stringify(record, null, 2)}\n`);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(temporary, file);
+  await writeDurably(path.join(dir, `${baseName(record.host, record.stack)}.json`), `${JSON.stringify(record, null, 2)}\n`);
 }
 
 /**
