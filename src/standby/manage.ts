@@ -8,9 +8,9 @@ import { locateStack } from '../docker/stacks.js';
 import { InvalidInputError } from '../errors.js';
 import type { ProgressListener } from '../transfer/progress.js';
 import { declareStandby, loadStandbyFile, removeStandby, writeStandbyFile, type StandbyDeclaration, type StandbyRequest } from './declarations.js';
-import { readPassRecord, type StandbyPassRecord } from './pass-state.js';
+import { readPassRecord, StandbyPassRunningError, type StandbyPassRecord } from './pass-state.js';
 import { standbyStatus, type StandbyStatus } from './status.js';
-import { runStandbyPass } from './sync-pass.js';
+import { emptyRecord, runStandbyPass } from './sync-pass.js';
 
 export type HostOf = (hostId: string) => DockerHost | Promise<DockerHost>;
 
@@ -44,7 +44,11 @@ export async function listStandbys(config: LoadedConfig): Promise<{ standbys: St
   return { standbys: [...file.standbys], file: file.path };
 }
 
-/** Passes of the named declarations (`STACK` on any host, or `HOST/STACK`; none named: all), one after another. */
+/**
+ * Passes of the named declarations (`STACK` on any host, or `HOST/STACK`;
+ * none named: all), one after another. A stack whose lock is held (its pass
+ * or migration runs) is skipped, said so in its record, and the others run.
+ */
 export async function syncStandbys(
   config: LoadedConfig,
   hostOf: HostOf,
@@ -55,7 +59,13 @@ export async function syncStandbys(
   const records: StandbyPassRecord[] = [];
   for (const declaration of chosenDeclarations(standbys, names)) {
     if (options.signal?.aborted) break;
-    records.push(await runStandbyPass(await hostOf(declaration.host), await hostOf(declaration.to), declaration, options));
+    const started = new Date();
+    try {
+      records.push(await runStandbyPass(await hostOf(declaration.host), await hostOf(declaration.to), declaration, options));
+    } catch (error) {
+      if (!(error instanceof StandbyPassRunningError)) throw error;
+      records.push({ ...emptyRecord(declaration, started), skipped: true, error: error.message });
+    }
   }
   return records;
 }

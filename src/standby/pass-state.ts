@@ -28,6 +28,8 @@ export interface StandbyPassRecord {
   readonly finishedAt: string;
   readonly ok: boolean;
   readonly error: string | null;
+  /** Not run: another pass (or a migration) of the stack held its lock. Such a record is returned, never written. */
+  readonly skipped?: boolean;
   /** The snapshot this pass took of every dataset at once, and when (null: the pass failed before it). */
   readonly snapshot: string | null;
   readonly snapshotAt: string | null;

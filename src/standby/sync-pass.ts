@@ -65,7 +65,7 @@ export async function runStandbyPass(source: DockerHost, standby: DockerHost, de
   }
 }
 
-function emptyRecord(declaration: StandbyDeclaration, started: Date): StandbyPassRecord {
+export function emptyRecord(declaration: StandbyDeclaration, started: Date): StandbyPassRecord {
   const now = new Date();
   return {
     host: declaration.host,

@@ -118,6 +118,7 @@ function renderPass(records: readonly StandbyPassRecord[]): string {
   if (records.length === 0) return 'no standby declared; declare one with: docker-mcp standby add STACK --on HOST --to STANDBY';
   return records
     .map((r) => {
+      if (r.skipped) return `skipped: ${r.host}/${r.stack}: ${r.error}`;
       const head = `${r.ok ? 'copied' : 'FAILED'}: ${r.host}/${r.stack} → ${r.to}${r.snapshot ? ` @${r.snapshot}` : ''}, ${formatBytes(r.bytes)} in ${r.seconds.toFixed(1)} s`;
       const lines = r.datasets.map((d) => `  ${d.service}: ${d.error ? `failed: ${d.error}` : `${d.mode}${d.resumed ? ' (resumed)' : ''} ${d.sourceDataset} → ${d.standbyDataset}, ${formatBytes(d.bytes)}`}`);
       return [
