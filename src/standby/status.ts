@@ -30,19 +30,7 @@ export interface StandbyStatus {
 export function standbyStatus(declaration: StandbyDeclaration, record: StandbyPassRecord | null, now = new Date()): StandbyStatus {
   const confirmedAt = record?.confirmed?.at ?? null;
   const lagSeconds = confirmedAt === null ? null : Math.max(0, (now.getTime() - Date.parse(confirmedAt)) / 1000);
-  const interval = declaration.intervalMs / 1000;
-  const state: StandbyState =
-    record === null || lagSeconds === null
-      ? record?.ok === false
-        ? 'failed'
-        : 'never'
-      : !record.ok
-        ? 'failed'
-        : lagSeconds > 2 * interval
-          ? 'behind'
-          : lagSeconds > interval
-            ? 'late'
-            : 'ok';
+  const state = stateOf(record, lagSeconds, declaration.intervalMs / 1000);
   return {
     host: declaration.host,
     stack: declaration.stack,
@@ -58,6 +46,13 @@ export function standbyStatus(declaration: StandbyDeclaration, record: StandbyPa
     lastPassSeconds: record?.seconds ?? null,
     error: record?.error ?? null,
   };
+}
+
+function stateOf(record: StandbyPassRecord | null, lagSeconds: number | null, intervalSeconds: number): StandbyState {
+  if (record?.ok === false) return 'failed';
+  if (record === null || lagSeconds === null) return 'never';
+  if (lagSeconds > 2 * intervalSeconds) return 'behind';
+  return lagSeconds > intervalSeconds ? 'late' : 'ok';
 }
 
 /** Exit codes as monitoring plugins give them (Nagios, Icinga, Zabbix's external checks): 0 OK, 1 WARNING, 2 CRITICAL. */

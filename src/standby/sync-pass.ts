@@ -51,13 +51,10 @@ export async function runStandbyPass(source: DockerHost, standby: DockerHost, de
   try {
     const previous = await readPassRecord(declaration.host, declaration.stack, dir);
     const record = await passOnce(source, standby, declaration, started, options).catch(
-      (error: unknown): StandbyPassRecord => ({
-        ...emptyRecord(declaration, started),
-        error: describeError(error),
-        confirmed: previous?.confirmed ?? null,
-      }),
+      (error: unknown): StandbyPassRecord => ({ ...emptyRecord(declaration, started), error: describeError(error) }),
     );
-    const kept = record.ok ? record : { ...record, confirmed: record.confirmed ?? previous?.confirmed ?? null };
+    // A failed pass confirmed nothing new: the standby still holds what the last good one sent.
+    const kept = record.ok ? record : { ...record, confirmed: previous?.confirmed ?? null };
     await writePassRecord(kept, dir);
     return kept;
   } finally {

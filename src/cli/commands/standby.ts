@@ -152,7 +152,7 @@ function renderStatus(rows: readonly StandbyStatus[]): string {
   );
 }
 
-export function describeStandby(s: StandbyDeclaration): string {
+function describeStandby(s: StandbyDeclaration): string {
   return `${s.host}/${s.stack} → standby ${s.to}, every ${s.every}, keeping ${s.keep} snapshots`;
 }
 

@@ -73,17 +73,17 @@ async function runStandbyAction(context: McpContext, input: Input, extra: ToolEx
       const verdict = standbyCheck(statuses);
       return { statuses, check: { exitCode: verdict.exitCode, line: verdict.line } };
     }
-    case 'add':
-      return {
-        ...(await addStandby(config, hostOf, {
+    case 'add': {
+      const declared = await addStandby(config, hostOf, {
         host: required(input.host_id, 'host_id', 'add'),
         stack: required(input.stack_name, 'stack_name', 'add'),
         to: required(input.standby_host_id, 'standby_host_id', 'add'),
         check: input.check,
         ...(input.every !== undefined ? { every: input.every } : {}),
         ...(input.keep !== undefined ? { keep: input.keep } : {}),
-        })),
-      };
+      });
+      return { ...declared };
+    }
     case 'remove':
       return forgetStandby(config, required(input.host_id, 'host_id', 'remove'), required(input.stack_name, 'stack_name', 'remove'));
     case 'sync': {
@@ -97,7 +97,7 @@ async function runStandbyAction(context: McpContext, input: Input, extra: ToolEx
 
 /** `HOST/STACK` of the declarations a sync covers: the stack named (on host_id when given), those of host_id, or all. */
 async function passesAskedFor(config: LoadedConfig, input: Input): Promise<string[]> {
-  const { standbys } = await listStandbys(config);
   if (input.stack_name !== undefined) return [input.host_id === undefined ? input.stack_name : `${input.host_id}/${input.stack_name}`];
+  const { standbys } = await listStandbys(config);
   return standbys.filter((s) => input.host_id === undefined || s.host === input.host_id).map((s) => `${s.host}/${s.stack}`);
 }
