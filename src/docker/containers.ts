@@ -19,7 +19,7 @@ export async function listContainers(target: DockerHost, options: { running?: bo
 
 /** `docker inspect` of every container, running or not, in one round trip; one that goes away meanwhile is left out. */
 export async function inspectAllContainers(transport: SshTransport): Promise<InspectedContainer[]> {
-  const result = await transport.exec(command(['sh', '-c', LIST_SCRIPT]), { okExitCodes: [0, 1] });
+  const result = await transport.exec(command(['sh', '-c', LIST_SCRIPT]), { okExitCodes: [0, 1], joinInFlight: true });
   if (result.exitCode !== 0 && !result.stdout.trim().startsWith('[')) {
     throw new CommandFailedError(transport.hostId, 'docker ps -aq', result.exitCode, result.stderr);
   }

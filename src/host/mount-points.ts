@@ -8,7 +8,7 @@ import type { SshTransport } from '../ssh/transport.js';
 
 /** Mount points at `path` or anywhere under it (`strictlyUnder`: not `path` itself). */
 export async function mountPointsUnder(transport: SshTransport, path: string, options: { strictlyUnder?: boolean } = {}): Promise<string[]> {
-  const table = await transport.exec(command(['cat', '/proc/self/mountinfo']));
+  const table = await transport.exec(command(['cat', '/proc/self/mountinfo']), { joinInFlight: true });
   return mountPointsIn(parseMountInfo(table.stdout), path, options);
 }
 

@@ -437,7 +437,7 @@ async function runPhases(
   const zfsResults = sent.results.filter((r) => r.ok && r.method === 'zfs');
   // Coming back onto a copy it left here: writable again, for the stack.
   const targetZfs = new ZfsHost(target.transport);
-  for (const result of zfsResults) if (result.targetDataset) await targetZfs.undoLeftReadonly(result.targetDataset);
+  await Promise.all(zfsResults.flatMap((result) => (result.targetDataset ? [targetZfs.undoLeftReadonly(result.targetDataset)] : [])));
   if (plan.composeFiles) {
     // The built images were carried before the stop: compose must not build (or pull a base image) inside the outage.
     const noBuild = (plan.builtImages ?? []).length > 0 ? ['--no-build'] : [];
@@ -565,14 +565,17 @@ export function phaseTimings(phases: JournalEntry['phases'], since: number, end:
  */
 async function leaveReadonly(source: DockerHost, datasets: readonly string[], onProgress: ProgressListener | undefined): Promise<string[]> {
   const zfs = new ZfsHost(source.transport);
-  const done: string[] = [];
-  for (const dataset of datasets) {
-    try {
-      if (await zfs.leaveReadonly(dataset)) done.push(`${source.host.id}:${dataset}`);
-    } catch (error) {
-      onProgress?.({ type: 'transfer-step', service: '-', message: `warning: could not set ${source.host.id}:${dataset} readonly: ${describeError(error)}` });
-    }
-  }
+  const outcomes = await Promise.all(
+    datasets.map(async (dataset) => {
+      try {
+        return (await zfs.leaveReadonly(dataset)) ? `${source.host.id}:${dataset}` : null;
+      } catch (error) {
+        onProgress?.({ type: 'transfer-step', service: '-', message: `warning: could not set ${source.host.id}:${dataset} readonly: ${describeError(error)}` });
+        return null;
+      }
+    }),
+  );
+  const done = outcomes.filter((named): named is string => named !== null);
   if (done.length > 0) onProgress?.({ type: 'transfer-step', service: '-', message: `left readonly on ${source.host.id}: ${done.join(', ')}` });
   return done;
 }

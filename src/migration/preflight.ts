@@ -137,24 +137,27 @@ export async function preflight(plan: MigrationPlan, source: DockerHost, target:
   }
 
   // A plain send would decrypt an encrypted dataset on the target: refused before anything moves.
-  for (const dataPath of plan.dataPaths.filter((d) => d.method === 'zfs')) {
-    const layout = serviceDatasetLayout(source.host);
-    const zfs = new ZfsHost(source.transport);
-    const dataset = datasetForPath(layout, dataPath.sourcePath);
-    // A directory not yet a dataset becomes one under appdata, inheriting its encryption.
-    const encryption = (await zfs.encryption(dataset)) ?? (await zfs.encryption(layout.appdataDataset));
-    if (encryption && encryption !== 'off') {
-      const targetDataset = datasetForPath(serviceDatasetLayout(target.host), dataPath.targetPath);
-      refuse(new EncryptedDatasetError(plan.source, dataset, encryption, dataset, plan.target, targetDataset).message);
-    }
-    // A plain directory is converted into its dataset after the stop; what would refuse that is refused now, while the stack runs.
-    if ((await zfs.dataset(dataset)) === null && (await pathKind(source.transport, dataPath.sourcePath)) === 'directory') {
-      await refuseConversionObstacles(zfs, { path: dataPath.sourcePath, original: dataPath.sourcePath, dataset, partialCopy: null }).catch((error: unknown) => {
-        if (error instanceof MountsInsideError || error instanceof InsufficientSpaceError) refuse(`${error.message}. --force does not apply: converting ${dataPath.sourcePath} into its own dataset needs this`);
-        throw error;
-      });
-    }
-  }
+  await eachInPathOrder(
+    plan.dataPaths.filter((d) => d.method === 'zfs'),
+    async (dataPath) => {
+      const layout = serviceDatasetLayout(source.host);
+      const zfs = new ZfsHost(source.transport);
+      const dataset = datasetForPath(layout, dataPath.sourcePath);
+      // A directory not yet a dataset becomes one under appdata, inheriting its encryption.
+      const encryption = (await zfs.encryption(dataset)) ?? (await zfs.encryption(layout.appdataDataset));
+      if (encryption && encryption !== 'off') {
+        const targetDataset = datasetForPath(serviceDatasetLayout(target.host), dataPath.targetPath);
+        refuse(new EncryptedDatasetError(plan.source, dataset, encryption, dataset, plan.target, targetDataset).message);
+      }
+      // A plain directory is converted into its dataset after the stop; what would refuse that is refused now, while the stack runs.
+      if ((await zfs.dataset(dataset)) === null && (await pathKind(source.transport, dataPath.sourcePath)) === 'directory') {
+        await refuseConversionObstacles(zfs, { path: dataPath.sourcePath, original: dataPath.sourcePath, dataset, partialCopy: null }).catch((error: unknown) => {
+          if (error instanceof MountsInsideError || error instanceof InsufficientSpaceError) refuse(`${error.message}. --force does not apply: converting ${dataPath.sourcePath} into its own dataset needs this`);
+          throw error;
+        });
+      }
+    },
+  );
 
   const conflicts = portConflicts(plan.ports ?? [], targetContainers, plan.stack);
   if (conflicts.length > 0) {
@@ -167,27 +170,24 @@ export async function preflight(plan: MigrationPlan, source: DockerHost, target:
   const { volumes, volumeHelpers, volumeBytes: volumesSize } = await checkVolumes(plan, source, target, context, refuse);
 
   const own = new Set(context.ownTargetPaths ?? []);
-  const targetBefore: TargetPathBefore[] = [];
-  for (const dataPath of plan.dataPaths) {
+  const targetBefore = await eachInPathOrder(plan.dataPaths, async (dataPath): Promise<TargetPathBefore> => {
     const kind = await pathKind(target.transport, dataPath.targetPath);
     const empty = kind === 'directory' && (await directoryIsEmpty(target.transport, dataPath.targetPath));
     if (dataPath.method === 'zfs') {
       const dataset = datasetForPath(serviceDatasetLayout(target.host), dataPath.targetPath);
       const exists = (await new ZfsHost(target.transport).dataset(dataset)) !== null;
-      targetBefore.push({ targetPath: dataPath.targetPath, method: 'zfs', dataset, state: exists ? 'present' : kind === 'missing' ? 'missing' : empty ? 'empty-directory' : 'present' });
       // zfs refuses a foreign dataset itself, before anything stops.
-      continue;
+      return { targetPath: dataPath.targetPath, method: 'zfs', dataset, state: exists ? 'present' : kind === 'missing' ? 'missing' : empty ? 'empty-directory' : 'present' };
     }
-    targetBefore.push({ targetPath: dataPath.targetPath, method: 'rsync', dataset: null, state: kind === 'missing' ? 'missing' : empty ? 'empty-directory' : 'present' });
     // Moving back, rsync replaces the stale copy.
-    if (context.movingBack || own.has(dataPath.targetPath)) continue;
-    if (kind === 'directory' && !empty) {
+    if (kind === 'directory' && !empty && !context.movingBack && !own.has(dataPath.targetPath)) {
       refuse(
         `${plan.target}:${dataPath.targetPath} already holds data, which rsync --delete would replace. ` +
           `--force does not apply: that data is not docker-mcp's and would be lost. Move it away on ${plan.target} first`,
       );
     }
-  }
+    return { targetPath: dataPath.targetPath, method: 'rsync', dataset: null, state: kind === 'missing' ? 'missing' : empty ? 'empty-directory' : 'present' };
+  });
 
   const sizes = await Promise.all(
     plan.dataPaths.map(async (d) => {
@@ -213,6 +213,18 @@ export async function preflight(plan: MigrationPlan, source: DockerHost, target:
   if (imageRefusal !== null) refuse(imageRefusal);
   const builtToCarry = await checkBuiltImages(plan, source, target, refuse);
   return { dataBytes, targetFreeBytes, imagesToCarry: lacking, builtToCarry, forcedNotMoved: notMoved, hostProvided, targetBefore, volumes, volumeHelpers };
+}
+
+/**
+ * The same check of every data path at once (each is a few round trips of
+ * its own); the answers in path order, and the refusal or error of the
+ * first path that has one, whichever came first in time.
+ */
+async function eachInPathOrder<P, R>(paths: readonly P[], check: (path: P) => Promise<R>): Promise<R[]> {
+  const outcomes = await Promise.allSettled(paths.map(check));
+  const failed = outcomes.find((outcome) => outcome.status === 'rejected');
+  if (failed) throw failed.reason;
+  return outcomes.map((outcome) => (outcome as PromiseFulfilledResult<R>).value);
 }
 
 /**

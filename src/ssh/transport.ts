@@ -22,6 +22,12 @@ export interface ExecOptions {
   readonly signal?: AbortSignal;
   /** Keep only the last this many bytes of stdout (for output of unknown size, such as logs); the result says when it cut. */
   readonly maxOutputBytes?: number;
+  /**
+   * A read that changes nothing: while the same command is already running on
+   * this host, take its answer instead of asking again (parallel steps that
+   * each check the same thing ask once). Ignored with input or a signal.
+   */
+  readonly joinInFlight?: boolean;
 }
 
 export interface ExecResult<Output = string> {
@@ -62,6 +68,7 @@ export interface ReverseTunnel {
 export class SshTransport {
   private readonly sessions: LimitFunction = pLimit(MAX_SESSIONS_PER_HOST);
   private master: Promise<void> | undefined;
+  private readonly readsInFlight = new Map<string, Promise<ExecResult>>();
 
   constructor(
     readonly host: SshHost,
@@ -88,6 +95,16 @@ export class SshTransport {
   }
 
   async exec(cmd: ShellCommand, options: ExecOptions = {}): Promise<ExecResult> {
+    if (!options.joinInFlight || options.input !== undefined || options.signal !== undefined) return this.execOnce(cmd, options);
+    const key = JSON.stringify([cmd.text, options.okExitCodes ?? [], options.timeoutMs ?? null, options.maxOutputBytes ?? null]);
+    const running = this.readsInFlight.get(key);
+    if (running) return running;
+    const started = this.execOnce(cmd, options).finally(() => this.readsInFlight.delete(key));
+    this.readsInFlight.set(key, started);
+    return started;
+  }
+
+  private async execOnce(cmd: ShellCommand, options: ExecOptions): Promise<ExecResult> {
     const result = await this.run(cmd, options, 'utf8');
     return { ...result, stdout: typeof result.stdout === 'string' ? result.stdout : Buffer.from(result.stdout).toString('utf8') };
   }

@@ -91,9 +91,14 @@ export function allowedFileText(remoteText: string): string {
 export async function installGate(target: DockerHost, directory: string): Promise<void> {
   const owner = target.host.user;
   const gate = path.posix.join(directory, 'gate');
-  await target.transport.exec(command(['install', '-d', '-m', '700', '-o', owner, '--', directory, path.posix.join(directory, 'allowed')]));
-  await target.transport.exec(command(['install', '-m', '600', '-o', owner, '/dev/null', gate]));
-  await target.transport.exec(redirect(command(['tee', '--', gate]), { stdout: 'null' }), { input: GATE_SCRIPT });
+  await target.transport.exec(
+    andThen(
+      command(['install', '-d', '-m', '700', '-o', owner, '--', directory, path.posix.join(directory, 'allowed')]),
+      command(['install', '-m', '600', '-o', owner, '/dev/null', gate]),
+      redirect(command(['tee', '--', gate]), { stdout: 'null' }),
+    ),
+    { input: GATE_SCRIPT },
+  );
 }
 
 /** Allow one exact command, as the source's ssh will send it: a file the login (who runs the gate) can read whatever the umask. */

@@ -154,10 +154,13 @@ export async function issueRouteKey(
     const proof = remoteTextOnTarget(target.host, targetIdentityCommand(target.host));
     await allowThroughGate(target, gate, proof);
     await editingAlone(target, authorizedKeysFile, async () => {
-      const before = await target.transport.exec(command(['cat', '--', authorizedKeysFile]), { okExitCodes: [0, 1] });
-      const exists = before.exitCode === 0;
       const sshDirectory = path.posix.dirname(authorizedKeysFile);
-      const directoryExists = (await target.transport.exec(command(['test', '-d', sshDirectory]), { okExitCodes: [0, 1] })).exitCode === 0;
+      const [before, directoryTest] = await Promise.all([
+        target.transport.exec(command(['cat', '--', authorizedKeysFile]), { okExitCodes: [0, 1] }),
+        target.transport.exec(command(['test', '-d', sshDirectory]), { okExitCodes: [0, 1] }),
+      ]);
+      const exists = before.exitCode === 0;
+      const directoryExists = directoryTest.exitCode === 0;
       const addedNewline = exists && before.stdout.length > 0 && !before.stdout.endsWith('\n');
       record = { ...record!, createdFile: !exists, createdDirectory: !directoryExists, addedNewline };
       await save(record);

@@ -166,7 +166,7 @@ export async function refuseConversionObstacles(
   const [usage, filesystems] = await Promise.all([transport.exec(command(['du', '-s', '-x', '-B1', '--', job.original])), zfs.filesystems()]);
   const holder = nearestExisting(job.dataset, new Set(filesystems.map((fs) => fs.name)));
   if (holder === null) throw new ConversionError(`on ${zfs.hostId}: no dataset above ${job.dataset} exists to hold it (is the pool imported?)`);
-  const space = await transport.exec(zfsCommands.get(holder, ['available']));
+  const space = await transport.exec(zfsCommands.get(holder, ['available']), { joinInFlight: true });
   const allocated = Number(/^(\d+)/.exec(usage.stdout)?.[1] ?? 0);
   const available = parseBytes(parseProperties(space.stdout).get('available'));
   const stillToCopy = Math.max(0, allocated - (job.partialCopy?.referencedBytes ?? 0));

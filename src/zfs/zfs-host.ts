@@ -82,7 +82,7 @@ export class ZfsHost {
 
   /** The dataset's state and snapshots in one round trip; state null when it does not exist. */
   async inspect(name: string): Promise<DatasetInspection> {
-    return this.inspectWith(zfsCommands.inspect(name), name);
+    return this.inspectWith(zfsCommands.inspect(name), name, { joinInFlight: true });
   }
 
   /** The dataset's state, or null when it does not exist. */
@@ -169,8 +169,8 @@ export class ZfsHost {
     return warnings.filter((warning): warning is string => warning !== null);
   }
 
-  private async inspectWith(cmd: ShellCommand, name: string): Promise<DatasetInspection> {
-    const result = await this.transport.exec(cmd, { okExitCodes: [0, 1, 2] });
+  private async inspectWith(cmd: ShellCommand, name: string, options: { readonly joinInFlight?: boolean } = {}): Promise<DatasetInspection> {
+    const result = await this.transport.exec(cmd, { okExitCodes: [0, 1, 2], ...options });
     if (result.exitCode !== 0) {
       if (/does not exist/.test(result.stderr)) return { state: null, snapshots: [] };
       throw new CommandFailedError(this.hostId, cmd.text, result.exitCode, result.stderr);
@@ -193,13 +193,13 @@ export class ZfsHost {
 
   /** Every mounted-or-not filesystem on the host with its mountpoint. */
   async filesystems(): Promise<ZfsFilesystem[]> {
-    const result = await this.transport.exec(command(['zfs', 'get', '-H', '-p', '-o', 'name,property,value', 'type,mountpoint,available']));
+    const result = await this.transport.exec(command(['zfs', 'get', '-H', '-p', '-o', 'name,property,value', 'type,mountpoint,available']), { joinInFlight: true });
     return parseZfsFilesystems(result.stdout);
   }
 
   /** The dataset's `encryption` (`off`, `aes-256-gcm` ...), or null when it does not exist or the host has no encryption (zfs-fuse). */
   async encryption(dataset: string): Promise<string | null> {
-    const result = await this.transport.exec(zfsCommands.get(dataset, ['encryption']), { okExitCodes: [0, 1, 2] });
+    const result = await this.transport.exec(zfsCommands.get(dataset, ['encryption']), { okExitCodes: [0, 1, 2], joinInFlight: true });
     return result.exitCode === 0 ? (parseProperties(result.stdout).get('encryption') ?? null) : null;
   }
 

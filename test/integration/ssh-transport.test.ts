@@ -98,6 +98,23 @@ describe('exec', () => {
   });
 });
 
+describe('reads that join one already running', () => {
+  it('asks once while the same read runs, and again once it has ended; other commands and writes are never joined', async () => {
+    const counter = `/tmp/docker-mcp-join-${process.pid}`;
+    // Counts its own runs in a file: a stand-in for a read, whose runs could not be told apart.
+    const read = command(['sh', '-c', 'echo run >> "$1"; sleep 1; wc -l < "$1"', 'sh', counter]);
+    const joined = await Promise.all([transport.exec(read, { joinInFlight: true }), transport.exec(read, { joinInFlight: true })]);
+    expect(joined.map((r) => r.stdout.trim())).toEqual(['1', '1']);
+    const later = await transport.exec(read, { joinInFlight: true });
+    expect(later.stdout.trim()).toBe('2');
+    const separate = await Promise.all([transport.exec(read), transport.exec(read, { joinInFlight: true })]);
+    expect(separate.map((r) => r.stdout.trim()).sort()).toEqual(['4', '4']);
+    const withInput = await Promise.all([transport.exec(read, { joinInFlight: true, input: 'a' }), transport.exec(read, { joinInFlight: true, input: 'a' })]);
+    expect(withInput.map((r) => r.stdout.trim())).toEqual(['6', '6']);
+    await transport.exec(command(['rm', '-f', counter]));
+  });
+});
+
 describe('master connections of several processes', () => {
   it("closing this process's connection leaves another process's command running (an MCP server and a CLI at once)", async () => {
     const transportModule = fileURLToPath(new URL('../../src/ssh/transport.ts', import.meta.url));
