@@ -18,6 +18,7 @@ import { SessionTable } from './session-table.js';
 
 export const MCP_HTTP_PATH = '/mcp';
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
+export const METRICS_PATH = '/metrics';
 export const DEFAULT_MAX_SESSIONS = 32;
 export const DEFAULT_IDLE_TIMEOUT_MS = 5 * 60_000;
 
@@ -32,6 +33,8 @@ export interface HttpServeOptions {
   readonly maxSessions?: number;
   /** A session with no request for this long is closed. Default 5 min. */
   readonly idleTimeoutMs?: number;
+  /** Served at GET /metrics, behind the same Host, Origin and token checks as the MCP endpoint. */
+  readonly metrics?: { readonly contentType: string; render(): Promise<string> };
 }
 
 export interface RunningHttpServer {
@@ -76,6 +79,13 @@ export async function serveHttp(newServer: () => McpServer, options: HttpServeOp
       return reply(response, refusal.status, refusal.message);
     }
     const url = new URL(request.url ?? '/', 'http://placeholder');
+    if (url.pathname === METRICS_PATH && options.metrics) {
+      if (request.method !== 'GET') return reply(response, 405, 'GET /metrics only');
+      const text = await options.metrics.render();
+      response.writeHead(200, { 'Content-Type': options.metrics.contentType });
+      response.end(text);
+      return;
+    }
     if (url.pathname !== MCP_HTTP_PATH) return reply(response, 404, `not found: the MCP endpoint is ${MCP_HTTP_PATH}`);
     const body = request.method === 'POST' ? await readJsonBody(request, response) : undefined;
     if (body === INVALID_BODY) return;

@@ -53,7 +53,7 @@ export async function syncStandbys(
   config: LoadedConfig,
   hostOf: HostOf,
   names: readonly string[],
-  options: { onProgress?: ProgressListener; signal?: AbortSignal } = {},
+  options: { onProgress?: ProgressListener; signal?: AbortSignal; bwlimit?: number } = {},
 ): Promise<StandbyPassRecord[]> {
   const { standbys } = await loadStandbyFile(config.location.path);
   const records: StandbyPassRecord[] = [];

@@ -29,6 +29,8 @@ export interface StandbyPassOptions {
   readonly stateDir?: string;
   /** Where the migrations' locks live (a pass is refused while one of the stack runs). */
   readonly journalDir?: string;
+  /** Bytes a second each dataset's stream may take (`--bwlimit`), as a migration's. */
+  readonly bwlimit?: number;
 }
 
 /** A standby by rsync (hosts without ZFS) is not built yet: refused by name. */
@@ -124,6 +126,7 @@ async function passOnce(source: DockerHost, standby: DockerHost, declaration: St
     zfs: { source: sourceZfs, target: standbyZfs },
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.bwlimit ? { bwlimit: options.bwlimit } : {}),
   });
   const datasets: StandbyDatasetResult[] = summary.results.map((r) => ({
     service: r.service,

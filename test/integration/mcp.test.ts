@@ -159,6 +159,13 @@ describe('MCP server over stdio (the built binary)', () => {
     expect(status.check).toEqual({ exit_code: 2, line: "STANDBY CRITICAL - alpha/mcp-standby-x never | 'alpha/mcp-standby-x_lag'=U" });
     expect(errorText(await call(client, 'docker_standby_read', { action: 'sync' }))).toMatch(/^bad-input: input validation error for docker_standby_read: invalid action "sync"/);
     expect(errorText(await call(client, 'docker_standby', { action: 'add', host_id: 'alpha', stack_name: 'mcp-standby-x' }))).toMatch(/standby_host_id.*is required for action add/);
+    // beta keeps the copy: listed as one, never started there.
+    const onBeta = structured(await call(client, 'docker_compose', { action: 'list', host_id: 'beta' }));
+    expect(onBeta.standby_copies).toEqual([{ host_id: 'beta', stack_name: 'mcp-standby-x', standby_of: 'alpha/mcp-standby-x' }]);
+    expect((onBeta.stacks as { name: string }[]).map((s) => s.name)).not.toContain('mcp-standby-x');
+    for (const action of ['up', 'restart']) {
+      expect(errorText(await call(client, 'docker_compose', { action, host_id: 'beta', stack_name: 'mcp-standby-x' }))).toMatch(/^bad-input: refused to (up|restart) mcp-standby-x on beta: beta keeps the standby copy of alpha\/mcp-standby-x/);
+    }
     expect(structured(await call(client, 'docker_standby', { action: 'remove', host_id: 'alpha', stack_name: 'mcp-standby-x' }))).toMatchObject({ removed: { stack: 'mcp-standby-x' } });
     expect(structured(await call(client, 'docker_standby_read', { action: 'list' })).standbys).toEqual([]);
   });

@@ -7,12 +7,14 @@
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { execa } from 'execa';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DockerHost } from '../../src/docker/docker-host.js';
 import type { StandbyPassRecord } from '../../src/standby/pass-state.js';
 import { testbedHostsFile } from '../../src/testbed/layout.js';
 import { ZfsHost } from '../../src/zfs/zfs-host.js';
-import { runCli } from './cli.js';
+import { cliCommand, runCli } from './cli.js';
 import { cleanUpGuests, GUEST_APPDATA, GUEST_COMPOSE, guestSh, openGuests, type Guest } from './guests.js';
 
 const prefix = `sbo${process.pid}`;
@@ -108,4 +110,42 @@ describe('standby delta → epsilon on OpenZFS 2.3', () => {
     expect(next?.datasets.map((d) => d.mode)).toEqual(['incremental', 'incremental']);
     expect(next?.bytes).toBeLessThan(200_000);
   }, TIMEOUT_MS);
+
+  it('a pass killed mid-stream is resumed by the next one from the receive_resume_token, which then completes it', async () => {
+    const db = `${GUEST_APPDATA.delta}/${stack}-db`;
+    const dbDataset = `tank/appdata/${stack}-db`;
+    await guestSh(hosts.delta, 'head -c 12000000 /dev/urandom > "$1/big.bin"', db);
+    // 12 MB at 1 MiB/s: the kill lands mid-stream however fast the guests run.
+    const [node, argv] = cliCommand(['--config', path.join(dir, 'hosts.yml'), 'standby', 'sync', stack, '--bwlimit', '1M', '--json']);
+    const child = execa(node, argv, { reject: false, detached: true, env: { DOCKER_MCP_CONFIG: testbedHostsFile(), DOCKER_MCP_STATE_DIR: path.join(dir, 'state') } });
+    let receiving = false;
+    for (let i = 0; i < 600 && !receiving; i++) {
+      receiving = (await guestSh(hosts.epsilon, 'pgrep -f "zfs [r]eceive.*$1" >/dev/null', dbDataset)).exitCode === 0;
+      if (!receiving) await sleep(250);
+    }
+    expect(receiving, 'the pass began receiving on epsilon').toBe(true);
+    await sleep(3000);
+    process.kill(-child.pid!, 'SIGKILL');
+    await child;
+    await guestSh(hosts.delta, 'for pid in $(pgrep -f "zfs [s]end.*$1"); do kill "$pid"; done; true', dbDataset);
+    for (let i = 0; i < 60 && (await guestSh(hosts.epsilon, 'pgrep -f "zfs [r]eceive.*$1" >/dev/null', dbDataset)).exitCode === 0; i++) await sleep(500);
+    let token = '-';
+    for (let i = 0; i < 40 && token === '-'; i++) {
+      token = (await guestSh(hosts.epsilon, 'zfs get -H -o value receive_resume_token "$1"', dbDataset)).stdout.trim();
+      if (token === '-') await sleep(500);
+    }
+    expect(token).toMatch(/^1-/);
+
+    // The dead pass's lock is taken over; its partial stream goes on from the token, not from the start.
+    const next = await cli('standby', 'sync', stack, '--json');
+    expect(next.exitCode, next.stdout + next.stderr.slice(-2000)).toBe(0);
+    const [record] = JSON.parse(next.stdout) as StandbyPassRecord[];
+    expect(record?.ok).toBe(true);
+    expect(record?.datasets.find((d) => d.service === 'db')).toMatchObject({ resumed: true, error: null });
+    const newest = `${dbDataset}@${record?.snapshot}`;
+    const guid = async (id: Guest) => (await guestSh(hosts[id], 'zfs get -H -o value guid "$1"', newest)).stdout.trim();
+    expect(await guid('epsilon')).toBe(await guid('delta'));
+    expect((await guestSh(hosts.epsilon, 'zfs get -H -o value receive_resume_token "$1"', dbDataset)).stdout.trim()).toBe('-');
+  }, TIMEOUT_MS);
 });
+

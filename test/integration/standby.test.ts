@@ -7,8 +7,10 @@
  */
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DockerHost } from '../../src/docker/docker-host.js';
 import { listContainers } from '../../src/docker/containers.js';
@@ -20,7 +22,7 @@ import type { StandbyPassRecord } from '../../src/standby/pass-state.js';
 import type { StandbyStatus } from '../../src/standby/status.js';
 import { testbedHostsFile } from '../../src/testbed/layout.js';
 import { ZfsHost } from '../../src/zfs/zfs-host.js';
-import { runCli } from './cli.js';
+import { cliCommand, runCli } from './cli.js';
 import { authStackFile, cleanUpPrefix } from './stack-fixture.js';
 import { testbedHost } from './testbed.js';
 
@@ -154,11 +156,108 @@ describe('standby alpha → beta (container testbed)', () => {
     expect(after.exitCode, after.stderr).toBe(0);
   });
 
+  it('standby run: nothing due right after a pass; after a stop longer than the interval, one pass at once; SIGTERM ends the scheduler', async () => {
+    const recordFile = path.join(dir, 'state', 'standby', `alpha--${stack}.json`);
+    /** The last pass as if it had started `hours` ago: the controller was off since. */
+    const aged = (hours: number) => {
+      const record = JSON.parse(readFileSync(recordFile, 'utf8')) as StandbyPassRecord;
+      writeFileSync(recordFile, JSON.stringify({ ...record, startedAt: new Date(Date.now() - hours * 3_600_000).toISOString() }));
+    };
+    const idle = await cli('standby', 'run', '--once', '--json');
+    expect({ exitCode: idle.exitCode, stdout: idle.stdout }).toEqual({ exitCode: 0, stdout: '' });
+
+    aged(5);
+    const caughtUp = await cli('standby', 'run', '--once', '--json');
+    expect(caughtUp.exitCode, caughtUp.stderr).toBe(0);
+    const passes = caughtUp.stdout.trim().split('\n').map((line) => JSON.parse(line) as StandbyPassRecord);
+    expect(passes.map((p) => [p.ok, p.datasets.map((d) => d.mode)])).toEqual([[true, ['incremental', 'incremental', 'incremental']]]);
+
+    aged(5);
+    const [node, argv] = cliCommand(['--config', path.join(dir, 'hosts.yml'), 'standby', 'run', '--json']);
+    const scheduler = execa(node, argv, { env: { DOCKER_MCP_CONFIG: testbedHostsFile(), ...env }, reject: false });
+    const firstPass = await new Promise<StandbyPassRecord>((resolve, reject) => {
+      scheduler.stdout?.once('data', (chunk: Buffer) => resolve(JSON.parse(String(chunk).split('\n')[0] as string) as StandbyPassRecord));
+      void scheduler.then((ended) => reject(new Error(`the scheduler ended first: ${ended.stderr}`)));
+    });
+    expect(firstPass.ok).toBe(true);
+    scheduler.kill('SIGTERM');
+    const ended = await scheduler;
+    expect(ended.exitCode, ended.stderr).toBe(0);
+    expect(ended.stderr).toContain('SIGTERM: stopping the scheduler');
+
+    // The MCP server over HTTP runs the same schedule with --standby, and shows the status at /metrics behind its token.
+    aged(5);
+    const before = (JSON.parse(readFileSync(recordFile, 'utf8')) as StandbyPassRecord).startedAt;
+    const tokenFile = path.join(dir, 'token');
+    writeFileSync(tokenFile, 'standby-metrics-token-0123456789abcdef\n', { mode: 0o600 });
+    const [serveNode, serveArgv] = cliCommand(['--config', path.join(dir, 'hosts.yml'), 'serve', '--http', '--port', '0', '--standby', '--token-file', tokenFile]);
+    const server = execa(serveNode, serveArgv, { env: { DOCKER_MCP_CONFIG: testbedHostsFile(), ...env }, reject: false });
+    const mcpUrl = await new Promise<string>((resolve, reject) => {
+      let said = '';
+      server.stderr?.on('data', (chunk: Buffer) => {
+        said += String(chunk);
+        const found = /listening on (http:\/\/\S+)/.exec(said);
+        if (found?.[1]) resolve(found[1]);
+      });
+      void server.then(() => reject(new Error(`the server ended first: ${said}`)));
+    });
+    const metricsUrl = new URL('/metrics', mcpUrl).toString();
+    expect((await fetch(metricsUrl)).status).toBe(401);
+    const scrape = async () => {
+      const answer = await fetch(metricsUrl, { headers: { Authorization: 'Bearer standby-metrics-token-0123456789abcdef' } });
+      expect(answer.status).toBe(200);
+      return answer.text();
+    };
+    const labels = `host="alpha",stack="${stack}",standby="beta"`;
+    const until = Date.now() + 120_000;
+    while ((JSON.parse(readFileSync(recordFile, 'utf8')) as StandbyPassRecord).startedAt === before && Date.now() < until) await sleep(500);
+    const metrics = await scrape();
+    server.kill('SIGTERM');
+    const served = await server;
+    expect(served.exitCode, served.stderr).toBe(0);
+    const record = JSON.parse(readFileSync(recordFile, 'utf8')) as StandbyPassRecord;
+    expect([record.startedAt !== before, record.ok]).toEqual([true, true]);
+    expect(metrics).toContain(`docker_mcp_standby_state{${labels},state="ok"} 1`);
+    expect(metrics).toContain(`docker_mcp_standby_state{${labels},state="behind"} 0`);
+    expect(metrics).toContain(`docker_mcp_standby_last_pass_success{${labels}} 1`);
+    expect(metrics).toContain(`docker_mcp_standby_interval_seconds{${labels}} 3600`);
+    expect(metrics).toContain(`docker_mcp_standby_last_pass_timestamp_seconds{${labels}} ${Date.parse(record.finishedAt) / 1000}`);
+    const lag = Number(new RegExp(`docker_mcp_standby_lag_seconds\\{${labels}\\} ([0-9.]+)`).exec(metrics)?.[1]);
+    expect(lag).toBeGreaterThanOrEqual(0);
+    expect(lag).toBeLessThan(120);
+  });
+
+  it('beta lists the copy as a standby copy, not as a stack, and refuses to deploy, up or restart the stack there, saying why', async () => {
+    const listed = await cli('stacks', 'list', 'beta', '--json');
+    expect(listed.exitCode, listed.stderr).toBe(0);
+    const [row] = JSON.parse(listed.stdout) as { ok: boolean; value: { name: string }[]; standbyCopies: { stack: string; of: string; confirmed: { snapshot: string } | null }[] }[];
+    expect(row?.value.map((s) => s.name)).not.toContain(stack);
+    expect(row?.standbyCopies.map((c) => [c.stack, c.of, c.confirmed?.snapshot.startsWith('docker-mcp-standby-')])).toEqual([[stack, 'alpha', true]]);
+    const text = await cli('stacks', 'list', 'beta');
+    expect(text.stdout).toMatch(new RegExp(`standby copies[^\n]*\n.*\nbeta +${stack} +alpha/${stack} +\\d{4}-`));
+
+    writeFileSync(path.join(dir, 'compose.yml'), authStackFile(stack, 'beta'));
+    for (const args of [['deploy', 'beta', stack, '-f', path.join(dir, 'compose.yml'), '--yes'], ['up', 'beta', stack], ['restart', 'beta', stack]]) {
+      const refused = await cli('stacks', ...args);
+      expect(refused.exitCode, args.join(' ')).toBe(2);
+      expect(refused.stderr).toContain(`beta keeps the standby copy of alpha/${stack}`);
+      expect(refused.stderr).toContain(`docker-mcp migrate alpha beta ${stack}`);
+    }
+    // Nothing was written or started on beta.
+    expect((await sh('beta', 'ls -A /srv/beta/compose')).stdout).not.toContain(stack);
+    expect((await listContainers(hosts.beta)).filter((c) => c.stack === stack)).toEqual([]);
+  });
+
   it('migrate to the standby seeds from the last pass (incremental, nothing sent in full) and the stack runs on beta on writable datasets', async () => {
     const run = await cli('migrate', 'alpha', 'beta', stack, '--json');
     expect(run.exitCode, run.stderr).toBe(0);
-    const report = JSON.parse(run.stdout) as MigrationReport;
+    const report = JSON.parse(run.stdout) as MigrationReport & { standbyNote?: string };
     expect(report.seed?.results.map((r) => r.mode)).toEqual(['incremental', 'incremental', 'incremental']);
+    // The copy is the stack now: its declaration is gone, and beta may start it.
+    expect(report.standbyNote).toContain(`beta kept ${stack}'s standby copy and now runs it`);
+    expect((await cli('standby', 'list', '--json')).stdout).not.toContain(stack);
+    const restarted = await cli('stacks', 'restart', 'beta', stack);
+    expect(restarted.exitCode, restarted.stderr).toBe(0);
     const onBeta = await zfsGet('beta', 'mounted,readonly,canmount,docker-mcp:standby-of', standbyDatasets);
     for (const dataset of standbyDatasets) {
       const value = (property: string) => onBeta.find(([name, p]) => name === dataset && p === property)?.[2];

@@ -3,6 +3,7 @@ import { InvalidInputError } from '../../errors.js';
 import { dryRunStackMigration, migrateStack, type MigrationReport, type RunOptions } from '../../migration/execute.js';
 import type { MigrationPlan } from '../../migration/plan.js';
 import { resumeMigration, type ResumeOutcome } from '../../migration/resume.js';
+import { settleStandbyAfterMove } from '../../standby/copies.js';
 import { formatRate, parseBwlimit } from '../../transfer/bwlimit.js';
 import { cancelMigrationOnSignals, type MigrationCancel } from '../cancel-on-signals.js';
 import { cliContext, dockerHostOf } from '../context.js';
@@ -122,7 +123,8 @@ async function runMigrate(
     ...(bwlimit === undefined ? {} : { bwlimit }),
     ...run,
   });
-  emit(report, options, renderReport);
+  const standbyNote = await settleStandbyAfterMove(context.config, sourceId, targetId, report.stack);
+  emit({ ...report, ...(standbyNote ? { standbyNote } : {}) }, options, (r) => `${renderReport(r)}${standbyNote ? `\nnote: ${standbyNote}\n` : ''}`);
 }
 
 

@@ -6,6 +6,9 @@ import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_SESSIONS, serveHttp } from '../../
 import { createMcpServer } from '../../mcp/server.js';
 import type { ServerSection } from '../../config/schema.js';
 import { log, logLevelFor, logLevelSetByEnvironment } from '../../log.js';
+import { standbyStatuses } from '../../standby/manage.js';
+import { standbyMetrics } from '../../standby/metrics.js';
+import { runScheduler } from '../../standby/scheduler.js';
 import { VERSION } from '../../version.js';
 import { TOKEN_ENV, readToken, refuseCommandLineToken } from '../token-source.js';
 
@@ -19,6 +22,7 @@ interface ServeOptions {
   allowedHost: string[];
   maxSessions: string;
   sessionIdleTimeout: string;
+  standby?: boolean;
 }
 
 export function registerServeCommand(program: Command): void {
@@ -34,8 +38,12 @@ export function registerServeCommand(program: Command): void {
     .option('--max-sessions <n>', 'HTTP: sessions kept at once; one more closes the one idle longest (503 only when all are busy)', String(DEFAULT_MAX_SESSIONS))
     .option('--session-idle-timeout <seconds>', 'HTTP: close a session after this long without a request', String(DEFAULT_IDLE_TIMEOUT_MS / 1000))
     .option('--allowed-host <name>', 'HTTP: a further Host header to accept, e.g. server.lan (repeatable)', (value: string, all: string[]) => [...all, value], [])
+    .option('--standby', 'HTTP: also run the standby passes on their schedule, as `docker-mcp standby run` does (where the server is the one long-running process, e.g. in a container)')
     .action(async (options: ServeOptions, command: Command) => {
       if (options.token !== undefined) refuseCommandLineToken();
+      if (options.standby && !options.http) {
+        throw new InvalidInputError('--standby', 'true', 'needs --http: a stdio server runs once per client, and each would run the schedule; use docker-mcp standby run beside it');
+      }
       const token = options.http ? readToken(options.tokenFile) : undefined;
       // Not inherited by the ssh and docker processes we start.
       delete process.env[TOKEN_ENV];
@@ -70,12 +78,22 @@ export function registerServeCommand(program: Command): void {
         allowedHosts: options.allowedHost,
         maxSessions,
         idleTimeoutMs: idleSeconds * 1000,
+        metrics: standbyMetrics(() => standbyStatuses(loaded)),
       });
       process.stderr.write(`docker-mcp MCP server listening on ${running.url}\n`);
+      const stopScheduler = new AbortController();
+      const scheduler = options.standby
+        ? runScheduler(loaded, (hostId) => context.dockerHost(hostId), {
+            signal: stopScheduler.signal,
+            onPass: (record) => log.info({ host: record.host, stack: record.stack, to: record.to, ok: record.ok, skipped: record.skipped === true, bytes: record.bytes, error: record.error }, 'standby pass'),
+          }).catch((error: unknown) => log.error({ error: String(error) }, 'the standby scheduler stopped'))
+        : Promise.resolve();
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
       });
+      stopScheduler.abort();
+      await scheduler;
       await running.close();
       await context.close();
     });

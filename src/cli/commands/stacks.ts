@@ -14,6 +14,7 @@ import {
 } from '../../docker/stacks.js';
 import { discoverStacks, type StackDataReport } from '../../docker/stack-source.js';
 import { InvalidInputError } from '../../errors.js';
+import { refuseStartOnStandby, standbyCopiesByHost, type StandbyCopy } from '../../standby/copies.js';
 import { forEachHost, type HostRow } from '../../host/fan-out.js';
 import { confirmAtTerminal } from '../ask.js';
 import { cliContext, dockerHostOf } from '../context.js';
@@ -35,7 +36,10 @@ export function registerStackCommands(program: Command): void {
     .action(async (hostIds: string[], options: JsonOption, command: Command) => {
       const context = await cliContext(command);
       const rows = await forEachHost(context.selectHosts(hostIds), (host) => listStacks({ host, transport: context.ssh.get(host) }));
-      emit(rows, options, renderStackRows);
+      const copies = await standbyCopiesByHost(context.config);
+      // Each host's row says which copies it keeps of other hosts' stacks: they are not stacks there.
+      const withCopies = rows.map((row) => ({ ...row, standbyCopies: copies.get(row.hostId) ?? [] }));
+      emit(withCopies, options, renderStackRows);
       if (rows.some((row) => !row.ok)) process.exitCode = 3;
     });
 
@@ -70,6 +74,7 @@ export function registerStackCommands(program: Command): void {
         throw new InvalidInputError('compose file', options.file, error instanceof Error ? error.message : String(error));
       });
       const target = dockerHostOf(context, hostId);
+      await refuseStartOnStandby(context.config, hostId, stack, 'deploy');
       if (options.dryRun) {
         const review = await previewDeploy(target, stack, content);
         emit({ ...review, question: review.needsConfirmation ? deployQuestion(review) : null }, options, renderDeployReview);
@@ -91,6 +96,7 @@ export function registerStackCommands(program: Command): void {
       .option('--json', 'machine-readable output')
       .action(async (hostId: string, stack: string, options: JsonOption, command: Command) => {
         const context = await cliContext(command);
+        if (action === 'up' || action === 'restart') await refuseStartOnStandby(context.config, hostId, stack, action);
         const result = await stackAction(dockerHostOf(context, hostId), stack, action);
         emit({ host: hostId, stack, action, ...result }, options, (r) => r.output || `${action}: done`);
       });
@@ -150,16 +156,20 @@ function renderDeployReview(review: DeployReview & { question: ReturnType<typeof
   return `would ask: ${review.question.effect}${details ? `:\n${details}` : '\n'}`;
 }
 
-function renderStackRows(rows: HostRow<StackSummary[]>[]): string {
+function renderStackRows(rows: (HostRow<StackSummary[]> & { standbyCopies: readonly StandbyCopy[] })[]): string {
   const lines: string[][] = [];
+  const copies: string[][] = [];
   for (const row of rows) {
+    for (const copy of row.standbyCopies) copies.push([row.hostId, copy.stack, `${copy.of}/${copy.stack}`, copy.confirmed ? `${copy.confirmed.at} (${copy.confirmed.snapshot})` : 'none yet']);
     if (!row.ok) {
       lines.push([row.hostId, `FAILED: ${row.error.message}`, '', '', '']);
       continue;
     }
     for (const s of row.value) lines.push([row.hostId, s.name, `${s.running}/${s.containers.length}`, s.foundIn, s.composeFile ?? '-']);
   }
-  return table(['HOST', 'STACK', 'RUNNING', 'FOUND IN', 'COMPOSE FILE'], lines);
+  const stacks = table(['HOST', 'STACK', 'RUNNING', 'FOUND IN', 'COMPOSE FILE'], lines);
+  if (copies.length === 0) return stacks;
+  return `${stacks}\nstandby copies (not stacks: read-only until a migrate; deploy, up and restart of them there are refused)\n${table(['HOST', 'STACK', 'COPY OF', 'LAST CONFIRMED PASS'], copies)}`;
 }
 
 function renderContainers(containers: ContainerSummary[]): string {

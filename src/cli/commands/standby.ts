@@ -3,11 +3,16 @@ import { InvalidInputError } from '../../errors.js';
 import type { StandbyDeclaration } from '../../standby/declarations.js';
 import { addStandby, forgetStandby, listStandbys, standbyStatuses, syncStandbys } from '../../standby/manage.js';
 import type { StandbyPassRecord } from '../../standby/pass-state.js';
+import { runScheduler } from '../../standby/scheduler.js';
 import { standbyCheck, type StandbyStatus } from '../../standby/status.js';
 import { cliContext, dockerHostOf } from '../context.js';
 import { formatBytes } from '../format.js';
+import { parseBwlimit } from '../../transfer/bwlimit.js';
 import { emit, table } from '../output.js';
 import { progressView } from '../progress-view.js';
+
+const BWLIMIT_FLAG = '--bwlimit <rate>';
+const BWLIMIT_HELP = 'limit each dataset\'s stream to this many bytes a second, e.g. 500K, 50M (K, M, G: powers of 1024), as migrate --bwlimit does';
 
 interface AddOptions {
   on: string;
@@ -80,15 +85,55 @@ export function registerStandbyCommands(program: Command): void {
     .command('sync')
     .description('One pass now: snapshot every dataset of the stack at once and send what changed to its standby')
     .argument('[stacks...]', 'STACK (on every host it is declared for) or HOST/STACK; default every declared stack')
+    .option(BWLIMIT_FLAG, BWLIMIT_HELP)
     .option('--json', 'machine-readable output')
-    .action(async (names: string[], options: { json?: boolean }, command: Command) => {
+    .action(async (names: string[], options: { json?: boolean; bwlimit?: string }, command: Command) => {
+      const bwlimit = options.bwlimit === undefined ? undefined : parseBwlimit(options.bwlimit);
       const context = await cliContext(command);
       // Ctrl-C stops at once: the remote streams end with their connections, a stale lock is
       // taken over, and the next pass continues a broken receive from its receive_resume_token.
       const onProgress = options.json ? undefined : progressView();
-      const records = await syncStandbys(context.config, (id) => dockerHostOf(context, id), names, onProgress ? { onProgress } : {});
+      const records = await syncStandbys(context.config, (id) => dockerHostOf(context, id), names, { ...(onProgress ? { onProgress } : {}), ...(bwlimit ? { bwlimit } : {}) });
       emit(records, options, renderPass);
       if (records.some((r) => !r.ok)) process.exitCode = 1;
+    });
+
+  standby
+    .command('run')
+    .description(
+      'Run the passes on their schedule until stopped (SIGTERM or Ctrl-C ends the pass under way; the next pass continues it). ' +
+        'A stack is due its interval after its last pass, as recorded in the state directory: after a reboot or a long stop, an overdue stack gets one pass at once. ' +
+        'standby.yml is read again before each round. A failed pass is tried again within 5 minutes',
+    )
+    .option('--once', 'run the passes that are due now, then exit (for cron); exit 1 if one failed or was skipped')
+    .option(BWLIMIT_FLAG, BWLIMIT_HELP)
+    .option('--json', 'one JSON line per pass')
+    .action(async (options: { once?: boolean; json?: boolean; bwlimit?: string }, command: Command) => {
+      const bwlimit = options.bwlimit === undefined ? undefined : parseBwlimit(options.bwlimit);
+      const context = await cliContext(command);
+      const stop = new AbortController();
+      const onSignal = (signal: NodeJS.Signals) => {
+        process.stderr.write(`\ndocker-mcp: ${signal}: stopping the scheduler; a pass under way is ended, the next run continues it\n`);
+        stop.abort();
+      };
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      let failed = false;
+      try {
+        await runScheduler(context.config, (id) => dockerHostOf(context, id), {
+          once: options.once === true,
+          signal: stop.signal,
+          ...(bwlimit ? { bwlimit } : {}),
+          onPass: (record) => {
+            failed ||= !record.ok;
+            process.stdout.write(options.json ? `${JSON.stringify(record)}\n` : `${new Date().toISOString()} ${renderPass([record])}\n`);
+          },
+        });
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+      if (options.once && failed) process.exitCode = 1;
     });
 
   standby

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { enabledHosts, findHost } from '../../config/load.js';
 import { discoverStacks } from '../../docker/stack-source.js';
 import { deployQuestion } from '../../docker/deploy-review.js';
+import { refuseStartOnStandby, settleStandbyAfterMove, standbyCopiesByHost, type StandbyCopy } from '../../standby/copies.js';
 import { deployStack, listStacks, previewDeploy, stackAction, stackContainers, viewStack, type StackSummary } from '../../docker/stacks.js';
 import { InvalidInputError } from '../../errors.js';
 import { forEachHost } from '../../host/fan-out.js';
@@ -73,6 +74,10 @@ const stackRowSchema = z.looseObject({ name: z.string(), running: z.number() });
 const outputSchema = toolOutputSchema({
   stacks: z.array(stackRowSchema).optional().describe('list: one page of stacks (each with host_id when every host was asked); discover: what data each stack uses'),
   pagination: z.looseObject({ total: z.number(), limit: z.number(), offset: z.number(), returned: z.number(), has_next: z.boolean(), has_prev: z.boolean() }).optional().describe('list, discover: where this page is'),
+  standby_copies: z
+    .array(z.looseObject({ host_id: z.string(), stack_name: z.string(), standby_of: z.string(), confirmed_snapshot: z.string().optional(), confirmed_at: z.string().optional() }))
+    .optional()
+    .describe('list: copies a host keeps of other hosts\' stacks (standby.yml), not stacks: read-only and unmounted until a migrate; deploy, up and restart of them there are refused'),
   host_errors: z.array(z.looseObject({ host_id: z.string(), kind: z.string(), error: z.string() })).optional().describe('list of every host: hosts that did not answer, and why'),
   stack_name: z.string().optional().describe('the stack acted on'),
   content: z.string().optional().describe('view: the compose file as stored'),
@@ -110,7 +115,8 @@ async function runComposeAction(context: McpContext, input: Input, extra: ToolEx
   if (input.action === 'list' && (input.host_id === undefined || input.host_id === ALL_HOSTS)) {
     const config = await context.config();
     const { items, host_errors } = allHostsAnswer(await forEachHost(enabledHosts(config), async (host) => (await listStacks(context.attach(host))).map(stackRow)));
-    return { ...page('stacks', items, input), host_errors };
+    const copies = [...(await standbyCopiesByHost(config))].flatMap(([hostId, kept]) => kept.map((copy) => standbyCopyRow(hostId, copy)));
+    return { ...page('stacks', items, input), host_errors, ...(copies.length > 0 ? { standby_copies: copies } : {}) };
   }
   if (input.action === 'migrate') return migrate(context, input, extra, confirm);
   // Refused before any host is touched, as every bad parameter.
@@ -119,12 +125,15 @@ async function runComposeAction(context: McpContext, input: Input, extra: ToolEx
   const stack = () => required(input.stack_name, 'stack_name', input.action);
   const progress = progressReporter(extra);
   switch (input.action) {
-    case 'list':
-      return page('stacks', (await listStacks(target)).map(stackRow), input);
+    case 'list': {
+      const copies = ((await standbyCopiesByHost(await context.config())).get(target.host.id) ?? []).map((copy) => standbyCopyRow(target.host.id, copy));
+      return { ...page('stacks', (await listStacks(target)).map(stackRow), input), ...(copies.length > 0 ? { standby_copies: copies } : {}) };
+    }
     case 'view':
       return { stack_name: stack(), ...(await viewStack(target, stack())) };
     case 'deploy': {
       const content = required(input.compose_content, 'compose_content', input.action);
+      await refuseStartOnStandby(await context.config(), target.host.id, stack(), 'deploy');
       const environment = input.environment ? { environment: input.environment } : {};
       if (input.dry_run) {
         const review = await previewDeploy(target, stack(), content, environment);
@@ -151,6 +160,7 @@ async function runComposeAction(context: McpContext, input: Input, extra: ToolEx
     case 'restart':
     case 'build':
     case 'pull': {
+      if (input.action === 'up' || input.action === 'restart') await refuseStartOnStandby(await context.config(), target.host.id, stack(), input.action);
       progress.step(`${input.action} ${stack()} on ${target.host.id}`);
       const done = await stackAction(target, stack(), input.action, { signal: extra.signal, flags, services });
       progress.step(`${input.action} ${stack()} done`);
@@ -227,10 +237,17 @@ async function runMigration(context: McpContext, input: Input, extra: ToolExtra,
     yes: input.remove_source,
     ...(input.bwlimit === undefined ? {} : { bwlimit: parseBwlimit(input.bwlimit) }),
   });
-  return { stack_name: stack, ...report };
+  const standbyNote = await settleStandbyAfterMove(await context.config(), source.host.id, target.host.id, report.stack);
+  return { stack_name: stack, ...report, ...(standbyNote ? { standby_note: standbyNote } : {}) };
 }
 
 /** A stack as a list row: its folder only when compose_file does not already say it. */
 function stackRow({ folder, ...stack }: StackSummary): Omit<StackSummary, 'folder'> & { folder?: string } {
   return folder !== null && stack.composeFile !== null && path.posix.dirname(stack.composeFile) === folder ? stack : { ...stack, ...(folder === null ? {} : { folder }) };
+}
+
+/** A standby copy as list shows it: where it is kept, of what, and the data it holds (the last confirmed pass). */
+function standbyCopyRow(hostId: string, copy: StandbyCopy) {
+  // Absent rather than null before the first good pass: nulls do not survive the wire.
+  return { host_id: hostId, stack_name: copy.stack, standby_of: `${copy.of}/${copy.stack}`, ...(copy.confirmed ? { confirmed_snapshot: copy.confirmed.snapshot, confirmed_at: copy.confirmed.at } : {}) };
 }

@@ -1,0 +1,82 @@
+/**
+ * What a standby host holds for other hosts' stacks, as this controller's
+ * standby.yml declares it: copies, not stacks. They are listed as such, and
+ * a stack is never deployed or started on the host that keeps its copy (it
+ * would run in two places, and the next pass would fail on what it wrote).
+ */
+import type { LoadedConfig } from '../config/load.js';
+import { DockerMcpError } from '../errors.js';
+import { loadStandbyFile, removeStandby, writeStandbyFile, type StandbyDeclaration } from './declarations.js';
+import { readPassRecord } from './pass-state.js';
+
+export interface StandbyCopy {
+  /** The stack's name on its own host, as compose knows it. */
+  readonly stack: string;
+  /** The host the stack runs on. */
+  readonly of: string;
+  /** The newest snapshot present on this host for every dataset of the stack, and its time; null before the first good pass. */
+  readonly confirmed: { readonly snapshot: string; readonly at: string } | null;
+}
+
+/** The copies each host keeps, by host id (hosts that keep none are absent). */
+export async function standbyCopiesByHost(config: LoadedConfig): Promise<Map<string, StandbyCopy[]>> {
+  const { standbys } = await loadStandbyFile(config.location.path);
+  const byHost = new Map<string, StandbyCopy[]>();
+  for (const declaration of standbys) {
+    const record = await readPassRecord(declaration.host, declaration.stack);
+    const copies = byHost.get(declaration.to) ?? [];
+    copies.push({ stack: declaration.stack, of: declaration.host, confirmed: record?.confirmed ?? null });
+    byHost.set(declaration.to, copies);
+  }
+  return byHost;
+}
+
+/** Refuse to deploy or start `stack` on `hostId` when that host keeps the stack's standby copy. */
+export async function refuseStartOnStandby(config: LoadedConfig, hostId: string, stack: string, action: string): Promise<void> {
+  const { standbys, path } = await loadStandbyFile(config.location.path);
+  const kept = standbys.find((declaration) => declaration.to === hostId && declaration.stack === stack);
+  if (kept) throw new StackIsStandbyCopyError(kept, action, path);
+}
+
+export class StackIsStandbyCopyError extends DockerMcpError {
+  readonly kind = 'bad-input' as const;
+
+  constructor(
+    readonly declaration: StandbyDeclaration,
+    readonly action: string,
+    readonly file: string,
+  ) {
+    const { host, stack, to } = declaration;
+    super(
+      `refused to ${action} ${stack} on ${to}: ${to} keeps the standby copy of ${host}/${stack} (${file}), read-only and unmounted until a move; ` +
+        `started here it would run in two places and the next pass would fail on what it wrote. ` +
+        `To run it on ${to}, move it: docker-mcp migrate ${host} ${to} ${stack} (it sends only what changed since the last pass). ` +
+        `To stop keeping the copy: docker-mcp standby remove ${stack} --on ${host}`,
+    );
+  }
+}
+
+/**
+ * After `stack` moved from `source` to `target`: a move onto its standby
+ * makes the copy the stack itself, so the declaration is removed (the
+ * target runs it now; its passes would fail); a move elsewhere leaves the
+ * declaration naming a host the stack left, which is said. The note to show,
+ * or null when no standby of the stack is declared on `source`.
+ */
+export async function settleStandbyAfterMove(config: LoadedConfig, source: string, target: string, stack: string): Promise<string | null> {
+  const file = await loadStandbyFile(config.location.path);
+  const declared = file.standbys.find((declaration) => declaration.host === source && declaration.stack === stack);
+  if (!declared) return null;
+  if (declared.to !== target) {
+    return (
+      `${file.path} still names ${source} as where ${stack} runs (its standby on ${declared.to}): its passes fail until it is declared again: ` +
+      `docker-mcp standby remove ${stack} --on ${source}; docker-mcp standby add ${stack} --on ${target} --to ${declared.to}`
+    );
+  }
+  removeStandby(file, source, stack);
+  await writeStandbyFile(file);
+  return (
+    `${target} kept ${stack}'s standby copy and now runs it: its standby declaration is removed from ${file.path}. ` +
+    `To keep ${source} as its standby: docker-mcp standby add ${stack} --on ${target} --to ${source}`
+  );
+}
