@@ -168,7 +168,7 @@ describe('an authelia-shaped stack delta → epsilon → delta on OpenZFS', () =
     volumes:
       - ${dataPath(id, name)}:${mountedAt}
 `;
-    return `services:\n${service('authelia', '/config', '["sh", "-c", "while true; do date >> /config/heartbeat.log; sleep 0.2; done"]')}${service('authelia-mariadb', '/var/lib/mysql', '["sleep", "3600"]')}${service('authelia-redis', '/data', '["sleep", "3600"]')}`;
+    return `services:\n${service('authelia', '/config', '["sh", "-c", "while true; do date >> /config/heartbeat.log; sleep 1; done"]')}${service('authelia-mariadb', '/var/lib/mysql', '["sleep", "3600"]')}${service('authelia-redis', '/data', '["sleep", "3600"]')}`;
   }
 
   beforeAll(async () => {

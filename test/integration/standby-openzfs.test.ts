@@ -141,7 +141,7 @@ describe('standby delta → epsilon on OpenZFS 2.3', () => {
     expect(next.exitCode, next.stdout + next.stderr.slice(-2000)).toBe(0);
     const [record] = JSON.parse(next.stdout) as StandbyPassRecord[];
     expect(record?.ok).toBe(true);
-    expect(record?.datasets.find((d) => d.service === 'db')).toMatchObject({ resumed: true, error: null });
+    expect(record?.datasets.find((d) => d.standbyDataset === dbDataset), JSON.stringify(record?.datasets)).toMatchObject({ resumed: true, error: null });
     const newest = `${dbDataset}@${record?.snapshot}`;
     const guid = async (id: Guest) => (await guestSh(hosts[id], 'zfs get -H -o value guid "$1"', newest)).stdout.trim();
     expect(await guid('epsilon')).toBe(await guid('delta'));
