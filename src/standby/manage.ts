@@ -10,7 +10,7 @@ import type { ProgressListener } from '../transfer/progress.js';
 import { declareStandby, loadStandbyFile, removeStandby, writeStandbyFile, type StandbyDeclaration, type StandbyRequest } from './declarations.js';
 import { readPassRecord, StandbyPassRunningError, type StandbyPassRecord } from './pass-state.js';
 import { standbyStatus, type StandbyStatus } from './status.js';
-import { emptyRecord, runStandbyPass } from './sync-pass.js';
+import { emptyRecord, runStandbyPass, type StandbyPassOptions } from './sync-pass.js';
 
 export type HostOf = (hostId: string) => DockerHost | Promise<DockerHost>;
 
@@ -59,15 +59,20 @@ export async function syncStandbys(
   const records: StandbyPassRecord[] = [];
   for (const declaration of chosenDeclarations(standbys, names)) {
     if (options.signal?.aborted) break;
-    const started = new Date();
-    try {
-      records.push(await runStandbyPass(await hostOf(declaration.host), await hostOf(declaration.to), declaration, options));
-    } catch (error) {
-      if (!(error instanceof StandbyPassRunningError)) throw error;
-      records.push({ ...emptyRecord(declaration, started), skipped: true, error: error.message });
-    }
+    records.push(await passOrSkipped(declaration, hostOf, options));
   }
   return records;
+}
+
+/** One pass of a declaration; while its lock is held (its pass or migration runs), a record that says it was skipped. */
+export async function passOrSkipped(declaration: StandbyDeclaration, hostOf: HostOf, options: StandbyPassOptions = {}): Promise<StandbyPassRecord> {
+  const started = new Date();
+  try {
+    return await runStandbyPass(await hostOf(declaration.host), await hostOf(declaration.to), declaration, options);
+  } catch (error) {
+    if (!(error instanceof StandbyPassRunningError)) throw error;
+    return { ...emptyRecord(declaration, started), skipped: true, error: error.message };
+  }
 }
 
 export async function standbyStatuses(config: LoadedConfig, now = new Date()): Promise<StandbyStatus[]> {

@@ -11,9 +11,9 @@
 import type { LoadedConfig } from '../config/load.js';
 import { describeError } from '../errors.js';
 import { loadStandbyFile, type StandbyDeclaration } from './declarations.js';
-import type { HostOf } from './manage.js';
-import { readPassRecord, StandbyPassRunningError, type StandbyPassRecord } from './pass-state.js';
-import { emptyRecord, runStandbyPass } from './sync-pass.js';
+import { passOrSkipped, type HostOf } from './manage.js';
+import { readPassRecord, type StandbyPassRecord } from './pass-state.js';
+import { emptyRecord } from './sync-pass.js';
 
 /** How often standby.yml is read again while nothing is due (a new declaration waits at most this long). */
 export const IDLE_RECHECK_MS = 30_000;
@@ -80,12 +80,8 @@ export async function runScheduler(config: LoadedConfig, hostOf: HostOf, options
 /** One pass that never throws: what kept it from running is its record's error. */
 async function onePass(declaration: StandbyDeclaration, hostOf: HostOf, options: SchedulerOptions): Promise<StandbyPassRecord> {
   const started = new Date();
-  try {
-    const passOptions = { ...(options.signal ? { signal: options.signal } : {}), ...(options.bwlimit ? { bwlimit: options.bwlimit } : {}) };
-    return await runStandbyPass(await hostOf(declaration.host), await hostOf(declaration.to), declaration, passOptions);
-  } catch (error) {
-    return { ...emptyRecord(declaration, started), ...(error instanceof StandbyPassRunningError ? { skipped: true } : {}), error: describeError(error) };
-  }
+  const passOptions = { ...(options.signal ? { signal: options.signal } : {}), ...(options.bwlimit ? { bwlimit: options.bwlimit } : {}) };
+  return passOrSkipped(declaration, hostOf, passOptions).catch((error: unknown) => ({ ...emptyRecord(declaration, started), error: describeError(error) }));
 }
 
 function keyOf(declaration: StandbyDeclaration): string {
