@@ -38,6 +38,7 @@ import { asideFolder, folderLeftByFailedRun, rollBack, startedPhases } from './r
 import { syncStackFolder } from './folder-sync.js';
 import { carryImages, copyFolder, missingImages } from './stream-copy.js';
 import { copyVolumes, verifyVolumes } from './volume-copy.js';
+import { cloneStagedCopies } from '../standby/staging.js';
 import { checkTargetConfig, writeTargetFiles } from './target-config.js';
 import { crashHereIfTestAsks, pauseHereIfTestAsks } from './test-crash-hook.js';
 import { waitUntilRunning } from './wait-running.js';
@@ -75,6 +76,12 @@ export interface MigrationOptions extends RunOptions {
   readonly bwlimit?: number;
   /** Override the generated id (tests). */
   readonly id?: string;
+  /**
+   * Where the target keeps the stack's standby copy by rsync (by compose's
+   * project name), or null: asked once the stack is read. Its copy is cloned
+   * into place before the first transfer, which then sends only what changed.
+   */
+  readonly standbyStagingOf?: (stack: string) => Promise<string | null>;
 }
 
 /** How long each phase of this run took, in the order they ran; `inDowntime` from the stop on. */
@@ -114,6 +121,8 @@ export interface MigrationReport {
   readonly keptOnSource: readonly string[] | null;
   /** Source datasets set readonly=on when the stack left (undone when it moves back). */
   readonly leftReadonly: readonly string[];
+  /** Target paths cloned from the standby's rsync copy before the first transfer (absent from older reports). */
+  readonly seededFromStandby?: readonly string[];
 }
 
 export function newMigrationId(stack: string, now = new Date()): string {
@@ -174,6 +183,7 @@ export async function migrateStack(source: DockerHost, target: DockerHost, stack
   }
   const plan = await planStackMigration(source, target, stack, options);
   const movingBack = await lastMovedAway(plan.stack, plan.target, plan.source, options.journalDir);
+  const staging = await options.standbyStagingOf?.(plan.stack);
   const recorded: RecordedOptions = {
     method: options.method ?? 'auto',
     route: options.route ?? 'auto',
@@ -182,6 +192,7 @@ export async function migrateStack(source: DockerHost, target: DockerHost, stack
     removeSource: options.removeSource ?? false,
     force: options.force ?? false,
     ...(options.bwlimit === undefined ? {} : { bwlimit: options.bwlimit }),
+    ...(staging ? { standbyStaging: staging } : {}),
   };
   const journal = await MigrationJournal.begin(plan, options.journalDir, { options: recorded, movingBack });
   options.onJournal?.(journal.entry.id);
@@ -335,8 +346,18 @@ async function runPhases(
   const checked = entry.preflight;
   if (!checked) throw new Error(`the journal of ${plan.id} has no pre-flight result to go on from`);
 
+  // Inside the first phase that may write on the target, so that a rollback takes the clones away.
+  const cloneStandbyCopy = async () => {
+    if (!recorded.standbyStaging || entry.seededFromStandby) return;
+    const own = (entry.targetBefore ?? []).filter((b) => b.method === 'rsync' && b.state !== 'present').map((b) => b.targetPath);
+    const seeded = own.length > 0 ? await cloneStagedCopies(target, recorded.standbyStaging, own) : [];
+    await journal.record({ seededFromStandby: seeded });
+    if (seeded.length > 0) options.onProgress?.({ type: 'transfer-step', service: '-', message: `cloned the standby's copy into ${seeded.join(', ')} on ${plan.target}: rsync sends only what changed since its last pass` });
+  };
+
   if (runs('seed') && plan.mode === 'low-downtime' && services.length > 0) {
     await phase('seed', `seeding ${services.length} data paths while ${plan.stack} runs on ${plan.source}${limited}`);
+    await cloneStandbyCopy();
     const seed = await transfer(`${plan.id}-seed`);
     await journal.record({ seed });
     if (options.signal?.aborted) throw new MigrationCancelledError(entry.id, 'seed', 'during');
@@ -370,6 +391,8 @@ async function runPhases(
     // Not verified yet: the stack may still write in its folder. The folder-sync after the stop proves the copy.
     await copyFolder(source.transport, plan.sourceStackDir, target.transport, plan.targetStackDir, throttle, { whileInUse: true });
     await writeFiles(plan.targetFiles);
+    // A cold move clones before its stop too: the copy then takes only the difference inside the outage.
+    await cloneStandbyCopy();
   }
 
   const built = checked.builtToCarry ?? [];
@@ -478,6 +501,7 @@ async function runPhases(
     removedFromSource: null,
     keptOnSource: null,
     leftReadonly,
+    seededFromStandby: entry.seededFromStandby ?? [],
   };
 }
 

@@ -27,6 +27,8 @@ export interface RecordedOptions {
   readonly force: boolean;
   /** --bwlimit in bytes a second; absent: no limit (and in journals written before it existed). */
   readonly bwlimit?: number;
+  /** Where the target keeps the stack's standby copy by rsync, when standby.yml declares the target its standby. */
+  readonly standbyStaging?: string;
 }
 
 /**
@@ -53,6 +55,8 @@ export interface JournalResults {
   volumesVerified?: readonly VerifiedVolume[];
   /** The migration's own source-to-target key while it is in place (route-key.ts); null once revoked. */
   routeKey?: RouteKeyRecord | null;
+  /** Target paths cloned from the standby's rsync copy before the first transfer (standby/staging.ts). */
+  seededFromStandby?: readonly string[];
 }
 
 export interface VerifiedVolume {

@@ -5,7 +5,9 @@
  * would run in two places, and the next pass would fail on what it wrote).
  */
 import type { LoadedConfig } from '../config/load.js';
-import { DockerMcpError } from '../errors.js';
+import type { DockerHost } from '../docker/docker-host.js';
+import { DockerMcpError, describeError } from '../errors.js';
+import { removeStagedCopy, standbyStagingDir } from './staging.js';
 import { loadStandbyFile, removeStandby, writeStandbyFile, type StandbyDeclaration } from './declarations.js';
 import { readPassRecord } from './pass-state.js';
 
@@ -63,7 +65,8 @@ export class StackIsStandbyCopyError extends DockerMcpError {
  * declaration naming a host the stack left, which is said. The note to show,
  * or null when no standby of the stack is declared on `source`.
  */
-export async function settleStandbyAfterMove(config: LoadedConfig, source: string, target: string, stack: string): Promise<string | null> {
+export async function settleStandbyAfterMove(config: LoadedConfig, source: string, targetHost: DockerHost, stack: string): Promise<string | null> {
+  const target = targetHost.host.id;
   const file = await loadStandbyFile(config.location.path);
   const declared = file.standbys.find((declaration) => declaration.host === source && declaration.stack === stack);
   if (!declared) return null;
@@ -75,8 +78,21 @@ export async function settleStandbyAfterMove(config: LoadedConfig, source: strin
   }
   removeStandby(file, source, stack);
   await writeStandbyFile(file);
+  const staged = await removeRsyncCopy(targetHost, source, stack);
   return (
-    `${target} kept ${stack}'s standby copy and now runs it: its standby declaration is removed from ${file.path}. ` +
+    `${target} kept ${stack}'s standby copy and now runs it: its standby declaration is removed from ${file.path}${staged}. ` +
     `To keep ${source} as its standby: docker-mcp standby add ${stack} --on ${target} --to ${source}`
   );
+}
+
+/** A standby by rsync kept its copy apart (staging.ts): the stack runs from its own verified data now, so the copy goes. */
+async function removeRsyncCopy(standby: DockerHost, source: string, stack: string): Promise<string> {
+  if (!standby.host.appdata_path) return '';
+  const stagingDir = standbyStagingDir(standby.host, source, stack);
+  try {
+    await removeStagedCopy(standby, stagingDir);
+    return '';
+  } catch (error) {
+    return `; its copy by rsync could not be removed (${describeError(error)}): remove ${standby.host.id}:${stagingDir} by hand`;
+  }
 }

@@ -9,11 +9,14 @@ import path from 'node:path';
 import { DockerMcpError } from '../errors.js';
 import { journalDir, processAlive, stateDir, writeDurably } from '../migration/journal.js';
 import { validateHostId, validateStackName } from '../names/validate.js';
+import type { RouteKeyRecord } from '../transfer/route-key.js';
 
 export interface StandbyDatasetResult {
   readonly service: string;
   readonly sourceDataset: string | null;
   readonly standbyDataset: string | null;
+  /** A standby by rsync: where the copy is kept on the standby (staging.ts); absent for datasets. */
+  readonly standbyPath?: string;
   readonly mode: string | null;
   readonly bytes: number;
   readonly resumed: boolean;
@@ -122,4 +125,21 @@ async function lockHolder(file: string): Promise<{ pid?: number; id?: string; si
 
 function alive(pid: number | undefined): boolean {
   return pid !== undefined && processAlive(pid);
+}
+
+/**
+ * The key an rsync pass gave the source for the standby, saved before it is
+ * put in place: the next pass takes away one a killed pass left (it also
+ * expires by itself within the hour).
+ */
+export async function readPassRouteKey(host: string, stack: string, dir = standbyStateDir()): Promise<RouteKeyRecord | null> {
+  const text = await readFile(path.join(dir, `${baseName(host, stack)}.route-key.json`), 'utf8').catch(() => null);
+  return text === null ? null : (JSON.parse(text) as RouteKeyRecord);
+}
+
+export async function writePassRouteKey(host: string, stack: string, record: RouteKeyRecord | null, dir = standbyStateDir()): Promise<void> {
+  const file = path.join(dir, `${baseName(host, stack)}.route-key.json`);
+  if (record === null) return rm(file, { force: true });
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await writeDurably(file, `${JSON.stringify(record, null, 2)}\n`);
 }

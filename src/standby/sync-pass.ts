@@ -8,7 +8,7 @@
  * one is confirmed on the standby.
  */
 import type { DockerHost } from '../docker/docker-host.js';
-import { DockerMcpError, describeError, InvalidInputError } from '../errors.js';
+import { describeError, InvalidInputError } from '../errors.js';
 import { planStackMigration } from '../migration/execute.js';
 import type { ProgressListener } from '../transfer/progress.js';
 import { defaultSnapshotTag, transferServices } from '../transfer/transfer-services.js';
@@ -17,6 +17,7 @@ import { ensureServiceDataset } from '../zfs/service-dataset.js';
 import type { SnapshotInfo } from '../zfs/snapshot-diff.js';
 import { ZfsHost } from '../zfs/zfs-host.js';
 import type { StandbyDeclaration } from './declarations.js';
+import { rsyncPass } from './rsync-pass.js';
 import { readPassRecord, standbyStateDir, takePassLock, writePassRecord, type StandbyDatasetResult, type StandbyPassRecord } from './pass-state.js';
 
 /** Every snapshot a standby pass takes is named so; nothing else is pruned by a pass. */
@@ -31,11 +32,6 @@ export interface StandbyPassOptions {
   readonly journalDir?: string;
   /** Bytes a second each dataset's stream may take (`--bwlimit`), as a migration's. */
   readonly bwlimit?: number;
-}
-
-/** A standby by rsync (hosts without ZFS) is not built yet: refused by name. */
-export class StandbyNeedsZfsError extends DockerMcpError {
-  readonly kind = 'bad-input' as const;
 }
 
 /**
@@ -88,11 +84,16 @@ export function emptyRecord(declaration: StandbyDeclaration, started: Date): Sta
 }
 
 async function passOnce(source: DockerHost, standby: DockerHost, declaration: StandbyDeclaration, started: Date, options: StandbyPassOptions): Promise<StandbyPassRecord> {
-  const phase = (name: string, message: string) => options.onProgress?.({ type: 'migration-phase', phase: name, message });
-  const withoutZfs = [source.host, standby.host].filter((host) => !host.zfs_capable || !host.zfs_dataset).map((host) => host.id);
-  if (withoutZfs.length > 0) {
-    throw new StandbyNeedsZfsError(`a standby pass copies datasets: ${withoutZfs.join(' and ')} ${withoutZfs.length > 1 ? 'have' : 'has'} no zfs_capable/zfs_dataset in hosts.yml; a standby by rsync is not built yet`);
-  }
+  const bothZfs = [source.host, standby.host].every((host) => host.zfs_capable && host.zfs_dataset);
+  return bothZfs ? zfsPass(source, standby, declaration, started, options) : rsyncPass(source, standby, declaration, started, options);
+}
+
+function phaseReporter(options: StandbyPassOptions) {
+  return (name: string, message: string) => options.onProgress?.({ type: 'migration-phase', phase: name, message });
+}
+
+async function zfsPass(source: DockerHost, standby: DockerHost, declaration: StandbyDeclaration, started: Date, options: StandbyPassOptions): Promise<StandbyPassRecord> {
+  const phase = phaseReporter(options);
   phase('plan', `reading ${declaration.stack} on ${declaration.host} as compose resolves it`);
   const plan = await planStackMigration(source, standby, declaration.stack, { method: 'zfs' });
   const paths = plan.dataPaths.filter((p) => p.method === 'zfs').map(({ service, sourcePath, targetPath }) => ({ service, sourcePath, targetPath }));

@@ -5,6 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { main } from '../../src/cli/main.js';
 import { declareStandby, loadStandbyFile, parseInterval, parseStandbyText, removeStandby, writeStandbyFile } from '../../src/standby/declarations.js';
+import type { HostConfig } from '../../src/config/schema.js';
+import { InvalidInputError } from '../../src/errors.js';
+import { stagedPathFor, standbyStagingDir } from '../../src/standby/staging.js';
 
 const HOSTS = `hosts:
   alpha:
@@ -26,7 +29,7 @@ function hostsFile(): string {
   return file;
 }
 
-/** The CLI's output and exit code (main() writes to process.stdout/stderr). */
+/** The CLI's output and exit code (main() writes to process.stdout/stderr; it takes argv as node gives it, so `--config` is not skipped). */
 async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
@@ -40,7 +43,7 @@ async function cli(args: string[]): Promise<{ code: number; out: string; err: st
   process.stderr.write = write('err') as typeof process.stderr.write;
   const exitCode = process.exitCode;
   try {
-    const code = await main(args);
+    const code = await main(['node', 'docker-mcp', ...args]);
     return { code, out, err };
   } finally {
     process.stdout.write = stdout;
@@ -123,5 +126,22 @@ describe('docker-mcp standby (without looking the stack up: --no-check)', () => 
     expect(missing.code).not.toBe(0);
     expect(missing.err).toMatch(/"alpha\/app": is not declared; none is/);
     expect((await cli(['--config', hosts, 'standby', 'list'])).out).toMatch(/^no standby declared/);
+  });
+});
+
+describe('where a standby by rsync keeps its copy', () => {
+  const standby = { id: 'gamma', hostname: '127.0.0.13', user: 'u', port: 22, appdata_path: '/srv/appdata' } as unknown as HostConfig;
+
+  it('under the standby appdata, in docker-mcp\'s own directory, by source host and stack, each path as a migration there lays it out', () => {
+    const dir = standbyStagingDir(standby, 'alpha', 'paperless');
+    expect(dir).toBe('/srv/appdata/.docker-mcp-standby/alpha/paperless');
+    expect(stagedPathFor(standby, dir, '/srv/appdata/paperless/data')).toBe('/srv/appdata/.docker-mcp-standby/alpha/paperless/paperless/data');
+  });
+
+  it('refuses names that would leave that directory, a target path outside appdata, and a standby without appdata_path', () => {
+    expect(() => standbyStagingDir(standby, '../x', 'paperless')).toThrow(InvalidInputError);
+    expect(() => standbyStagingDir(standby, 'alpha', '../../etc')).toThrow(InvalidInputError);
+    expect(() => stagedPathFor(standby, '/srv/appdata/.docker-mcp-standby/alpha/p', '/etc/passwd')).toThrow(InvalidInputError);
+    expect(() => standbyStagingDir({ ...standby, appdata_path: undefined } as unknown as HostConfig, 'alpha', 'p')).toThrow(/appdata_path/);
   });
 });

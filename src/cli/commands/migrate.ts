@@ -4,6 +4,7 @@ import { dryRunStackMigration, migrateStack, type MigrationReport, type RunOptio
 import type { MigrationPlan } from '../../migration/plan.js';
 import { resumeMigration, type ResumeOutcome } from '../../migration/resume.js';
 import { settleStandbyAfterMove } from '../../standby/copies.js';
+import { standbyStagingOf } from '../../standby/staging.js';
 import { formatRate, parseBwlimit } from '../../transfer/bwlimit.js';
 import { cancelMigrationOnSignals, type MigrationCancel } from '../cancel-on-signals.js';
 import { cliContext, dockerHostOf } from '../context.js';
@@ -121,9 +122,10 @@ async function runMigrate(
     yes: options.yes ?? false,
     force: options.force ?? false,
     ...(bwlimit === undefined ? {} : { bwlimit }),
+    standbyStagingOf: standbyStagingOf(context.config, sourceId, target.host),
     ...run,
   });
-  const standbyNote = await settleStandbyAfterMove(context.config, sourceId, targetId, report.stack);
+  const standbyNote = await settleStandbyAfterMove(context.config, sourceId, target, report.stack);
   emit({ ...report, ...(standbyNote ? { standbyNote } : {}) }, options, (r) => `${renderReport(r)}${standbyNote ? `\nnote: ${standbyNote}\n` : ''}`);
 }
 

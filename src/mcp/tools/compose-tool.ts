@@ -10,6 +10,7 @@ import { enabledHosts, findHost } from '../../config/load.js';
 import { discoverStacks } from '../../docker/stack-source.js';
 import { deployQuestion } from '../../docker/deploy-review.js';
 import { refuseStartOnStandby, settleStandbyAfterMove, standbyCopiesByHost, type StandbyCopy } from '../../standby/copies.js';
+import { standbyStagingOf } from '../../standby/staging.js';
 import { deployStack, listStacks, previewDeploy, stackAction, stackContainers, viewStack, type StackSummary } from '../../docker/stacks.js';
 import { InvalidInputError } from '../../errors.js';
 import { forEachHost } from '../../host/fan-out.js';
@@ -236,8 +237,9 @@ async function runMigration(context: McpContext, input: Input, extra: ToolExtra,
     removeSource: input.remove_source,
     yes: input.remove_source,
     ...(input.bwlimit === undefined ? {} : { bwlimit: parseBwlimit(input.bwlimit) }),
+    standbyStagingOf: standbyStagingOf(await context.config(), source.host.id, target.host),
   });
-  const standbyNote = await settleStandbyAfterMove(await context.config(), source.host.id, target.host.id, report.stack);
+  const standbyNote = await settleStandbyAfterMove(await context.config(), source.host.id, target, report.stack);
   return { stack_name: stack, ...report, ...(standbyNote ? { standby_note: standbyNote } : {}) };
 }
 
