@@ -7,7 +7,8 @@
 import type { LoadedConfig } from '../config/load.js';
 import type { DockerHost } from '../docker/docker-host.js';
 import { DockerMcpError, describeError } from '../errors.js';
-import { removeStagedCopy, standbyStagingDir } from './staging.js';
+import { stagedFolderDir } from './stage-folder.js';
+import { removeStaged, standbyStagingDir } from './staging.js';
 import { loadStandbyFile, removeStandby, writeStandbyFile, type StandbyDeclaration } from './declarations.js';
 import { readPassRecord } from './pass-state.js';
 
@@ -78,21 +79,23 @@ export async function settleStandbyAfterMove(config: LoadedConfig, source: strin
   }
   removeStandby(file, source, stack);
   await writeStandbyFile(file);
-  const staged = await removeRsyncCopy(targetHost, source, stack);
+  const staged = await removeStagedCopies(targetHost, source, stack);
   return (
     `${target} kept ${stack}'s standby copy and now runs it: its standby declaration is removed from ${file.path}${staged}. ` +
     `To keep ${source} as its standby: docker-mcp standby add ${stack} --on ${target} --to ${source}`
   );
 }
 
-/** A standby by rsync kept its copy apart (staging.ts): the stack runs from its own verified data now, so the copy goes. */
-async function removeRsyncCopy(standby: DockerHost, source: string, stack: string): Promise<string> {
-  if (!standby.host.appdata_path) return '';
-  const stagingDir = standbyStagingDir(standby.host, source, stack);
-  try {
-    await removeStagedCopy(standby, stagingDir);
-    return '';
-  } catch (error) {
-    return `; its copy by rsync could not be removed (${describeError(error)}): remove ${standby.host.id}:${stagingDir} by hand`;
+/**
+ * What a pass staged apart (the copy by rsync, staging.ts; the stack folder,
+ * stage-folder.ts): the stack runs from its own verified data and folder
+ * now, so those go.
+ */
+async function removeStagedCopies(standby: DockerHost, source: string, stack: string): Promise<string> {
+  const left: string[] = [];
+  const staged = [standby.host.appdata_path ? standbyStagingDir(standby.host, source, stack) : null, stagedFolderDir(standby.host, source, stack)];
+  for (const dir of staged) {
+    if (dir !== null) await removeStaged(standby, dir).catch((error: unknown) => left.push(`${standby.host.id}:${dir} (${describeError(error)})`));
   }
+  return left.length > 0 ? `; what the passes staged could not all be removed, remove it by hand: ${left.join('; ')}` : '';
 }

@@ -46,11 +46,16 @@ export interface StandbyPassRecord {
   readonly warnings: readonly string[];
   /** What a pass does not copy yet, named so nobody counts on it. */
   readonly notCopied: readonly string[];
+  /** The stack folder staged on the standby, rewritten for it and checked by its compose (stage-folder.ts); null when not staged. Absent in older records. */
+  readonly stagedFolder?: string | null;
+  /** Images this pass carried to the standby. */
+  readonly imagesCarried?: readonly string[];
   /**
    * The newest snapshot present on the standby for every dataset of the
    * stack (by guid, checked after the receive): what a failover would start
    * from, so its time is the data that would be lost now. Carried over from
-   * the last good pass when this one failed.
+   * the last good pass when this one sent no data; a pass whose data arrived
+   * but whose folder or images could not be staged is failed and confirms it.
    */
   readonly confirmed: { readonly snapshot: string; readonly at: string } | null;
 }

@@ -13,6 +13,7 @@ import { transferServices } from '../transfer/transfer-services.js';
 import type { StandbyDeclaration } from './declarations.js';
 import { readPassRouteKey, standbyStateDir, writePassRouteKey, type StandbyDatasetResult, type StandbyPassRecord } from './pass-state.js';
 import { stagedPathFor, standbyStagingDir } from './staging.js';
+import { stageFolderAndImages, volumesNotCopied } from './stage-folder.js';
 import type { StandbyPassOptions } from './sync-pass.js';
 
 /** What the record's `confirmed.snapshot` says for a copy by rsync: no snapshot, the directory the copy is in. */
@@ -29,10 +30,7 @@ export async function rsyncPass(source: DockerHost, standby: DockerHost, declara
   if (paths.length === 0) {
     throw new InvalidInputError('stack', declaration.stack, `has no data path under ${declaration.host}'s appdata_path: there is nothing for a standby to copy`);
   }
-  const notCopied = [
-    `the stack folder ${plan.sourceStackDir} (staged by a later version)`,
-    ...(plan.volumes ?? []).filter((volume) => volume.handling === 'copy').map((volume) => `named volume ${volume.name} (copied by a migration, not yet by a pass)`),
-  ];
+  const notCopied = volumesNotCopied(plan);
   // Every file copied is at least as new as this: what a lost host would lose is what was written after it.
   const at = new Date();
   const dir = options.stateDir ?? standbyStateDir();
@@ -63,7 +61,9 @@ export async function rsyncPass(source: DockerHost, standby: DockerHost, declara
     resumed: false,
     error: r.error?.message ?? null,
   }));
-  const ok = summary.results.every((r) => r.ok);
+  const dataOk = summary.results.every((r) => r.ok);
+  const staged = dataOk ? await stageFolderAndImages(source, standby, plan, declaration, options) : null;
+  const failed = [...summary.results.filter((r) => !r.ok).map((r) => `${r.service}: ${r.error?.message ?? 'failed'}`), ...(staged?.problems ?? []).map((p) => `not staged: ${p}`)];
   const finished = new Date();
   return {
     host: declaration.host,
@@ -71,8 +71,8 @@ export async function rsyncPass(source: DockerHost, standby: DockerHost, declara
     to: declaration.to,
     startedAt: started.toISOString(),
     finishedAt: finished.toISOString(),
-    ok,
-    error: ok ? null : summary.results.filter((r) => !r.ok).map((r) => `${r.service}: ${r.error?.message ?? 'failed'}`).join('; '),
+    ok: failed.length === 0,
+    error: failed.length === 0 ? null : failed.join('; '),
     snapshot: null,
     snapshotAt: at.toISOString(),
     atomic: false,
@@ -82,9 +82,12 @@ export async function rsyncPass(source: DockerHost, standby: DockerHost, declara
     pruned: [],
     warnings: [
       `copied by rsync file by file while ${declaration.stack} ran: each file is as it was when copied, not all at one instant (a database may need its own recovery on a failover); ZFS on both hosts gives one instant`,
+      ...(staged?.warnings ?? []),
     ],
     notCopied,
-    confirmed: ok ? { snapshot: rsyncCopyName(stagingDir), at: at.toISOString() } : null,
+    stagedFolder: staged?.folder ?? null,
+    imagesCarried: staged?.imagesCarried ?? [],
+    confirmed: dataOk ? { snapshot: rsyncCopyName(stagingDir), at: at.toISOString() } : null,
   };
 }
 

@@ -72,14 +72,15 @@ export async function cloneStagedCopies(target: DockerHost, stagingDir: string, 
 }
 
 /**
- * Remove the staged copy once the stack runs on the standby from its own
- * (verified) data: the copy shares its files' inodes with it, or is stale.
- * Empty parents of docker-mcp's staging directory go too.
+ * Remove what a pass staged (the copy of the data, or the stack folder) once
+ * the stack runs on the standby from its own verified data: the copy shares
+ * its files' inodes with it, or is stale. Only a directory in docker-mcp's
+ * staging directory is removed; its empty parents too, unless `keepParents`.
  */
-export async function removeStagedCopy(standby: DockerHost, stagingDir: string): Promise<void> {
+export async function removeStaged(standby: DockerHost, stagingDir: string, keepParents = false): Promise<void> {
   const hostDir = path.posix.dirname(stagingDir);
   const root = path.posix.dirname(hostDir);
   if (path.posix.basename(root) !== STAGING_DIRECTORY) throw new Error(`refused to remove ${stagingDir}: not a standby staging directory`);
   await standby.transport.exec(command(['rm', '-rf', '--one-file-system', '--', stagingDir]));
-  await standby.transport.exec(command(['rmdir', '--', hostDir, root]), { okExitCodes: [0, 1] });
+  if (!keepParents) await standby.transport.exec(command(['rmdir', '--', hostDir, root]), { okExitCodes: [0, 1] });
 }

@@ -18,6 +18,7 @@ import type { SnapshotInfo } from '../zfs/snapshot-diff.js';
 import { ZfsHost } from '../zfs/zfs-host.js';
 import type { StandbyDeclaration } from './declarations.js';
 import { rsyncPass } from './rsync-pass.js';
+import { stageFolderAndImages, volumesNotCopied } from './stage-folder.js';
 import { readPassRecord, standbyStateDir, takePassLock, writePassRecord, type StandbyDatasetResult, type StandbyPassRecord } from './pass-state.js';
 
 /** Every snapshot a standby pass takes is named so; nothing else is pruned by a pass. */
@@ -51,8 +52,8 @@ export async function runStandbyPass(source: DockerHost, standby: DockerHost, de
     const record = await passOnce(source, standby, declaration, started, options).catch(
       (error: unknown): StandbyPassRecord => ({ ...emptyRecord(declaration, started), error: describeError(error) }),
     );
-    // A failed pass confirmed nothing new: the standby still holds what the last good one sent.
-    const kept = record.ok ? record : { ...record, confirmed: previous?.confirmed ?? null };
+    // A pass whose data did not arrive confirmed nothing new: the standby still holds what the last good one sent.
+    const kept = record.confirmed ? record : { ...record, confirmed: previous?.confirmed ?? null };
     await writePassRecord(kept, dir);
     return kept;
   } finally {
@@ -100,10 +101,7 @@ async function zfsPass(source: DockerHost, standby: DockerHost, declaration: Sta
   if (paths.length === 0) {
     throw new InvalidInputError('stack', declaration.stack, `has no data path under ${declaration.host}'s appdata_path: there is nothing for a standby to copy`);
   }
-  const notCopied = [
-    `the stack folder ${plan.sourceStackDir} (staged by a later version)`,
-    ...(plan.volumes ?? []).filter((volume) => volume.handling === 'copy').map((volume) => `named volume ${volume.name} (copied by a migration, not yet by a pass)`),
-  ];
+  const notCopied = volumesNotCopied(plan);
 
   const sourceZfs = new ZfsHost(source.transport);
   const standbyZfs = new ZfsHost(standby.transport);
@@ -138,7 +136,8 @@ async function zfsPass(source: DockerHost, standby: DockerHost, declaration: Sta
     resumed: r.resumed,
     error: r.error?.message ?? null,
   }));
-  const ok = summary.results.every((r) => r.ok);
+  const dataOk = summary.results.every((r) => r.ok);
+  const ok = dataOk;
 
   phase('prune', ok ? `keeping the newest ${declaration.keep} on ${declaration.to} and @${snapshotName} on ${declaration.host}` : 'only datasets whose copy arrived');
   const prunes = await Promise.all(
@@ -146,16 +145,17 @@ async function zfsPass(source: DockerHost, standby: DockerHost, declaration: Sta
       .filter((r) => r.ok && r.sourceDataset && r.targetDataset)
       .map((r) => pruneAfterConfirmed(sourceZfs, r.sourceDataset as string, standbyZfs, r.targetDataset as string, snapshotName, declaration.keep)),
   );
+  const staged = dataOk ? await stageFolderAndImages(source, standby, plan, declaration, options) : null;
   const finished = new Date();
-  const failed = summary.results.filter((r) => !r.ok).map((r) => `${r.service}: ${r.error?.message ?? 'failed'}`);
+  const failed = [...summary.results.filter((r) => !r.ok).map((r) => `${r.service}: ${r.error?.message ?? 'failed'}`), ...(staged?.problems ?? []).map((p) => `not staged: ${p}`)];
   return {
     host: declaration.host,
     stack: declaration.stack,
     to: declaration.to,
     startedAt: started.toISOString(),
     finishedAt: finished.toISOString(),
-    ok,
-    error: ok ? null : failed.join('; '),
+    ok: failed.length === 0,
+    error: failed.length === 0 ? null : failed.join('; '),
     snapshot: snapshotName,
     snapshotAt: at.toISOString(),
     atomic,
@@ -163,11 +163,14 @@ async function zfsPass(source: DockerHost, standby: DockerHost, declaration: Sta
     seconds: (finished.getTime() - started.getTime()) / 1000,
     datasets,
     pruned: prunes.flatMap((p) => p.pruned),
-    warnings: prunes.flatMap((p) => p.warnings),
+    warnings: [...prunes.flatMap((p) => p.warnings), ...(staged?.warnings ?? [])],
     notCopied,
-    confirmed: ok ? { snapshot: snapshotName, at: at.toISOString() } : null,
+    stagedFolder: staged?.folder ?? null,
+    imagesCarried: staged?.imagesCarried ?? [],
+    confirmed: dataOk ? { snapshot: snapshotName, at: at.toISOString() } : null,
   };
 }
+
 
 /**
  * Once `confirmed` arrived on the standby (the transfer checked its guid

@@ -24,6 +24,7 @@ const sourceDatasets = SERVICES.map((s) => `tank/appdata/${stack}-${s}`);
 let hosts: Record<Guest, DockerHost>;
 let dir: string;
 const TIMEOUT_MS = 600_000;
+const stagedFolder = `${GUEST_COMPOSE.epsilon}/.docker-mcp-standby/delta/${stack}`;
 
 const cli = (...args: string[]) =>
   runCli(['--config', path.join(dir, 'hosts.yml'), ...args], { DOCKER_MCP_STATE_DIR: path.join(dir, 'state'), DOCKER_MCP_LOG_LEVEL: 'debug' }, undefined, 300_000);
@@ -70,6 +71,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await cleanUpGuests(hosts, prefix);
+  await guestSh(hosts.epsilon, 'rm -rf -- "$1"', stagedFolder);
   for (const host of Object.values(hosts)) await host.transport.close();
   rmSync(dir, { recursive: true, force: true });
 }, TIMEOUT_MS);
@@ -102,6 +104,11 @@ describe('standby delta → epsilon on OpenZFS 2.3', () => {
     );
     const guids = async (id: Guest) => (await guestSh(hosts[id], 'zfs get -H -o value guid "$@"', ...sourceDatasets.map((d) => `${d}@${snapshot}`))).stdout;
     expect(await guids('epsilon')).toBe(await guids('delta'));
+    // The folder is staged apart on epsilon (a sudo login), rewritten for epsilon's appdata and read back by its compose v2.
+    expect(record?.stagedFolder).toBe(stagedFolder);
+    const staged = await guestSh(hosts.epsilon, 'cat "$1/compose.yaml"', stagedFolder);
+    expect(staged.stdout).toContain(`${GUEST_APPDATA.epsilon}/${stack}-db:/data`);
+    expect(staged.stdout).not.toContain(`${GUEST_APPDATA.delta}/`);
 
     await guestSh(hosts.delta, 'echo more >> "$1/config.yml"', `${GUEST_APPDATA.delta}/${stack}-app`);
     const second = await cli('standby', 'sync', stack, '--json');

@@ -29,6 +29,9 @@ const stack = `${prefix}-auth`;
 const SERVICES = ['authelia', 'authelia-mariadb', 'authelia-redis'];
 const staging = `/srv/gamma/appdata/.docker-mcp-standby/alpha/${stack}`;
 const stagedPaths = SERVICES.map((s) => `${staging}/${stack}-${s}`);
+const stagedFolder = `/srv/gamma/compose/.docker-mcp-standby/alpha/${stack}`;
+/** An image only alpha has: the pass carries it to gamma. */
+const image = `local/${prefix}:test`;
 const sh = (id: Id, script: string, ...args: string[]) => hosts[id].transport.exec(command(['sh', '-c', script, 'sh', ...args]));
 
 let dir: string;
@@ -58,12 +61,13 @@ beforeAll(async () => {
     'mkdir -p "$1" "$2" "$3" && head -c 2000000 /dev/urandom > "$2/ibdata1" && echo "jwt: secret" > "$1/configuration.yml" && chmod 600 "$1/configuration.yml" && echo hidden > "$3/.dotfile" && ln "$2/ibdata1" "$2/ibdata1.link"',
     ...SERVICES.map((s) => `/srv/alpha/appdata/${stack}-${s}`),
   );
-  await deployStack(hosts.alpha, stack, authStackFile(stack, 'alpha'));
+  await sh('alpha', 'docker tag local/busybox:test "$1"', image);
+  await deployStack(hosts.alpha, stack, authStackFile(stack, 'alpha', image));
 }, 300_000);
 
 afterAll(async () => {
   for (const id of ['alpha', 'gamma'] as const) await cleanUpPrefix(hosts[id], id, prefix);
-  await sh('gamma', 'rm -rf -- "$1"', staging);
+  await sh('gamma', 'rm -rf -- "$1" "$2"', staging, stagedFolder);
   for (const host of Object.values(hosts)) await host.transport.close();
   rmSync(dir, { recursive: true, force: true });
 }, 300_000);
@@ -86,6 +90,17 @@ describe('standby alpha → gamma by rsync (container testbed, gamma without ZFS
     expect((await sh('gamma', 'stat -c %h "$1/ibdata1"', stagedPaths[1] as string)).stdout.trim()).toBe('2');
     expect(await passKeysOnGamma()).toBe('0');
     expect((await listContainers(hosts.gamma)).filter((c) => c.name.startsWith(prefix))).toEqual([]);
+
+    // The folder, rewritten for gamma (checked by its compose), and the image gamma lacked: a failover needs both.
+    expect(record).toMatchObject({ stagedFolder, imagesCarried: [image] });
+    const composeText = (await sh('gamma', 'cat "$1/docker-compose.yml"', stagedFolder)).stdout;
+    expect(composeText).toContain(`/srv/gamma/appdata/${stack}-authelia:/config`);
+    expect(composeText).not.toContain('/srv/alpha/');
+    expect((await sh('gamma', 'docker image inspect --format ok "$1"', image)).stdout.trim()).toBe('ok');
+    // Staged apart: gamma lists no such stack.
+    const [listed] = JSON.parse((await cli('stacks', 'list', 'gamma', '--json')).stdout) as { value: { name: string }[]; standbyCopies: { stack: string }[] }[];
+    expect(listed?.value.map((s) => s.name)).not.toContain(stack);
+    expect(listed?.standbyCopies.map((c) => c.stack)).toEqual([stack]);
 
     const status = JSON.parse((await cli('standby', 'status', '--json')).stdout) as StandbyStatus[];
     expect(status).toEqual([expect.objectContaining({ stack, to: 'gamma', state: 'ok', confirmedSnapshot: `rsync:${staging}`, lastPassOk: true })]);
@@ -118,7 +133,9 @@ describe('standby alpha → gamma by rsync (container testbed, gamma without ZFS
     expect((await sh('gamma', 'cat "$1/changed.txt"', targets[2] as string)).stdout).toBe('pass 0\npass 1\n');
     expect(await contents('gamma', targets[0] as string)).toBe(await contents('alpha', `/srv/alpha/appdata/${stack}-authelia`));
     expect(report.standbyNote).toContain(`gamma kept ${stack}'s standby copy and now runs it`);
-    expect((await sh('gamma', 'test -e "$1" && echo present || echo gone', staging)).stdout.trim()).toBe('gone');
+    // The image was staged by the passes: the migration had none to carry.
+    expect(report.imagesCarried).toEqual([]);
+    expect((await sh('gamma', 'for dir; do test -e "$dir" && echo present || echo gone; done', staging, stagedFolder, '/srv/gamma/compose/.docker-mcp-standby')).stdout.trim().split('\n')).toEqual(['gone', 'gone', 'gone']);
     const running = (await listContainers(hosts.gamma)).filter((c) => c.stack === stack && c.state === 'running');
     expect(running).toHaveLength(3);
   });

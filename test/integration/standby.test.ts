@@ -33,6 +33,7 @@ const stack = `${prefix}-auth`;
 const SERVICES = ['authelia', 'authelia-mariadb', 'authelia-redis'];
 const sourceDatasets = SERVICES.map((s) => `alpha/appdata/${stack}-${s}`);
 const standbyDatasets = SERVICES.map((s) => `beta/appdata/${stack}-${s}`);
+const stagedFolder = `/srv/beta/compose/.docker-mcp-standby/alpha/${stack}`;
 const sh = (id: Id, script: string, ...args: string[]) => hosts[id].transport.exec(command(['sh', '-c', script, 'sh', ...args]));
 
 let dir: string;
@@ -67,6 +68,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const id of ['alpha', 'beta'] as const) await cleanUpPrefix(hosts[id], id, prefix);
+  await sh('beta', 'rm -rf -- "$1"', stagedFolder);
   for (const host of Object.values(hosts)) await host.transport.close();
   rmSync(dir, { recursive: true, force: true });
 }, 300_000);
@@ -100,8 +102,12 @@ describe('standby alpha → beta (container testbed)', () => {
     const guids = async (id: Id, datasets: readonly string[]) =>
       (await zfsGet(id, 'guid', datasets.map((d) => `${d}@${snapshot}`))).map(([, , value]) => value);
     expect(await guids('beta', standbyDatasets)).toEqual(await guids('alpha', sourceDatasets));
-    // Not a stack on beta: its folder is not staged, nothing runs there.
+    // Not a stack on beta: nothing runs there; its folder is staged apart, rewritten for beta and read by beta's compose.
     expect((await listContainers(hosts.beta)).filter((c) => c.name.startsWith(prefix))).toEqual([]);
+    expect(record?.stagedFolder).toBe(stagedFolder);
+    const composeText = (await sh('beta', 'cat "$1/docker-compose.yml"', stagedFolder)).stdout;
+    expect(composeText).toContain(`/srv/beta/appdata/${stack}-authelia-mariadb:/var/lib/mysql`);
+    expect(composeText).not.toContain('/srv/alpha/');
 
     const status = JSON.parse((await cli('standby', 'status', '--json')).stdout) as StandbyStatus[];
     expect(status).toEqual([expect.objectContaining({ host: 'alpha', stack, to: 'beta', state: 'ok', confirmedSnapshot: snapshot, lastPassOk: true })]);
@@ -266,5 +272,6 @@ describe('standby alpha → beta (container testbed)', () => {
     const running = (await listContainers(hosts.beta)).filter((c) => c.stack === stack && c.state === 'running');
     expect(running).toHaveLength(3);
     expect((await sh('beta', 'cat "$1/changed.txt"', `/srv/beta/appdata/${stack}-authelia-redis`)).stdout).toBe('pass 0\npass 1\n');
+    expect((await sh('beta', 'test -e "$1" && echo present || echo gone', stagedFolder)).stdout.trim()).toBe('gone');
   });
 });

@@ -165,11 +165,13 @@ function renderPass(records: readonly StandbyPassRecord[]): string {
     .map((r) => {
       if (r.skipped) return `skipped: ${r.host}/${r.stack}: ${r.error}`;
       const head = `${r.ok ? 'copied' : 'FAILED'}: ${r.host}/${r.stack} → ${r.to}${r.snapshot ? ` @${r.snapshot}` : ''}, ${formatBytes(r.bytes)} in ${r.seconds.toFixed(1)} s`;
-      const lines = r.datasets.map((d) => `  ${d.service}: ${d.error ? `failed: ${d.error}` : `${d.mode}${d.resumed ? ' (resumed)' : ''} ${d.sourceDataset} → ${d.standbyDataset}, ${formatBytes(d.bytes)}`}`);
+      const lines = r.datasets.map((d) => `  ${d.service}: ${d.error ? `failed: ${d.error}` : `${d.mode}${d.resumed ? ' (resumed)' : ''} ${d.sourceDataset ? `${d.sourceDataset} ` : ''}→ ${d.standbyDataset ?? d.standbyPath ?? '?'}, ${formatBytes(d.bytes)}`}`);
+      const staged = r.stagedFolder ? [`  staged: the stack folder at ${r.stagedFolder}${(r.imagesCarried ?? []).length > 0 ? `, images ${(r.imagesCarried ?? []).join(', ')}` : ''}`] : [];
       return [
         head,
         ...lines,
-        ...(r.error && r.datasets.length === 0 ? [`  ${r.error}`] : []),
+        ...staged,
+        ...(r.error && (r.datasets.length === 0 || r.datasets.every((d) => !d.error)) ? [`  ${r.error}`] : []),
         ...(r.pruned.length > 0 ? [`  pruned: ${r.pruned.join(', ')}`] : []),
         ...r.warnings.map((w) => `  warning: ${w}`),
         ...(r.notCopied.length > 0 ? [`  not copied: ${r.notCopied.join('; ')}`] : []),

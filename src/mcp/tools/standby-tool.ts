@@ -39,7 +39,7 @@ const outputSchema = toolOutputSchema({
   declared: z.looseObject({ host: z.string(), stack: z.string(), to: z.string() }).optional().describe('add: the declaration as stored'),
   replaced: z.looseObject({}).nullable().optional().describe('add: the declaration it replaced, or null'),
   removed: z.looseObject({ host: z.string(), stack: z.string(), to: z.string() }).optional().describe('remove: the declaration forgotten (its copies on the standby are left)'),
-  passes: z.array(z.looseObject({ host: z.string(), stack: z.string(), ok: z.boolean() })).optional().describe('sync: one record per pass: snapshot, bytes, datasets, pruned, not copied, error'),
+  passes: z.array(z.looseObject({ host: z.string(), stack: z.string(), ok: z.boolean() })).optional().describe('sync: one record per pass: snapshot, bytes, datasets, pruned, staged folder and images, not copied, error'),
   file: z.string().optional().describe('list, add, remove: the standby.yml read or written'),
 });
 

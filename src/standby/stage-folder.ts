@@ -1,0 +1,86 @@
+/**
+ * What a pass stages on the standby besides the data, so that the stack can
+ * start there without its host (a failover): the stack folder, with the
+ * files rewritten for the standby as a migration there would write them and
+ * read back through the standby's own compose, in docker-mcp's directory
+ * under compose_path (`.docker-mcp-standby/HOST/STACK`, which no listing of
+ * stacks reads); and the images the standby lacks, carried from the source.
+ */
+import path from 'node:path';
+import type { HostConfig } from '../config/schema.js';
+import type { DockerHost } from '../docker/docker-host.js';
+import { describeError } from '../errors.js';
+import type { MigrationPlan } from '../migration/plan.js';
+import { copyFolder, carryImages, missingImages } from '../migration/stream-copy.js';
+import { checkTargetConfig, writeTargetFiles } from '../migration/target-config.js';
+import { validateHostId, validateStackName } from '../names/validate.js';
+import type { StandbyDeclaration } from './declarations.js';
+import { removeStaged, STAGING_DIRECTORY } from './staging.js';
+import type { StandbyPassOptions } from './sync-pass.js';
+
+export interface StagedStack {
+  /** The staged folder on the standby, checked by its compose; null when it could not be staged (see `problems`). */
+  readonly folder: string | null;
+  /** Images carried to the standby by this pass. */
+  readonly imagesCarried: readonly string[];
+  /** What could not be staged, and why: a failover could not start the stack from this pass alone. */
+  readonly problems: readonly string[];
+  /** What a failover would still need from elsewhere, though the pass did its part. */
+  readonly warnings: readonly string[];
+}
+
+/** Where `standby` keeps the stack folder of `sourceHostId`'s `stack`, or null without a compose_path. */
+export function stagedFolderDir(standby: HostConfig, sourceHostId: string, stack: string): string | null {
+  if (!standby.compose_path) return null;
+  return path.posix.join(standby.compose_path, STAGING_DIRECTORY, validateHostId(sourceHostId), validateStackName(stack));
+}
+
+/**
+ * Stage the folder (afresh each pass: a folder is small, and what the stack
+ * changed in it since is then in the copy) and the missing images. Failures
+ * are returned, not thrown: the data the pass sent stands.
+ */
+export async function stageStack(source: DockerHost, standby: DockerHost, plan: MigrationPlan, sourceHostId: string, throttle?: { bytesPerSecond: number }): Promise<StagedStack> {
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  let folder: string | null = stagedFolderDir(standby.host, sourceHostId, plan.stack);
+  if (folder === null) {
+    problems.push(`the stack folder: ${standby.host.id} has no compose_path in hosts.yml`);
+  } else {
+    try {
+      await removeStaged(standby, folder, true);
+      await copyFolder(source.transport, plan.sourceStackDir, standby.transport, folder, throttle, { whileInUse: true });
+      const staged = { ...plan, targetStackDir: folder };
+      await writeTargetFiles(standby, staged);
+      await checkTargetConfig(standby, staged, source.host.appdata_path ?? '/');
+    } catch (error) {
+      problems.push(`the stack folder ${plan.sourceStackDir}: ${describeError(error)}`);
+      folder = null;
+    }
+  }
+  if ((plan.builtImages ?? []).length > 0) problems.push(`images built by compose (${(plan.builtImages ?? []).map((b) => b.image).join(', ')}): not staged by a pass yet`);
+  let imagesCarried: string[] = [];
+  try {
+    const lacking = await missingImages(standby.transport, plan.images);
+    const notOnSource = await missingImages(source.transport, lacking);
+    imagesCarried = lacking.filter((image) => !notOnSource.includes(image));
+    if (notOnSource.length > 0) warnings.push(`images ${notOnSource.join(', ')} are on neither host: compose would pull them on a failover`);
+    await carryImages(source.transport, standby.transport, imagesCarried, throttle);
+  } catch (error) {
+    problems.push(`images ${imagesCarried.join(', ')}: ${describeError(error)}`);
+    imagesCarried = [];
+  }
+  return { folder, imagesCarried, problems, warnings };
+}
+
+
+/** Named volumes a migration copies and a pass does not yet. */
+export function volumesNotCopied(plan: MigrationPlan): string[] {
+  return (plan.volumes ?? []).filter((volume) => volume.handling === 'copy').map((volume) => `named volume ${volume.name} (copied by a migration, not yet by a pass)`);
+}
+
+/** After the data arrived: the folder and the images, said as a phase. */
+export async function stageFolderAndImages(source: DockerHost, standby: DockerHost, plan: MigrationPlan, declaration: StandbyDeclaration, options: StandbyPassOptions): Promise<StagedStack> {
+  options.onProgress?.({ type: 'migration-phase', phase: 'stage', message: `the stack folder and missing images to ${declaration.to}, checked by its compose` });
+  return stageStack(source, standby, plan, declaration.host, options.bwlimit ? { bytesPerSecond: options.bwlimit } : undefined);
+}
