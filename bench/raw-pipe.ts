@@ -16,3 +16,9 @@ export async function rawZfsSend(source: HostConfig, snapshot: string, target: H
 function sshLine(host: HostConfig, argv: readonly string[]): string {
   return ['ssh', ...sshArguments(host, { ...DEFAULT_SSH_OPTIONS, multiplex: false }), command(argv).text].map(quoteArg).join(' ');
 }
+
+/** The same pipe for an incremental stream: `zfs send -i FROM SNAP | zfs receive DATASET`. */
+export async function rawZfsSendIncremental(source: HostConfig, from: string, snapshot: string, target: HostConfig, dataset: string): Promise<void> {
+  const pipe = `${sshLine(source, ['zfs', 'send', '-i', from, snapshot])} | ${sshLine(target, ['zfs', 'receive', dataset])}`;
+  await execa('bash', ['-o', 'pipefail', '-c', pipe]);
+}

@@ -8,6 +8,7 @@ import { fanoutBench } from './fanout.js';
 import { latencyBench } from './latency.js';
 import { report, type BenchTable } from './report.js';
 import { servicesBench } from './services.js';
+import { standbyBench } from './standby.js';
 import { transferBench } from './transfer.js';
 
 const BENCHES: Record<string, () => Promise<BenchTable>> = {
@@ -16,6 +17,7 @@ const BENCHES: Record<string, () => Promise<BenchTable>> = {
   fanout: fanoutBench,
   downtime: downtimeBench,
   services: servicesBench,
+  standby: standbyBench,
 };
 
 const requested = process.argv.slice(2);

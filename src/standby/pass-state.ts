@@ -50,6 +50,11 @@ export interface StandbyPassRecord {
   readonly stagedFolder?: string | null;
   /** Images this pass carried to the standby. */
   readonly imagesCarried?: readonly string[];
+  /** Nothing to send: one command on each host proved the standby holds the stack as it is (unchanged.ts). */
+  readonly unchanged?: boolean;
+  /** The stack folder on the source, and its files and running images hashed before the snapshot: what the next pass compares. */
+  readonly sourceFolder?: string;
+  readonly fingerprint?: string;
   /**
    * The newest snapshot present on the standby for every dataset of the
    * stack (by guid, checked after the receive): what a failover would start

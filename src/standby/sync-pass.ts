@@ -19,6 +19,7 @@ import { ZfsHost } from '../zfs/zfs-host.js';
 import type { StandbyDeclaration } from './declarations.js';
 import { rsyncPass } from './rsync-pass.js';
 import { stageFolderAndImages, volumesNotCopied } from './stage-folder.js';
+import { stackFingerprint, unchangedPass } from './unchanged.js';
 import { readPassRecord, standbyStateDir, takePassLock, writePassRecord, type StandbyDatasetResult, type StandbyPassRecord } from './pass-state.js';
 
 /** Every snapshot a standby pass takes is named so; nothing else is pruned by a pass. */
@@ -49,7 +50,7 @@ export async function runStandbyPass(source: DockerHost, standby: DockerHost, de
   const started = new Date();
   try {
     const previous = await readPassRecord(declaration.host, declaration.stack, dir);
-    const record = await passOnce(source, standby, declaration, started, options).catch(
+    const record = await passOnce(source, standby, declaration, started, previous, options).catch(
       (error: unknown): StandbyPassRecord => ({ ...emptyRecord(declaration, started), error: describeError(error) }),
     );
     // A pass whose data did not arrive confirmed nothing new: the standby still holds what the last good one sent.
@@ -84,9 +85,15 @@ export function emptyRecord(declaration: StandbyDeclaration, started: Date): Sta
   };
 }
 
-async function passOnce(source: DockerHost, standby: DockerHost, declaration: StandbyDeclaration, started: Date, options: StandbyPassOptions): Promise<StandbyPassRecord> {
+async function passOnce(source: DockerHost, standby: DockerHost, declaration: StandbyDeclaration, started: Date, previous: StandbyPassRecord | null, options: StandbyPassOptions): Promise<StandbyPassRecord> {
   const bothZfs = [source.host, standby.host].every((host) => host.zfs_capable && host.zfs_dataset);
-  return bothZfs ? zfsPass(source, standby, declaration, started, options) : rsyncPass(source, standby, declaration, started, options);
+  if (!bothZfs) return rsyncPass(source, standby, declaration, started, options);
+  const unchanged = await unchangedPass(source, standby, declaration, previous, started);
+  if (unchanged) {
+    options.onProgress?.({ type: 'migration-phase', phase: 'unchanged', message: `nothing written on ${declaration.host} since @${unchanged.snapshot}, which ${declaration.to} holds: nothing to send` });
+    return unchanged;
+  }
+  return zfsPass(source, standby, declaration, started, options);
 }
 
 function phaseReporter(options: StandbyPassOptions) {
@@ -105,7 +112,10 @@ async function zfsPass(source: DockerHost, standby: DockerHost, declaration: Sta
 
   const sourceZfs = new ZfsHost(source.transport);
   const standbyZfs = new ZfsHost(standby.transport);
-  const prepared = await Promise.all(paths.map((p) => ensureServiceDataset(sourceZfs, source.host, p.sourcePath)));
+  const [fingerprint, ...prepared] = await Promise.all([
+    stackFingerprint(source, plan.sourceStackDir, declaration.stack),
+    ...paths.map((p) => ensureServiceDataset(sourceZfs, source.host, p.sourcePath)),
+  ]);
   const at = new Date();
   const tag = `standby-${defaultSnapshotTag(at)}`;
   const snapshotName = `${SNAPSHOT_PREFIX}${tag}`;
@@ -167,6 +177,8 @@ async function zfsPass(source: DockerHost, standby: DockerHost, declaration: Sta
     notCopied,
     stagedFolder: staged?.folder ?? null,
     imagesCarried: staged?.imagesCarried ?? [],
+    sourceFolder: plan.sourceStackDir,
+    fingerprint,
     confirmed: dataOk ? { snapshot: snapshotName, at: at.toISOString() } : null,
   };
 }

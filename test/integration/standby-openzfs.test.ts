@@ -116,6 +116,16 @@ describe('standby delta → epsilon on OpenZFS 2.3', () => {
     const [next] = JSON.parse(second.stdout) as StandbyPassRecord[];
     expect(next?.datasets.map((d) => d.mode)).toEqual(['incremental', 'incremental']);
     expect(next?.bytes).toBeLessThan(200_000);
+
+    // Nothing written since: one command on each host proves it, nothing is sent or snapshotted, and the copy counts as of now.
+    const third = await cli('standby', 'sync', stack, '--json');
+    expect(third.exitCode, third.stdout + third.stderr.slice(-2000)).toBe(0);
+    const [idle] = JSON.parse(third.stdout) as StandbyPassRecord[];
+    expect(idle).toMatchObject({ ok: true, unchanged: true, bytes: 0, snapshot: next?.snapshot });
+    expect(idle?.datasets.map((d) => d.mode)).toEqual(['up-to-date', 'up-to-date']);
+    expect(Date.parse(idle?.confirmed?.at as string)).toBeGreaterThan(Date.parse(next?.confirmed?.at as string));
+    expect(commandsOn(third.stderr, 'delta')).toHaveLength(1);
+    expect(commandsOn(third.stderr, 'epsilon')).toHaveLength(1);
   }, TIMEOUT_MS);
 
   it('a pass killed mid-stream is resumed by the next one from the receive_resume_token, which then completes it', async () => {
@@ -126,11 +136,12 @@ describe('standby delta → epsilon on OpenZFS 2.3', () => {
     const [node, argv] = cliCommand(['--config', path.join(dir, 'hosts.yml'), 'standby', 'sync', stack, '--bwlimit', '1M', '--json']);
     const child = execa(node, argv, { reject: false, detached: true, env: { DOCKER_MCP_CONFIG: testbedHostsFile(), DOCKER_MCP_STATE_DIR: path.join(dir, 'state') } });
     let receiving = false;
-    for (let i = 0; i < 600 && !receiving; i++) {
+    // A pass that ended by itself (it sent nothing, or failed) is not waited for.
+    for (let i = 0; i < 600 && !receiving && child.exitCode === null; i++) {
       receiving = (await guestSh(hosts.epsilon, 'pgrep -f "zfs [r]eceive.*$1" >/dev/null', dbDataset)).exitCode === 0;
       if (!receiving) await sleep(250);
     }
-    expect(receiving, 'the pass began receiving on epsilon').toBe(true);
+    expect(receiving, `the pass began receiving on epsilon (exit code if it ended: ${child.exitCode})`).toBe(true);
     await sleep(3000);
     process.kill(-child.pid!, 'SIGKILL');
     await child;

@@ -164,6 +164,7 @@ function renderPass(records: readonly StandbyPassRecord[]): string {
   return records
     .map((r) => {
       if (r.skipped) return `skipped: ${r.host}/${r.stack}: ${r.error}`;
+      if (r.unchanged) return `up to date: ${r.host}/${r.stack} → ${r.to} @${r.snapshot}: nothing written since, nothing sent\n  the standby holds the data as of ${r.confirmed?.at ?? '?'}`;
       const head = `${r.ok ? 'copied' : 'FAILED'}: ${r.host}/${r.stack} → ${r.to}${r.snapshot ? ` @${r.snapshot}` : ''}, ${formatBytes(r.bytes)} in ${r.seconds.toFixed(1)} s`;
       const lines = r.datasets.map((d) => `  ${d.service}: ${d.error ? `failed: ${d.error}` : `${d.mode}${d.resumed ? ' (resumed)' : ''} ${d.sourceDataset ? `${d.sourceDataset} ` : ''}→ ${d.standbyDataset ?? d.standbyPath ?? '?'}, ${formatBytes(d.bytes)}`}`);
       const staged = r.stagedFolder ? [`  staged: the stack folder at ${r.stagedFolder}${(r.imagesCarried ?? []).length > 0 ? `, images ${(r.imagesCarried ?? []).join(', ')}` : ''}`] : [];

@@ -1,0 +1,145 @@
+/**
+ * What a standby costs and what it buys, alpha → beta, side by side in one
+ * run (BENCH_STANDBY_MB of data, default 100; BENCH_RUNS rounds, default 3):
+ * - a pass with nothing written since the last one, against `true` over SSH;
+ * - a pass after 10 MiB of writes, against a raw incremental
+ *   `zfs send -i | zfs receive` of the same 10 MiB over plain ssh;
+ * - a migration to the warm standby (one pass before it) against one to a
+ *   host with no copy (cold), and both against a plain restart of the stack.
+ * zfs-fuse (the container testbed) has no `written@`, so its idle pass is a
+ * full pass that sends empty incrementals; on OpenZFS it is one command per
+ * host (never timed here: the guests are software-emulated).
+ */
+import path from 'node:path';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import { deployStack, stackActionAt } from '../src/docker/stacks.js';
+import { migrateStack } from '../src/migration/execute.js';
+import { waitUntilRunning } from '../src/migration/wait-running.js';
+import { command } from '../src/ssh/quote.js';
+import { parseInterval, type StandbyDeclaration } from '../src/standby/declarations.js';
+import { runStandbyPass } from '../src/standby/sync-pass.js';
+import { clearStack, closeHosts, dataPath, fillDataset, openHosts, say } from './fixture.js';
+import { rawZfsSend, rawZfsSendIncremental } from './raw-pipe.js';
+import type { BenchTable } from './report.js';
+import { median, timeMs } from './stats.js';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const STACK = 'bench-standby';
+const DATA = `${STACK}-db`;
+const RAW = `${STACK}-raw`;
+const TEN_MIB = 10 * 2 ** 20;
+
+const compose = (dataDir: string) => `services:
+  db:
+    image: local/busybox:test
+    command: ["sleep", "86400"]
+    network_mode: none
+    init: true
+    volumes:
+      - ${dataDir}:/data
+`;
+
+export async function standbyBench(): Promise<BenchTable> {
+  const sizeMb = Number(process.env.BENCH_STANDBY_MB ?? 100);
+  const [alpha, beta] = await openHosts('alpha', 'beta');
+  const state = await mkdtemp(path.join(os.tmpdir(), 'docker-mcp-bench-standby-'));
+  const options = { stateDir: path.join(state, 'standby'), journalDir: path.join(state, 'migrations') };
+  const declaration: StandbyDeclaration = { host: 'alpha', stack: STACK, to: 'beta', every: '15m', intervalMs: parseInterval('15m'), keep: 4 };
+  const samples = { idlePass: [] as number[], sshTrue: [] as number[], writesPass: [] as number[], rawIncremental: [] as number[], restart: [] as number[] };
+  const moves = { warm: { downtime: [] as number[], total: [] as number[], seedBytes: [] as number[] }, cold: { downtime: [] as number[], total: [] as number[], seedBytes: [] as number[] } };
+  const clear = async () => {
+    for (const side of [alpha, beta]) {
+      await clearStack(side, STACK, DATA);
+      await clearStack(side, STACK, RAW);
+    }
+  };
+  const write = (name: string) => alpha.transport.exec(command(['sh', '-c', 'head -c "$2" /dev/urandom > "$1"', 'write', `${dataPath(alpha, DATA).path}/${name}`, String(TEN_MIB)]));
+  const pass = async () => {
+    const record = await runStandbyPass(alpha, beta, declaration, options);
+    if (!record.ok) throw new Error(`the pass failed: ${record.error}`);
+    return record;
+  };
+  try {
+    await clear();
+    await fillDataset(alpha, DATA, sizeMb * 2 ** 20);
+    const deployed = await deployStack(alpha, STACK, compose(dataPath(alpha, DATA).path));
+    const location = { project: STACK, workingDir: path.posix.dirname(deployed.file), configFiles: [deployed.file] };
+    await waitUntilRunning(alpha, STACK, ['db'], 60_000);
+    say(`standby: first pass of ${sizeMb} MiB`);
+    await pass();
+    // The raw pipe's own copy, on datasets of its own, seeded in full once.
+    await fillDataset(alpha, RAW, 2 ** 20);
+    const raw = { source: dataPath(alpha, RAW).dataset, target: dataPath(beta, RAW).dataset };
+    await alpha.zfs.snapshot(raw.source, 'raw0');
+    await rawZfsSend(alpha.host, `${raw.source}@raw0`, beta.host, raw.target);
+
+    for (let run = 0; run < RUNS; run++) {
+      say(`standby: round ${run + 1} of ${RUNS}`);
+      samples.sshTrue.push(await timeMs(() => alpha.transport.exec(command(['true']))));
+      samples.idlePass.push(await timeMs(pass));
+      await write(`w${run}.bin`);
+      samples.writesPass.push(await timeMs(pass));
+      await alpha.transport.exec(command(['sh', '-c', 'head -c "$2" /dev/urandom > "$1"', 'write', `${dataPath(alpha, RAW).path}/w${run}.bin`, String(TEN_MIB)]));
+      await alpha.zfs.snapshot(raw.source, `raw${run + 1}`);
+      samples.rawIncremental.push(await timeMs(() => rawZfsSendIncremental(alpha.host, `${raw.source}@raw${run}`, `${raw.source}@raw${run + 1}`, beta.host, raw.target)));
+      const stopping = Date.now();
+      await stackActionAt(alpha, location, 'down');
+      await stackActionAt(alpha, location, 'up');
+      if (!(await waitUntilRunning(alpha, STACK, ['db'], 60_000)).ready) throw new Error(`${STACK} did not come back on alpha after a restart`);
+      samples.restart.push((Date.now() - stopping) / 1000);
+    }
+
+    for (const kind of ['warm', 'cold'] as const) {
+      say(`standby: migration to a ${kind} beta`);
+      if (kind === 'cold') {
+        await clearStack(beta, STACK, DATA);
+        await alpha.transport.exec(command(['sh', '-c', 'zfs list -H -o name -t snapshot -r "$1" | grep @docker-mcp- | xargs -r -n1 zfs release -r docker-mcp 2>/dev/null; zfs list -H -o name -t snapshot -r "$1" | grep @docker-mcp- | xargs -r -n1 zfs destroy', 'drop', dataPath(alpha, DATA).dataset]));
+      } else {
+        await write('before-move.bin');
+        await pass();
+      }
+      await write(`during-${kind}.bin`);
+      const report = await migrateStack(alpha, beta, STACK, { journalDir: options.journalDir });
+      moves[kind].downtime.push(report.downtimeSeconds);
+      moves[kind].total.push(report.totalSeconds);
+      moves[kind].seedBytes.push(report.seed?.bytes ?? 0);
+      // Back to alpha for the next: the copy on beta is then a stale stack, cleared.
+      await clearStack(beta, STACK, DATA);
+      await clearStack(alpha, STACK, DATA);
+      if (kind === 'warm') {
+        await fillDataset(alpha, DATA, sizeMb * 2 ** 20);
+        await deployStack(alpha, STACK, compose(dataPath(alpha, DATA).path));
+        await waitUntilRunning(alpha, STACK, ['db'], 60_000);
+      }
+    }
+  } finally {
+    await clear().catch((error: unknown) => say(`standby: clearing ${STACK} failed: ${String(error)}`));
+    await closeHosts([alpha, beta]);
+    await rm(state, { recursive: true, force: true });
+  }
+
+  const ms = (values: readonly number[]) => median(values).toFixed(0);
+  const s = (values: readonly number[]) => median(values).toFixed(2);
+  const restart = median(samples.restart);
+  return {
+    name: 'standby',
+    title: `Standby alpha → beta (zfs-fuse, container testbed), ${sizeMb} MiB of data, medians of ${RUNS} rounds`,
+    headers: ['what', 'ours', 'reference', 'reference is', 'ratio'],
+    rows: [
+      ['pass, nothing written since the last', `${ms(samples.idlePass)} ms`, `${ms(samples.sshTrue)} ms`, '`true` over the same SSH connection', (median(samples.idlePass) / median(samples.sshTrue)).toFixed(1)],
+      ['pass after 10 MiB of writes', `${ms(samples.writesPass)} ms`, `${ms(samples.rawIncremental)} ms`, 'raw `zfs send -i | zfs receive` of 10 MiB, plain ssh', (median(samples.writesPass) / median(samples.rawIncremental)).toFixed(1)],
+      ['migration to the warm standby: downtime', `${s(moves.warm.downtime)} s`, `${restart.toFixed(2)} s`, 'plain restart on alpha (down + up)', (median(moves.warm.downtime) / restart).toFixed(2)],
+      ['migration to the warm standby: total', `${s(moves.warm.total)} s`, `${s(moves.warm.downtime)} s`, 'its own downtime', (median(moves.warm.total) / median(moves.warm.downtime)).toFixed(2)],
+      ['migration to a cold host: downtime', `${s(moves.cold.downtime)} s`, `${restart.toFixed(2)} s`, 'plain restart on alpha (down + up)', (median(moves.cold.downtime) / restart).toFixed(2)],
+      ['migration to a cold host: total', `${s(moves.cold.total)} s`, `${s(moves.warm.total)} s`, 'the same to the warm standby', (median(moves.cold.total) / median(moves.warm.total)).toFixed(2)],
+      ['seed bytes: warm / cold', `${median(moves.warm.seedBytes).toFixed(0)}`, `${median(moves.cold.seedBytes).toFixed(0)}`, 'bytes the cold seed sent', (median(moves.warm.seedBytes) / median(moves.cold.seedBytes)).toFixed(3)],
+    ],
+    notes: [
+      'All figures from this one run, interleaved round by round. The pass runs in this process (no CLI start-up), with the stack folder and images staged each pass.',
+      'On zfs-fuse a pass with nothing written is a full pass (no `written@`): it reads the stack with compose, snapshots, sends empty incrementals and stages the folder. On OpenZFS it is one command per host; the guests are emulated, so it is not timed here.',
+      'The migrations move one running service with the data above and 10 MiB written just before; warm: one pass just before the move; cold: beta holds no copy and alpha no common snapshot.',
+      'The 1, 10 and 30 declared stacks figure of issue 21 is not measured yet.',
+    ],
+  };
+}
