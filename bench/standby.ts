@@ -19,7 +19,7 @@ import { waitUntilRunning } from '../src/migration/wait-running.js';
 import { command } from '../src/ssh/quote.js';
 import { parseInterval, type StandbyDeclaration } from '../src/standby/declarations.js';
 import { runStandbyPass } from '../src/standby/sync-pass.js';
-import { clearStack, closeHosts, dataPath, fillDataset, openHosts, say } from './fixture.js';
+import { clearStack, closeHosts, dataPath, fillDataset, numbersFromEnv, openHosts, say, type BenchHost } from './fixture.js';
 import { rawZfsSend, rawZfsSendIncremental } from './raw-pipe.js';
 import type { BenchTable } from './report.js';
 import { median, timeMs } from './stats.js';
@@ -40,8 +40,46 @@ const compose = (dataDir: string) => `services:
       - ${dataDir}:/data
 `;
 
+/** What the passes staged on the standby for the bench's stacks. */
+async function dropStaged(standby: BenchHost): Promise<void> {
+  await standby.transport.exec(command(['sh', '-c', 'rm -rf -- "$1"/.docker-mcp-standby/alpha/bench-standby*', 'drop-staged', standby.host.compose_path ?? '/nonexistent']));
+}
+
+/** Passes over N declared stacks, nothing written, one after another as `standby sync` runs them: total and per stack, for each N. */
+async function passesAsStacksGrow(counts: readonly number[], alpha: BenchHost, beta: BenchHost, options: { stateDir: string; journalDir: string }): Promise<Map<number, number>> {
+  const largest = Math.max(...counts);
+  const names = Array.from({ length: largest }, (_, i) => `${STACK}-s${i + 1}`);
+  const declarations = names.map((stack): StandbyDeclaration => ({ host: 'alpha', stack, to: 'beta', every: '15m', intervalMs: parseInterval('15m'), keep: 2 }));
+  const totals = new Map<number, number>();
+  try {
+    say(`standby: ${largest} small stacks for the scaling rows`);
+    for (const stack of names) {
+      await fillDataset(alpha, `${stack}-db`, 2 ** 20);
+      await deployStack(alpha, stack, compose(dataPath(alpha, `${stack}-db`).path));
+    }
+    for (const declaration of declarations) await runStandbyPass(alpha, beta, declaration, options);
+    for (const count of counts) {
+      say(`standby: passes of ${count} declared stacks`);
+      totals.set(count, await timeMs(async () => {
+        for (const declaration of declarations.slice(0, count)) {
+          const record = await runStandbyPass(alpha, beta, declaration, options);
+          if (!record.ok) throw new Error(`the pass of ${declaration.stack} failed: ${record.error}`);
+        }
+      }));
+    }
+  } finally {
+    for (const stack of names) {
+      for (const side of [alpha, beta]) await clearStack(side, stack, `${stack}-db`).catch((error: unknown) => say(`standby: clearing ${stack} failed: ${String(error)}`));
+    }
+    await dropStaged(beta);
+  }
+  return totals;
+}
+
 export async function standbyBench(): Promise<BenchTable> {
   const sizeMb = Number(process.env.BENCH_STANDBY_MB ?? 100);
+  const stackCounts = numbersFromEnv('BENCH_STANDBY_STACKS', [1, 10, 30]);
+  let scaling = new Map<number, number>();
   const [alpha, beta] = await openHosts('alpha', 'beta');
   const state = await mkdtemp(path.join(os.tmpdir(), 'docker-mcp-bench-standby-'));
   const options = { stateDir: path.join(state, 'standby'), journalDir: path.join(state, 'migrations') };
@@ -53,6 +91,7 @@ export async function standbyBench(): Promise<BenchTable> {
       await clearStack(side, STACK, DATA);
       await clearStack(side, STACK, RAW);
     }
+    await dropStaged(beta);
   };
   const write = (name: string) => alpha.transport.exec(command(['sh', '-c', 'head -c "$2" /dev/urandom > "$1"', 'write', `${dataPath(alpha, DATA).path}/${name}`, String(TEN_MIB)]));
   const pass = async () => {
@@ -113,6 +152,7 @@ export async function standbyBench(): Promise<BenchTable> {
         await waitUntilRunning(alpha, STACK, ['db'], 60_000);
       }
     }
+    scaling = await passesAsStacksGrow(stackCounts, alpha, beta, options);
   } finally {
     await clear().catch((error: unknown) => say(`standby: clearing ${STACK} failed: ${String(error)}`));
     await closeHosts([alpha, beta]);
@@ -133,13 +173,18 @@ export async function standbyBench(): Promise<BenchTable> {
       ['migration to the warm standby: total', `${s(moves.warm.total)} s`, `${s(moves.warm.downtime)} s`, 'its own downtime', (median(moves.warm.total) / median(moves.warm.downtime)).toFixed(2)],
       ['migration to a cold host: downtime', `${s(moves.cold.downtime)} s`, `${restart.toFixed(2)} s`, 'plain restart on alpha (down + up)', (median(moves.cold.downtime) / restart).toFixed(2)],
       ['migration to a cold host: total', `${s(moves.cold.total)} s`, `${s(moves.warm.total)} s`, 'the same to the warm standby', (median(moves.cold.total) / median(moves.warm.total)).toFixed(2)],
+      ...stackCounts.map((count) => {
+        const total = scaling.get(count) ?? Number.NaN;
+        const one = scaling.get(Math.min(...stackCounts)) ?? Number.NaN;
+        return [`passes of ${count} declared stacks, nothing written, one after another`, `${total.toFixed(0)} ms, ${(total / count).toFixed(0)} ms each`, `${(one / Math.min(...stackCounts)).toFixed(0)} ms`, `one pass, of ${Math.min(...stackCounts)} stack${Math.min(...stackCounts) > 1 ? 's' : ''}`, (total / count / (one / Math.min(...stackCounts))).toFixed(2)];
+      }),
       ['seed bytes: warm / cold', `${median(moves.warm.seedBytes).toFixed(0)}`, `${median(moves.cold.seedBytes).toFixed(0)}`, 'bytes the cold seed sent', (median(moves.warm.seedBytes) / median(moves.cold.seedBytes)).toFixed(3)],
     ],
     notes: [
       'All figures from this one run, interleaved round by round. The pass runs in this process (no CLI start-up), with the stack folder and images staged each pass.',
       'On zfs-fuse a pass with nothing written is a full pass (no `written@`): it reads the stack with compose, snapshots, sends empty incrementals and stages the folder. On OpenZFS it is one command per host; the guests are emulated, so it is not timed here.',
       'The migrations move one running service with the data above and 10 MiB written just before; warm: one pass just before the move; cold: beta holds no copy and alpha no common snapshot.',
-      'The 1, 10 and 30 declared stacks figure of issue 21 is not measured yet.',
+      `The scaling rows: ${Math.max(...stackCounts)} stacks of one service and 1 MiB each, passed once untimed, then the first N passed one after another (as \`standby sync\` and the scheduler run them); ratio = per-stack time against the single pass.`,
     ],
   };
 }
