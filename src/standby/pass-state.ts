@@ -153,3 +153,27 @@ export async function writePassRouteKey(host: string, stack: string, record: Rou
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await writeDurably(file, `${JSON.stringify(record, null, 2)}\n`);
 }
+
+/** The fields every pass's record opens with; `failed`: what went wrong (none: the pass is ok). */
+export function passRecordHead(
+  declaration: { readonly host: string; readonly stack: string; readonly to: string },
+  started: Date,
+  failed: readonly string[],
+): Pick<StandbyPassRecord, 'host' | 'stack' | 'to' | 'startedAt' | 'finishedAt' | 'ok' | 'error' | 'seconds'> {
+  const finished = new Date();
+  return {
+    host: declaration.host,
+    stack: declaration.stack,
+    to: declaration.to,
+    startedAt: started.toISOString(),
+    finishedAt: finished.toISOString(),
+    ok: failed.length === 0,
+    error: failed.length === 0 ? null : failed.join('; '),
+    seconds: (finished.getTime() - started.getTime()) / 1000,
+  };
+}
+
+/** What failed in a pass: each service whose copy did not arrive, and what could not be staged. */
+export function passFailures(results: readonly { readonly service: string; readonly ok: boolean; readonly error: { readonly message: string } | null }[], notStaged: readonly string[]): string[] {
+  return [...results.filter((r) => !r.ok).map((r) => `${r.service}: ${r.error?.message ?? 'failed'}`), ...notStaged.map((p) => `not staged: ${p}`)];
+}

@@ -11,7 +11,7 @@ import { planStackMigration } from '../migration/execute.js';
 import { issueRouteKey, revokeRouteKey, type RouteKey } from '../transfer/route-key.js';
 import { transferServices } from '../transfer/transfer-services.js';
 import type { StandbyDeclaration } from './declarations.js';
-import { readPassRouteKey, standbyStateDir, writePassRouteKey, type StandbyDatasetResult, type StandbyPassRecord } from './pass-state.js';
+import { passFailures, passRecordHead, readPassRouteKey, standbyStateDir, writePassRouteKey, type StandbyDatasetResult, type StandbyPassRecord } from './pass-state.js';
 import { stagedPathFor, standbyStagingDir } from './staging.js';
 import { stageFolderAndImages, volumesNotCopied } from './stage-folder.js';
 import type { StandbyPassOptions } from './sync-pass.js';
@@ -63,21 +63,12 @@ export async function rsyncPass(source: DockerHost, standby: DockerHost, declara
   }));
   const dataOk = summary.results.every((r) => r.ok);
   const staged = dataOk ? await stageFolderAndImages(source, standby, plan, declaration, options) : null;
-  const failed = [...summary.results.filter((r) => !r.ok).map((r) => `${r.service}: ${r.error?.message ?? 'failed'}`), ...(staged?.problems ?? []).map((p) => `not staged: ${p}`)];
-  const finished = new Date();
   return {
-    host: declaration.host,
-    stack: declaration.stack,
-    to: declaration.to,
-    startedAt: started.toISOString(),
-    finishedAt: finished.toISOString(),
-    ok: failed.length === 0,
-    error: failed.length === 0 ? null : failed.join('; '),
+    ...passRecordHead(declaration, started, passFailures(summary.results, staged?.problems ?? [])),
     snapshot: null,
     snapshotAt: at.toISOString(),
     atomic: false,
     bytes: summary.bytes,
-    seconds: (finished.getTime() - started.getTime()) / 1000,
     datasets,
     pruned: [],
     warnings: [

@@ -20,7 +20,7 @@ import type { StandbyDeclaration } from './declarations.js';
 import { rsyncPass } from './rsync-pass.js';
 import { stageFolderAndImages, volumesNotCopied } from './stage-folder.js';
 import { stackFingerprint, unchangedPass } from './unchanged.js';
-import { readPassRecord, standbyStateDir, takePassLock, writePassRecord, type StandbyDatasetResult, type StandbyPassRecord } from './pass-state.js';
+import { passFailures, passRecordHead, readPassRecord, standbyStateDir, takePassLock, writePassRecord, type StandbyDatasetResult, type StandbyPassRecord } from './pass-state.js';
 
 /** Every snapshot a standby pass takes is named so; nothing else is pruned by a pass. */
 export const STANDBY_SNAPSHOT_PREFIX = `${SNAPSHOT_PREFIX}standby-`;
@@ -63,20 +63,14 @@ export async function runStandbyPass(source: DockerHost, standby: DockerHost, de
 }
 
 export function emptyRecord(declaration: StandbyDeclaration, started: Date): StandbyPassRecord {
-  const now = new Date();
   return {
-    host: declaration.host,
-    stack: declaration.stack,
-    to: declaration.to,
-    startedAt: started.toISOString(),
-    finishedAt: now.toISOString(),
+    ...passRecordHead(declaration, started, []),
     ok: false,
     error: null,
     snapshot: null,
     snapshotAt: null,
     atomic: null,
     bytes: 0,
-    seconds: (now.getTime() - started.getTime()) / 1000,
     datasets: [],
     pruned: [],
     warnings: [],
@@ -156,21 +150,12 @@ async function zfsPass(source: DockerHost, standby: DockerHost, declaration: Sta
       .map((r) => pruneAfterConfirmed(sourceZfs, r.sourceDataset as string, standbyZfs, r.targetDataset as string, snapshotName, declaration.keep)),
   );
   const staged = dataOk ? await stageFolderAndImages(source, standby, plan, declaration, options) : null;
-  const finished = new Date();
-  const failed = [...summary.results.filter((r) => !r.ok).map((r) => `${r.service}: ${r.error?.message ?? 'failed'}`), ...(staged?.problems ?? []).map((p) => `not staged: ${p}`)];
   return {
-    host: declaration.host,
-    stack: declaration.stack,
-    to: declaration.to,
-    startedAt: started.toISOString(),
-    finishedAt: finished.toISOString(),
-    ok: failed.length === 0,
-    error: failed.length === 0 ? null : failed.join('; '),
+    ...passRecordHead(declaration, started, passFailures(summary.results, staged?.problems ?? [])),
     snapshot: snapshotName,
     snapshotAt: at.toISOString(),
     atomic,
     bytes: summary.bytes,
-    seconds: (finished.getTime() - started.getTime()) / 1000,
     datasets,
     pruned: prunes.flatMap((p) => p.pruned),
     warnings: [...prunes.flatMap((p) => p.warnings), ...(staged?.warnings ?? [])],
