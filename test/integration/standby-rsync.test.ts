@@ -13,6 +13,8 @@ import type { DockerHost } from '../../src/docker/docker-host.js';
 import { listContainers } from '../../src/docker/containers.js';
 import { deployStack } from '../../src/docker/stacks.js';
 import type { MigrationReport } from '../../src/migration/execute.js';
+import { listMigrations } from '../../src/migration/journal.js';
+import { TEST_CRASH_VARIABLE } from '../../src/migration/test-crash-hook.js';
 import { command } from '../../src/ssh/quote.js';
 import { SshTransport } from '../../src/ssh/transport.js';
 import type { StandbyPassRecord } from '../../src/standby/pass-state.js';
@@ -120,11 +122,14 @@ describe('standby alpha → gamma by rsync (container testbed, gamma without ZFS
     expect(await passKeysOnGamma()).toBe('0');
   });
 
-  it('migrate to the standby clones the copy into place and sends only the difference; the stack runs on gamma and the copy is gone', async () => {
+  it('migrate to the standby clones the copy into place and sends only the difference; killed and resumed, the stack runs on gamma and the copy is gone', async () => {
     await sh('alpha', 'echo "pass 1" >> "$1/changed.txt"', `/srv/alpha/appdata/${stack}-authelia-redis`);
-    const run = await cli('migrate', 'alpha', 'gamma', stack, '--json');
+    const killed = await runCli(['--config', path.join(dir, 'hosts.yml'), 'migrate', 'alpha', 'gamma', stack, '--json'], { ...env, [TEST_CRASH_VARIABLE]: 'final-sync' }, undefined, 300_000);
+    expect(killed.exitCode).not.toBe(0);
+    const [interrupted] = await listMigrations(path.join(env.DOCKER_MCP_STATE_DIR as string, 'migrations'));
+    const run = await cli('migrate', '--resume', interrupted?.id as string, '--json');
     expect(run.exitCode, run.stdout + run.stderr).toBe(0);
-    const report = JSON.parse(run.stdout) as MigrationReport & { standbyNote?: string };
+    const { report, standbyNote } = JSON.parse(run.stdout) as { report: MigrationReport; standbyNote?: string };
     const targets = SERVICES.map((s) => `/srv/gamma/appdata/${stack}-${s}`);
     expect([...(report.seededFromStandby ?? [])].sort()).toEqual(targets);
     expect(report.seed?.results.every((r) => r.method === 'rsync' && r.ok)).toBe(true);
@@ -132,7 +137,8 @@ describe('standby alpha → gamma by rsync (container testbed, gamma without ZFS
     expect(report.verified.map((v) => v.path).sort()).toEqual(targets);
     expect((await sh('gamma', 'cat "$1/changed.txt"', targets[2] as string)).stdout).toBe('pass 0\npass 1\n');
     expect(await contents('gamma', targets[0] as string)).toBe(await contents('alpha', `/srv/alpha/appdata/${stack}-authelia`));
-    expect(report.standbyNote).toContain(`gamma kept ${stack}'s standby copy and now runs it`);
+    expect(standbyNote).toContain(`gamma kept ${stack}'s standby copy and now runs it`);
+    expect((await cli('standby', 'list', '--json')).stdout).not.toContain(stack);
     // The image was staged by the passes: the migration had none to carry.
     expect(report.imagesCarried).toEqual([]);
     expect((await sh('gamma', 'for dir; do test -e "$dir" && echo present || echo gone; done', staging, stagedFolder, '/srv/gamma/compose/.docker-mcp-standby')).stdout.trim().split('\n')).toEqual(['gone', 'gone', 'gone']);

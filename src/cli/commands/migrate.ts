@@ -94,7 +94,9 @@ async function runMigrate(
     if (options.bwlimit !== undefined) throw new InvalidInputError('bwlimit', options.bwlimit, 'is not taken with --resume: a resumed migration keeps the limit it was started with');
     cancel.named(options.resume);
     const outcome = await resumeMigration(options.resume, (hostId) => dockerHostOf(context, hostId), run);
-    emit(outcome, options, renderResume);
+    // A resumed move onto the standby ends its declaration as a first run does.
+    const standbyNote = await settleStandbyAfterMove(context.config, outcome.report.source, dockerHostOf(context, outcome.report.target), outcome.report.stack);
+    emit({ ...outcome, ...(standbyNote ? { standbyNote } : {}) }, options, (o) => `${renderResume(o)}${standbyNote ? `\nnote: ${standbyNote}\n` : ''}`);
     return;
   }
   if (sourceId === undefined || targetId === undefined || stack === undefined) {

@@ -220,7 +220,9 @@ async function runMigration(context: McpContext, input: Input, extra: ToolExtra,
   if (input.resume !== undefined) {
     await confirm(input.confirm, { effect: `resuming migration ${input.resume} finishes it or rolls it back on both hosts` });
     const config = await context.config();
-    return { ...(await resumeMigration(input.resume, (hostId) => context.attach(findHost(config, hostId)), run)) };
+    const outcome = await resumeMigration(input.resume, (hostId) => context.attach(findHost(config, hostId)), run);
+    const standbyNote = await settleStandbyAfterMove(config, outcome.report.source, context.attach(findHost(config, outcome.report.target)), outcome.report.stack);
+    return { ...outcome, ...(standbyNote ? { standby_note: standbyNote } : {}) };
   }
   const source = await context.dockerHost(required(input.host_id, 'host_id', input.action));
   const target = await context.dockerHost(required(input.target_host_id, 'target_host_id', input.action));
