@@ -5,7 +5,7 @@
 import { containersMountingPath } from '../docker/path-users.js';
 import { singleQuotedExpansions } from '../docker/env-flavours.js';
 import { hostCompose, knownStacksAndContainers } from '../docker/stacks.js';
-import { builtImageName } from '../docker/compose-config.js';
+import { builtImageName, type BuiltImage } from '../docker/compose-config.js';
 import { imageId } from '../docker/images.js';
 import { chooseHelperImage, inspectVolume } from '../docker/volumes.js';
 import type { DockerHost } from '../docker/docker-host.js';
@@ -233,22 +233,39 @@ async function eachInPathOrder<P, R>(paths: readonly P[], check: (path: P) => Pr
  * name, or another image by it (an older build).
  */
 async function checkBuiltImages(plan: MigrationPlan, source: DockerHost, target: DockerHost, refuse: (reason: string) => never): Promise<{ image: string; as: string }[]> {
+  const { carry, missingOnSource } = await builtImagesToCarry(plan, source, target);
+  const [missing] = missingOnSource;
+  if (missing) {
+    refuse(
+      `compose builds ${missing.service}'s image (build:), and ${plan.source} has no ${missing.image}: docker-mcp carries built images and never builds on ${plan.target}. ` +
+        `--force does not apply. Build it on ${plan.source} first (compose build ${missing.service}), then migrate`,
+    );
+  }
+  return carry;
+}
+
+/**
+ * The images compose built for the stack that `target` lacks or holds
+ * another build of (each with the name the target's compose looks for), and
+ * those the source has not built.
+ */
+export async function builtImagesToCarry(
+  plan: MigrationPlan,
+  source: DockerHost,
+  target: DockerHost,
+): Promise<{ carry: { image: string; as: string }[]; missingOnSource: BuiltImage[] }> {
   const built = plan.builtImages ?? [];
-  if (built.length === 0) return [];
+  if (built.length === 0) return { carry: [], missingOnSource: [] };
   const targetFlavour = (await hostCompose(target)).flavour;
   const carry: { image: string; as: string }[] = [];
+  const missingOnSource: BuiltImage[] = [];
   for (const b of built) {
     const as = b.named ? b.image : builtImageName(plan.stack, b.service, targetFlavour);
     const [onSource, onTarget] = await Promise.all([imageId(source.transport, b.image), imageId(target.transport, as)]);
-    if (onSource === null) {
-      refuse(
-        `compose builds ${b.service}'s image (build:), and ${plan.source} has no ${b.image}: docker-mcp carries built images and never builds on ${plan.target}. ` +
-          `--force does not apply. Build it on ${plan.source} first (compose build ${b.service}), then migrate`,
-      );
-    }
-    if (onTarget !== onSource) carry.push({ image: b.image, as });
+    if (onSource === null) missingOnSource.push(b);
+    else if (onTarget !== onSource) carry.push({ image: b.image, as });
   }
-  return carry;
+  return { carry, missingOnSource };
 }
 
 /**
@@ -329,7 +346,7 @@ async function keepsDigestsOnLoad(target: DockerHost): Promise<boolean> {
 }
 
 /** What the helper containers that copy volumes may run: the stack's own images first, then busybox. */
-const helperCandidates = (plan: MigrationPlan) => [...plan.images.filter((image) => !image.includes('@')), 'busybox:latest'];
+export const helperCandidates = (plan: MigrationPlan) => [...plan.images.filter((image) => !image.includes('@')), 'busybox:latest'];
 
 /**
  * The named volumes to copy: each on the source (or not yet), none on the

@@ -4,7 +4,7 @@
  */
 import { hasImage, saveImagesCommand } from '../docker/images.js';
 import { volumeHostPath, volumeTarCommand, volumeUntarCommand } from '../docker/volumes.js';
-import { command } from '../ssh/quote.js';
+import { command, type ShellCommand } from '../ssh/quote.js';
 import type { SshTransport } from '../ssh/transport.js';
 import { DockerMcpError } from '../errors.js';
 import { compareManifests, describeDifferences, readManifest } from '../transfer/manifest.js';
@@ -30,8 +30,13 @@ export async function copyFolder(
   const receiving = await target.stream(command(['tar', '-C', targetDir, ...TAR_KEEP, '-xpf', '-']), { stdin: 'pipe' });
   const tar = ['tar', '-C', sourceDir, ...TAR_KEEP, '--sparse', ...(options.whileInUse ? ['--ignore-failed-read'] : []), '-cf', '-', '.'];
   // While the stack runs, a file may change or go as tar reads it (its exit 1): the sync after the stop sends it again.
-  const sending = await source.stream(command(options.whileInUse ? ['sh', '-c', '"$@"; status=$?; [ "$status" -eq 1 ] && exit 0; exit "$status"', 'tar', ...tar] : tar));
+  const sending = await source.stream(options.whileInUse ? toleratingChangedFiles(tar) : command(tar));
   return (await relay(sending, receiving, () => {}, throttle)).bytes;
+}
+
+/** `tar …` whose exit 1 (a file changed or went while it read) counts as success: what is read while in use is file by file anyway. */
+export function toleratingChangedFiles(tarArgv: readonly string[]): ShellCommand {
+  return command(['sh', '-c', '"$@"; status=$?; [ "$status" -eq 1 ] && exit 0; exit "$status"', 'tar', ...tarArgv]);
 }
 
 /** Copy the folder, then prove the copy identical by the manifests of both (content hashes included). */

@@ -8,6 +8,7 @@ import type { LoadedConfig } from '../config/load.js';
 import type { DockerHost } from '../docker/docker-host.js';
 import { DockerMcpError, describeError } from '../errors.js';
 import { stagedFolderDir } from './stage-folder.js';
+import { stagedVolumesDir } from './stage-volumes.js';
 import { removeStaged, standbyStagingDir } from './staging.js';
 import { loadStandbyFile, removeStandby, writeStandbyFile, type StandbyDeclaration } from './declarations.js';
 import { readPassRecord } from './pass-state.js';
@@ -88,12 +89,16 @@ export async function settleStandbyAfterMove(config: LoadedConfig, source: strin
 
 /**
  * What a pass staged apart (the copy by rsync, staging.ts; the stack folder,
- * stage-folder.ts): the stack runs from its own verified data and folder
- * now, so those go.
+ * stage-folder.ts; the named volumes, stage-volumes.ts): the stack runs from
+ * its own verified data, folder and volumes now, so those go.
  */
 async function removeStagedCopies(standby: DockerHost, source: string, stack: string): Promise<string> {
   const left: string[] = [];
-  const staged = [standby.host.appdata_path ? standbyStagingDir(standby.host, source, stack) : null, stagedFolderDir(standby.host, source, stack)];
+  const staged = [
+    standby.host.appdata_path ? standbyStagingDir(standby.host, source, stack) : null,
+    stagedFolderDir(standby.host, source, stack),
+    stagedVolumesDir(standby.host, source, stack),
+  ];
   for (const dir of staged) {
     if (dir !== null) await removeStaged(standby, dir).catch((error: unknown) => left.push(`${standby.host.id}:${dir} (${describeError(error)})`));
   }

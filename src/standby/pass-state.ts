@@ -10,6 +10,7 @@ import { DockerMcpError } from '../errors.js';
 import { journalDir, processAlive, stateDir, writeDurably } from '../migration/journal.js';
 import { validateHostId, validateStackName } from '../names/validate.js';
 import type { RouteKeyRecord } from '../transfer/route-key.js';
+import type { StagedVolume } from './stage-volumes.js';
 
 export interface StandbyDatasetResult {
   readonly service: string;
@@ -44,12 +45,12 @@ export interface StandbyPassRecord {
   /** Our snapshots pruned once a newer one was confirmed on the standby, and those that could not be. */
   readonly pruned: readonly string[];
   readonly warnings: readonly string[];
-  /** What a pass does not copy yet, named so nobody counts on it. */
-  readonly notCopied: readonly string[];
   /** The stack folder staged on the standby, rewritten for it and checked by its compose (stage-folder.ts); null when not staged. Absent in older records. */
   readonly stagedFolder?: string | null;
   /** Images this pass carried to the standby. */
   readonly imagesCarried?: readonly string[];
+  /** The named volumes this pass staged as tar files on the standby (stage-volumes.ts). Absent in older records. */
+  readonly volumesStaged?: readonly StagedVolume[];
   /** Nothing to send: one command on each host proved the standby holds the stack as it is (unchanged.ts). */
   readonly unchanged?: boolean;
   /** The stack folder on the source, and its files and running images hashed before the snapshot: what the next pass compares. */

@@ -13,7 +13,7 @@ import { transferServices } from '../transfer/transfer-services.js';
 import type { StandbyDeclaration } from './declarations.js';
 import { passFailures, passRecordHead, readPassRouteKey, standbyStateDir, writePassRouteKey, type StandbyDatasetResult, type StandbyPassRecord } from './pass-state.js';
 import { stagedPathFor, standbyStagingDir } from './staging.js';
-import { stageFolderAndImages, volumesNotCopied } from './stage-folder.js';
+import { stageFolderAndImages } from './stage-folder.js';
 import type { StandbyPassOptions } from './sync-pass.js';
 
 /** What the record's `confirmed.snapshot` says for a copy by rsync: no snapshot, the directory the copy is in. */
@@ -30,7 +30,6 @@ export async function rsyncPass(source: DockerHost, standby: DockerHost, declara
   if (paths.length === 0) {
     throw new InvalidInputError('stack', declaration.stack, `has no data path under ${declaration.host}'s appdata_path: there is nothing for a standby to copy`);
   }
-  const notCopied = volumesNotCopied(plan);
   // Every file copied is at least as new as this: what a lost host would lose is what was written after it.
   const at = new Date();
   const dir = options.stateDir ?? standbyStateDir();
@@ -75,7 +74,7 @@ export async function rsyncPass(source: DockerHost, standby: DockerHost, declara
       `copied by rsync file by file while ${declaration.stack} ran: each file is as it was when copied, not all at one instant (a database may need its own recovery on a failover); ZFS on both hosts gives one instant`,
       ...(staged?.warnings ?? []),
     ],
-    notCopied,
+    volumesStaged: staged?.volumes ?? [],
     stagedFolder: staged?.folder ?? null,
     imagesCarried: staged?.imagesCarried ?? [],
     confirmed: dataOk ? { snapshot: rsyncCopyName(stagingDir), at: at.toISOString() } : null,

@@ -4,18 +4,22 @@
  * files rewritten for the standby as a migration there would write them and
  * read back through the standby's own compose, in docker-mcp's directory
  * under compose_path (`.docker-mcp-standby/HOST/STACK`, which no listing of
- * stacks reads); and the images the standby lacks, carried from the source.
+ * stacks reads); the images the standby lacks, carried from the source
+ * (those compose built there too); and the named volumes (stage-volumes.ts).
  */
 import path from 'node:path';
 import type { HostConfig } from '../config/schema.js';
 import type { DockerHost } from '../docker/docker-host.js';
 import { describeError } from '../errors.js';
 import type { MigrationPlan } from '../migration/plan.js';
+import { tagImage } from '../docker/images.js';
+import { builtImagesToCarry } from '../migration/preflight.js';
 import { copyFolder, carryImages, missingImages } from '../migration/stream-copy.js';
 import { checkTargetConfig, writeTargetFiles } from '../migration/target-config.js';
 import { validateHostId, validateStackName } from '../names/validate.js';
 import type { StandbyDeclaration } from './declarations.js';
 import { removeStaged, STAGING_DIRECTORY } from './staging.js';
+import { stageVolumes, type StagedVolume } from './stage-volumes.js';
 import type { StandbyPassOptions } from './sync-pass.js';
 
 export interface StagedStack {
@@ -23,6 +27,8 @@ export interface StagedStack {
   readonly folder: string | null;
   /** Images carried to the standby by this pass. */
   readonly imagesCarried: readonly string[];
+  /** Named volumes staged as tar files (stage-volumes.ts). */
+  readonly volumes: readonly StagedVolume[];
   /** What could not be staged, and why: a failover could not start the stack from this pass alone. */
   readonly problems: readonly string[];
   /** What a failover would still need from elsewhere, though the pass did its part. */
@@ -58,29 +64,31 @@ export async function stageStack(source: DockerHost, standby: DockerHost, plan: 
       folder = null;
     }
   }
-  if ((plan.builtImages ?? []).length > 0) problems.push(`images built by compose (${(plan.builtImages ?? []).map((b) => b.image).join(', ')}): not staged by a pass yet`);
   let imagesCarried: string[] = [];
   try {
     const lacking = await missingImages(standby.transport, plan.images);
     const notOnSource = await missingImages(source.transport, lacking);
-    imagesCarried = lacking.filter((image) => !notOnSource.includes(image));
+    const pulled = lacking.filter((image) => !notOnSource.includes(image));
     if (notOnSource.length > 0) warnings.push(`images ${notOnSource.join(', ')} are on neither host: compose would pull them on a failover`);
+    // What compose built on the source goes as it is: the standby never builds, and its build could differ.
+    const built = await builtImagesToCarry(plan, source, standby);
+    for (const b of built.missingOnSource) {
+      problems.push(`image ${b.image}, which compose builds for ${b.service}: ${source.host.id} has none, so none was staged (compose build ${b.service} there)`);
+    }
+    imagesCarried = [...pulled, ...built.carry.map((b) => b.image)];
     await carryImages(source.transport, standby.transport, imagesCarried, throttle);
+    for (const b of built.carry) if (b.as !== b.image) await tagImage(standby.transport, b.image, b.as);
+    imagesCarried = [...pulled, ...built.carry.map((b) => b.as)];
   } catch (error) {
     problems.push(`images ${imagesCarried.join(', ')}: ${describeError(error)}`);
     imagesCarried = [];
   }
-  return { folder, imagesCarried, problems, warnings };
-}
-
-
-/** Named volumes a migration copies and a pass does not yet. */
-export function volumesNotCopied(plan: MigrationPlan): string[] {
-  return (plan.volumes ?? []).filter((volume) => volume.handling === 'copy').map((volume) => `named volume ${volume.name} (copied by a migration, not yet by a pass)`);
+  const volumes = await stageVolumes(source, standby, plan, sourceHostId, throttle);
+  return { folder, imagesCarried, volumes: volumes.staged, problems: [...problems, ...volumes.problems], warnings: [...warnings, ...volumes.warnings] };
 }
 
 /** After the data arrived: the folder and the images, said as a phase. */
 export async function stageFolderAndImages(source: DockerHost, standby: DockerHost, plan: MigrationPlan, declaration: StandbyDeclaration, options: StandbyPassOptions): Promise<StagedStack> {
-  options.onProgress?.({ type: 'migration-phase', phase: 'stage', message: `the stack folder and missing images to ${declaration.to}, checked by its compose` });
+  options.onProgress?.({ type: 'migration-phase', phase: 'stage', message: `the stack folder, missing images and named volumes to ${declaration.to}, the folder checked by its compose` });
   return stageStack(source, standby, plan, declaration.host, options.bwlimit ? { bytesPerSecond: options.bwlimit } : undefined);
 }

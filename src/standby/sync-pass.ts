@@ -18,7 +18,7 @@ import type { SnapshotInfo } from '../zfs/snapshot-diff.js';
 import { ZfsHost } from '../zfs/zfs-host.js';
 import type { StandbyDeclaration } from './declarations.js';
 import { rsyncPass } from './rsync-pass.js';
-import { stageFolderAndImages, volumesNotCopied } from './stage-folder.js';
+import { stageFolderAndImages } from './stage-folder.js';
 import { stackFingerprint, unchangedPass } from './unchanged.js';
 import { passFailures, passRecordHead, readPassRecord, standbyStateDir, takePassLock, writePassRecord, type StandbyDatasetResult, type StandbyPassRecord } from './pass-state.js';
 
@@ -74,7 +74,6 @@ export function emptyRecord(declaration: StandbyDeclaration, started: Date): Sta
     datasets: [],
     pruned: [],
     warnings: [],
-    notCopied: [],
     confirmed: null,
   };
 }
@@ -102,7 +101,6 @@ async function zfsPass(source: DockerHost, standby: DockerHost, declaration: Sta
   if (paths.length === 0) {
     throw new InvalidInputError('stack', declaration.stack, `has no data path under ${declaration.host}'s appdata_path: there is nothing for a standby to copy`);
   }
-  const notCopied = volumesNotCopied(plan);
 
   const sourceZfs = new ZfsHost(source.transport);
   const standbyZfs = new ZfsHost(standby.transport);
@@ -159,7 +157,7 @@ async function zfsPass(source: DockerHost, standby: DockerHost, declaration: Sta
     datasets,
     pruned: prunes.flatMap((p) => p.pruned),
     warnings: [...prunes.flatMap((p) => p.warnings), ...(staged?.warnings ?? [])],
-    notCopied,
+    volumesStaged: staged?.volumes ?? [],
     stagedFolder: staged?.folder ?? null,
     imagesCarried: staged?.imagesCarried ?? [],
     sourceFolder: plan.sourceStackDir,

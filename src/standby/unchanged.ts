@@ -49,6 +49,8 @@ export async function stackFingerprint(source: DockerHost, folder: string, proje
  */
 export async function unchangedPass(source: DockerHost, standby: DockerHost, declaration: StandbyDeclaration, previous: StandbyPassRecord | null, started: Date): Promise<StandbyPassRecord | null> {
   if (!previous?.ok || previous.to !== declaration.to || !previous.snapshot || !previous.fingerprint || !previous.sourceFolder) return null;
+  // ZFS tells what was written to the datasets, nothing about a named volume: a stack with one takes the full pass.
+  if ((previous.volumesStaged ?? []).length > 0) return null;
   const pairs = previous.datasets.map((d) => ({ source: d.sourceDataset, standby: d.standbyDataset }));
   if (pairs.length === 0 || pairs.some((p) => !p.source || !p.standby)) return null;
   const snapshot = previous.snapshot;

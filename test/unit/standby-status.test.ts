@@ -12,7 +12,7 @@ const minutesAgo = (minutes: number) => new Date(now.getTime() - minutes * 60_00
 function record(fields: Partial<StandbyPassRecord>): StandbyPassRecord {
   return {
     host: 'alpha', stack: 'notes', to: 'beta', startedAt: minutesAgo(1), finishedAt: minutesAgo(1), ok: true, error: null,
-    snapshot: 'docker-mcp-standby-x', snapshotAt: minutesAgo(1), atomic: true, bytes: 10, seconds: 1, datasets: [], pruned: [], warnings: [], notCopied: [],
+    snapshot: 'docker-mcp-standby-x', snapshotAt: minutesAgo(1), atomic: true, bytes: 10, seconds: 1, datasets: [], pruned: [], warnings: [],
     confirmed: { snapshot: 'docker-mcp-standby-x', at: minutesAgo(1) },
     ...fields,
   };

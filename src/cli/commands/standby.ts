@@ -168,14 +168,15 @@ function renderPass(records: readonly StandbyPassRecord[]): string {
       const head = `${r.ok ? 'copied' : 'FAILED'}: ${r.host}/${r.stack} → ${r.to}${r.snapshot ? ` @${r.snapshot}` : ''}, ${formatBytes(r.bytes)} in ${r.seconds.toFixed(1)} s`;
       const lines = r.datasets.map((d) => `  ${d.service}: ${d.error ? `failed: ${d.error}` : `${d.mode}${d.resumed ? ' (resumed)' : ''} ${d.sourceDataset ? `${d.sourceDataset} ` : ''}→ ${d.standbyDataset ?? d.standbyPath ?? '?'}, ${formatBytes(d.bytes)}`}`);
       const staged = r.stagedFolder ? [`  staged: the stack folder at ${r.stagedFolder}${(r.imagesCarried ?? []).length > 0 ? `, images ${(r.imagesCarried ?? []).join(', ')}` : ''}`] : [];
+      const volumes = (r.volumesStaged ?? []).map((v) => `  staged: named volume ${v.volume} at ${v.file}, ${formatBytes(v.bytes)} of tar`);
       return [
         head,
         ...lines,
         ...staged,
+        ...volumes,
         ...(r.error && (r.datasets.length === 0 || r.datasets.every((d) => !d.error)) ? [`  ${r.error}`] : []),
         ...(r.pruned.length > 0 ? [`  pruned: ${r.pruned.join(', ')}`] : []),
         ...r.warnings.map((w) => `  warning: ${w}`),
-        ...(r.notCopied.length > 0 ? [`  not copied: ${r.notCopied.join('; ')}`] : []),
         `  the standby holds the data as of ${r.confirmed?.at ?? 'nothing yet'}`,
       ].join('\n');
     })
