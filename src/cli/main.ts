@@ -10,6 +10,7 @@ import { registerCompletionCommand } from './commands/completion.js';
 import { registerContainerCommands } from './commands/containers.js';
 import { registerHostsCommands } from './commands/hosts.js';
 import { registerDemoCommand } from './commands/demo.js';
+import { registerFailoverCommand } from './commands/failover.js';
 import { registerMigrateCommand } from './commands/migrate.js';
 import { registerMigrationsCommands } from './commands/migrations.js';
 import { registerServeCommand } from './commands/serve.js';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerMigrateCommand(program);
   registerMigrationsCommands(program);
   registerStandbyCommands(program);
+  registerFailoverCommand(program);
   registerServeCommand(program);
   registerAuditCommand(program);
   registerDemoCommand(program);

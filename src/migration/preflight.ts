@@ -346,7 +346,8 @@ async function keepsDigestsOnLoad(target: DockerHost): Promise<boolean> {
 }
 
 /** What the helper containers that copy volumes may run: the stack's own images first, then busybox. */
-export const helperCandidates = (plan: MigrationPlan) => [...plan.images.filter((image) => !image.includes('@')), 'busybox:latest'];
+export const helperCandidatesOf = (images: readonly string[]) => [...images.filter((image) => !image.includes('@')), 'busybox:latest'];
+export const helperCandidates = (plan: MigrationPlan) => helperCandidatesOf(plan.images);
 
 /**
  * The named volumes to copy: each on the source (or not yet), none on the

@@ -92,7 +92,7 @@ export async function settleStandbyAfterMove(config: LoadedConfig, source: strin
  * stage-folder.ts; the named volumes, stage-volumes.ts): the stack runs from
  * its own verified data, folder and volumes now, so those go.
  */
-async function removeStagedCopies(standby: DockerHost, source: string, stack: string): Promise<string> {
+export async function removeStagedCopies(standby: DockerHost, source: string, stack: string): Promise<string> {
   const left: string[] = [];
   const staged = [
     standby.host.appdata_path ? standbyStagingDir(standby.host, source, stack) : null,

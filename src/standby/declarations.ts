@@ -10,6 +10,10 @@
  *       to: beta           # the standby host
  *       every: 15m         # how often a pass runs
  *       keep: 4            # snapshots kept on the standby
+ *       failed_over:       # written by `failover`: beta runs it now
+ *         at: 2026-12-07T08:00:00.000Z
+ *         snapshot: docker-mcp-standby-20261207T074500Z
+ *         snapshot_at: 2026-12-07T07:45:00.000Z
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -38,6 +42,15 @@ export interface StandbyDeclaration {
   readonly every: string;
   readonly intervalMs: number;
   readonly keep: number;
+  /** Set by a failover: the standby runs the stack since, from that snapshot; no pass runs from the host. */
+  readonly failedOver?: FailedOver;
+}
+
+export interface FailedOver {
+  readonly at: string;
+  /** What the stack started from on the standby, and when that copy was taken (writes after it stayed on the host). */
+  readonly snapshot: string;
+  readonly snapshotAt: string;
 }
 
 export interface StandbyFile {
@@ -78,6 +91,7 @@ const entrySchema = z
     to: z.string().superRefine(checkedBy(validateHostId)),
     every: z.string().default(DEFAULT_INTERVAL).superRefine(checkedBy(parseInterval)),
     keep: z.number().default(DEFAULT_KEEP).superRefine(checkedBy(parseKeep)),
+    failed_over: z.object({ at: z.string(), snapshot: z.string(), snapshot_at: z.string() }).optional(),
   })
   .passthrough();
 
@@ -121,7 +135,8 @@ export function parseStandbyText(text: string, file: string): Omit<StandbyFile, 
   if (problems.length > 0 || !parsed.success) throw new ConfigInvalidError(file, problems);
   const standbys = Object.entries(parsed.data.standbys ?? {}).map(([key, entry]): StandbyDeclaration => {
     const { host, stack } = splitKey(key);
-    return { host, stack, to: entry.to, every: entry.every, intervalMs: parseInterval(entry.every), keep: entry.keep };
+    const failedOver = entry.failed_over ? { failedOver: { at: entry.failed_over.at, snapshot: entry.failed_over.snapshot, snapshotAt: entry.failed_over.snapshot_at } } : {};
+    return { host, stack, to: entry.to, every: entry.every, intervalMs: parseInterval(entry.every), keep: entry.keep, ...failedOver };
   });
   return { document, standbys };
 }
@@ -167,6 +182,11 @@ export function declareStandby(file: StandbyFile, config: LoadedConfig, request:
   document.setIn(['standbys', keyOf(host, stack), 'every'], every);
   document.setIn(['standbys', keyOf(host, stack), 'keep'], keep);
   return { declaration, replaced: previous };
+}
+
+/** Record that the standby runs the stack now (a failover). */
+export function markFailedOver(file: StandbyFile, declaration: StandbyDeclaration, failedOver: FailedOver): void {
+  file.document.setIn(['standbys', keyOf(declaration.host, declaration.stack), 'failed_over'], file.document.createNode({ at: failedOver.at, snapshot: failedOver.snapshot, snapshot_at: failedOver.snapshotAt }));
 }
 
 /** Forget the standby of a stack; the declaration removed, or null when there was none. */

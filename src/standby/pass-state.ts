@@ -10,6 +10,7 @@ import { DockerMcpError } from '../errors.js';
 import { journalDir, processAlive, stateDir, writeDurably } from '../migration/journal.js';
 import { validateHostId, validateStackName } from '../names/validate.js';
 import type { RouteKeyRecord } from '../transfer/route-key.js';
+import type { StagedCompose } from './stage-folder.js';
 import type { StagedVolume } from './stage-volumes.js';
 
 export interface StandbyDatasetResult {
@@ -49,6 +50,8 @@ export interface StandbyPassRecord {
   readonly stagedFolder?: string | null;
   /** Images this pass carried to the standby. */
   readonly imagesCarried?: readonly string[];
+  /** How the stack starts from the staged folder (a failover's compose up). Absent in older records. */
+  readonly stagedCompose?: StagedCompose | null;
   /** The named volumes this pass staged as tar files on the standby (stage-volumes.ts). Absent in older records. */
   readonly volumesStaged?: readonly StagedVolume[];
   /** Nothing to send: one command on each host proved the standby holds the stack as it is (unchanged.ts). */

@@ -75,6 +75,7 @@ export async function rsyncPass(source: DockerHost, standby: DockerHost, declara
       ...(staged?.warnings ?? []),
     ],
     volumesStaged: staged?.volumes ?? [],
+    stagedCompose: staged?.compose ?? null,
     stagedFolder: staged?.folder ?? null,
     imagesCarried: staged?.imagesCarried ?? [],
     confirmed: dataOk ? { snapshot: rsyncCopyName(stagingDir), at: at.toISOString() } : null,

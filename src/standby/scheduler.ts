@@ -58,7 +58,8 @@ export async function runScheduler(config: LoadedConfig, hostOf: HostOf, options
   while (!options.signal?.aborted) {
     const { standbys } = await loadStandbyFile(config.location.path);
     const schedule = await Promise.all(
-      standbys.map(async (declaration) => ({
+      // A failed-over stack runs on its standby: no pass runs from the host it left.
+      standbys.filter((declaration) => !declaration.failedOver).map(async (declaration) => ({
         declaration,
         at: nextDue(declaration, await readPassRecord(declaration.host, declaration.stack), tried.get(keyOf(declaration))),
       })),

@@ -22,9 +22,26 @@ import { removeStaged, STAGING_DIRECTORY } from './staging.js';
 import { stageVolumes, type StagedVolume } from './stage-volumes.js';
 import type { StandbyPassOptions } from './sync-pass.js';
 
+/** How the stack starts from its staged folder on the standby: what a failover runs. */
+export interface StagedCompose {
+  /** Where a migration to the standby would put the folder, and a failover moves the staged one. */
+  readonly stackDir: string;
+  /** The compose files by name in the folder, in compose's order; null: the folder's default file. */
+  readonly files: readonly string[] | null;
+  readonly profiles: readonly string[];
+  readonly services: readonly string[];
+  readonly oneShot: readonly string[];
+  /** The images it runs (builds aside): a failover fills volumes with one of them. */
+  readonly images?: readonly string[];
+  /** Compose builds some image: started with --no-build, from the builds carried. */
+  readonly built: boolean;
+}
+
 export interface StagedStack {
   /** The staged folder on the standby, checked by its compose; null when it could not be staged (see `problems`). */
   readonly folder: string | null;
+  /** How to start it there; null when the folder could not be staged. */
+  readonly compose: StagedCompose | null;
   /** Images carried to the standby by this pass. */
   readonly imagesCarried: readonly string[];
   /** Named volumes staged as tar files (stage-volumes.ts). */
@@ -84,7 +101,19 @@ export async function stageStack(source: DockerHost, standby: DockerHost, plan: 
     imagesCarried = [];
   }
   const volumes = await stageVolumes(source, standby, plan, sourceHostId, throttle);
-  return { folder, imagesCarried, volumes: volumes.staged, problems: [...problems, ...volumes.problems], warnings: [...warnings, ...volumes.warnings] };
+  const compose: StagedCompose | null =
+    folder === null
+      ? null
+      : {
+          stackDir: plan.targetStackDir,
+          files: plan.composeFiles ? [...plan.composeFiles] : null,
+          profiles: [...(plan.profiles ?? [])],
+          services: [...plan.services],
+          oneShot: [...(plan.oneShot ?? [])],
+          images: [...plan.images],
+          built: (plan.builtImages ?? []).length > 0,
+        };
+  return { folder, compose, imagesCarried, volumes: volumes.staged, problems: [...problems, ...volumes.problems], warnings: [...warnings, ...volumes.warnings] };
 }
 
 /** After the data arrived: the folder and the images, said as a phase. */

@@ -22,6 +22,8 @@ import { STAGING_DIRECTORY } from './staging.js';
 
 export interface StagedVolume {
   readonly volume: string;
+  /** Its labels on the source (compose's among them, so that compose adopts the volume made from it). */
+  readonly labels: Readonly<Record<string, string>>;
   /** The tar file on the standby. */
   readonly file: string;
   readonly bytes: number;
@@ -49,7 +51,9 @@ export async function stageVolumes(source: DockerHost, standby: DockerHost, plan
   if (copied.length === 0) return { staged: [], problems: [], warnings: [] };
   const dir = stagedVolumesDir(standby.host, sourceHostId, plan.stack);
   if (dir === null) return { staged: [], problems: [`named volumes ${copied.map((v) => v.name).join(', ')}: ${standby.host.id} has no appdata_path in hosts.yml to keep them under`], warnings: [] };
-  const onSource = (await Promise.all(copied.map(async (volume) => ((await inspectVolume(source.transport, volume.name)) ? volume.name : null)))).filter((name): name is string => name !== null);
+  const inspected = await Promise.all(copied.map((volume) => inspectVolume(source.transport, volume.name)));
+  const labelsOf = new Map(inspected.flatMap((state) => (state ? [[state.name, state.labels] as const] : [])));
+  const onSource = copied.map((volume) => volume.name).filter((name) => labelsOf.has(name));
   const warnings = copied.filter((volume) => !onSource.includes(volume.name)).map((volume) => `named volume ${volume.name} is not on ${source.host.id} yet: nothing to stage`);
   if (onSource.length === 0) return { staged: [], problems: [], warnings };
   warnings.push(`named volumes ${onSource.join(', ')} copied by tar while ${plan.stack} ran: each file as it was when read, not all at one instant`);
@@ -70,7 +74,7 @@ export async function stageVolumes(source: DockerHost, standby: DockerHost, plan
       const file = `${validateVolumeName(volume)}.tar`;
       const receiving = await standby.transport.stream(command(['sh', '-c', RECEIVE_SCRIPT, 'stage-volume', dir, file]), { stdin: 'pipe' });
       const { bytes } = await relay(sending, receiving, () => {}, throttle);
-      staged.push({ volume, file: path.posix.join(dir, file), bytes });
+      staged.push({ volume, labels: labelsOf.get(volume) ?? {}, file: path.posix.join(dir, file), bytes });
     } catch (error) {
       problems.push(`named volume ${volume}: ${describeError(error)}`);
     }

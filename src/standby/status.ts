@@ -7,7 +7,7 @@ import type { StandbyDeclaration } from './declarations.js';
 import type { StandbyPassRecord } from './pass-state.js';
 
 /** ok; late: the interval has passed; behind: twice the interval (or never copied); failed: the last pass failed. */
-export type StandbyState = 'ok' | 'late' | 'behind' | 'failed' | 'never';
+export type StandbyState = 'ok' | 'late' | 'behind' | 'failed' | 'never' | 'failed-over';
 
 export interface StandbyStatus {
   readonly host: string;
@@ -30,7 +30,8 @@ export interface StandbyStatus {
 export function standbyStatus(declaration: StandbyDeclaration, record: StandbyPassRecord | null, now = new Date()): StandbyStatus {
   const confirmedAt = record?.confirmed?.at ?? null;
   const lagSeconds = confirmedAt === null ? null : Math.max(0, (now.getTime() - Date.parse(confirmedAt)) / 1000);
-  const state = stateOf(record, lagSeconds, declaration.intervalMs / 1000);
+  // The standby runs the stack since: nothing keeps a copy of it until a failback.
+  const state = declaration.failedOver ? 'failed-over' : stateOf(record, lagSeconds, declaration.intervalMs / 1000);
   return {
     host: declaration.host,
     stack: declaration.stack,
@@ -64,9 +65,9 @@ export interface CheckOutcome {
   readonly line: string;
 }
 
-/** Critical when a stack is behind (twice its interval), failed its last pass, or was never copied; warning when only late. */
+/** Critical when a stack is behind (twice its interval), failed its last pass, was never copied, or was failed over (no copy is kept now); warning when only late. */
 export function standbyCheck(statuses: readonly StandbyStatus[]): CheckOutcome {
-  const critical = statuses.filter((s) => s.state === 'behind' || s.state === 'failed' || s.state === 'never');
+  const critical = statuses.filter((s) => s.state === 'behind' || s.state === 'failed' || s.state === 'never' || s.state === 'failed-over');
   const warning = statuses.filter((s) => s.state === 'late');
   const exitCode = critical.length > 0 ? CHECK_EXIT.critical : warning.length > 0 ? CHECK_EXIT.warning : CHECK_EXIT.ok;
   const word = exitCode === CHECK_EXIT.critical ? 'CRITICAL' : exitCode === CHECK_EXIT.warning ? 'WARNING' : 'OK';

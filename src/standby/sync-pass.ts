@@ -45,6 +45,13 @@ export async function runStandbyPass(source: DockerHost, standby: DockerHost, de
   if (source.host.id !== declaration.host || standby.host.id !== declaration.to) {
     throw new InvalidInputError('standby', `${declaration.host}/${declaration.stack}`, `is declared from ${declaration.host} to ${declaration.to}, not ${source.host.id} to ${standby.host.id}`);
   }
+  if (declaration.failedOver) {
+    throw new InvalidInputError(
+      'standby',
+      `${declaration.host}/${declaration.stack}`,
+      `was failed over to ${declaration.to} at ${declaration.failedOver.at}: ${declaration.to} runs it, and no pass runs from ${declaration.host} until a failback`,
+    );
+  }
   const dir = options.stateDir ?? standbyStateDir();
   const release = await takePassLock(declaration.host, declaration.stack, dir, options.journalDir);
   const started = new Date();
@@ -158,6 +165,7 @@ async function zfsPass(source: DockerHost, standby: DockerHost, declaration: Sta
     pruned: prunes.flatMap((p) => p.pruned),
     warnings: [...prunes.flatMap((p) => p.warnings), ...(staged?.warnings ?? [])],
     volumesStaged: staged?.volumes ?? [],
+    stagedCompose: staged?.compose ?? null,
     stagedFolder: staged?.folder ?? null,
     imagesCarried: staged?.imagesCarried ?? [],
     sourceFolder: plan.sourceStackDir,

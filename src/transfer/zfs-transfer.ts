@@ -345,7 +345,7 @@ async function settleMount(target: ZfsHost, dataset: string, standbyCopy: string
 }
 
 /** Mount a dataset received unmounted, once its mountpoint hides nothing (`known`: its state, just read). */
-async function mountChecked(target: ZfsHost, dataset: string, known?: DatasetState | null): Promise<void> {
+export async function mountChecked(target: ZfsHost, dataset: string, known?: DatasetState | null): Promise<void> {
   const state = known === undefined ? await target.dataset(dataset) : known;
   if (!state || state.mounted || !state.mountpoint.startsWith('/')) return;
   await refuseToHide(target, state.mountpoint, `${dataset} was received but not mounted: it would mount at ${state.mountpoint}`);

@@ -79,12 +79,6 @@ async function deploy(id: Guest, stack: string): Promise<void> {
   await deployStack(hosts[id], stack, stackFile(id, stack));
 }
 
-async function migrate(source: Guest, target: Guest, stack: string, config: string): Promise<MigrationReport> {
-  const run = await cli(['migrate', source, target, stack, '--json'], config);
-  if (run.exitCode !== 0) throw new Error(`migrate ${source} ${target} ${stack} failed (${run.exitCode}): ${run.stderr}`);
-  return JSON.parse(run.stdout) as MigrationReport;
-}
-
 /** hosts.yml with the guests' entries changed by `edit`. */
 async function hostsFileWith(name: string, edit: (id: Guest, entry: Record<string, unknown>) => void): Promise<string> {
   const config = parse(await readFile(testbedHostsFile(), 'utf8')) as { hosts: Record<string, Record<string, unknown>> };
@@ -130,17 +124,9 @@ afterAll(async () => {
 describe("the direct route with the migration's own key", () => {
   const stack = `${prefix}-app`;
 
-  it('moves delta → epsilon by the direct route though neither guest holds a key for the other, and leaves no key behind', async () => {
-    await deploy('delta', stack);
-    const before = { delta: await traces('delta'), epsilon: await traces('epsilon') };
-    const report = await migrate('delta', 'epsilon', stack, ownKeyOnly);
-    expect(report.final.relayReason).toBeNull();
-    expect(report.final.results.map((r) => r.route)).toEqual(['direct']);
-    expect(report.seed?.results.map((r) => r.route)).toEqual(['direct']);
-    expect({ delta: await traces('delta'), epsilon: await traces('epsilon') }).toEqual(before);
-  }, TIMEOUT_MS);
-
-  it('killed with -9 mid-transfer, the key stays only until --resume, which takes it away and finishes', async () => {
+  // A migration that ends well leaves nothing either: the stolen-key test below checks that after its own.
+  it('epsilon → delta (a root login) killed with -9 mid-transfer: the key stays only until --resume, which takes it away and finishes by the direct route', async () => {
+    await deploy('epsilon', stack);
     const before = { delta: await traces('delta'), epsilon: await traces('epsilon') };
     const killed = await cli(['migrate', 'epsilon', 'delta', stack, '--json'], ownKeyOnly, { [TEST_CRASH_VARIABLE]: 'final-sync' });
     expect(killed.exitCode).toBe(-1);

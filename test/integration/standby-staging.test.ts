@@ -95,7 +95,7 @@ describe('standby alpha → beta: named volumes and built images staged', () => 
     expect(run.exitCode, run.stdout + run.stderr).toBe(0);
     const [record] = JSON.parse(run.stdout) as StandbyPassRecord[];
     expect(record).toMatchObject({ ok: true, stagedFolder, imagesCarried: [builtOnBeta] });
-    expect(record?.volumesStaged).toEqual([{ volume, file: `${volumesDir}/${volume}.tar`, bytes: expect.any(Number) }]);
+    expect(record?.volumesStaged).toEqual([{ volume, labels: expect.objectContaining({ "com.docker.compose.project": stack }), file: `${volumesDir}/${volume}.tar`, bytes: expect.any(Number) }]);
     expect(record?.warnings.join(' ')).toContain(`named volumes ${volume} copied by tar while ${stack} ran`);
     expect(await fromTar('./page.txt')).toBe('first\n');
     expect((await sh('beta', 'tar -tvf "$1" ./page.txt', `${volumesDir}/${volume}.tar`)).stdout).toMatch(/^-rw-r--r-- 1000\/1000 /);

@@ -1,0 +1,161 @@
+/**
+ * Failover on the container testbed: alpha → its standby beta (ZFS), a
+ * stack of two services, one writing live, with a named volume. A failover
+ * while alpha answers is refused and changes nothing. Then alpha "dies":
+ * its containers are killed and hosts.yml points alpha at a loopback address
+ * where nothing listens, so every try of it meets silence. The failover
+ * starts the stack on beta from the pass's snapshot, the volume filled from
+ * its staged tar; what alpha wrote after the pass is not there; standby.yml
+ * records it, status and check say so, and a pass is refused.
+ */
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { listContainers } from '../../src/docker/containers.js';
+import type { DockerHost } from '../../src/docker/docker-host.js';
+import type { FailoverReport } from '../../src/failover/failover.js';
+import { command } from '../../src/ssh/quote.js';
+import { SshTransport } from '../../src/ssh/transport.js';
+import type { StandbyPassRecord } from '../../src/standby/pass-state.js';
+import type { StandbyStatus } from '../../src/standby/status.js';
+import { testbedHostsFile } from '../../src/testbed/layout.js';
+import { ZfsHost } from '../../src/zfs/zfs-host.js';
+import { runCli } from './cli.js';
+import { cleanUpPrefix } from './stack-fixture.js';
+import { testbedHost } from './testbed.js';
+
+type Id = 'alpha' | 'beta';
+const hosts = {} as Record<Id, DockerHost>;
+const prefix = `fov${process.pid}`;
+const stack = `${prefix}-notes`;
+const volume = `${stack}_uploads`;
+const SERVICES = ['app', 'db'];
+/** Nothing listens here: a host that is gone. */
+const DEAD_ADDRESS = '127.0.0.99';
+const sh = (id: Id, script: string, ...args: string[]) => hosts[id].transport.exec(command(['sh', '-c', script, 'sh', ...args]), { timeoutMs: 300_000 });
+
+let dir: string;
+const hostsFile = () => path.join(dir, 'hosts.yml');
+const cli = (...args: string[]) => runCli(['--config', hostsFile(), ...args], { DOCKER_MCP_STATE_DIR: path.join(dir, 'state') }, undefined, 300_000);
+
+const COMPOSE = `services:
+  app:
+    image: local/busybox:test
+    command: ["sh", "-c", "while true; do date >> /data/log; sleep 0.2; done"]
+    network_mode: none
+    init: true
+    restart: always
+    volumes:
+      - /srv/alpha/appdata/${stack}-app:/data
+      - uploads:/uploads
+  db:
+    image: local/busybox:test
+    command: ["sleep", "3600"]
+    network_mode: none
+    init: true
+    volumes:
+      - /srv/alpha/appdata/${stack}-db:/var/lib/db
+volumes:
+  uploads:
+`;
+
+beforeAll(async () => {
+  for (const id of ['alpha', 'beta'] as const) {
+    const host = await testbedHost(id);
+    hosts[id] = { host, transport: new SshTransport(host) };
+  }
+  dir = mkdtempSync(path.join(os.tmpdir(), 'docker-mcp-failover-'));
+  copyFileSync(testbedHostsFile(), hostsFile());
+  const zfs = new ZfsHost(hosts.alpha.transport);
+  for (const service of SERVICES) await zfs.createDataset(`alpha/appdata/${stack}-${service}`);
+  const up = await sh(
+    'alpha',
+    [
+      'set -e',
+      'mkdir -p "$1"',
+      'printf "%s" "$2" > "$1/docker-compose.yml"',
+      'head -c 300000 /dev/urandom > "$3/pages.bin"',
+      'cd "$1" && docker-compose up -d 2>&1',
+      `docker exec ${stack}_app_1 sh -c 'echo kept > /uploads/page.txt'`,
+    ].join('\n'),
+    `/srv/alpha/compose/${stack}`,
+    COMPOSE,
+    `/srv/alpha/appdata/${stack}-db`,
+  );
+  expect(up.exitCode, up.stdout + up.stderr).toBe(0);
+}, 300_000);
+
+afterAll(async () => {
+  for (const id of ['alpha', 'beta'] as const) await cleanUpPrefix(hosts[id], id, prefix);
+  await sh('beta', 'rm -rf -- "$1" "$2"', `/srv/beta/appdata/.docker-mcp-standby/alpha/${stack}.volumes`, `/srv/beta/compose/.docker-mcp-standby/alpha/${stack}`);
+  for (const host of Object.values(hosts)) await host.transport.close();
+  rmSync(dir, { recursive: true, force: true });
+}, 300_000);
+
+describe('failover alpha → beta (container testbed, ZFS)', () => {
+  let pass: StandbyPassRecord;
+
+  it('is refused while alpha answers, and nothing changes', async () => {
+    expect((await cli('standby', 'add', stack, '--on', 'alpha', '--to', 'beta')).exitCode).toBe(0);
+    const synced = await cli('standby', 'sync', stack, '--json');
+    expect(synced.exitCode, synced.stdout + synced.stderr).toBe(0);
+    pass = (JSON.parse(synced.stdout) as StandbyPassRecord[])[0] as StandbyPassRecord;
+    expect(pass.stagedCompose).toMatchObject({ stackDir: `/srv/beta/compose/${stack}`, services: SERVICES });
+
+    const refused = await cli('failover', stack, '--yes', '--tries', '1', '--json');
+    expect(refused.exitCode).not.toBe(0);
+    expect(refused.stderr).toContain('alpha answers');
+    expect(refused.stderr).toContain(`docker-mcp migrate alpha beta ${stack}`);
+    expect(readFileSync(path.join(dir, 'standby.yml'), 'utf8')).not.toContain('failed_over');
+    const copy = await sh('beta', 'zfs get -H -o value readonly,mounted "$1"', `beta/appdata/${stack}-db`);
+    expect(copy.stdout.split('\n').filter(Boolean)).toEqual(['on', 'no']);
+  });
+
+  it('with alpha gone, starts the stack on beta from the pass, volume filled, and says what was lost', async () => {
+    // Written after the pass: alpha keeps it, beta never sees it.
+    await sh('alpha', 'echo after-the-pass > "$1/late.txt"', `/srv/alpha/appdata/${stack}-db`);
+    // The power cut: the containers die where they are, and alpha answers no more.
+    await sh('alpha', 'docker ps -q --filter "name=^$1" | xargs -r docker kill >/dev/null', prefix);
+    const config = parse(readFileSync(hostsFile(), 'utf8')) as { hosts: Record<string, { hostname: string }> };
+    (config.hosts.alpha as { hostname: string }).hostname = DEAD_ADDRESS;
+    writeFileSync(hostsFile(), stringify(config));
+
+    const run = await cli('failover', stack, '--yes', '--tries', '2', '--interval', '1', '--json');
+    expect(run.exitCode, run.stdout + run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout) as FailoverReport;
+    expect(report).toMatchObject({ stack, from: 'alpha', to: 'beta', snapshot: pass.confirmed?.snapshot, snapshotAt: pass.confirmed?.at, volumes: [volume], folder: `/srv/beta/compose/${stack}` });
+    expect(report.primary).toHaveLength(2);
+    expect(report.primary.every((line) => line.includes('no answer'))).toBe(true);
+    expect(report.data.sort()).toEqual(SERVICES.map((s) => `beta/appdata/${stack}-${s}`));
+    expect(report.lossWindowSeconds).toBeGreaterThan(0);
+    expect(report.services).toEqual(SERVICES.map((service) => ({ service, state: 'running' })));
+
+    const running = (await listContainers(hosts.beta)).filter((c) => c.stack === stack && c.state === 'running').map((c) => c.service).sort();
+    expect(running).toEqual(SERVICES);
+    const sums = async (id: Id) => (await sh(id, 'sha256sum < "$1/pages.bin"', `/srv/${id}/appdata/${stack}-db`)).stdout;
+    expect(await sums('beta')).toBe(await sums('alpha'));
+    expect((await sh('beta', 'ls -A "$1"', `/srv/beta/appdata/${stack}-db`)).stdout).not.toContain('late.txt');
+    expect((await sh('beta', `docker exec ${stack}-app-1 cat /uploads/page.txt`)).stdout).toBe('kept\n');
+    // The copies are the stack's own now: writable, mounted, unmarked; what the passes staged is gone.
+    const props = await sh('beta', 'zfs get -H -o value readonly,mounted,docker-mcp:standby-of "$1"', `beta/appdata/${stack}-app`);
+    expect(props.stdout.split('\n').filter(Boolean)).toEqual(['off', 'yes', '-']);
+    expect((await sh('beta', 'ls -A /srv/beta/compose/.docker-mcp-standby/alpha 2>/dev/null; ls -A /srv/beta/appdata/.docker-mcp-standby/alpha 2>/dev/null; true')).stdout).not.toContain(stack);
+  });
+
+  it('is recorded: standby.yml, status and check say so, and no pass runs from alpha', async () => {
+    expect(readFileSync(path.join(dir, 'standby.yml'), 'utf8')).toMatch(new RegExp(`failed_over:\\n\\s+at: .+\\n\\s+snapshot: ${pass.confirmed?.snapshot}`));
+    const [status] = JSON.parse((await cli('standby', 'status', '--json')).stdout) as StandbyStatus[];
+    expect(status?.state).toBe('failed-over');
+    const check = await cli('standby', 'check');
+    expect(check.exitCode).toBe(2);
+    expect(check.stdout).toContain(`alpha/${stack} failed-over`);
+    const refusedPass = await cli('standby', 'sync', stack, '--json');
+    expect(refusedPass.exitCode).not.toBe(0);
+    expect(refusedPass.stdout + refusedPass.stderr).toContain('was failed over to beta');
+    const again = await cli('failover', stack, '--yes', '--primary-dead');
+    expect(again.exitCode).not.toBe(0);
+    expect(again.stderr).toContain('already');
+  });
+});
