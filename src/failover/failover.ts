@@ -18,7 +18,6 @@
  */
 import path from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
-import type { DockerHost } from '../docker/docker-host.js';
 import { stackActionAt } from '../docker/stacks.js';
 import { InvalidInputError } from '../errors.js';
 import { helperCandidatesOf } from '../migration/preflight.js';
@@ -27,6 +26,7 @@ import { validateStackName } from '../names/validate.js';
 import { command } from '../ssh/quote.js';
 import type { ProgressListener } from '../transfer/progress.js';
 import { removeStagedCopies } from '../standby/copies.js';
+import type { HostOf } from '../standby/manage.js';
 import { loadStandbyFile, markFailedOver, writeStandbyFile, type StandbyDeclaration } from '../standby/declarations.js';
 import { readPassRecord, standbyStateDir, takePassLock } from '../standby/pass-state.js';
 import { standbyStagingDir } from '../standby/staging.js';
@@ -77,7 +77,7 @@ function declarationFor(standbys: readonly StandbyDeclaration[], request: Failov
   return named[0] as StandbyDeclaration;
 }
 
-export async function failover(config: LoadedConfig, hostOf: (id: string) => DockerHost, request: FailoverRequest): Promise<FailoverReport> {
+export async function failover(config: LoadedConfig, hostOf: HostOf, request: FailoverRequest): Promise<FailoverReport> {
   const began = Date.now();
   const phase = (name: string, message: string) => request.onProgress?.({ type: 'migration-phase', phase: name, message });
   const file = await loadStandbyFile(config.location.path);
@@ -116,7 +116,7 @@ export async function failover(config: LoadedConfig, hostOf: (id: string) => Doc
     if (!compose || !stagedFolder) {
       throw new FailoverRefusedError(`the last pass of ${from}/${stack} staged no stack folder on ${to} (${record.error ?? 'an older version made it'}): run a pass that stages it, or start the stack by hand`);
     }
-    const standby = hostOf(to);
+    const standby = await hostOf(to);
     const byZfs = record.datasets.some((d) => d.standbyDataset !== null);
     const volumes = record.volumesStaged ?? [];
 

@@ -34,7 +34,7 @@ export function createMcpServer(context: McpContext, version: string): McpServer
   for (const variant of variantsOf('docker_hosts', context.readOnly)) registerHostsTool(tools, server, context, variant);
   for (const variant of variantsOf('docker_container', context.readOnly)) registerContainerTool(tools, server, context, variant);
   for (const variant of variantsOf('docker_compose', context.readOnly)) registerComposeTool(tools, server, context, variant);
-  for (const variant of variantsOf('docker_standby', context.readOnly)) registerStandbyTool(tools, context, variant);
+  for (const variant of variantsOf('docker_standby', context.readOnly)) registerStandbyTool(tools, server, context, variant);
   tools.serve();
   registerHostResources(server, context);
   registerPrompts(server, context.readOnly);

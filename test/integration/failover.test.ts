@@ -128,7 +128,7 @@ describe('failover alpha → beta (container testbed, ZFS)', () => {
     expect(report).toMatchObject({ stack, from: 'alpha', to: 'beta', snapshot: pass.confirmed?.snapshot, snapshotAt: pass.confirmed?.at, volumes: [volume], folder: `/srv/beta/compose/${stack}` });
     expect(report.primary).toHaveLength(2);
     expect(report.primary.every((line) => line.includes('no answer'))).toBe(true);
-    expect(report.data.sort()).toEqual(SERVICES.map((s) => `beta/appdata/${stack}-${s}`));
+    expect([...report.data].sort()).toEqual(SERVICES.map((s) => `beta/appdata/${stack}-${s}`));
     expect(report.lossWindowSeconds).toBeGreaterThan(0);
     expect(report.services).toEqual(SERVICES.map((service) => ({ service, state: 'running' })));
 

@@ -166,6 +166,10 @@ describe('MCP server over stdio (the built binary)', () => {
     for (const action of ['up', 'restart']) {
       expect(errorText(await call(client, 'docker_compose', { action, host_id: 'beta', stack_name: 'mcp-standby-x' }))).toMatch(/^bad-input: refused to (up|restart) mcp-standby-x on beta: beta keeps the standby copy of alpha\/mcp-standby-x/);
     }
+    // A failover is confirmed first, then refused while alpha answers: nothing changes.
+    expect(errorText(await call(client, 'docker_standby', { action: 'failover', stack_name: 'mcp-standby-x' }))).toMatch(/confirm: true/);
+    expect(errorText(await call(client, 'docker_standby', { action: 'failover', stack_name: 'mcp-standby-x', confirm: true }))).toMatch(/alpha answers .*docker-mcp migrate alpha beta mcp-standby-x/);
+    expect(errorText(await call(client, 'docker_standby_read', { action: 'failover', stack_name: 'mcp-standby-x' }))).toMatch(/invalid action "failover"/);
     expect(structured(await call(client, 'docker_standby', { action: 'remove', host_id: 'alpha', stack_name: 'mcp-standby-x' }))).toMatchObject({ removed: { stack: 'mcp-standby-x' } });
     expect(structured(await call(client, 'docker_standby_read', { action: 'list' })).standbys).toEqual([]);
   });

@@ -6,6 +6,9 @@ import { z } from 'zod';
 import type { LoadedConfig } from '../../config/load.js';
 import { addStandby, forgetStandby, listStandbys, standbyStatuses, syncStandbys } from '../../standby/manage.js';
 import { standbyCheck } from '../../standby/status.js';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { failover } from '../../failover/failover.js';
+import { confirmer, type Confirm } from '../confirm.js';
 import type { McpContext } from '../context.js';
 import { progressReporter, type ToolExtra } from '../progress.js';
 import { answer, toolOutputSchema, type ActionResult } from '../tool-result.js';
@@ -13,15 +16,17 @@ import type { ToolTable } from '../tool-table.js';
 import { offeredActions, offeredParameters, optional, optionalText, required } from './params.js';
 import { annotationsFor, type ToolVariant } from './variants.js';
 
-const ACTIONS = ['list', 'status', 'add', 'remove', 'sync'] as const;
+const ACTIONS = ['list', 'status', 'add', 'remove', 'sync', 'failover'] as const;
 const READ_ONLY_ACTIONS = ['list', 'status'] as const;
 const READ_PARAMETERS = [] as const;
 
 const inputShape = {
   action: z.enum(ACTIONS).describe('what to do'),
   host_id: optionalText(z.string().max(63)).describe('add, remove: the host the stack runs on; sync: only the stacks declared on this host'),
-  stack_name: optionalText(z.string().max(63)).describe('add, remove: the stack (add: by project or folder name); sync: only this stack (every declared one when absent)'),
-  standby_host_id: optionalText(z.string().max(63)).describe('add: the standby host that keeps the copy'),
+  stack_name: optionalText(z.string().max(63)).describe('add, remove, failover: the stack (add: by project or folder name); sync: only this stack (every declared one when absent)'),
+  standby_host_id: optionalText(z.string().max(63)).describe('add: the standby host that keeps the copy; failover: which standby, when the stack has several'),
+  primary_dead: z.boolean().default(false).describe("failover: the user's word that the stack's host is down (it is then not tried); only where it still answers this server but is known to be down, or the network is split"),
+  confirm: optional(z.boolean()).describe('failover: true confirms it, only when the client cannot ask its user (elicitation); a client that can is always asked'),
   every: optionalText(z.string().max(16)).describe('add: how often a pass runs: 90s, 15m, 2h, 1d (default 15m, or what was declared)'),
   keep: optional(z.number().int().min(1).max(1000), [0]).describe('add: snapshots kept on the standby (default 4, or what was declared)'),
   check: z.boolean().default(true).describe('add: look the stack up on host_id first (false when that host is offline)'),
@@ -41,9 +46,13 @@ const outputSchema = toolOutputSchema({
   removed: z.looseObject({ host: z.string(), stack: z.string(), to: z.string() }).optional().describe('remove: the declaration forgotten (its copies on the standby are left)'),
   passes: z.array(z.looseObject({ host: z.string(), stack: z.string(), ok: z.boolean() })).optional().describe('sync: one record per pass: snapshot, bytes, datasets, pruned, staged folder and images, not copied, error'),
   file: z.string().optional().describe('list, add, remove: the standby.yml read or written'),
+  failover: z
+    .looseObject({ stack: z.string(), from: z.string(), to: z.string(), snapshot: z.string(), snapshot_at: z.string(), loss_window_seconds: z.number() })
+    .optional()
+    .describe('failover: the copy the stack started from on the standby and when it was taken (what the lost host wrote after it is not there), its data, volumes, folder, services'),
 });
 
-export function registerStandbyTool(tools: ToolTable, context: McpContext, variant: ToolVariant): void {
+export function registerStandbyTool(tools: ToolTable, server: McpServer, context: McpContext, variant: ToolVariant): void {
   const { readOnly } = variant;
   tools.add({
     name: variant.name,
@@ -51,18 +60,19 @@ export function registerStandbyTool(tools: ToolTable, context: McpContext, varia
     description: readOnly
       ? 'Stacks kept replicated on a standby host (reading only: changes nothing). Actions: list (the declarations), status (per stack: data on the standby as of when, lag, last pass, and the monitoring verdict).'
       : 'Stacks kept replicated on a standby host, so a move there sends only what changed. Actions: list, status (data on the standby as of when, lag, last pass), ' +
-        'add (host_id, stack_name, standby_host_id, every, keep), remove (host_id, stack_name; the copies are left), sync (one pass now: every declared stack, or stack_name / host_id).',
+        'add (host_id, stack_name, standby_host_id, every, keep), remove (host_id, stack_name; the copies are left), sync (one pass now: every declared stack, or stack_name / host_id), ' +
+        'failover (stack_name: start it on its standby from the last copy there because its host is gone; refused while the host answers, which is a migrate; confirmed).',
     inputShape: { ...offeredParameters(inputShape, READ_PARAMETERS, readOnly), action: z.enum(offeredActions(ACTIONS, READ_ONLY_ACTIONS, readOnly)).describe('what to do') },
     outputSchema,
     annotations: annotationsFor(readOnly),
     run: (parsed, extra) => {
       const input = parsed as Input;
-      return answer(input.action, input.host_id, () => runStandbyAction(context, input, extra));
+      return answer(input.action, input.host_id, () => runStandbyAction(context, input, extra, confirmer(server.server, extra)));
     },
   });
 }
 
-async function runStandbyAction(context: McpContext, input: Input, extra: ToolExtra): Promise<ActionResult> {
+async function runStandbyAction(context: McpContext, input: Input, extra: ToolExtra, confirm: Confirm): Promise<ActionResult> {
   const config = await context.config();
   const hostOf = (id: string) => context.dockerHost(id);
   switch (input.action) {
@@ -91,6 +101,21 @@ async function runStandbyAction(context: McpContext, input: Input, extra: ToolEx
       const names = await passesAskedFor(config, input);
       if (names.length === 0) return { passes: [] };
       return { passes: await syncStandbys(config, hostOf, names, { onProgress: progress.listener, signal: extra.signal }) };
+    }
+    case 'failover': {
+      const stack = required(input.stack_name, 'stack_name', 'failover');
+      await confirm(input.confirm, {
+        effect: `failover starts ${stack} on its standby from the last copy there`,
+        details: ['what its host wrote after that copy stays on that host, not in the stack', 'the copy becomes the stack: no standby is kept until a failback'],
+      });
+      const progress = progressReporter(extra);
+      const report = await failover(config, hostOf, {
+        stack,
+        ...(input.standby_host_id !== undefined ? { to: input.standby_host_id } : {}),
+        primaryDead: input.primary_dead,
+        onProgress: progress.listener,
+      });
+      return { failover: report };
     }
   }
 }
