@@ -2,6 +2,8 @@
 import type { Command } from 'commander';
 import { enabledHosts, findHost, loadConfig, type LoadedConfig } from '../config/load.js';
 import type { HostConfig } from '../config/schema.js';
+import { fenceOnFirstContact } from '../failover/fence.js';
+import { DEFAULT_SSH_OPTIONS } from '../ssh/options.js';
 import { SshPool } from '../ssh/pool.js';
 import type { DockerHost } from '../docker/docker-host.js';
 
@@ -17,7 +19,8 @@ export async function cliContext(command: Command): Promise<CliContext> {
   const config = await loadConfig(configPath);
   return {
     config,
-    ssh: new SshPool(),
+    // A host a stack was failed over from is fenced before anything else reaches it.
+    ssh: new SshPool(DEFAULT_SSH_OPTIONS, fenceOnFirstContact(async () => config, (line) => process.stderr.write(`${line}\n`))),
     selectHosts: (hostIds) =>
       hostIds.length === 0 ? enabledHosts(config) : hostIds.map((hostId) => findHost(config, hostId)),
   };

@@ -10,7 +10,7 @@ import { registerCompletionCommand } from './commands/completion.js';
 import { registerContainerCommands } from './commands/containers.js';
 import { registerHostsCommands } from './commands/hosts.js';
 import { registerDemoCommand } from './commands/demo.js';
-import { registerFailoverCommand } from './commands/failover.js';
+import { registerFailoverCommand, registerFenceCommand } from './commands/failover.js';
 import { registerMigrateCommand } from './commands/migrate.js';
 import { registerMigrationsCommands } from './commands/migrations.js';
 import { registerServeCommand } from './commands/serve.js';
@@ -32,6 +32,7 @@ export function buildProgram(): Command {
   registerMigrationsCommands(program);
   registerStandbyCommands(program);
   registerFailoverCommand(program);
+  registerFenceCommand(program);
   registerServeCommand(program);
   registerAuditCommand(program);
   registerDemoCommand(program);

@@ -8,6 +8,9 @@ import { EventEmitter } from 'node:events';
 import { findHost, loadConfig, type LoadedConfig } from '../config/load.js';
 import type { HostConfig } from '../config/schema.js';
 import type { DockerHost } from '../docker/docker-host.js';
+import { fenceOnFirstContact } from '../failover/fence.js';
+import { log } from '../log.js';
+import { DEFAULT_SSH_OPTIONS } from '../ssh/options.js';
 import { SshPool } from '../ssh/pool.js';
 
 export interface McpMode {
@@ -16,7 +19,8 @@ export interface McpMode {
 }
 
 export class McpContext {
-  readonly ssh = new SshPool();
+  // A host a stack was failed over from is fenced before anything else reaches it (after a failover here, the pool forgets that host).
+  readonly ssh = new SshPool(DEFAULT_SSH_OPTIONS, fenceOnFirstContact(() => this.config(), (line) => log.warn(line)));
   readonly readOnly: boolean;
   // Every session's server listens, so each client hears of hosts another one added or removed.
   private readonly events = new EventEmitter().setMaxListeners(0);

@@ -6,12 +6,17 @@ import { SshTransport } from './transport.js';
 export class SshPool {
   private readonly transports = new Map<string, SshTransport>();
 
-  constructor(private readonly options: SshConnectionOptions = DEFAULT_SSH_OPTIONS) {}
+  /** `firstContact`: for a host, what must run before anything else reaches it (see SshTransport.onFirstContact). */
+  constructor(
+    private readonly options: SshConnectionOptions = DEFAULT_SSH_OPTIONS,
+    private readonly firstContact?: (host: SshHost) => () => Promise<void>,
+  ) {}
 
   get(host: SshHost): SshTransport {
     let transport = this.transports.get(host.id);
     if (!transport) {
       transport = new SshTransport(host, this.options);
+      if (this.firstContact) transport.onFirstContact(this.firstContact(host));
       this.transports.set(host.id, transport);
     }
     return transport;

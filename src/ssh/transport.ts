@@ -75,6 +75,28 @@ export class SshTransport {
     private readonly options: SshConnectionOptions = DEFAULT_SSH_OPTIONS,
   ) {}
 
+  private firstContactHook: (() => Promise<void>) | undefined;
+  private firstContactDone: Promise<void> | undefined;
+
+  /**
+   * Run `hook` once before this transport's first command (a fence: see
+   * src/failover/fence.ts). Its failure fails that command, and the next
+   * command tries it again: nothing reaches the host before it succeeded.
+   */
+  onFirstContact(hook: () => Promise<void>): void {
+    this.firstContactHook = hook;
+  }
+
+  private passFirstContact(): Promise<void> {
+    const hook = this.firstContactHook;
+    if (!hook) return Promise.resolve();
+    this.firstContactDone ??= hook().catch((error: unknown) => {
+      this.firstContactDone = undefined;
+      throw error;
+    });
+    return this.firstContactDone;
+  }
+
   get hostId(): string {
     return this.host.id;
   }
@@ -117,6 +139,7 @@ export class SshTransport {
 
   /** Start a command with streamed stdio. The caller must consume stdout and stderr. */
   async stream(cmd: ShellCommand, options: StreamOptions = {}): Promise<RemoteStream> {
+    await this.passFirstContact();
     await this.connect();
     let release!: () => void;
     const slot = new Promise<void>((resolve) => (release = resolve));
@@ -197,6 +220,7 @@ export class SshTransport {
     options: ExecOptions,
     encoding: 'utf8' | 'buffer',
   ): Promise<ExecResult<Uint8Array | string>> {
+    await this.passFirstContact();
     await this.connect();
     return this.sessions(async () => {
       const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;

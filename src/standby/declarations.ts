@@ -51,6 +51,10 @@ export interface FailedOver {
   /** What the stack started from on the standby, and when that copy was taken (writes after it stayed on the host). */
   readonly snapshot: string;
   readonly snapshotAt: string;
+  /** When the old host was fenced for the stack (stopped there, its datasets read-only): absent until it was reached. */
+  readonly fencedAt?: string;
+  /** Whether the old host had written after that snapshot (null: its zfs cannot tell); known once fenced. */
+  readonly diverged?: boolean | null;
 }
 
 export interface StandbyFile {
@@ -91,7 +95,7 @@ const entrySchema = z
     to: z.string().superRefine(checkedBy(validateHostId)),
     every: z.string().default(DEFAULT_INTERVAL).superRefine(checkedBy(parseInterval)),
     keep: z.number().default(DEFAULT_KEEP).superRefine(checkedBy(parseKeep)),
-    failed_over: z.object({ at: z.string(), snapshot: z.string(), snapshot_at: z.string() }).optional(),
+    failed_over: z.object({ at: z.string(), snapshot: z.string(), snapshot_at: z.string(), fenced_at: z.string().optional(), diverged: z.boolean().nullable().optional() }).optional(),
   })
   .passthrough();
 
@@ -135,7 +139,9 @@ export function parseStandbyText(text: string, file: string): Omit<StandbyFile, 
   if (problems.length > 0 || !parsed.success) throw new ConfigInvalidError(file, problems);
   const standbys = Object.entries(parsed.data.standbys ?? {}).map(([key, entry]): StandbyDeclaration => {
     const { host, stack } = splitKey(key);
-    const failedOver = entry.failed_over ? { failedOver: { at: entry.failed_over.at, snapshot: entry.failed_over.snapshot, snapshotAt: entry.failed_over.snapshot_at } } : {};
+    const f = entry.failed_over;
+    const fenced = f?.fenced_at ? { fencedAt: f.fenced_at, diverged: f.diverged ?? null } : {};
+    const failedOver = f ? { failedOver: { at: f.at, snapshot: f.snapshot, snapshotAt: f.snapshot_at, ...fenced } } : {};
     return { host, stack, to: entry.to, every: entry.every, intervalMs: parseInterval(entry.every), keep: entry.keep, ...failedOver };
   });
   return { document, standbys };
@@ -187,6 +193,13 @@ export function declareStandby(file: StandbyFile, config: LoadedConfig, request:
 /** Record that the standby runs the stack now (a failover). */
 export function markFailedOver(file: StandbyFile, declaration: StandbyDeclaration, failedOver: FailedOver): void {
   file.document.setIn(['standbys', keyOf(declaration.host, declaration.stack), 'failed_over'], file.document.createNode({ at: failedOver.at, snapshot: failedOver.snapshot, snapshot_at: failedOver.snapshotAt }));
+}
+
+/** Record that the old host was fenced for the stack. */
+export function markFenced(file: StandbyFile, declaration: StandbyDeclaration, fencedAt: string, diverged: boolean | null): void {
+  const key = keyOf(declaration.host, declaration.stack);
+  file.document.setIn(['standbys', key, 'failed_over', 'fenced_at'], fencedAt);
+  file.document.setIn(['standbys', key, 'failed_over', 'diverged'], diverged);
 }
 
 /** Forget the standby of a stack; the declaration removed, or null when there was none. */

@@ -9,7 +9,7 @@ import { Gauge, Registry } from 'prom-client';
 import { parseInterval } from './declarations.js';
 import type { StandbyState, StandbyStatus } from './status.js';
 
-const STATES: readonly StandbyState[] = ['ok', 'late', 'behind', 'failed', 'never', 'failed-over'];
+const STATES: readonly StandbyState[] = ['ok', 'late', 'behind', 'failed', 'never', 'failed-over', 'fenced'];
 const LABELS = ['host', 'stack', 'standby'] as const;
 
 export interface MetricsPage {

@@ -3,11 +3,11 @@
  * of the newest snapshot confirmed on the standby (what a failover would
  * start from), the lag against the declared interval, and the last error.
  */
-import type { StandbyDeclaration } from './declarations.js';
+import type { FailedOver, StandbyDeclaration } from './declarations.js';
 import type { StandbyPassRecord } from './pass-state.js';
 
 /** ok; late: the interval has passed; behind: twice the interval (or never copied); failed: the last pass failed. */
-export type StandbyState = 'ok' | 'late' | 'behind' | 'failed' | 'never' | 'failed-over';
+export type StandbyState = 'ok' | 'late' | 'behind' | 'failed' | 'never' | 'failed-over' | 'fenced';
 
 export interface StandbyStatus {
   readonly host: string;
@@ -25,13 +25,15 @@ export interface StandbyStatus {
   readonly lastPassBytes: number | null;
   readonly lastPassSeconds: number | null;
   readonly error: string | null;
+  /** After a failover: when, from which snapshot, and, once the old host was fenced, whether it had diverged. */
+  readonly failedOver?: FailedOver;
 }
 
 export function standbyStatus(declaration: StandbyDeclaration, record: StandbyPassRecord | null, now = new Date()): StandbyStatus {
   const confirmedAt = record?.confirmed?.at ?? null;
   const lagSeconds = confirmedAt === null ? null : Math.max(0, (now.getTime() - Date.parse(confirmedAt)) / 1000);
   // The standby runs the stack since: nothing keeps a copy of it until a failback.
-  const state = declaration.failedOver ? 'failed-over' : stateOf(record, lagSeconds, declaration.intervalMs / 1000);
+  const state = declaration.failedOver ? (declaration.failedOver.fencedAt ? 'fenced' : 'failed-over') : stateOf(record, lagSeconds, declaration.intervalMs / 1000);
   return {
     host: declaration.host,
     stack: declaration.stack,
@@ -46,6 +48,7 @@ export function standbyStatus(declaration: StandbyDeclaration, record: StandbyPa
     lastPassBytes: record?.bytes ?? null,
     lastPassSeconds: record?.seconds ?? null,
     error: record?.error ?? null,
+    ...(declaration.failedOver ? { failedOver: declaration.failedOver } : {}),
   };
 }
 
@@ -67,7 +70,7 @@ export interface CheckOutcome {
 
 /** Critical when a stack is behind (twice its interval), failed its last pass, was never copied, or was failed over (no copy is kept now); warning when only late. */
 export function standbyCheck(statuses: readonly StandbyStatus[]): CheckOutcome {
-  const critical = statuses.filter((s) => s.state === 'behind' || s.state === 'failed' || s.state === 'never' || s.state === 'failed-over');
+  const critical = statuses.filter((s) => ['behind', 'failed', 'never', 'failed-over', 'fenced'].includes(s.state));
   const warning = statuses.filter((s) => s.state === 'late');
   const exitCode = critical.length > 0 ? CHECK_EXIT.critical : warning.length > 0 ? CHECK_EXIT.warning : CHECK_EXIT.ok;
   const word = exitCode === CHECK_EXIT.critical ? 'CRITICAL' : exitCode === CHECK_EXIT.warning ? 'WARNING' : 'OK';

@@ -6,7 +6,10 @@
  * where nothing listens, so every try of it meets silence. The failover
  * starts the stack on beta from the pass's snapshot, the volume filled from
  * its staged tar; what alpha wrote after the pass is not there; standby.yml
- * records it, status and check say so, and a pass is refused.
+ * records it, status and check say so, and a pass is refused. Then alpha
+ * comes back and its engine starts the containers again: the first command
+ * that reaches alpha fences it (the stack stopped and kept from restarting,
+ * its datasets read-only, what it wrote since kept), once.
  */
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -157,5 +160,34 @@ describe('failover alpha → beta (container testbed, ZFS)', () => {
     const again = await cli('failover', stack, '--yes', '--primary-dead');
     expect(again.exitCode).not.toBe(0);
     expect(again.stderr).toContain('already');
+  });
+
+  it('alpha back, its containers restarted: the first command that reaches it fences it first, once', async () => {
+    const config = parse(readFileSync(hostsFile(), 'utf8')) as { hosts: Record<string, { hostname: string }> };
+    (config.hosts.alpha as { hostname: string }).hostname = hosts.alpha.host.hostname;
+    writeFileSync(hostsFile(), stringify(config));
+    // As its engine would at boot (restart: always), without docker-mcp.
+    await sh('alpha', 'docker ps -aq --filter "label=com.docker.compose.project=$1" | xargs -r docker start >/dev/null', stack);
+    const runningOnAlpha = async () => (await listContainers(hosts.alpha)).filter((c) => c.stack === stack && c.state === 'running').map((c) => c.service);
+    expect((await runningOnAlpha()).length).toBeGreaterThan(0);
+
+    const listed = await cli('stacks', 'list', 'alpha', '--json');
+    expect(listed.exitCode, listed.stderr).toBe(0);
+    expect(listed.stderr).toContain(`fenced ${stack} on alpha (failed over to beta)`);
+    expect(await runningOnAlpha()).toEqual([]);
+    const policies = await sh('alpha', 'docker ps -aq --filter "label=com.docker.compose.project=$1" | xargs docker inspect --format "{{.HostConfig.RestartPolicy.Name}}"', stack);
+    expect([...new Set(policies.stdout.split('\n').filter(Boolean))]).toEqual(['no']);
+    // Marked as docker-mcp's doing, and in effect (zfs-fuse reports a mounted dataset's readonly as "off, temporary" even then).
+    const marked = await sh('alpha', 'zfs get -H -o value docker-mcp:left-readonly "$1" "$2"', `alpha/appdata/${stack}-app`, `alpha/appdata/${stack}-db`);
+    expect(marked.stdout.split('\n').filter(Boolean)).toEqual(['yes', 'yes']);
+    expect((await sh('alpha', 'touch "$1/x" 2>&1; true', `/srv/alpha/appdata/${stack}-db`)).stdout).toContain('Read-only file system');
+    // What alpha wrote after the pass is still there, for a failback to keep.
+    expect((await sh('alpha', 'cat "$1/late.txt"', `/srv/alpha/appdata/${stack}-db`)).stdout).toBe('after-the-pass\n');
+    expect(readFileSync(path.join(dir, 'standby.yml'), 'utf8')).toMatch(/fenced_at: \S+/);
+    const [status] = JSON.parse((await cli('standby', 'status', '--json')).stdout) as StandbyStatus[];
+    expect(status).toMatchObject({ state: 'fenced', failedOver: { snapshot: pass.confirmed?.snapshot } });
+
+    const again = await cli('stacks', 'list', 'alpha', '--json');
+    expect(again.stderr).not.toContain('fenced');
   });
 });

@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { InvalidInputError } from '../../errors.js';
 import { failover, type FailoverReport } from '../../failover/failover.js';
+import { describeFence, fenceHost } from '../../failover/fence.js';
 import { DEFAULT_PRIMARY_INTERVAL_MS, DEFAULT_PRIMARY_TRIES } from '../../failover/primary-check.js';
+import { loadStandbyFile } from '../../standby/declarations.js';
 import { confirmAtTerminal } from '../ask.js';
 import { cliContext, dockerHostOf } from '../context.js';
 import { emit } from '../output.js';
@@ -48,6 +50,26 @@ export function registerFailoverCommand(program: Command): void {
         ...(onProgress ? { onProgress } : {}),
       });
       emit(report, options, renderFailover);
+    });
+}
+
+export function registerFenceCommand(program: Command): void {
+  program
+    .command('fence')
+    .description(
+      'Fence the hosts stacks were failed over from: stop those stacks there (kept from restarting), set their datasets read-only, and measure what was written since. ' +
+        'Any command that reaches such a host does this first by itself',
+    )
+    .argument('[hosts...]', 'the hosts (default: every host with a stack failed over from it and not fenced yet)')
+    .option('--json', 'machine-readable output')
+    .action(async (hostIds: string[], options: { json?: boolean }, command: Command) => {
+      const context = await cliContext(command);
+      const { standbys } = await loadStandbyFile(context.config.location.path);
+      const pending = [...new Set(standbys.filter((d) => d.failedOver && !d.failedOver.fencedAt).map((d) => d.host))];
+      const wanted = hostIds.length > 0 ? hostIds : pending;
+      const results = [];
+      for (const host of context.selectHosts(wanted)) results.push(...(await fenceHost(context.config, host)));
+      emit(results, options, (rows) => (rows.length === 0 ? 'nothing to fence: no stack was failed over from these hosts, or each was fenced already' : rows.map(describeFence).join('\n')));
     });
 }
 

@@ -192,7 +192,7 @@ function renderStatus(rows: readonly StandbyStatus[]): string {
       s.stack,
       s.to,
       s.every,
-      s.state,
+      s.failedOver ? `${s.state} to ${s.to}${s.failedOver.diverged ? `, ${s.host} DIVERGED` : ''}` : s.state,
       s.confirmedAt ?? '-',
       s.lagSeconds === null ? '-' : `${Math.round(s.lagSeconds)} s`,
       s.lastPassAt === null ? '-' : `${s.lastPassOk ? 'ok' : 'failed'} ${formatBytes(s.lastPassBytes ?? 0)}`,

@@ -115,6 +115,8 @@ async function runStandbyAction(context: McpContext, input: Input, extra: ToolEx
         primaryDead: input.primary_dead,
         onProgress: progress.listener,
       });
+      // The host it left is fenced on its next contact: its connection is made afresh.
+      await context.ssh.forget(report.from);
       return { failover: report };
     }
   }
