@@ -22,12 +22,13 @@ if [ "$#" -gt 0 ]; then
   # A chosen file or filter: one vitest, its files one after another.
   npx vitest run "$@"
 else
-  # Unit tests, then the testbed's own file alone: it kills and restarts the
-  # container hosts' daemons.
-  npx vitest run --project unit --project testbed
+  # The testbed's own file first, alone: it kills and restarts the container
+  # hosts' daemons, which some of the guests' files use too.
+  npx vitest run --project testbed
   # Then two lanes side by side, each one file at a time: the QEMU guests'
-  # files and the container hosts' files. Vitest runs every project of a
-  # group with one worker count, so a lane is a vitest process of its own.
+  # files, the longest, and in the other the unit tests, then the container
+  # hosts' files. Vitest runs every project of a group with one worker
+  # count, so a lane is a vitest process of its own.
   lane() {
     local name=$1
     shift
@@ -36,10 +37,11 @@ else
   lane guests --project guests &
   guests_lane=$!
   hosts_status=0
+  lane unit --project unit || hosts_status=$?
   lane hosts --project integration || hosts_status=$?
   guests_status=0
   wait "$guests_lane" || guests_status=$?
-  echo "==> lanes: hosts exit $hosts_status, guests exit $guests_status"
+  echo "==> lanes: unit and hosts exit $hosts_status, guests exit $guests_status"
   # An explicit exit: under set -e, a failing test in an && list (all but its
   # last command) would not end the script, and npm test would pass.
   if [ "$hosts_status" -ne 0 ] || [ "$guests_status" -ne 0 ]; then
