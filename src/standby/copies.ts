@@ -26,7 +26,8 @@ export interface StandbyCopy {
 export async function standbyCopiesByHost(config: LoadedConfig): Promise<Map<string, StandbyCopy[]>> {
   const { standbys } = await loadStandbyFile(config.location.path);
   const byHost = new Map<string, StandbyCopy[]>();
-  for (const declaration of standbys) {
+  // A failed-over stack runs on its standby: a stack there, not a copy.
+  for (const declaration of standbys.filter((d) => !d.failedOver)) {
     const record = await readPassRecord(declaration.host, declaration.stack);
     const copies = byHost.get(declaration.to) ?? [];
     copies.push({ stack: declaration.stack, of: declaration.host, confirmed: record?.confirmed ?? null });
@@ -38,7 +39,7 @@ export async function standbyCopiesByHost(config: LoadedConfig): Promise<Map<str
 /** Refuse to deploy or start `stack` on `hostId` when that host keeps the stack's standby copy. */
 export async function refuseStartOnStandby(config: LoadedConfig, hostId: string, stack: string, action: string): Promise<void> {
   const { standbys, path } = await loadStandbyFile(config.location.path);
-  const kept = standbys.find((declaration) => declaration.to === hostId && declaration.stack === stack);
+  const kept = standbys.find((declaration) => declaration.to === hostId && declaration.stack === stack && !declaration.failedOver);
   if (kept) throw new StackIsStandbyCopyError(kept, action, path);
 }
 

@@ -160,6 +160,12 @@ describe('failover alpha → beta (container testbed, ZFS)', () => {
     const again = await cli('failover', stack, '--yes', '--primary-dead');
     expect(again.exitCode).not.toBe(0);
     expect(again.stderr).toContain('already');
+    // beta runs it now: a stack there, no longer a copy, and compose commands on it are allowed.
+    const [onBeta] = JSON.parse((await cli('stacks', 'list', 'beta', '--json')).stdout) as { value: { name: string }[]; standbyCopies?: { stack: string }[] }[];
+    expect(onBeta?.value.map((s) => s.name)).toContain(stack);
+    expect((onBeta?.standbyCopies ?? []).map((c) => c.stack)).not.toContain(stack);
+    const restarted = await cli('stacks', 'restart', 'beta', stack);
+    expect(restarted.exitCode, restarted.stderr).toBe(0);
   });
 
   it('alpha back, its containers restarted: the first command that reaches it fences it first, once', async () => {
