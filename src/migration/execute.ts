@@ -306,7 +306,7 @@ async function runPhases(
   // The seed's route, proven then, is the final sync's: no probe inside the outage. A resumed run proves it afresh.
   let provenRoute: ChosenRoute | undefined;
   const zfs = { source: new ZfsHost(source.transport), target: new ZfsHost(target.transport) };
-  const transfer = async (tag: string, concurrency?: number, pruneLater = false) => {
+  const transfer = async (tag: string, concurrency?: number, pruneLater = false, keepStandbyCopies = false) => {
     const key = await ownRouteKey();
     return transferServices({
       source,
@@ -320,6 +320,7 @@ async function runPhases(
       ...(provenRoute ? { knownRoute: provenRoute } : {}),
       zfs,
       pruneLater,
+      keepStandbyCopies,
       onRoute: (chosen: ChosenRoute) => {
         provenRoute ??= chosen;
       },
@@ -358,7 +359,8 @@ async function runPhases(
   if (runs('seed') && plan.mode === 'low-downtime' && services.length > 0) {
     await phase('seed', `seeding ${services.length} data paths while ${plan.stack} runs on ${plan.source}${limited}`);
     await cloneStandbyCopy();
-    const seed = await transfer(`${plan.id}-seed`);
+    // A standby's copies stay standby copies until the final sync: stopped before it, the migration leaves the standby as it was.
+    const seed = await transfer(`${plan.id}-seed`, undefined, false, true);
     await journal.record({ seed });
     if (options.signal?.aborted) throw new MigrationCancelledError(entry.id, 'seed', 'during');
     // A plain directory in use cannot become a dataset yet: it goes in full after the stop.

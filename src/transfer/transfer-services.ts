@@ -77,6 +77,8 @@ export interface TransferRequest {
   readonly signal?: AbortSignal;
   /** Receive as a standby's copy of this stack (`HOST/STACK`): unmounted, read-only (zfs-transfer.ts). */
   readonly standbyCopy?: string;
+  /** A standby's copy a stream arrives in stays one (see ZfsServiceTransfer.keepStandbyCopies). */
+  readonly keepStandbyCopies?: boolean;
   readonly onProgress?: ProgressListener;
 }
 
@@ -270,6 +272,7 @@ async function transferOne(
         ...(request.signal ? { signal: request.signal } : {}),
         ...(request.pruneLater ? { pruneLater: true } : {}),
         ...(request.standbyCopy ? { standbyCopy: request.standbyCopy } : {}),
+        ...(request.keepStandbyCopies ? { keepStandbyCopies: true } : {}),
         ...(request.ownTargetDatasets ? { ownedByMigration: request.ownTargetDatasets.includes(targetDataset) } : {}),
         ...(request.onProgress ? { onProgress: request.onProgress } : {}),
       });

@@ -64,6 +64,12 @@ export interface ZfsServiceTransfer {
    * copy the stream arrives in is made the stack's own again before it mounts.
    */
   readonly standbyCopy?: string;
+  /**
+   * A standby's copy the stream arrives in stays one (unmounted, read-only,
+   * marked, its snapshots not pruned): a migration's seed, so that a
+   * migration that stops before its final sync leaves the standby as it was.
+   */
+  readonly keepStandbyCopies?: boolean;
 }
 
 export interface ZfsTransferOutcome {
@@ -155,6 +161,9 @@ export async function transferDatasetByZfs(job: ZfsServiceTransfer): Promise<Zfs
   }
 
   const targetState = targetInfo.state;
+  const keptCopy = job.keepStandbyCopies && targetState?.standbyOf ? targetState.standbyOf : undefined;
+  const standbyCopy = job.standbyCopy ?? keptCopy;
+  const pruneLater = job.pruneLater === true || keptCopy !== undefined;
   const decision = decideSend(sourceSnapshots, targetState ? targetInfo.snapshots : null, to);
   let force: boolean;
   if (decision.kind === 'incremental' && (await settleChangesSince(target, targetDataset, decision.from, step)) === 'checked') {
@@ -165,8 +174,8 @@ export async function transferDatasetByZfs(job: ZfsServiceTransfer): Promise<Zfs
 
   if (decision.kind === 'up-to-date') {
     step(`${target.hostId}:${targetDataset} already has ${snapshotName}`);
-    await settleMount(target, targetDataset, job.standbyCopy, targetInfo.state);
-    const prune = job.pruneLater ? NOT_PRUNED : await pruneOlderSnapshots(source, sourceDataset, sourceSnapshots, target, targetDataset, targetInfo.snapshots, to, step);
+    await settleMount(target, targetDataset, standbyCopy, targetInfo.state);
+    const prune = pruneLater ? NOT_PRUNED : await pruneOlderSnapshots(source, sourceDataset, sourceSnapshots, target, targetDataset, targetInfo.snapshots, to, step);
     const properties = await copyProperties(target, targetDataset, sourceProperties, step);
     const mode = continuedMode ?? 'up-to-date';
     return { mode, snapshot: snapshotName, fromSnapshot: null, bytes: continuedBytes, estimatedBytes: null, resumed, route: continuedMode ? route : null, compressed, ...prune, ...properties };
@@ -190,12 +199,12 @@ export async function transferDatasetByZfs(job: ZfsServiceTransfer): Promise<Zfs
     throw new Error(`on ${target.hostId}: ${targetDataset}@${to.name} did not arrive (no snapshot with guid ${to.guid})`);
   }
   // Received into a filesystem that was mounted: an old implementation keeps serving its view from before.
-  if (!job.standbyCopy && targetState?.mounted && after.state?.mounted && !targetFeatures.receiveRefreshesMount) {
+  if (!standbyCopy && targetState?.mounted && after.state?.mounted && !targetFeatures.receiveRefreshesMount) {
     await target.remount(targetDataset, { mounted: true });
   } else {
-    await settleMount(target, targetDataset, job.standbyCopy, after.state);
+    await settleMount(target, targetDataset, standbyCopy, after.state);
   }
-  const prune = job.pruneLater ? NOT_PRUNED : await pruneOlderSnapshots(source, sourceDataset, sourceSnapshots, target, targetDataset, after.snapshots, to, step);
+  const prune = pruneLater ? NOT_PRUNED : await pruneOlderSnapshots(source, sourceDataset, sourceSnapshots, target, targetDataset, after.snapshots, to, step);
   const properties = await copyProperties(target, targetDataset, sourceProperties, step);
   return {
     ...properties,

@@ -2,8 +2,8 @@
  * Stacks written the way self-hosted install guides lay them out, read as
  * compose resolves them: `.env` driving paths and image tags, an override
  * file, a project name that differs from its folder; moved between hosts of
- * different layouts (delta /srv/appdata → epsilon /mnt/appdata) and back
- * (the Immich-shaped one with its named volume, whose contents move too),
+ * different layouts (delta /srv/appdata → epsilon /mnt/appdata), and the
+ * Immich-shaped one back (with its named volume, whose contents move too),
  * and on compose v1 (alpha → gamma).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -270,17 +270,18 @@ describe('install-guide stacks delta (/srv/appdata) → epsilon (/mnt/appdata) �
     expect((await inspectVolume(hosts.epsilon.transport, CACHE))?.labels).toMatchObject({ 'com.docker.compose.project': 'h12b-immich', 'com.docker.compose.volume': 'model-cache' });
   }, GUEST_TIMEOUT_MS);
 
-  it('moves both back: the files are as they were, data equal, every service running on delta', async () => {
+  // One back (the one with the named volume): the way back is the same code, and each guest move costs minutes of emulation.
+  it('moves the Immich-shaped stack back: its files are as they were, data equal, its services running on delta', async () => {
     // What the service wrote to its volume on epsilon is what delta gets, not the stale copy delta kept.
     expect((await sh('epsilon', 'docker exec h12b-immich-immich-server-1 sh -c "echo v2 > /cache/clip/VERSION"')).exitCode).toBe(0);
     const changedCache = await cacheContents('epsilon');
-    const results = await migrateStacks(hosts.epsilon, hosts.delta, ['h12b-immich', 'h12b-media'], { journalDir: journalDir() });
-    expect(results.map((r) => (r.ok ? r.report.stack : r.error.message))).toEqual(['h12b-immich', 'h12b-media']);
+    const results = await migrateStacks(hosts.epsilon, hosts.delta, ['h12b-immich'], { journalDir: journalDir() });
+    expect(results.map((r) => (r.ok ? r.report.stack : r.error.message))).toEqual(['h12b-immich']);
     expect(await running('delta', 'h12b-immich')).toEqual(['database', 'immich-server']);
-    expect(await running('delta', 'h12b-media')).toEqual(['jellyfin']);
+    expect(await running('epsilon', 'h12b-immich')).toEqual([]);
     expect(await cat('delta', `${photosDir}/.env`)).toBe(photosEnv(APPDATA.delta));
-    expect(await cat('delta', `${mediaDir}/docker-compose.override.yml`)).toBe(mediaOverride(APPDATA.delta));
-    expect(differences(original, await manifests('delta', dataPaths('delta')))).toEqual([]);
+    expect(await cat('delta', `${photosDir}/docker-compose.yml`)).toBe(PHOTOS_COMPOSE);
+    expect(differences(original.slice(0, 2), await manifests('delta', dataPaths('delta').slice(0, 2)))).toEqual([]);
     expect(await cacheContents('delta')).toEqual(changedCache);
   }, GUEST_TIMEOUT_MS);
 });

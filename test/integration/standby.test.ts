@@ -5,7 +5,7 @@
  * kept apart, status and check as monitoring reads them; and a migration to
  * the standby that sends only what changed since the last pass.
  */
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import os from 'node:os';
@@ -16,6 +16,7 @@ import type { DockerHost } from '../../src/docker/docker-host.js';
 import { listContainers } from '../../src/docker/containers.js';
 import { deployStack } from '../../src/docker/stacks.js';
 import type { MigrationReport } from '../../src/migration/execute.js';
+import { TEST_PAUSE_FILE_VARIABLE, TEST_PAUSE_VARIABLE } from '../../src/migration/test-crash-hook.js';
 import { command } from '../../src/ssh/quote.js';
 import { SshTransport } from '../../src/ssh/transport.js';
 import type { StandbyPassRecord } from '../../src/standby/pass-state.js';
@@ -255,7 +256,17 @@ describe('standby alpha → beta (container testbed)', () => {
   });
 
   it('migrate to the standby seeds from the last pass (incremental, nothing sent in full) and the stack runs on beta on writable datasets', async () => {
-    const run = await cli('migrate', 'alpha', 'beta', stack, '--json');
+    // Paused at its stop, after the seed: beta's copies are still standby copies, so a migration that ended here would leave the standby as it was.
+    const pauseFile = path.join(dir, 'paused-at-stop');
+    const migrating = runCli(['--config', path.join(dir, 'hosts.yml'), 'migrate', 'alpha', 'beta', stack, '--json'], { ...env, [TEST_PAUSE_VARIABLE]: 'stop', [TEST_PAUSE_FILE_VARIABLE]: pauseFile }, undefined, 300_000);
+    for (let i = 0; i < 600 && !existsSync(pauseFile); i++) await sleep(100);
+    expect(existsSync(pauseFile), 'the migration paused at its stop').toBe(true);
+    const seeded = await zfsGet('beta', 'mounted,readonly,docker-mcp:standby-of', standbyDatasets);
+    expect(seeded.filter(([, p]) => p === 'mounted').map(([, , v]) => v)).toEqual(standbyDatasets.map(() => 'no'));
+    expect(seeded.filter(([, p]) => p === 'readonly').map(([, , v]) => v)).toEqual(standbyDatasets.map(() => 'on'));
+    expect(seeded.filter(([, p]) => p === 'docker-mcp:standby-of').map(([, , v]) => v)).toEqual(standbyDatasets.map(() => `alpha/${stack}`));
+    rmSync(pauseFile, { force: true });
+    const run = await migrating;
     expect(run.exitCode, run.stderr).toBe(0);
     const report = JSON.parse(run.stdout) as MigrationReport & { standbyNote?: string };
     expect(report.seed?.results.map((r) => r.mode)).toEqual(['incremental', 'incremental', 'incremental']);
