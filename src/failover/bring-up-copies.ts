@@ -26,6 +26,7 @@ export async function bringUpDatasets(standby: DockerHost, record: StandbyPassRe
   const zfs = new ZfsHost(standby.transport);
   const datasets = record.datasets.map((d) => d.standbyDataset).filter((d): d is string => d !== null);
   // Every check before any change: a refusal leaves every copy as it was.
+  const newerOf = new Map<string, string[]>();
   for (const dataset of datasets) {
     const snapshots = await zfs.snapshots(dataset);
     const at = snapshots.findIndex((s) => s.name === snapshot);
@@ -37,15 +38,15 @@ export async function bringUpDatasets(standby: DockerHost, record: StandbyPassRe
           `rolling back would destroy them. Nothing was changed; keep them elsewhere (zfs send) or destroy them, then run the failover again`,
       );
     }
+    newerOf.set(dataset, snapshots.slice(at + 1).map((s) => s.name));
   }
   for (const dataset of datasets) {
     const token = await standby.transport.exec(zfsCommands.get(dataset, ['receive_resume_token']), { okExitCodes: [0, 1, 2] });
     if (token.exitCode === 0 && /receive_resume_token\t[0-9a-f]+-/i.test(token.stdout)) await standby.transport.exec(zfsCommands.abortReceive(dataset));
-    const newer = (await zfs.snapshots(dataset)).filter((s, index, all) => index > all.findIndex((t) => t.name === snapshot));
     // Ours only (checked above): their holds released, they go with the rollback.
-    for (const extra of newer) {
-      await standby.transport.exec(zfsCommands.release(`${dataset}@${extra.name}`), { okExitCodes: [0, 1] });
-      await zfs.destroySnapshot(dataset, extra.name);
+    for (const name of newerOf.get(dataset) ?? []) {
+      await standby.transport.exec(zfsCommands.release(`${dataset}@${name}`), { okExitCodes: [0, 1] });
+      await zfs.destroySnapshot(dataset, name);
     }
     await standby.transport.exec(zfsCommands.rollback(`${dataset}@${snapshot}`));
     await zfs.undoStandbyCopy(dataset);
