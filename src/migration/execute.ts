@@ -82,6 +82,8 @@ export interface MigrationOptions extends RunOptions {
    * into place before the first transfer, which then sends only what changed.
    */
   readonly standbyStagingOf?: (stack: string) => Promise<string | null>;
+  /** The target holds the stack's older copy though no migration left it there (a failback): its volumes and rsync paths are replaced. */
+  readonly movingBack?: boolean;
 }
 
 /** How long each phase of this run took, in the order they ran; `inDowntime` from the stop on. */
@@ -182,7 +184,7 @@ export async function migrateStack(source: DockerHost, target: DockerHost, stack
     );
   }
   const plan = await planStackMigration(source, target, stack, options);
-  const movingBack = await lastMovedAway(plan.stack, plan.target, plan.source, options.journalDir);
+  const movingBack = options.movingBack === true || (await lastMovedAway(plan.stack, plan.target, plan.source, options.journalDir));
   const staging = await options.standbyStagingOf?.(plan.stack);
   const recorded: RecordedOptions = {
     method: options.method ?? 'auto',

@@ -55,6 +55,15 @@ export interface FailedOver {
   readonly fencedAt?: string;
   /** Whether the old host had written after that snapshot (null: its zfs cannot tell); known once fenced. */
   readonly diverged?: boolean | null;
+  /** Set by a failback once it kept what the old host wrote after the snapshot (keep-diverged.ts): a rerun does not keep it twice. */
+  readonly failbackKept?: FailbackKept;
+}
+
+export interface FailbackKept {
+  readonly at: string;
+  /** `<dataset>-kept-<time>` datasets, and the directory with the old folder and volumes' tar files. */
+  readonly datasets: readonly string[];
+  readonly directory: string | null;
 }
 
 export interface StandbyFile {
@@ -95,7 +104,16 @@ const entrySchema = z
     to: z.string().superRefine(checkedBy(validateHostId)),
     every: z.string().default(DEFAULT_INTERVAL).superRefine(checkedBy(parseInterval)),
     keep: z.number().default(DEFAULT_KEEP).superRefine(checkedBy(parseKeep)),
-    failed_over: z.object({ at: z.string(), snapshot: z.string(), snapshot_at: z.string(), fenced_at: z.string().optional(), diverged: z.boolean().nullable().optional() }).optional(),
+    failed_over: z
+      .object({
+        at: z.string(),
+        snapshot: z.string(),
+        snapshot_at: z.string(),
+        fenced_at: z.string().optional(),
+        diverged: z.boolean().nullable().optional(),
+        failback_kept: z.object({ at: z.string(), datasets: z.array(z.string()), directory: z.string().nullable() }).optional(),
+      })
+      .optional(),
   })
   .passthrough();
 
@@ -141,7 +159,8 @@ export function parseStandbyText(text: string, file: string): Omit<StandbyFile, 
     const { host, stack } = splitKey(key);
     const f = entry.failed_over;
     const fenced = f?.fenced_at ? { fencedAt: f.fenced_at, diverged: f.diverged ?? null } : {};
-    const failedOver = f ? { failedOver: { at: f.at, snapshot: f.snapshot, snapshotAt: f.snapshot_at, ...fenced } } : {};
+    const kept = f?.failback_kept ? { failbackKept: f.failback_kept } : {};
+    const failedOver = f ? { failedOver: { at: f.at, snapshot: f.snapshot, snapshotAt: f.snapshot_at, ...fenced, ...kept } } : {};
     return { host, stack, to: entry.to, every: entry.every, intervalMs: parseInterval(entry.every), keep: entry.keep, ...failedOver };
   });
   return { document, standbys };
@@ -200,6 +219,16 @@ export function markFenced(file: StandbyFile, declaration: StandbyDeclaration, f
   const key = keyOf(declaration.host, declaration.stack);
   file.document.setIn(['standbys', key, 'failed_over', 'fenced_at'], fencedAt);
   file.document.setIn(['standbys', key, 'failed_over', 'diverged'], diverged);
+}
+
+/** Record what a failback kept on the old host, before anything there is rolled back. */
+export function markFailbackKept(file: StandbyFile, declaration: StandbyDeclaration, kept: FailbackKept): void {
+  file.document.setIn(['standbys', keyOf(declaration.host, declaration.stack), 'failed_over', 'failback_kept'], file.document.createNode({ ...kept, datasets: [...kept.datasets] }));
+}
+
+/** After a failback: the stack runs on its host again and the standby keeps its copy. */
+export function clearFailedOver(file: StandbyFile, declaration: StandbyDeclaration): void {
+  file.document.deleteIn(['standbys', keyOf(declaration.host, declaration.stack), 'failed_over']);
 }
 
 /** Forget the standby of a stack; the declaration removed, or null when there was none. */

@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { listContainers } from '../../src/docker/containers.js';
 import type { DockerHost } from '../../src/docker/docker-host.js';
+import type { FailbackReport } from '../../src/failover/failback.js';
 import type { FailoverReport } from '../../src/failover/failover.js';
 import { command } from '../../src/ssh/quote.js';
 import { SshTransport } from '../../src/ssh/transport.js';
@@ -93,6 +94,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const id of ['alpha', 'beta'] as const) await cleanUpPrefix(hosts[id], id, prefix);
   await sh('beta', 'rm -rf -- "$1" "$2"', `/srv/beta/appdata/.docker-mcp-standby/alpha/${stack}.volumes`, `/srv/beta/compose/.docker-mcp-standby/alpha/${stack}`);
+  await sh('alpha', 'rm -rf -- "$1"-*', `/srv/alpha/appdata/.docker-mcp-kept/${stack}`);
   for (const host of Object.values(hosts)) await host.transport.close();
   rmSync(dir, { recursive: true, force: true });
 }, 300_000);
@@ -195,5 +197,50 @@ describe('failover alpha → beta (container testbed, ZFS)', () => {
 
     const again = await cli('stacks', 'list', 'alpha', '--json');
     expect(again.stderr).not.toContain('fenced');
+  });
+
+  it('failback keeps what alpha wrote, sends only what beta wrote, and beta is a standby again', async () => {
+    const guid = async (id: Id, dataset: string) => (await sh(id, 'zfs get -H -o value guid "$1"', dataset)).stdout.trim();
+    const alphaGuids = await Promise.all(SERVICES.map((s) => guid('alpha', `alpha/appdata/${stack}-${s}`)));
+    await sh('beta', 'echo written-on-beta > "$1/beta.txt"', `/srv/beta/appdata/${stack}-db`);
+    await sh('beta', `docker exec ${stack}-app-1 sh -c 'echo from-beta > /uploads/beta.txt'`);
+
+    const run = await cli('failback', stack, '--yes', '--json');
+    expect(run.exitCode, run.stdout + run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout) as FailbackReport;
+    expect(report).toMatchObject({ stack, from: 'beta', to: 'alpha', commonSnapshot: pass.confirmed?.snapshot, pass: { ok: true } });
+    // Only the difference: both datasets incremental, far less than the 300 kB the stack holds.
+    expect(report.migration.modes.filter((m) => m.includes('full'))).toEqual([]);
+    expect(report.migration.bytesSent).toBeLessThan(200_000);
+    // The same datasets, rolled back and brought forward: their guid kept.
+    expect(await Promise.all(SERVICES.map((s) => guid('alpha', `alpha/appdata/${stack}-${s}`)))).toEqual(alphaGuids);
+
+    // alpha's own write after the pass is kept in a dataset of its own (zfs-fuse cannot tell what was written: each is kept).
+    const keptDb = report.kept.datasets.find((k) => k.dataset === `alpha/appdata/${stack}-db`)?.kept;
+    expect(keptDb).toMatch(new RegExp(`^alpha/appdata/${stack}-db-kept-`));
+    const keptFile = await sh('alpha', 'zfs mount "$1" && cat "$(zfs get -H -o value mountpoint "$1")/late.txt"; zfs umount "$1"', keptDb as string);
+    expect(keptFile.stdout).toBe('after-the-pass\n');
+    expect((await sh('alpha', 'zfs get -H -o value readonly,canmount "$1"', keptDb as string)).stdout.split('\n').filter(Boolean)).toEqual(['on', 'noauto']);
+    expect(report.kept.volumes).toEqual([`${report.kept.directory}/volumes/${volume}.tar`]);
+    expect((await sh('alpha', 'tar -tf "$1"', report.kept.volumes[0] as string)).stdout).toContain('page.txt');
+    expect((await sh('alpha', 'ls "$1/folder"', report.kept.directory as string)).stdout).toContain('docker-compose.yml');
+
+    // alpha runs it on what beta wrote.
+    const running = (await listContainers(hosts.alpha)).filter((c) => c.stack === stack && c.state === 'running').map((c) => c.service).sort();
+    expect(running).toEqual(SERVICES);
+    expect((await sh('alpha', 'cat "$1/beta.txt"; ls -A "$1"', `/srv/alpha/appdata/${stack}-db`)).stdout).toMatch(/^written-on-beta\n/);
+    expect((await sh('alpha', 'ls -A "$1"', `/srv/alpha/appdata/${stack}-db`)).stdout).not.toContain('late.txt');
+    expect((await sh('alpha', `docker exec ${stack}_app_1 cat /uploads/beta.txt /uploads/page.txt`)).stdout).toBe('from-beta\nkept\n');
+    expect((await sh('alpha', 'touch "$1/y" && echo writable', `/srv/alpha/appdata/${stack}-db`)).stdout).toBe('writable\n');
+
+    // beta keeps the copy again: read-only, unmounted, marked; no folder or volume of the stack's there.
+    const copy = await sh('beta', 'zfs get -H -o value readonly,mounted,docker-mcp:standby-of "$1"', `beta/appdata/${stack}-db`);
+    expect(copy.stdout.split('\n').filter(Boolean)).toEqual(['on', 'no', `alpha/${stack}`]);
+    expect((await sh('beta', 'test -e "$1" && echo there || echo gone', `/srv/beta/compose/${stack}`)).stdout).toBe('gone\n');
+    expect((await sh('beta', 'docker volume ls -q')).stdout.split('\n')).not.toContain(volume);
+    expect((await listContainers(hosts.beta)).filter((c) => c.stack === stack)).toEqual([]);
+    expect(readFileSync(path.join(dir, 'standby.yml'), 'utf8')).not.toContain('failed_over');
+    const [status] = JSON.parse((await cli('standby', 'status', '--json')).stdout) as StandbyStatus[];
+    expect(status?.state).toBe('ok');
   });
 });
