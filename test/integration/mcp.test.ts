@@ -170,6 +170,8 @@ describe('MCP server over stdio (the built binary)', () => {
     expect(errorText(await call(client, 'docker_standby', { action: 'failover', stack_name: 'mcp-standby-x' }))).toMatch(/confirm: true/);
     expect(errorText(await call(client, 'docker_standby', { action: 'failover', stack_name: 'mcp-standby-x', confirm: true }))).toMatch(/alpha answers .*docker-mcp migrate alpha beta mcp-standby-x/);
     expect(errorText(await call(client, 'docker_standby_read', { action: 'failover', stack_name: 'mcp-standby-x' }))).toMatch(/invalid action "failover"/);
+    expect(errorText(await call(client, 'docker_standby', { action: 'failback', stack_name: 'mcp-standby-x' }))).toMatch(/confirm: true/);
+    expect(errorText(await call(client, 'docker_standby', { action: 'failback', stack_name: 'mcp-standby-x', confirm: true }))).toMatch(/was not failed over .*nothing to fail back/);
     expect(structured(await call(client, 'docker_standby', { action: 'remove', host_id: 'alpha', stack_name: 'mcp-standby-x' }))).toMatchObject({ removed: { stack: 'mcp-standby-x' } });
     expect(structured(await call(client, 'docker_standby_read', { action: 'list' })).standbys).toEqual([]);
   });

@@ -7,6 +7,7 @@ import type { LoadedConfig } from '../../config/load.js';
 import { addStandby, forgetStandby, listStandbys, standbyStatuses, syncStandbys } from '../../standby/manage.js';
 import { standbyCheck } from '../../standby/status.js';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { failback } from '../../failover/failback.js';
 import { failover } from '../../failover/failover.js';
 import { confirmer, type Confirm } from '../confirm.js';
 import type { McpContext } from '../context.js';
@@ -16,17 +17,17 @@ import type { ToolTable } from '../tool-table.js';
 import { offeredActions, offeredParameters, optional, optionalText, required } from './params.js';
 import { annotationsFor, type ToolVariant } from './variants.js';
 
-const ACTIONS = ['list', 'status', 'add', 'remove', 'sync', 'failover'] as const;
+const ACTIONS = ['list', 'status', 'add', 'remove', 'sync', 'failover', 'failback'] as const;
 const READ_ONLY_ACTIONS = ['list', 'status'] as const;
 const READ_PARAMETERS = [] as const;
 
 const inputShape = {
   action: z.enum(ACTIONS).describe('what to do'),
-  host_id: optionalText(z.string().max(63)).describe('add, remove: the host the stack runs on; sync: only the stacks declared on this host'),
+  host_id: optionalText(z.string().max(63)).describe('add, remove: the host the stack runs on; sync: only the stacks declared on this host; failback: the host it was failed over from, when several'),
   stack_name: optionalText(z.string().max(63)).describe('add, remove, failover: the stack (add: by project or folder name); sync: only this stack (every declared one when absent)'),
   standby_host_id: optionalText(z.string().max(63)).describe('add: the standby host that keeps the copy; failover: which standby, when the stack has several'),
   primary_dead: z.boolean().default(false).describe("failover: the user's word that the stack's host is down (it is then not tried); only where it still answers this server but is known to be down, or the network is split"),
-  confirm: optional(z.boolean()).describe('failover: true confirms it, only when the client cannot ask its user (elicitation); a client that can is always asked'),
+  confirm: optional(z.boolean()).describe('failover, failback: true confirms it, only when the client cannot ask its user (elicitation); a client that can is always asked'),
   every: optionalText(z.string().max(16)).describe('add: how often a pass runs: 90s, 15m, 2h, 1d (default 15m, or what was declared)'),
   keep: optional(z.number().int().min(1).max(1000), [0]).describe('add: snapshots kept on the standby (default 4, or what was declared)'),
   check: z.boolean().default(true).describe('add: look the stack up on host_id first (false when that host is offline)'),
@@ -50,6 +51,10 @@ const outputSchema = toolOutputSchema({
     .looseObject({ stack: z.string(), from: z.string(), to: z.string(), snapshot: z.string(), snapshot_at: z.string(), loss_window_seconds: z.number() })
     .optional()
     .describe('failover: the copy the stack started from on the standby and when it was taken (what the lost host wrote after it is not there), its data, volumes, folder, services'),
+  failback: z
+    .looseObject({ stack: z.string(), from: z.string(), to: z.string(), common_snapshot: z.string() })
+    .optional()
+    .describe('failback: where the old host\'s own writes after the failover snapshot are kept (kept datasets, directory), the move back (bytes sent, downtime), and the first pass that made the standby a standby again'),
 });
 
 export function registerStandbyTool(tools: ToolTable, server: McpServer, context: McpContext, variant: ToolVariant): void {
@@ -61,7 +66,8 @@ export function registerStandbyTool(tools: ToolTable, server: McpServer, context
       ? 'Stacks kept replicated on a standby host (reading only: changes nothing). Actions: list (the declarations), status (per stack: data on the standby as of when, lag, last pass, and the monitoring verdict).'
       : 'Stacks kept replicated on a standby host, so a move there sends only what changed. Actions: list, status (data on the standby as of when, lag, last pass), ' +
         'add (host_id, stack_name, standby_host_id, every, keep), remove (host_id, stack_name; the copies are left), sync (one pass now: every declared stack, or stack_name / host_id), ' +
-        'failover (stack_name: start it on its standby from the last copy there because its host is gone; refused while the host answers, which is a migrate; confirmed).',
+        'failover (stack_name: start it on its standby from the last copy there because its host is gone; refused while the host answers, which is a migrate; confirmed), ' +
+        'failback (stack_name, host_id when several: once the old host is back, keep what it wrote after the failover snapshot there, move the stack back sending only what the standby wrote since, the standby keeps the copy again; confirmed).',
     inputShape: { ...offeredParameters(inputShape, READ_PARAMETERS, readOnly), action: z.enum(offeredActions(ACTIONS, READ_ONLY_ACTIONS, readOnly)).describe('what to do') },
     outputSchema,
     annotations: annotationsFor(readOnly),
@@ -118,6 +124,24 @@ async function runStandbyAction(context: McpContext, input: Input, extra: ToolEx
       // The host it left is fenced on its next contact: its connection is made afresh.
       await context.ssh.forget(report.from);
       return { failover: report };
+    }
+    case 'failback': {
+      const stack = required(input.stack_name, 'stack_name', 'failback');
+      await confirm(input.confirm, {
+        effect: `failback moves ${stack} back from its standby to the host it was failed over from`,
+        details: [
+          'what that host wrote after the failover snapshot is kept there as a dataset of its own, then its copy is rolled back to that snapshot',
+          'the stack stops on the standby for the final sync (a short outage); the standby keeps the copy again',
+        ],
+      });
+      const progress = progressReporter(extra);
+      const report = await failback(config, hostOf, {
+        stack,
+        ...(input.host_id !== undefined ? { on: input.host_id } : {}),
+        onProgress: progress.listener,
+        signal: extra.signal,
+      });
+      return { failback: report };
     }
   }
 }
