@@ -4,7 +4,18 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { main } from '../../src/cli/main.js';
-import { declareStandby, loadStandbyFile, parseInterval, parseStandbyText, removeStandby, writeStandbyFile } from '../../src/standby/declarations.js';
+import {
+  clearFailedOver,
+  declareStandby,
+  loadStandbyFile,
+  markFailbackKept,
+  markFailedOver,
+  markFenced,
+  parseInterval,
+  parseStandbyText,
+  removeStandby,
+  writeStandbyFile,
+} from '../../src/standby/declarations.js';
 import type { HostConfig } from '../../src/config/schema.js';
 import { InvalidInputError } from '../../src/errors.js';
 import { stagedPathFor, standbyStagingDir } from '../../src/standby/staging.js';
@@ -92,6 +103,30 @@ describe('standby.yml', () => {
     expect(removeStandby(again, 'alpha', 'app')?.to).toBe('beta');
     expect(removeStandby(again, 'alpha', 'app')).toBeNull();
     expect(await writeStandbyFile(again)).toEqual([]);
+  });
+
+  it('records a failover, its fence and what a failback kept, and a failback clears them, the declaration kept', async () => {
+    const hosts = hostsFile();
+    const config = await loadConfig(hosts);
+    const file = await loadStandbyFile(hosts);
+    const { declaration } = declareStandby(file, config, { host: 'alpha', stack: 'app', to: 'beta', every: '2h', keep: 7 });
+    markFailedOver(file, declaration, { at: '2026-12-07T08:00:00.000Z', snapshot: 'docker-mcp-standby-x', snapshotAt: '2026-12-07T07:45:00.000Z' });
+    markFenced(file, declaration, '2026-12-07T09:00:00.000Z', true);
+    markFailbackKept(file, declaration, { at: '2026-12-07T10:00:00.000Z', datasets: ['alpha/appdata/app-kept-x'], directory: '/srv/a/.docker-mcp-kept/app-x' });
+    const [written] = await writeStandbyFile(file);
+    expect(written?.failedOver).toEqual({
+      at: '2026-12-07T08:00:00.000Z',
+      snapshot: 'docker-mcp-standby-x',
+      snapshotAt: '2026-12-07T07:45:00.000Z',
+      fencedAt: '2026-12-07T09:00:00.000Z',
+      diverged: true,
+      failbackKept: { at: '2026-12-07T10:00:00.000Z', datasets: ['alpha/appdata/app-kept-x'], directory: '/srv/a/.docker-mcp-kept/app-x' },
+    });
+    const again = await loadStandbyFile(hosts);
+    clearFailedOver(again, again.standbys[0]!);
+    const [cleared] = await writeStandbyFile(again);
+    expect(cleared).toEqual({ host: 'alpha', stack: 'app', to: 'beta', every: '2h', intervalMs: 7_200_000, keep: 7 });
+    expect(readFileSync(again.path, 'utf8')).not.toContain('failed_over');
   });
 
   it('refuses unknown or disabled hosts, the same host twice, bad names, and a hand-edited file that breaks the rules, naming the field', async () => {
