@@ -4,6 +4,7 @@
  */
 import { findHost, loadConfig } from '../src/config/load.js';
 import { downtimeBench } from './downtime.js';
+import { failoverBench } from './failover.js';
 import { fanoutBench } from './fanout.js';
 import { latencyBench } from './latency.js';
 import { report, type BenchTable } from './report.js';
@@ -18,6 +19,7 @@ const BENCHES: Record<string, () => Promise<BenchTable>> = {
   downtime: downtimeBench,
   services: servicesBench,
   standby: standbyBench,
+  failover: failoverBench,
 };
 
 const requested = process.argv.slice(2);

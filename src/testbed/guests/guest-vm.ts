@@ -105,6 +105,32 @@ export async function ensureGuest(guest: GuestSpec, image: GuestImage): Promise<
   return { started: true, bootSeconds: (performance.now() - started) / 1000 };
 }
 
+/**
+ * A power cut, for the failover tests: the guest's QEMU killed where it
+ * stands, nothing flushed, its disks kept as they are for `bootGuestAgain`.
+ */
+export async function cutGuestPower(guest: GuestSpec): Promise<void> {
+  const pid = await runningPid(guestDaemon(guest));
+  if (pid === undefined) throw new TestbedError(`the ${guest.name} guest is not running`);
+  process.kill(pid, 'SIGKILL');
+  const deadline = Date.now() + 30_000;
+  while (await guestRunning(guest)) {
+    if (Date.now() > deadline) throw new TestbedError(`the ${guest.name} guest's QEMU (pid ${pid}) did not die`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  await clearStalePidFile(guestDaemon(guest));
+}
+
+/** Boot a guest again on the disks it has (after a power cut), and wait until it is ready. */
+export async function bootGuestAgain(guest: GuestSpec, image: GuestImage): Promise<GuestBoot> {
+  if (await guestRunning(guest)) return { started: false, bootSeconds: null };
+  await clearStalePidFile(guestDaemon(guest));
+  const started = performance.now();
+  await runLocal('qemu-system-x86_64', qemuArguments(guest, image));
+  await waitUntilReady(guest, BOOT_TIMEOUT_MS);
+  return { started: true, bootSeconds: (performance.now() - started) / 1000 };
+}
+
 /** A running guest answers ssh within this, however loaded; one that does not is hung. */
 const RUNNING_GUEST_GRACE_MS = 90_000;
 
