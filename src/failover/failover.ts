@@ -27,7 +27,7 @@ import { command } from '../ssh/quote.js';
 import type { ProgressListener } from '../transfer/progress.js';
 import { removeStagedCopies } from '../standby/copies.js';
 import type { HostOf } from '../standby/manage.js';
-import { loadStandbyFile, markFailedOver, writeStandbyFile, type StandbyDeclaration } from '../standby/declarations.js';
+import { loadStandbyFile, markFailedOver, writeStandbyFile, type StandbyDeclaration, type StandbyFile } from '../standby/declarations.js';
 import { readPassRecord, standbyStateDir, takePassLock } from '../standby/pass-state.js';
 import { standbyStagingDir } from '../standby/staging.js';
 import { bringUpDatasets, bringUpRsyncCopies, FailoverRefusedError } from './bring-up-copies.js';
@@ -79,32 +79,55 @@ function declarationFor(standbys: readonly StandbyDeclaration[], request: Failov
 
 export async function failover(config: LoadedConfig, hostOf: HostOf, request: FailoverRequest): Promise<FailoverReport> {
   const began = Date.now();
-  const phase = (name: string, message: string) => request.onProgress?.({ type: 'migration-phase', phase: name, message });
   const file = await loadStandbyFile(config.location.path);
   const declaration = declarationFor(file.standbys, request, file.path);
   const { host: from, to, stack } = declaration;
   if (declaration.failedOver) {
     throw new FailoverRefusedError(`${stack} was failed over from ${from} to ${to} at ${declaration.failedOver.at} already: ${to} runs it`);
   }
+  const primary = await confirmPrimaryGone(config, from, request, (answer) =>
+    `${from} answers (${answer}): it may still run ${stack}, so a failover would run it twice. Nothing was changed. ` +
+      `Move it instead: docker-mcp migrate ${from} ${to} ${stack} (it sends only what changed since the last pass). ` +
+      `Only if you know ${from} is down and only this machine still reaches it, add --primary-dead`,
+  );
+  return failoverDeclared(hostOf, file, declaration, primary, request, began);
+}
 
-  let primary: string[];
-  if (request.primaryDead) {
-    primary = [`${new Date().toISOString()}: not tried: --primary-dead, the operator's word that ${from} is down`];
-  } else {
-    const fromHost = config.hosts.find((h) => h.id === from);
-    if (!fromHost) throw new InvalidInputError('host', from, `is not in ${config.location.path}`);
-    phase('primary', `trying ${from}: a failover runs only when it does not answer`);
-    const check = await checkPrimary(fromHost, request.primaryCheck);
-    primary = [...check.tries];
-    if (check.answered) {
-      throw new PrimaryAnswersError(
-        `${from} answers (${check.tries.at(-1)}): it may still run ${stack}, so a failover would run it twice. Nothing was changed. ` +
-          `Move it instead: docker-mcp migrate ${from} ${to} ${stack} (it sends only what changed since the last pass). ` +
-          `Only if you know ${from} is down and only this machine still reaches it, add --primary-dead`,
-      );
-    }
-  }
+/**
+ * Step 2: the host's tries, or the operator's word; a host that answers is
+ * refused with `refusal(its last try)`. Done once for a host, however many
+ * of its stacks then fail over.
+ */
+export async function confirmPrimaryGone(
+  config: LoadedConfig,
+  from: string,
+  request: Pick<FailoverRequest, 'primaryDead' | 'primaryCheck' | 'onProgress'>,
+  refusal: (answer: string | undefined) => string,
+): Promise<string[]> {
+  if (request.primaryDead) return [`${new Date().toISOString()}: not tried: --primary-dead, the operator's word that ${from} is down`];
+  const fromHost = config.hosts.find((h) => h.id === from);
+  if (!fromHost) throw new InvalidInputError('host', from, `is not in ${config.location.path}`);
+  request.onProgress?.({ type: 'migration-phase', phase: 'primary', message: `trying ${from}: a failover runs only when it does not answer` });
+  const check = await checkPrimary(fromHost, request.primaryCheck);
+  if (check.answered) throw new PrimaryAnswersError(refusal(check.tries.at(-1)));
+  return [...check.tries];
+}
 
+/**
+ * Steps 3 to 6 for one declared stack whose host was found gone (`primary`
+ * says how). `file` may be shared by the stacks of one host failing over at
+ * once: its writes take turns.
+ */
+export async function failoverDeclared(
+  hostOf: HostOf,
+  file: StandbyFile,
+  declaration: StandbyDeclaration,
+  primary: readonly string[],
+  request: Pick<FailoverRequest, 'startTimeoutMs' | 'onProgress' | 'stateDir' | 'journalDir'>,
+  began = Date.now(),
+): Promise<FailoverReport> {
+  const phase = (name: string, message: string) => request.onProgress?.({ type: 'migration-phase', phase: name, message });
+  const { host: from, to, stack } = declaration;
   const dir = request.stateDir ?? standbyStateDir();
   const release = await takePassLock(from, stack, dir, request.journalDir);
   try {
@@ -127,7 +150,7 @@ export async function failover(config: LoadedConfig, hostOf: HostOf, request: Fa
 
     const failedOverAt = new Date();
     markFailedOver(file, declaration, { at: failedOverAt.toISOString(), snapshot: confirmed.snapshot, snapshotAt: confirmed.at });
-    await writeStandbyFile(file);
+    await writeInTurn(file);
 
     phase('data', byZfs ? `rolling each dataset back to @${confirmed.snapshot}, writable and mounted` : `moving the copies by rsync into ${to}'s appdata`);
     const data = byZfs ? await bringUpDatasets(standby, record, confirmed.snapshot) : await bringUpRsyncCopies(standby, record, standbyStagingDir(standby.host, from, stack));
@@ -151,7 +174,7 @@ export async function failover(config: LoadedConfig, hostOf: HostOf, request: Fa
       stack,
       from,
       to,
-      primary,
+      primary: [...primary],
       snapshot: confirmed.snapshot,
       snapshotAt: confirmed.at,
       lossWindowSeconds: Math.max(0, (failedOverAt.getTime() - Date.parse(confirmed.at)) / 1000),
@@ -169,4 +192,13 @@ export async function failover(config: LoadedConfig, hostOf: HostOf, request: Fa
   } finally {
     await release();
   }
+}
+
+// Stacks failing over at once share one standby.yml document; two writes of it at once would share a temporary file.
+let writing: Promise<unknown> = Promise.resolve();
+
+function writeInTurn(file: StandbyFile): Promise<unknown> {
+  const write = writing.then(() => writeStandbyFile(file));
+  writing = write.catch(() => undefined);
+  return write;
 }

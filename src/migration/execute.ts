@@ -38,6 +38,7 @@ import { asideFolder, folderLeftByFailedRun, rollBack, startedPhases } from './r
 import { syncStackFolder } from './folder-sync.js';
 import { carryImages, copyFolder, missingImages } from './stream-copy.js';
 import { copyVolumes, verifyVolumes } from './volume-copy.js';
+import { noteMovedStack } from '../standby/seen-stacks.js';
 import { cloneStagedCopies } from '../standby/staging.js';
 import { checkTargetConfig, writeTargetFiles } from './target-config.js';
 import { crashHereIfTestAsks, pauseHereIfTestAsks } from './test-crash-hook.js';
@@ -244,6 +245,8 @@ export async function walkPlan(
     throw failure;
   }
   await revokeJournalledRouteKey(journal, source, target, options.onProgress);
+  // What a failover of a whole host will know of this stack if the target dies before it is listed.
+  await noteMovedStack(entry.plan.source, entry.plan.target, entry.plan.stack);
   const done = `downtime ${report.downtimeSeconds.toFixed(1)} s`;
   if (!recorded.removeSource) {
     await journal.finish('succeeded', done);

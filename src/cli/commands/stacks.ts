@@ -15,6 +15,7 @@ import {
 import { discoverStacks, type StackDataReport } from '../../docker/stack-source.js';
 import { InvalidInputError } from '../../errors.js';
 import { refuseStartOnStandby, standbyCopiesByHost, type StandbyCopy } from '../../standby/copies.js';
+import { noteListing } from '../../standby/seen-stacks.js';
 import { forEachHost, type HostRow } from '../../host/fan-out.js';
 import { confirmAtTerminal } from '../ask.js';
 import { cliContext, dockerHostOf } from '../context.js';
@@ -35,7 +36,7 @@ export function registerStackCommands(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (hostIds: string[], options: JsonOption, command: Command) => {
       const context = await cliContext(command);
-      const rows = await forEachHost(context.selectHosts(hostIds), (host) => listStacks({ host, transport: context.ssh.get(host) }));
+      const rows = await forEachHost(context.selectHosts(hostIds), async (host) => noteListing(host.id, await listStacks({ host, transport: context.ssh.get(host) })));
       const copies = await standbyCopiesByHost(context.config);
       // Each host's row says which copies it keeps of other hosts' stacks: they are not stacks there.
       const withCopies = rows.map((row) => ({ ...row, standbyCopies: copies.get(row.hostId) ?? [] }));

@@ -10,6 +10,7 @@ import { enabledHosts, findHost } from '../../config/load.js';
 import { discoverStacks } from '../../docker/stack-source.js';
 import { deployQuestion } from '../../docker/deploy-review.js';
 import { refuseStartOnStandby, settleStandbyAfterMove, standbyCopiesByHost, type StandbyCopy } from '../../standby/copies.js';
+import { noteListing } from '../../standby/seen-stacks.js';
 import { standbyStagingOf } from '../../standby/staging.js';
 import { deployStack, listStacks, previewDeploy, stackAction, stackContainers, viewStack, type StackSummary } from '../../docker/stacks.js';
 import { InvalidInputError } from '../../errors.js';
@@ -115,7 +116,7 @@ export function registerComposeTool(tools: ToolTable, server: McpServer, context
 async function runComposeAction(context: McpContext, input: Input, extra: ToolExtra, confirm: Confirm): Promise<ActionResult> {
   if (input.action === 'list' && (input.host_id === undefined || input.host_id === ALL_HOSTS)) {
     const config = await context.config();
-    const { items, host_errors } = allHostsAnswer(await forEachHost(enabledHosts(config), async (host) => (await listStacks(context.attach(host))).map(stackRow)));
+    const { items, host_errors } = allHostsAnswer(await forEachHost(enabledHosts(config), async (host) => (await noteListing(host.id, await listStacks(context.attach(host)))).map(stackRow)));
     const copies = [...(await standbyCopiesByHost(config))].flatMap(([hostId, kept]) => kept.map((copy) => standbyCopyRow(hostId, copy)));
     return { ...page('stacks', items, input), host_errors, ...(copies.length > 0 ? { standby_copies: copies } : {}) };
   }
@@ -128,7 +129,7 @@ async function runComposeAction(context: McpContext, input: Input, extra: ToolEx
   switch (input.action) {
     case 'list': {
       const copies = ((await standbyCopiesByHost(await context.config())).get(target.host.id) ?? []).map((copy) => standbyCopyRow(target.host.id, copy));
-      return { ...page('stacks', (await listStacks(target)).map(stackRow), input), ...(copies.length > 0 ? { standby_copies: copies } : {}) };
+      return { ...page('stacks', (await noteListing(target.host.id, await listStacks(target))).map(stackRow), input), ...(copies.length > 0 ? { standby_copies: copies } : {}) };
     }
     case 'view':
       return { stack_name: stack(), ...(await viewStack(target, stack())) };

@@ -8,7 +8,9 @@ import { addStandby, forgetStandby, listStandbys, standbyStatuses, syncStandbys 
 import { standbyCheck } from '../../standby/status.js';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { failback } from '../../failover/failback.js';
+import { InvalidInputError } from '../../errors.js';
 import { failover } from '../../failover/failover.js';
+import { DEFAULT_HOST_FAILOVER_PARALLEL, describeHostFailoverPlan, failoverHost, planHostFailover } from '../../failover/failover-host.js';
 import { confirmer, type Confirm } from '../confirm.js';
 import type { McpContext } from '../context.js';
 import { progressReporter, type ToolExtra } from '../progress.js';
@@ -23,10 +25,14 @@ const READ_PARAMETERS = [] as const;
 
 const inputShape = {
   action: z.enum(ACTIONS).describe('what to do'),
-  host_id: optionalText(z.string().max(63)).describe('add, remove: the host the stack runs on; sync: only the stacks declared on this host; failback: the host it was failed over from, when several'),
+  host_id: optionalText(z.string().max(63)).describe(
+    'add, remove: the host the stack runs on; sync: only the stacks declared on this host; failback: the host it was failed over from, when several; ' +
+      'failover (instead of stack_name): a host that is gone, every stack of it that has a standby',
+  ),
   stack_name: optionalText(z.string().max(63)).describe('add, remove, failover: the stack (add: by project or folder name); sync: only this stack (every declared one when absent)'),
   standby_host_id: optionalText(z.string().max(63)).describe('add: the standby host that keeps the copy; failover: which standby, when the stack has several'),
   primary_dead: z.boolean().default(false).describe("failover: the user's word that the stack's host is down (it is then not tried); only where it still answers this server but is known to be down, or the network is split"),
+  parallel: optional(z.number().int().min(1).max(8)).describe(`failover with host_id: how many stacks fail over at once (default ${DEFAULT_HOST_FAILOVER_PARALLEL})`),
   confirm: optional(z.boolean()).describe('failover, failback: true confirms it, only when the client cannot ask its user (elicitation); a client that can is always asked'),
   every: optionalText(z.string().max(16)).describe('add: how often a pass runs: 90s, 15m, 2h, 1d (default 15m, or what was declared)'),
   keep: optional(z.number().int().min(1).max(1000), [0]).describe('add: snapshots kept on the standby (default 4, or what was declared)'),
@@ -55,6 +61,19 @@ const outputSchema = toolOutputSchema({
     .looseObject({ stack: z.string(), from: z.string(), to: z.string(), common_snapshot: z.string() })
     .optional()
     .describe('failback: where the old host\'s own writes after the failover snapshot are kept (kept datasets, directory), the move back (bytes sent, downtime), and the first pass that made the standby a standby again'),
+  host_failover: z
+    .looseObject({
+      host: z.string(),
+      primary: z.array(z.string()),
+      results: z.array(z.looseObject({ stack: z.string(), to: z.string(), ok: z.boolean() })),
+      failed: z.number(),
+      lost: z.array(z.looseObject({ stack: z.string() })),
+    })
+    .optional()
+    .describe(
+      'failover with host_id: how the host was found gone (tried once), one result per stack with a standby (its failover report, or its error), ' +
+        'the stacks without a standby (lost until the host returns, as last listed here), those failed over before, and the standby copies the host kept for others',
+    ),
 });
 
 export function registerStandbyTool(tools: ToolTable, server: McpServer, context: McpContext, variant: ToolVariant): void {
@@ -66,7 +85,8 @@ export function registerStandbyTool(tools: ToolTable, server: McpServer, context
       ? 'Stacks kept replicated on a standby host (reading only: changes nothing). Actions: list (the declarations), status (per stack: data on the standby as of when, lag, last pass, and the monitoring verdict).'
       : 'Stacks kept replicated on a standby host, so a move there sends only what changed. Actions: list, status (data on the standby as of when, lag, last pass), ' +
         'add (host_id, stack_name, standby_host_id, every, keep), remove (host_id, stack_name; the copies are left), sync (one pass now: every declared stack, or stack_name / host_id), ' +
-        'failover (stack_name: start it on its standby from the last copy there because its host is gone; refused while the host answers, which is a migrate; confirmed), ' +
+        'failover (stack_name: start it on its standby from the last copy there because its host is gone; refused while the host answers, which is a migrate; confirmed; ' +
+        'or host_id instead: every stack of that host with a standby, the host tried once, with one report naming the stacks lost for want of one), ' +
         'failback (stack_name, host_id when several: once the old host is back, keep what it wrote after the failover snapshot there, move the stack back sending only what the standby wrote since, the standby keeps the copy again; confirmed).',
     inputShape: { ...offeredParameters(inputShape, READ_PARAMETERS, readOnly), action: z.enum(offeredActions(ACTIONS, READ_ONLY_ACTIONS, readOnly)).describe('what to do') },
     outputSchema,
@@ -109,6 +129,7 @@ async function runStandbyAction(context: McpContext, input: Input, extra: ToolEx
       return { passes: await syncStandbys(config, hostOf, names, { onProgress: progress.listener, signal: extra.signal }) };
     }
     case 'failover': {
+      if (input.host_id !== undefined) return failoverWholeHost(context, config, input, extra, confirm);
       const stack = required(input.stack_name, 'stack_name', 'failover');
       await confirm(input.confirm, {
         effect: `failover starts ${stack} on its standby from the last copy there`,
@@ -144,6 +165,24 @@ async function runStandbyAction(context: McpContext, input: Input, extra: ToolEx
       return { failback: report };
     }
   }
+}
+
+async function failoverWholeHost(context: McpContext, config: LoadedConfig, input: Input, extra: ToolExtra, confirm: Confirm): Promise<ActionResult> {
+  const host = input.host_id as string;
+  if (input.stack_name !== undefined) throw new InvalidInputError('stack_name', input.stack_name, `and host_id ${host} both given: a failover takes one stack, or a host for all its stacks`);
+  if (input.standby_host_id !== undefined) throw new InvalidInputError('standby_host_id', input.standby_host_id, 'is for one stack: with host_id, each stack goes to its own standby');
+  const plan = await planHostFailover(config, host);
+  await confirm(input.confirm, { effect: `failover starts ${plan.stacks.length} stack(s) of ${host} on their standbys`, details: describeHostFailoverPlan(plan) });
+  const progress = progressReporter(extra);
+  const report = await failoverHost(config, (id) => context.dockerHost(id), {
+    host,
+    primaryDead: input.primary_dead,
+    ...(input.parallel !== undefined ? { parallel: input.parallel } : {}),
+    onProgress: progress.listener,
+  });
+  // The host it left is fenced on its next contact: its connection is made afresh.
+  await context.ssh.forget(host);
+  return { host_failover: report };
 }
 
 /** `HOST/STACK` of the declarations a sync covers: the stack named (on host_id when given), those of host_id, or all. */
