@@ -10,6 +10,7 @@ import { registerCompletionCommand } from './commands/completion.js';
 import { registerContainerCommands } from './commands/containers.js';
 import { registerHostsCommands } from './commands/hosts.js';
 import { registerDemoCommand } from './commands/demo.js';
+import { registerEvacuateCommand } from './commands/evacuate.js';
 import { registerFailoverCommand, registerFenceCommand } from './commands/failover.js';
 import { registerMigrateCommand } from './commands/migrate.js';
 import { registerMigrationsCommands } from './commands/migrations.js';
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerStandbyCommands(program);
   registerFailoverCommand(program);
   registerFenceCommand(program);
+  registerEvacuateCommand(program);
   registerServeCommand(program);
   registerAuditCommand(program);
   registerDemoCommand(program);
