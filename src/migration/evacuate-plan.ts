@@ -130,12 +130,17 @@ function placementOrder(stacks: readonly StackChecks[]): StackChecks[] {
   return [...stacks].sort((a, b) => Number(hasStandby(b)) - Number(hasStandby(a)) || size(b) - size(a) || a.stack.localeCompare(b.stack));
 }
 
-/** The standby first; then, from a ZFS source, ZFS candidates; then the most room left; then by name. */
+/**
+ * The standby first; then, from a ZFS source, ZFS candidates; then the most
+ * room left (none for one that refused); then by name. A preferred candidate
+ * that refuses is tried first all the same, so its reason is told.
+ */
 function rankCandidates(candidates: readonly CandidateCheck[], zfsSource: boolean, room: ReadonlyMap<string, number | null>): CandidateCheck[] {
   const methodRank = (c: CandidateCheck) => (zfsSource && c.method === 'rsync' ? 1 : 0);
-  const space = (c: CandidateCheck) => roomLeft(c, room) ?? Number.MAX_SAFE_INTEGER;
+  const space = (c: CandidateCheck) => (c.refused !== null ? 0 : (roomLeft(c, room) ?? Number.MAX_SAFE_INTEGER));
   return [...candidates].sort(
-    (a, b) => Number(b.standby) - Number(a.standby) || methodRank(a) - methodRank(b) || space(b) - space(a) || a.host.localeCompare(b.host),
+    (a, b) =>
+      Number(b.standby) - Number(a.standby) || methodRank(a) - methodRank(b) || space(b) - space(a) || a.host.localeCompare(b.host),
   );
 }
 

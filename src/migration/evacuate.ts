@@ -186,7 +186,7 @@ async function checkCandidate(
     const method = methods.size === 0 ? 'none' : methods.has('rsync') ? 'rsync' : 'zfs';
     // An evacuation does not --force: a mount that would stay behind keeps the stack here.
     const refusals = (plan.refusals ?? []).map((r) => r.reason);
-    if (refusals.length > 0 || preflight === null) return { ...refused(refusals.join('; ') || 'pre-flight refused'), ports };
+    if (refusals.length > 0 || preflight === null) return { check: { ...refused(refusals.join('; ') || 'pre-flight refused').check, method }, ports };
     return { check: { host: to, refused: null, method, dataBytes: preflight.dataBytes, freeBytes: preflight.targetFreeBytes, standby }, ports };
   } catch (error) {
     // A candidate that cannot be reached or read is a reason, like any other; the source's own failures are the same on every candidate.

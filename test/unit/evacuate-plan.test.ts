@@ -77,3 +77,12 @@ describe('planEvacuation', () => {
     expect(plan.moves).toEqual([]);
   });
 });
+
+describe('planEvacuation, the reasons of a stack left behind', () => {
+  it('come in the order the candidates are preferred in: ZFS first from a ZFS source', () => {
+    const plan = planEvacuation('alpha', ['beta', 'gamma'], true, [
+      stack('big', [fits('gamma', { refused: 'gamma is full' }), fits('beta', { refused: 'beta is full' })]),
+    ]);
+    expect(plan.leftBehind[0]?.reasons.map((r) => r.host)).toEqual(['beta', 'gamma']);
+  });
+});
