@@ -1,8 +1,10 @@
 /**
- * Evacuating alpha on the container testbed: three stacks run on it. One
+ * Evacuating alpha on the container testbed: four stacks run on it. One
  * fits on beta (ZFS, preferred from a ZFS source), one only on gamma (beta
- * already has a stack of its name: rsync, the fallback without ZFS), and one
- * whose data is bigger than either candidate's free space. The dry run names
+ * already has a stack of its name: rsync, the fallback without ZFS), one has
+ * its standby on gamma (so goes there, though beta has ZFS, seeded from the
+ * standby's copy), and one whose data is bigger than either candidate's free
+ * space. The dry run names
  * that one, with each candidate's reason, and changes nothing; the
  * evacuation moves the two that fit and exits non-zero naming the third,
  * which still runs on alpha.
@@ -50,6 +52,8 @@ const prefix = `evac${process.pid}`;
 const web = `${prefix}-web`;
 const side = `${prefix}-side`;
 const big = `${prefix}-big`;
+/** Its standby is gamma (by rsync): the evacuation sends it there, not to beta. */
+const kept = `${prefix}-kept`;
 const ROOM = 2 * 1024 * 1024;
 /** Alpha's compose_path in the test's hosts.yml: only the test's stacks are read from it. */
 const home = `/srv/alpha/compose/${prefix}-home`;
@@ -103,14 +107,18 @@ beforeAll(async () => {
   await zfs.createDataset(`alpha/appdata/${big}-data`);
   const filled = await sh(
     'alpha',
-    'set -e; mkdir -p "$2"; head -c 200000 /dev/urandom > "$1/blob"; head -c 150000 /dev/urandom > "$2/blob"; head -c 3000000 /dev/urandom > "$3/blob"',
+    'set -e; mkdir -p "$2" "$4"; head -c 200000 /dev/urandom > "$1/blob"; head -c 150000 /dev/urandom > "$2/blob"; head -c 3000000 /dev/urandom > "$3/blob"; head -c 100000 /dev/urandom > "$4/blob"',
     `/srv/alpha/appdata/${web}-data`,
     `/srv/alpha/appdata/${side}-data`,
     `/srv/alpha/appdata/${big}-data`,
+    `/srv/alpha/appdata/${kept}-data`,
   );
   expect(filled.exitCode, filled.stderr).toBe(0);
-  for (const stack of [web, side, big]) await deployStack(hosts.alpha, stack, compose(stack));
-  for (const stack of [web, side, big]) expect(await runningOn('alpha', stack)).toBe(1);
+  for (const stack of [web, side, big, kept]) await deployStack(hosts.alpha, stack, compose(stack));
+  for (const stack of [web, side, big, kept]) expect(await runningOn('alpha', stack)).toBe(1);
+  expect((await cli('standby', 'add', kept, '--on', 'alpha', '--to', 'gamma')).exitCode).toBe(0);
+  const synced = await cli('standby', 'sync', kept);
+  expect(synced.exitCode, synced.stdout + synced.stderr).toBe(0);
 }, TIMEOUT_MS);
 
 afterAll(async () => {
@@ -122,6 +130,7 @@ afterAll(async () => {
     // never mounted
   }
   for (const id of IDS) await cleanUpPrefix(hosts[id], id, prefix);
+  await sh('gamma', 'rm -rf -- "$1"', `/srv/gamma/compose/.docker-mcp-standby/alpha/${kept}`);
   for (const host of Object.values(hosts)) await host.transport.close();
   rmSync(dir, { recursive: true, force: true });
 }, TIMEOUT_MS);
@@ -133,6 +142,7 @@ describe('evacuate alpha (container testbed)', () => {
     const plan = JSON.parse(run.stdout) as EvacuationPlan;
     expect(plan.candidates).toEqual(['beta', 'gamma']);
     expect(plan.moves).toEqual([
+      expect.objectContaining({ stack: kept, to: 'gamma', method: 'rsync', standby: true, why: expect.stringContaining('its standby') }),
       expect.objectContaining({ stack: side, to: 'gamma', method: 'rsync', passedOver: [{ host: 'beta', reason: expect.stringContaining(`beta already has a stack "${side}"`) }] }),
       expect.objectContaining({ stack: web, to: 'beta', method: 'zfs', passedOver: [] }),
     ]);
@@ -147,7 +157,7 @@ describe('evacuate alpha (container testbed)', () => {
     expect(text.stdout).toContain('dry run, nothing was changed');
     expect(text.stdout).toMatch(new RegExp(`fits nowhere, stays on alpha:[\\s\\S]*${big}\\n\\s+beta: [^\\n]*bytes free`));
 
-    for (const stack of [web, side, big]) expect(await runningOn('alpha', stack)).toBe(1);
+    for (const stack of [web, side, big, kept]) expect(await runningOn('alpha', stack)).toBe(1);
     expect(await runningOn('beta', web)).toBe(0);
     expect(await runningOn('gamma', side)).toBe(0);
   }, TIMEOUT_MS);
@@ -168,6 +178,7 @@ describe('evacuate alpha (container testbed)', () => {
       expect(planned.isError, JSON.stringify(planned.content)).toBeFalsy();
       const evacuation = (planned.structuredContent as { evacuation: { moves: { stack: string; to: string }[]; left_behind: { stack: string }[] } }).evacuation;
       expect(evacuation.moves.map((m) => [m.stack, m.to])).toEqual([
+        [kept, 'gamma'],
         [side, 'gamma'],
         [web, 'beta'],
       ]);
@@ -193,18 +204,25 @@ describe('evacuate alpha (container testbed)', () => {
     const sums = async (id: Id, file: string) => (await sh(id, 'sha256sum < "$1"', file)).stdout.trim();
     const webSum = await sums('alpha', `/srv/alpha/appdata/${web}-data/blob`);
     const sideSum = await sums('alpha', `/srv/alpha/appdata/${side}-data/blob`);
+    const keptSum = await sums('alpha', `/srv/alpha/appdata/${kept}-data/blob`);
 
     const run = await cli('evacuate', 'alpha', '--yes', '--json');
     expect(run.exitCode, run.stderr).toBe(1);
-    expect(run.stderr).toContain('alpha is not empty: 2 stacks moved');
+    expect(run.stderr).toContain('alpha is not empty: 3 stacks moved');
     expect(run.stderr).toContain(`${big}: beta: beta has`);
     const report = JSON.parse(run.stdout) as EvacuationReport;
     expect(report.complete).toBe(false);
     expect(report.failed).toEqual([]);
     expect(report.moved.map((m) => [m.stack, m.to])).toEqual([
+      [kept, 'gamma'],
       [side, 'gamma'],
       [web, 'beta'],
     ]);
+    // Onto its standby: seeded from the copy the pass left there, and no longer declared (gamma runs it).
+    const ontoStandby = report.moved.find((m) => m.stack === kept);
+    expect(ontoStandby?.report.seededFromStandby).toEqual([`${gammaRoom}/${kept}-data`]);
+    expect(ontoStandby?.standbyNote).toContain('now runs it');
+    expect(readFileSync(path.join(dir, 'standby.yml'), 'utf8')).not.toContain(kept);
 
     expect(await runningOn('beta', web)).toBe(1);
     expect(await runningOn('gamma', side)).toBe(1);
@@ -213,6 +231,8 @@ describe('evacuate alpha (container testbed)', () => {
     expect(await runningOn('alpha', side)).toBe(0);
     expect(await sums('beta', `${betaRoom.path}/${web}-data/blob`)).toBe(webSum);
     expect(await sums('gamma', `${gammaRoom}/${side}-data/blob`)).toBe(sideSum);
+    expect(await runningOn('gamma', kept)).toBe(1);
+    expect(await sums('gamma', `${gammaRoom}/${kept}-data/blob`)).toBe(keptSum);
   }, TIMEOUT_MS);
 
   it('run again, leaves alone what moved (stopped on alpha) and still names what fits nowhere', async () => {
@@ -220,7 +240,7 @@ describe('evacuate alpha (container testbed)', () => {
     expect(run.exitCode, run.stderr).toBe(0);
     const plan = JSON.parse(run.stdout) as EvacuationPlan;
     expect(plan.moves).toEqual([]);
-    expect(plan.skipped.map((s) => s.stack)).toEqual(expect.arrayContaining([side, web]));
+    expect(plan.skipped.map((s) => s.stack)).toEqual(expect.arrayContaining([kept, side, web]));
     expect(plan.leftBehind.map((l) => l.stack)).toContain(big);
   }, TIMEOUT_MS);
 });
