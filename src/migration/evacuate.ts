@@ -123,7 +123,7 @@ export async function runEvacuation(config: LoadedConfig, hostOf: HostOf, plan: 
 export function incompleteEvacuation(report: EvacuationReport): EvacuationIncompleteError | null {
   if (report.complete) return null;
   const left = [
-    ...report.plan.leftBehind.map((l) => `${describeLeftBehind(l)}`),
+    ...report.plan.leftBehind.map(describeLeftBehind),
     ...report.failed.map((f) => `${f.stack}: its migration to ${f.to} failed: ${f.error}`),
   ];
   return new EvacuationIncompleteError(report.host, report.moved.length, left);

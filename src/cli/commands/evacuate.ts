@@ -45,7 +45,9 @@ export function registerEvacuateCommand(program: Command): void {
         emit(plan, options, (p) => renderPlan(p, true));
         return;
       }
+      // What fits nowhere is told before anything moves (with --json the report comes at the end: on stderr, then).
       if (!options.json) process.stdout.write(`${renderPlan(plan, false)}\n`);
+      else for (const left of plan.leftBehind) process.stderr.write(`fits nowhere, stays on ${plan.host}: ${describeLeftBehind(left)}\n`);
       if (plan.moves.length > 0) {
         await confirmAtTerminal(
           {

@@ -110,14 +110,12 @@ export function registerHostsTool(tools: ToolTable, server: McpServer, context: 
       // The reading variant's input has only its parameters; the others are absent, as when not sent.
       run: (parsed, extra) => {
         const input = parsed as Input;
-        return answer(input.action, input.host_id, () =>
-          input.action === 'evacuate' ? evacuate(context, input, extra, confirmer(server.server, extra)) : runHostsAction(context, input, confirmer(server.server, extra), readOnly),
-        );
+        return answer(input.action, input.host_id, () => runHostsAction(context, input, extra, confirmer(server.server, extra), readOnly));
       },
   });
 }
 
-async function runHostsAction(context: McpContext, input: Input, confirm: Confirm, readOnly: boolean): Promise<ActionResult> {
+async function runHostsAction(context: McpContext, input: Input, extra: ToolExtra, confirm: Confirm, readOnly: boolean): Promise<ActionResult> {
   const config = await context.config();
   switch (input.action) {
     case 'list':
@@ -154,7 +152,7 @@ async function runHostsAction(context: McpContext, input: Input, confirm: Confir
     case 'import_ssh':
       return importSshHosts(context, config, input);
     case 'evacuate':
-      throw new InvalidInputError('action', input.action, 'is run by evacuate()');
+      return evacuate(context, config, input, extra, confirm);
     case 'cleanup': {
       const host = hostNamed(config, input.host_id, input.action);
       const level = input.cleanup_type ?? 'check';
@@ -166,9 +164,8 @@ async function runHostsAction(context: McpContext, input: Input, confirm: Confir
   }
 }
 
-/** Plan the evacuation; unless a dry run, ask, then move what fits. Stacks left behind are in the answer, with why, and make it an error-free but incomplete one. */
-async function evacuate(context: McpContext, input: Input, extra: ToolExtra, confirm: Confirm): Promise<ActionResult> {
-  const config = await context.config();
+/** Plan the evacuation; unless a dry run, ask, then move what fits. Stacks left behind are in the answer with why (`complete: false`), not an error: the others moved. */
+async function evacuate(context: McpContext, config: LoadedConfig, input: Input, extra: ToolExtra, confirm: Confirm): Promise<ActionResult> {
   const hostOf = (id: string) => context.dockerHost(id);
   const request = { host: required(input.host_id, 'host_id', 'evacuate'), ...(input.target_host_ids ? { to: input.target_host_ids } : {}) };
   const plan = await planHostEvacuation(config, hostOf, request);
