@@ -11,6 +11,7 @@ import { registerContainerCommands } from './commands/containers.js';
 import { registerHostsCommands } from './commands/hosts.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerFailbackCommand } from './commands/failback.js';
+import { registerEvacuateCommand } from './commands/evacuate.js';
 import { registerFailoverCommand, registerFenceCommand } from './commands/failover.js';
 import { registerMigrateCommand } from './commands/migrate.js';
 import { registerMigrationsCommands } from './commands/migrations.js';
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerFailoverCommand(program);
   registerFenceCommand(program);
   registerFailbackCommand(program);
+  registerEvacuateCommand(program);
   registerServeCommand(program);
   registerAuditCommand(program);
   registerDemoCommand(program);

@@ -58,3 +58,19 @@ export class MigrationCancelledError extends DockerMcpError {
     super(`migration ${migrationId} was cancelled ${when} its ${beforePhase} phase`);
   }
 }
+
+/** An evacuation that left stacks on the host: those that fit nowhere, and those whose migration failed. The others moved. */
+export class EvacuationIncompleteError extends DockerMcpError {
+  readonly kind = 'failed' as const;
+
+  constructor(
+    readonly host: string,
+    readonly moved: number,
+    readonly left: readonly string[],
+  ) {
+    super(
+      `${host} is not empty: ${moved} stack${moved === 1 ? '' : 's'} moved, ${left.length} left on it:\n${left.map((line) => `  ${line}`).join('\n')}\n` +
+        `Make room or free what each reason names, then run evacuate ${host} again (it moves only what is still there)`,
+    );
+  }
+}

@@ -139,17 +139,29 @@ export function newMigrationId(stack: string, now = new Date()): string {
  * one joins those the plan alone knows.
  */
 export async function dryRunStackMigration(source: DockerHost, target: DockerHost, stack: string, options: MigrationOptions = {}): Promise<MigrationPlan> {
+  return (await checkStackMigration(source, target, stack, options)).plan;
+}
+
+/**
+ * The dry run's plan, with what pre-flight measured when it refused nothing
+ * (the data's size, the target's free space), or null when it refused.
+ */
+export async function checkStackMigration(
+  source: DockerHost,
+  target: DockerHost,
+  stack: string,
+  options: MigrationOptions = {},
+): Promise<{ plan: MigrationPlan; preflight: PreflightResult | null }> {
   const plan = await planStackMigration(source, target, stack, options);
   // Already refused whatever the hosts hold: pre-flight would only say it again.
-  if ((plan.refusals ?? []).some((r) => !r.forceApplies)) return plan;
+  if ((plan.refusals ?? []).some((r) => !r.forceApplies)) return { plan, preflight: null };
   const movingBack = await lastMovedAway(plan.stack, plan.target, plan.source, options.journalDir);
   try {
     // force: the mounts that would not move are among the plan's refusals already; what the hosts hold is what is new.
-    await preflight(plan, source, target, { movingBack, force: true });
-    return plan;
+    return { plan, preflight: await preflight(plan, source, target, { movingBack, force: true }) };
   } catch (error) {
     if (!(error instanceof PreflightRefusedError)) throw error;
-    return { ...plan, refusals: [...(plan.refusals ?? []), { reason: error.reason, forceApplies: false }] };
+    return { plan: { ...plan, refusals: [...(plan.refusals ?? []), { reason: error.reason, forceApplies: false }] }, preflight: null };
   }
 }
 

@@ -18,7 +18,10 @@ import { discoverAndRecord } from '../../host/discover-and-record.js';
 import { forEachHost } from '../../host/fan-out.js';
 import { validateHostId } from '../../names/validate.js';
 import { readSshAliases, resolveSshAlias, sshConfigFileForImport } from '../../ssh/ssh-config.js';
+import { describeLeftBehind, describeMove } from '../../migration/evacuate-plan.js';
+import { planHostEvacuation, runEvacuation } from '../../migration/evacuate.js';
 import { confirmer, type Confirm } from '../confirm.js';
+import { progressReporter, type ToolExtra } from '../progress.js';
 import type { McpContext } from '../context.js';
 import { trustByUserOrFingerprint } from '../host-key-trust.js';
 import { answer, toolOutputSchema, type ActionResult } from '../tool-result.js';
@@ -27,7 +30,7 @@ import { eachHostAnswer } from './answers.js';
 import { ALL_HOSTS, offeredParameters, absentAs, commaList, offeredActions, optional, optionalText, required } from './params.js';
 import { annotationsFor, type ToolVariant } from './variants.js';
 
-const ACTIONS = ['list', 'add', 'edit', 'remove', 'test_connection', 'discover', 'ports', 'import_ssh', 'cleanup'] as const;
+const ACTIONS = ['list', 'add', 'edit', 'remove', 'test_connection', 'discover', 'ports', 'import_ssh', 'cleanup', 'evacuate'] as const;
 /** discover only reports in read-only mode (it records nothing), and cleanup only checks. */
 const READ_ONLY_ACTIONS = ['list', 'test_connection', 'discover', 'ports', 'cleanup'] as const;
 /** The parameters the reading actions take: all the reading variant shows. */
@@ -55,8 +58,10 @@ const inputShape = {
   trust_host_key_fingerprint: optionalText(z.string().max(100)).describe(
     "add, when the new host's key is in no known_hosts file and the client cannot ask its user: the SHA256 fingerprint (as the refused add showed it) that a person checked against the host's own; only a key the host presents with exactly this fingerprint is trusted. A client that can ask is always asked",
   ),
+  dry_run: z.boolean().default(false).describe('evacuate: only the plan (where each stack would go, and why the others fit nowhere); changes nothing'),
+  target_host_ids: commaList(63, 64).describe('evacuate: the hosts the stacks may go to (default: every other enabled host)'),
   confirm: optional(z.boolean()).describe(
-    'true confirms edit, add with ssh_key_path, remove and cleanup other than check, only when the client cannot ask its user (elicitation); a client that can is always asked',
+    'true confirms edit, add with ssh_key_path, remove, cleanup other than check and evacuate (unless dry_run), only when the client cannot ask its user (elicitation); a client that can is always asked',
   ),
 };
 
@@ -78,6 +83,10 @@ const outputSchema = toolOutputSchema({
   edited: z.string().optional().describe('edit: the host edited'),
   removed: z.string().optional().describe('remove: the host removed'),
   imported: z.array(z.string()).optional().describe('import_ssh: the aliases added'),
+  evacuation: z
+    .looseObject({ host: z.string(), moves: z.array(z.looseObject({ stack: z.string(), to: z.string() })).optional(), left_behind: z.array(z.looseObject({ stack: z.string() })).optional() })
+    .optional()
+    .describe('evacuate: the plan (moves, left_behind with each candidate\'s reason, skipped), and unless dry_run what moved, what failed, and whether the host is empty (complete)'),
 });
 
 export function registerHostsTool(tools: ToolTable, server: McpServer, context: McpContext, variant: ToolVariant): void {
@@ -89,7 +98,8 @@ export function registerHostsTool(tools: ToolTable, server: McpServer, context: 
         ? 'The Docker hosts in hosts.yml (reading only: changes nothing). Actions: list; test_connection (ssh, key and docker answer?); discover (docker, compose flavour, ZFS, rsync, free space; reported, not recorded); ports (published ports); cleanup with cleanup_type check (what could be removed).'
         : 'Manage the Docker hosts in hosts.yml and probe them over SSH. Actions: list; add (only a host that connects; a host key no known_hosts file holds is shown to the user to trust, or without a way to ask needs trust_host_key_fingerprint; then discovers the host; confirmed when it names ssh_key_path), edit (confirmed, showing old and new values), remove (confirmed); ' +
           'test_connection (ssh, key and docker answer?); discover (docker, compose flavour, ZFS, rsync, free space; records zfs_capable/zfs_dataset); ' +
-          'ports (published ports); import_ssh (hosts from ~/.ssh/config, then discovers them); cleanup (cleanup_type check|safe|moderate|aggressive, confirmed unless check).',
+          'ports (published ports); import_ssh (hosts from ~/.ssh/config, then discovers them); cleanup (cleanup_type check|safe|moderate|aggressive, confirmed unless check); ' +
+          'evacuate (host_id: move every stack running there to its standby, or to the host among target_host_ids or the others whose free space, ZFS, images and ports take it; stacks that fit nowhere are named with why before anything moves; dry_run plans only; confirmed).',
       inputShape: {
         ...offeredParameters(inputShape, READ_PARAMETERS, readOnly),
         action: absentAs(z.enum(offeredActions(ACTIONS, READ_ONLY_ACTIONS, readOnly)).default('list')).describe('what to do; absent or null: list'),
@@ -100,12 +110,12 @@ export function registerHostsTool(tools: ToolTable, server: McpServer, context: 
       // The reading variant's input has only its parameters; the others are absent, as when not sent.
       run: (parsed, extra) => {
         const input = parsed as Input;
-        return answer(input.action, input.host_id, () => runHostsAction(context, input, confirmer(server.server, extra), readOnly));
+        return answer(input.action, input.host_id, () => runHostsAction(context, input, extra, confirmer(server.server, extra), readOnly));
       },
   });
 }
 
-async function runHostsAction(context: McpContext, input: Input, confirm: Confirm, readOnly: boolean): Promise<ActionResult> {
+async function runHostsAction(context: McpContext, input: Input, extra: ToolExtra, confirm: Confirm, readOnly: boolean): Promise<ActionResult> {
   const config = await context.config();
   switch (input.action) {
     case 'list':
@@ -141,6 +151,8 @@ async function runHostsAction(context: McpContext, input: Input, confirm: Confir
       return portsOf(context, config, input);
     case 'import_ssh':
       return importSshHosts(context, config, input);
+    case 'evacuate':
+      return evacuate(context, config, input, extra, confirm);
     case 'cleanup': {
       const host = hostNamed(config, input.host_id, input.action);
       const level = input.cleanup_type ?? 'check';
@@ -150,6 +162,22 @@ async function runHostsAction(context: McpContext, input: Input, confirm: Confir
       return { ...(await cleanupHost(context.attach(host), level)) };
     }
   }
+}
+
+/** Plan the evacuation; unless a dry run, ask, then move what fits. Stacks left behind are in the answer with why (`complete: false`), not an error: the others moved. */
+async function evacuate(context: McpContext, config: LoadedConfig, input: Input, extra: ToolExtra, confirm: Confirm): Promise<ActionResult> {
+  const hostOf = (id: string) => context.dockerHost(id);
+  const request = { host: required(input.host_id, 'host_id', 'evacuate'), ...(input.target_host_ids ? { to: input.target_host_ids } : {}) };
+  const plan = await planHostEvacuation(config, hostOf, request);
+  if (input.dry_run || plan.moves.length === 0) return { evacuation: { ...plan, dry_run: input.dry_run } };
+  await confirm(input.confirm, {
+    effect: `evacuate moves ${plan.moves.length} stack${plan.moves.length === 1 ? '' : 's'} off ${plan.host}: each is stopped there and started on its new host`,
+    details: [...plan.moves.map(describeMove), ...plan.leftBehind.map((l) => `stays (fits nowhere): ${describeLeftBehind(l)}`)],
+    retry: 'repeat with confirm: true (or dry_run: true to see the plan)',
+  });
+  const progress = progressReporter(extra);
+  const report = await runEvacuation(config, hostOf, plan, request, { onProgress: progress.listener, ...(extra.signal ? { signal: extra.signal } : {}) });
+  return { evacuation: { ...report.plan, moved: report.moved, failed: report.failed, complete: report.complete } };
 }
 
 function hostFields(input: Input): HostFieldUpdate {
