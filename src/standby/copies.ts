@@ -36,6 +36,35 @@ export async function standbyCopiesByHost(config: LoadedConfig): Promise<Map<str
   return byHost;
 }
 
+export interface FailedOverStack {
+  readonly stack: string;
+  /** The standby that runs it now. */
+  readonly to: string;
+  readonly at: string;
+  /** When this host was fenced for it (stopped, read-only); absent until it was reached. */
+  readonly fencedAt?: string;
+  /** Whether this host wrote after the snapshot the standby started from (null: its zfs cannot tell). */
+  readonly diverged?: boolean | null;
+}
+
+/** Stacks failed over away from each host, by host id: the host's copy is fenced (or to be), the stack runs elsewhere. */
+export async function failedOverByHost(config: LoadedConfig): Promise<Map<string, FailedOverStack[]>> {
+  const { standbys } = await loadStandbyFile(config.location.path);
+  const byHost = new Map<string, FailedOverStack[]>();
+  for (const { host, stack, to, failedOver } of standbys) {
+    if (!failedOver) continue;
+    const fenced = failedOver.fencedAt ? { fencedAt: failedOver.fencedAt, diverged: failedOver.diverged ?? null } : {};
+    byHost.set(host, [...(byHost.get(host) ?? []), { stack, to, at: failedOver.at, ...fenced }]);
+  }
+  return byHost;
+}
+
+/** How a failed-over stack stands on the host it left, in a word or two. */
+export function fenceState(s: FailedOverStack): string {
+  if (!s.fencedAt) return 'to be fenced (on the next contact)';
+  return s.diverged === true ? 'fenced, DIVERGED' : s.diverged === false ? 'fenced' : 'fenced (divergence unknown)';
+}
+
 /** Refuse to deploy or start `stack` on `hostId` when that host keeps the stack's standby copy. */
 export async function refuseStartOnStandby(config: LoadedConfig, hostId: string, stack: string, action: string): Promise<void> {
   const { standbys, path } = await loadStandbyFile(config.location.path);

@@ -197,6 +197,11 @@ describe('failover alpha → beta (container testbed, ZFS)', () => {
 
     const again = await cli('stacks', 'list', 'alpha', '--json');
     expect(again.stderr).not.toContain('fenced');
+    // Listed plainly as failed over away and fenced (zfs-fuse cannot tell whether alpha diverged).
+    const [row] = JSON.parse(again.stdout) as { failedOver: { stack: string; to: string; fencedAt?: string }[] }[];
+    expect(row?.failedOver).toEqual([expect.objectContaining({ stack, to: 'beta', fencedAt: expect.any(String) })]);
+    const text = await cli('stacks', 'list', 'alpha');
+    expect(text.stdout).toMatch(new RegExp(`failed over away[^\\n]*\\n.*\\nalpha\\s+${stack}\\s+beta\\s+\\S+\\s+fenced \\(divergence unknown\\)`));
   });
 
   it('failback keeps what alpha wrote, sends only what beta wrote, and beta is a standby again', async () => {

@@ -14,7 +14,7 @@ import {
 } from '../../docker/stacks.js';
 import { discoverStacks, type StackDataReport } from '../../docker/stack-source.js';
 import { InvalidInputError } from '../../errors.js';
-import { refuseStartOnStandby, standbyCopiesByHost, type StandbyCopy } from '../../standby/copies.js';
+import { failedOverByHost, fenceState, refuseStartOnStandby, standbyCopiesByHost, type FailedOverStack, type StandbyCopy } from '../../standby/copies.js';
 import { noteListing } from '../../standby/seen-stacks.js';
 import { forEachHost, type HostRow } from '../../host/fan-out.js';
 import { confirmAtTerminal } from '../ask.js';
@@ -38,8 +38,9 @@ export function registerStackCommands(program: Command): void {
       const context = await cliContext(command);
       const rows = await forEachHost(context.selectHosts(hostIds), async (host) => noteListing(host.id, await listStacks({ host, transport: context.ssh.get(host) })));
       const copies = await standbyCopiesByHost(context.config);
-      // Each host's row says which copies it keeps of other hosts' stacks: they are not stacks there.
-      const withCopies = rows.map((row) => ({ ...row, standbyCopies: copies.get(row.hostId) ?? [] }));
+      const failedOver = await failedOverByHost(context.config);
+      // Each host's row says which copies it keeps of other hosts' stacks (not stacks there), and which of its stacks were failed over away.
+      const withCopies = rows.map((row) => ({ ...row, standbyCopies: copies.get(row.hostId) ?? [], failedOver: failedOver.get(row.hostId) ?? [] }));
       emit(withCopies, options, renderStackRows);
       if (rows.some((row) => !row.ok)) process.exitCode = 3;
     });
@@ -157,10 +158,12 @@ function renderDeployReview(review: DeployReview & { question: ReturnType<typeof
   return `would ask: ${review.question.effect}${details ? `:\n${details}` : '\n'}`;
 }
 
-function renderStackRows(rows: (HostRow<StackSummary[]> & { standbyCopies: readonly StandbyCopy[] })[]): string {
+function renderStackRows(rows: (HostRow<StackSummary[]> & { standbyCopies: readonly StandbyCopy[]; failedOver: readonly FailedOverStack[] })[]): string {
   const lines: string[][] = [];
   const copies: string[][] = [];
+  const away: string[][] = [];
   for (const row of rows) {
+    for (const s of row.failedOver) away.push([row.hostId, s.stack, s.to, s.at, fenceState(s)]);
     for (const copy of row.standbyCopies) copies.push([row.hostId, copy.stack, `${copy.of}/${copy.stack}`, copy.confirmed ? `${copy.confirmed.at} (${copy.confirmed.snapshot})` : 'none yet']);
     if (!row.ok) {
       lines.push([row.hostId, `FAILED: ${row.error.message}`, '', '', '']);
@@ -169,8 +172,9 @@ function renderStackRows(rows: (HostRow<StackSummary[]> & { standbyCopies: reado
     for (const s of row.value) lines.push([row.hostId, s.name, `${s.running}/${s.containers.length}`, s.foundIn, s.composeFile ?? '-']);
   }
   const stacks = table(['HOST', 'STACK', 'RUNNING', 'FOUND IN', 'COMPOSE FILE'], lines);
-  if (copies.length === 0) return stacks;
-  return `${stacks}\nstandby copies (not stacks: read-only until a migrate; deploy, up and restart of them there are refused)\n${table(['HOST', 'STACK', 'COPY OF', 'LAST CONFIRMED PASS'], copies)}`;
+  const failedOver = away.length === 0 ? '' : `\nfailed over away (they run on their standby; what is here stays stopped and read-only until a failback)\n${table(['HOST', 'STACK', 'RUNS ON', 'SINCE', 'HERE'], away)}`;
+  if (copies.length === 0) return `${stacks}${failedOver}`;
+  return `${stacks}${failedOver}\nstandby copies (not stacks: read-only until a migrate; deploy, up and restart of them there are refused)\n${table(['HOST', 'STACK', 'COPY OF', 'LAST CONFIRMED PASS'], copies)}`;
 }
 
 function renderContainers(containers: ContainerSummary[]): string {

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { enabledHosts, findHost } from '../../config/load.js';
 import { discoverStacks } from '../../docker/stack-source.js';
 import { deployQuestion } from '../../docker/deploy-review.js';
-import { refuseStartOnStandby, settleStandbyAfterMove, standbyCopiesByHost, type StandbyCopy } from '../../standby/copies.js';
+import { failedOverByHost, fenceState, refuseStartOnStandby, settleStandbyAfterMove, standbyCopiesByHost, type FailedOverStack, type StandbyCopy } from '../../standby/copies.js';
 import { noteListing } from '../../standby/seen-stacks.js';
 import { standbyStagingOf } from '../../standby/staging.js';
 import { deployStack, listStacks, previewDeploy, stackAction, stackContainers, viewStack, type StackSummary } from '../../docker/stacks.js';
@@ -80,6 +80,10 @@ const outputSchema = toolOutputSchema({
     .array(z.looseObject({ host_id: z.string(), stack_name: z.string(), standby_of: z.string(), confirmed_snapshot: z.string().optional(), confirmed_at: z.string().optional() }))
     .optional()
     .describe('list: copies a host keeps of other hosts\' stacks (standby.yml), not stacks: read-only and unmounted until a migrate; deploy, up and restart of them there are refused'),
+  failed_over: z
+    .array(z.looseObject({ host_id: z.string(), stack_name: z.string(), runs_on: z.string(), since: z.string(), state: z.string() }))
+    .optional()
+    .describe("list: stacks failed over away from a host: they run on their standby; the host's copy stays stopped and read-only (fenced; DIVERGED when it wrote after the failover's snapshot) until a failback"),
   host_errors: z.array(z.looseObject({ host_id: z.string(), kind: z.string(), error: z.string() })).optional().describe('list of every host: hosts that did not answer, and why'),
   stack_name: z.string().optional().describe('the stack acted on'),
   content: z.string().optional().describe('view: the compose file as stored'),
@@ -118,7 +122,8 @@ async function runComposeAction(context: McpContext, input: Input, extra: ToolEx
     const config = await context.config();
     const { items, host_errors } = allHostsAnswer(await forEachHost(enabledHosts(config), async (host) => (await noteListing(host.id, await listStacks(context.attach(host)))).map(stackRow)));
     const copies = [...(await standbyCopiesByHost(config))].flatMap(([hostId, kept]) => kept.map((copy) => standbyCopyRow(hostId, copy)));
-    return { ...page('stacks', items, input), host_errors, ...(copies.length > 0 ? { standby_copies: copies } : {}) };
+    const away = [...(await failedOverByHost(config))].flatMap(([hostId, stacks]) => stacks.map((s) => failedOverRow(hostId, s)));
+    return { ...page('stacks', items, input), host_errors, ...(copies.length > 0 ? { standby_copies: copies } : {}), ...(away.length > 0 ? { failed_over: away } : {}) };
   }
   if (input.action === 'migrate') return migrate(context, input, extra, confirm);
   // Refused before any host is touched, as every bad parameter.
@@ -128,8 +133,11 @@ async function runComposeAction(context: McpContext, input: Input, extra: ToolEx
   const progress = progressReporter(extra);
   switch (input.action) {
     case 'list': {
-      const copies = ((await standbyCopiesByHost(await context.config())).get(target.host.id) ?? []).map((copy) => standbyCopyRow(target.host.id, copy));
-      return { ...page('stacks', (await noteListing(target.host.id, await listStacks(target))).map(stackRow), input), ...(copies.length > 0 ? { standby_copies: copies } : {}) };
+      const listed = await noteListing(target.host.id, await listStacks(target));
+      const config = await context.config();
+      const copies = ((await standbyCopiesByHost(config)).get(target.host.id) ?? []).map((copy) => standbyCopyRow(target.host.id, copy));
+      const away = ((await failedOverByHost(config)).get(target.host.id) ?? []).map((s) => failedOverRow(target.host.id, s));
+      return { ...page('stacks', listed.map(stackRow), input), ...(copies.length > 0 ? { standby_copies: copies } : {}), ...(away.length > 0 ? { failed_over: away } : {}) };
     }
     case 'view':
       return { stack_name: stack(), ...(await viewStack(target, stack())) };
@@ -255,4 +263,8 @@ function stackRow({ folder, ...stack }: StackSummary): Omit<StackSummary, 'folde
 function standbyCopyRow(hostId: string, copy: StandbyCopy) {
   // Absent rather than null before the first good pass: nulls do not survive the wire.
   return { host_id: hostId, stack_name: copy.stack, standby_of: `${copy.of}/${copy.stack}`, ...(copy.confirmed ? { confirmed_snapshot: copy.confirmed.snapshot, confirmed_at: copy.confirmed.at } : {}) };
+}
+
+function failedOverRow(hostId: string, s: FailedOverStack) {
+  return { host_id: hostId, stack_name: s.stack, runs_on: s.to, since: s.at, state: fenceState(s) };
 }
