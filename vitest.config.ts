@@ -15,6 +15,7 @@ const GUEST_FILES = [
   'test/integration/compose-stacks.test.ts',
   'test/integration/real-apps-openzfs.test.ts',
   'test/integration/standby-openzfs.test.ts',
+  'test/integration/failover-openzfs.test.ts',
   'test/integration/corpus-guests.test.ts',
 ];
 // The corpus on the guests (eight apps there and back under emulation) has not
