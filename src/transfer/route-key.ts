@@ -151,9 +151,7 @@ export async function issueRouteKey(
     record = { marker: keyPair.marker, authorizedLine, authorizedKeysFile, createdFile: false, createdDirectory: false, addedNewline: false, sourceDirectory: null, gateDirectory: gate };
     await save(record);
     // The gate before the line: there is never a moment the key could run anything else.
-    await installGate(target, gate);
-    const proof = remoteTextOnTarget(target.host, targetIdentityCommand(target.host));
-    await allowThroughGate(target, gate, proof);
+    await installGate(target, gate, [remoteTextOnTarget(target.host, targetIdentityCommand(target.host))]);
     await editingAlone(target, authorizedKeysFile, async (current) => {
       const sshDirectory = path.posix.dirname(authorizedKeysFile);
       const exists = current.text !== null;
