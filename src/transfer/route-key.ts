@@ -176,8 +176,15 @@ export async function issueRouteKey(
     await save(record);
     const identityFile = path.posix.join(sourceDirectory, 'id_ed25519');
     const knownHostsFile = path.posix.join(sourceDirectory, 'known_hosts');
-    await source.transport.exec(andThen(command(['install', '-m', '600', '/dev/null', identityFile]), writeFrom(identityFile)), { input: keyPair.privateKey });
-    await source.transport.exec(writeFrom(knownHostsFile), { input: `${knownHostLines.join('\n')}\n` });
+    // The private half on stdin, never in a command line; the host key lines are public.
+    await source.transport.exec(
+      andThen(
+        command(['install', '-m', '600', '/dev/null', identityFile]),
+        writeFrom(identityFile),
+        redirect(command(['printf', '%s\\n', ...knownHostLines]), { stdoutFile: knownHostsFile }),
+      ),
+      { input: keyPair.privateKey },
+    );
     const targetFromSource: TargetFromSource = {
       ...target.host,
       identity_file: identityFile,
