@@ -71,8 +71,10 @@ while (defined(my $header = <STDIN>)) {
 }
 `;
 
-/** What the host runs: the loop, as root. */
-export const ROOT_SHELL_COMMAND: ShellCommand = command(['sudo', '-n', '--', 'perl', '-e', ROOT_SHELL_SCRIPT]);
+/** What the host runs: the loop, as root through sudo on a sudo login, else as the login. */
+export function rootShellCommand(sudo: boolean): ShellCommand {
+  return command([...(sudo ? ['sudo', '-n', '--'] : []), 'perl', '-e', ROOT_SHELL_SCRIPT]);
+}
 
 export interface RootShellAnswer {
   readonly exitCode: number;
@@ -101,7 +103,10 @@ export class RootShell {
   private readonly queue: Array<(taken: boolean) => void> = [];
 
   /** `launch`: the program and arguments that run `remote` on the host (ssh through the master connection). */
-  constructor(private readonly launch: (remote: ShellCommand) => readonly [string, readonly string[]]) {}
+  constructor(
+    private readonly launch: (remote: ShellCommand) => readonly [string, readonly string[]],
+    private readonly sudo = true,
+  ) {}
 
   get alive(): boolean {
     return this.child !== undefined && !this.ended;
@@ -144,7 +149,7 @@ export class RootShell {
 
   /** Start the loop; false when it did not say it was ready (no perl, sudo refused): nothing was run. */
   async start(timeoutMs: number): Promise<boolean> {
-    const [file, args] = this.launch(ROOT_SHELL_COMMAND);
+    const [file, args] = this.launch(rootShellCommand(this.sudo));
     const child = execa(file, args, { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: false, reject: false, encoding: 'buffer' });
     this.child = child;
     child.stdout?.on('data', (chunk: Buffer) => this.push(chunk));

@@ -70,6 +70,12 @@ const ROOT_SHELL_STARTS = 4;
 const ROOT_SHELL_WAIT_MS = 1_500;
 /** `DOCKER_MCP_SUDO_PER_COMMAND=1`: one sudo per command, as before the root shell (to compare, or where a loop misbehaves). */
 const ROOT_SHELL_OFF = process.env.DOCKER_MCP_SUDO_PER_COMMAND === '1';
+/**
+ * `DOCKER_MCP_SHELL_LOOP=all`: the loop on every host, not only sudo logins
+ * (there it saves each command's session and login shell, not a sudo). Not
+ * the default until the hosts' lane has run with it: to measure.
+ */
+const LOOP_ON_EVERY_HOST = process.env.DOCKER_MCP_SHELL_LOOP === 'all';
 // sshd allows 10 sessions per connection by default (MaxSessions).
 const MAX_SESSIONS_PER_HOST = 8;
 
@@ -294,11 +300,11 @@ export class SshTransport {
    * Taken for this command when returned.
    */
   private async idleRootShell(options: ExecOptions): Promise<RootShell | undefined> {
-    if (!this.host.sudo || ROOT_SHELL_OFF || this.rootShellRefused || options.signal !== undefined || options.maxOutputBytes !== undefined) return undefined;
+    if (!(this.host.sudo || LOOP_ON_EVERY_HOST) || ROOT_SHELL_OFF || this.rootShellRefused || options.signal !== undefined || options.maxOutputBytes !== undefined) return undefined;
     if (!this.rootShell?.alive && !this.rootShellStarting) {
       if (this.rootShellStarts >= ROOT_SHELL_STARTS) return undefined;
       this.rootShellStarts++;
-      const shell = new RootShell((remote) => ['ssh', [...this.sshArguments(), remote.text]]);
+      const shell = new RootShell((remote) => ['ssh', [...this.sshArguments(), remote.text]], this.host.sudo === true);
       this.rootShellStarting = shell.start(ROOT_SHELL_START_MS).then(
         (ready) => {
           if (ready) this.rootShell = shell;
