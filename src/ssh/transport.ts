@@ -7,9 +7,11 @@ import { execa } from 'execa';
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { Readable, Writable } from 'node:stream';
 import { log } from '../log.js';
+import { logCommand } from './command-log.js';
 import { TailBuffer } from './tail-buffer.js';
 import { asRoot, endingWithConnection, type ShellCommand } from './quote.js';
-import { CommandFailedError, CommandTimeoutError, classifySshFailure } from './errors.js';
+import { CommandFailedError, CommandTimeoutError, HostUnreachableError, classifySshFailure } from './errors.js';
+import { RootShell, RootShellEndedError, type RootShellAnswer } from './root-shell.js';
 import { DEFAULT_SSH_OPTIONS, controlArguments, sshArguments, type SshConnectionOptions, type SshHost } from './options.js';
 
 export interface ExecOptions {
@@ -56,6 +58,24 @@ export interface RemoteStream {
 }
 
 const DEFAULT_TIMEOUT_MS = 60_000;
+/** A root shell that has not said it is ready by then is given up (see root-shell.ts). */
+const ROOT_SHELL_START_MS = 30_000;
+/** Loops that ended (a dropped connection) are started again this many times, then the host keeps one sudo per command. */
+const ROOT_SHELL_STARTS = 4;
+/**
+ * A command waits this long for a busy loop before it takes a sudo of its
+ * own: a guest of one vCPU runs parallel commands no sooner than one after
+ * another, and a sudo costs more than most commands themselves.
+ */
+const ROOT_SHELL_WAIT_MS = 1_500;
+/** `DOCKER_MCP_SUDO_PER_COMMAND=1`: one sudo per command, as before the root shell (to compare, or where a loop misbehaves). */
+const ROOT_SHELL_OFF = process.env.DOCKER_MCP_SUDO_PER_COMMAND === '1';
+/**
+ * `DOCKER_MCP_SHELL_LOOP=all`: the loop on every host, not only sudo logins
+ * (there it saves each command's session and login shell, not a sudo). Not
+ * the default until the hosts' lane has run with it: to measure.
+ */
+const LOOP_ON_EVERY_HOST = process.env.DOCKER_MCP_SHELL_LOOP === 'all';
 // sshd allows 10 sessions per connection by default (MaxSessions).
 const MAX_SESSIONS_PER_HOST = 8;
 
@@ -69,6 +89,10 @@ export class SshTransport {
   private readonly sessions: LimitFunction = pLimit(MAX_SESSIONS_PER_HOST);
   private master: Promise<void> | undefined;
   private readonly readsInFlight = new Map<string, Promise<ExecResult>>();
+  private rootShell: RootShell | undefined;
+  private rootShellStarting: Promise<void> | undefined;
+  private rootShellStarts = 0;
+  private rootShellRefused = false;
 
   constructor(
     readonly host: SshHost,
@@ -167,6 +191,7 @@ export class SshTransport {
       .then((result) => {
         const stderr = Buffer.from(result.stderr ?? new Uint8Array()).toString('utf8');
         this.throwOnFailure(cmd, result.exitCode, stderr, result.timedOut, 0, result.isCanceled);
+        logCommand({ kind: 'stream', host: this.host.id, command: cmd.text, ms: Date.now() - started });
         return { command: cmd.text, exitCode: 0, stdout: undefined, stderr, durationMs: Date.now() - started };
       })
       .finally(release);
@@ -210,6 +235,8 @@ export class SshTransport {
 
   /** Close the master connection, if this process opened or reused one. */
   async close(): Promise<void> {
+    this.rootShell?.close();
+    this.rootShell = undefined;
     if (!this.options.multiplex || !this.master) return;
     this.master = undefined;
     await execa('ssh', controlArguments(this.host, 'exit', this.options), { reject: false, timeout: 5_000 });
@@ -222,6 +249,8 @@ export class SshTransport {
   ): Promise<ExecResult<Uint8Array | string>> {
     await this.passFirstContact();
     await this.connect();
+    const rootShell = await this.idleRootShell(options);
+    if (rootShell) return this.runInRootShell(rootShell, cmd, options, encoding);
     return this.sessions(async () => {
       const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
       const started = Date.now();
@@ -252,6 +281,7 @@ export class SshTransport {
       const stderr = Buffer.from(result.stderr ?? new Uint8Array()).toString('utf8');
       const exitCode = result.exitCode ?? -1;
       log.debug({ host: this.host.id, command: cmd.text, exitCode, ms: Date.now() - started }, 'ssh exec');
+      logCommand({ kind: 'exec', host: this.host.id, command: cmd.text, exitCode, ms: Date.now() - started });
       // ssh's own failures (exit 255 with ssh's words on stderr) are never an answer of the remote command.
       if (!(options.okExitCodes ?? []).includes(exitCode) || classifySshFailure(this.host.id, exitCode, stderr)) {
         this.throwOnFailure(cmd, result.exitCode, stderr, result.timedOut, timeoutMs, result.isCanceled);
@@ -261,6 +291,64 @@ export class SshTransport {
       const stdout = encoding === 'utf8' ? Buffer.from(bytes).toString('utf8') : bytes;
       return { command: cmd.text, exitCode, stdout, stderr, durationMs: Date.now() - started, ...(kept?.truncated ? { truncated: true } : {}) };
     });
+  }
+
+  /**
+   * The host's root shell when a command can go there now: a sudo login, a
+   * command that is not cancellable and whose output is kept whole, and the
+   * loop free within ROOT_SHELL_WAIT_MS (it runs one command at a time).
+   * Taken for this command when returned.
+   */
+  private async idleRootShell(options: ExecOptions): Promise<RootShell | undefined> {
+    if (!(this.host.sudo || LOOP_ON_EVERY_HOST) || ROOT_SHELL_OFF || this.rootShellRefused || options.signal !== undefined || options.maxOutputBytes !== undefined) return undefined;
+    if (!this.rootShell?.alive && !this.rootShellStarting) {
+      if (this.rootShellStarts >= ROOT_SHELL_STARTS) return undefined;
+      this.rootShellStarts++;
+      const shell = new RootShell((remote) => ['ssh', [...this.sshArguments(), remote.text]], this.host.sudo === true);
+      this.rootShellStarting = shell.start(ROOT_SHELL_START_MS).then(
+        (ready) => {
+          if (ready) this.rootShell = shell;
+          else {
+            shell.kill();
+            this.rootShellRefused = true;
+          }
+          log.debug({ host: this.host.id, ready }, 'root shell');
+        },
+        () => {
+          shell.kill();
+          this.rootShellRefused = true;
+        },
+      );
+      await this.rootShellStarting.finally(() => (this.rootShellStarting = undefined));
+    }
+    const shell = this.rootShell;
+    return shell && (await shell.acquire(ROOT_SHELL_WAIT_MS)) ? shell : undefined;
+  }
+
+  private async runInRootShell(shell: RootShell, cmd: ShellCommand, options: ExecOptions, encoding: 'utf8' | 'buffer'): Promise<ExecResult<Uint8Array | string>> {
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const started = Date.now();
+    const input = options.input === undefined ? Buffer.alloc(0) : Buffer.from(options.input);
+    let answer: RootShellAnswer;
+    try {
+      answer = await shell.run(cmd.text, input, timeoutMs);
+    } catch (error) {
+      if (!(error instanceof RootShellEndedError)) throw error;
+      // The connection under it may be gone: checked (and reopened) before the next command.
+      this.master = undefined;
+      throw new HostUnreachableError(this.host.id, error.detail);
+    } finally {
+      shell.release();
+    }
+    if (answer.timedOut) throw new CommandTimeoutError(this.host.id, cmd.text, timeoutMs);
+    const { exitCode, stderr } = answer;
+    log.debug({ host: this.host.id, command: cmd.text, exitCode, ms: Date.now() - started, rootShell: true }, 'ssh exec');
+    logCommand({ kind: 'exec', host: this.host.id, command: cmd.text, exitCode, ms: Date.now() - started, rootShell: true });
+    if (!(options.okExitCodes ?? []).includes(exitCode) || classifySshFailure(this.host.id, exitCode, stderr)) {
+      this.throwOnFailure(cmd, exitCode, stderr, false, timeoutMs, false);
+    }
+    const stdout = encoding === 'utf8' ? answer.stdout.toString('utf8') : answer.stdout;
+    return { command: cmd.text, exitCode, stdout, stderr, durationMs: Date.now() - started };
   }
 
   private throwOnFailure(

@@ -86,9 +86,10 @@ export function allowedFileText(remoteText: string): string {
 
 /**
  * Put the gate in place, owned by the login user (sshd runs it as that
- * user, whoever this controller's commands run as), private to it.
+ * user, whoever this controller's commands run as), private to it, with
+ * the commands in `allowed` allowed already: one round trip.
  */
-export async function installGate(target: DockerHost, directory: string): Promise<void> {
+export async function installGate(target: DockerHost, directory: string, allowed: readonly string[] = []): Promise<void> {
   const owner = target.host.user;
   const gate = path.posix.join(directory, 'gate');
   await target.transport.exec(
@@ -96,6 +97,10 @@ export async function installGate(target: DockerHost, directory: string): Promis
       command(['install', '-d', '-m', '700', '-o', owner, '--', directory, path.posix.join(directory, 'allowed')]),
       command(['install', '-m', '600', '-o', owner, '/dev/null', gate]),
       redirect(command(['tee', '--', gate]), { stdout: 'null' }),
+      ...allowed.flatMap((remoteText) => {
+        const file = allowedFile(directory, remoteText);
+        return [command(['install', '-m', '600', '-o', owner, '/dev/null', file]), redirect(command(['printf', '%s', allowedFileText(remoteText)]), { stdoutFile: file })];
+      }),
     ),
     { input: GATE_SCRIPT },
   );

@@ -17,7 +17,8 @@ import pLimit, { type LimitFunction } from 'p-limit';
 import type { HostConfig } from '../config/schema.js';
 import type { DockerHost } from '../docker/docker-host.js';
 import { describeError } from '../errors.js';
-import { andThen, command, redirect } from '../ssh/quote.js';
+import { CommandFailedError } from '../ssh/errors.js';
+import { andThen, command, redirect, type ShellCommand } from '../ssh/quote.js';
 import { allowThroughGate, gateCommand, gateDirectory, installGate, lastClientAddress, removeGate } from './route-gate.js';
 import {
   checkDirectRoute,
@@ -150,27 +151,23 @@ export async function issueRouteKey(
     record = { marker: keyPair.marker, authorizedLine, authorizedKeysFile, createdFile: false, createdDirectory: false, addedNewline: false, sourceDirectory: null, gateDirectory: gate };
     await save(record);
     // The gate before the line: there is never a moment the key could run anything else.
-    await installGate(target, gate);
-    const proof = remoteTextOnTarget(target.host, targetIdentityCommand(target.host));
-    await allowThroughGate(target, gate, proof);
-    await editingAlone(target, authorizedKeysFile, async () => {
+    await installGate(target, gate, [remoteTextOnTarget(target.host, targetIdentityCommand(target.host))]);
+    await editingAlone(target, authorizedKeysFile, async (current) => {
       const sshDirectory = path.posix.dirname(authorizedKeysFile);
-      const [before, directoryTest] = await Promise.all([
-        target.transport.exec(command(['cat', '--', authorizedKeysFile]), { okExitCodes: [0, 1] }),
-        target.transport.exec(command(['test', '-d', sshDirectory]), { okExitCodes: [0, 1] }),
-      ]);
-      const exists = before.exitCode === 0;
-      const directoryExists = directoryTest.exitCode === 0;
-      const addedNewline = exists && before.stdout.length > 0 && !before.stdout.endsWith('\n');
-      record = { ...record!, createdFile: !exists, createdDirectory: !directoryExists, addedNewline };
+      const exists = current.text !== null;
+      const addedNewline = exists && current.text!.length > 0 && !current.text!.endsWith('\n');
+      record = { ...record!, createdFile: !exists, createdDirectory: !current.directoryExists, addedNewline };
       await save(record);
       // Owned by the login user even when commands run as root (sshd reads them as that user).
       const owner = target.host.user;
-      if (!directoryExists) await target.transport.exec(command(['install', '-d', '-m', '700', '-o', owner, '--', sshDirectory]));
-      if (!exists) await target.transport.exec(command(['install', '-m', '600', '-o', owner, '/dev/null', authorizedKeysFile]));
-      await target.transport.exec(redirect(command(['tee', '-a', '--', authorizedKeysFile]), { stdout: 'null' }), {
+      return {
+        command: andThen(
+          ...(current.directoryExists ? [] : [command(['install', '-d', '-m', '700', '-o', owner, '--', sshDirectory])]),
+          ...(exists ? [] : [command(['install', '-m', '600', '-o', owner, '/dev/null', authorizedKeysFile])]),
+          redirect(command(['tee', '-a', '--', authorizedKeysFile]), { stdout: 'null' }),
+        ),
         input: `${addedNewline ? '\n' : ''}${authorizedLine}\n`,
-      });
+      };
     });
 
     const sourceDirectory = (await source.transport.exec(command(['mktemp', '-d', SOURCE_DIRECTORY_TEMPLATE]))).stdout.trim();
@@ -179,8 +176,15 @@ export async function issueRouteKey(
     await save(record);
     const identityFile = path.posix.join(sourceDirectory, 'id_ed25519');
     const knownHostsFile = path.posix.join(sourceDirectory, 'known_hosts');
-    await source.transport.exec(andThen(command(['install', '-m', '600', '/dev/null', identityFile]), writeFrom(identityFile)), { input: keyPair.privateKey });
-    await source.transport.exec(writeFrom(knownHostsFile), { input: `${knownHostLines.join('\n')}\n` });
+    // The private half on stdin, never in a command line; the host key lines are public.
+    await source.transport.exec(
+      andThen(
+        command(['install', '-m', '600', '/dev/null', identityFile]),
+        writeFrom(identityFile),
+        redirect(command(['printf', '%s\\n', ...knownHostLines]), { stdoutFile: knownHostsFile }),
+      ),
+      { input: keyPair.privateKey },
+    );
     const targetFromSource: TargetFromSource = {
       ...target.host,
       identity_file: identityFile,
@@ -242,12 +246,11 @@ export async function renewRouteKey(
 /** Put `record.authorizedLine` where the migration's line is (found by its key): journalled before the file changes. */
 async function rewriteRouteKeyLine(record: RouteKeyRecord, target: DockerHost, save: (record: RouteKeyRecord) => Promise<void>): Promise<void> {
   await save(record);
-  await editingAlone(target, record.authorizedKeysFile, async () => {
-    const current = await target.transport.exec(command(['cat', '--', record.authorizedKeysFile]), { okExitCodes: [0, 1] });
-    const rewritten = current.exitCode === 0 ? withRouteKeyLine(current.stdout, record, record.authorizedLine) : null;
+  await editingAlone(target, record.authorizedKeysFile, async (current) => {
+    const rewritten = current.text === null ? null : withRouteKeyLine(current.text, record, record.authorizedLine);
     // Revoked meanwhile: nothing to rewrite.
-    if (rewritten === null || rewritten === current.stdout) return;
-    await target.transport.exec(redirect(command(['tee', '--', record.authorizedKeysFile]), { stdout: 'null' }), { input: rewritten });
+    if (rewritten === null || rewritten === current.text) return null;
+    return { command: redirect(command(['tee', '--', record.authorizedKeysFile]), { stdout: 'null' }), input: rewritten };
   });
 }
 
@@ -267,19 +270,33 @@ function gateOf(target: DockerHost, directory: string): RouteGate {
   };
 }
 
+/** The file as an edit finds it, read under the lock: its text (null when there is none) and whether its directory exists. */
+interface LockedFile {
+  readonly text: string | null;
+  readonly directoryExists: boolean;
+}
+
+/** What an edit writes: a command and its input, run before the lock is let go (null: nothing to write). */
+interface FileWrite {
+  readonly command: ShellCommand;
+  readonly input: string;
+}
+
 /**
  * Edits of one authorized_keys file, one at a time: two migrations to one
  * target that read and rewrite it together would drop each other's line.
  * Within this process a queue per file; across processes (two controllers,
  * a CLI beside the MCP server) a lock directory on the target, beside the
- * login's home, held only for the read and the write.
+ * login's home, held only for the read and the write. Taking the lock and
+ * reading are one command, writing and letting go another: each round trip
+ * through a guest's sudo cost a third of a second.
  */
 const fileEdits = new Map<string, LimitFunction>();
-function editingAlone<T>(target: DockerHost, file: string, edit: () => Promise<T>): Promise<T> {
+function editingAlone(target: DockerHost, file: string, edit: (current: LockedFile) => Promise<FileWrite | null>): Promise<void> {
   const key = `${target.host.user}@${target.host.hostname}:${target.host.port}:${file}`;
   let limit = fileEdits.get(key);
   if (!limit) fileEdits.set(key, (limit = pLimit(1)));
-  return limit(() => holdingTargetLock(target, authorizedKeysLock(file), edit));
+  return limit(() => editUnderTargetLock(target, authorizedKeysLock(file), file, edit));
 }
 
 /** `~/.docker-mcp-authorized_keys.lock` for `~/.ssh/authorized_keys`: the home exists even when .ssh does not yet. */
@@ -287,32 +304,65 @@ export function authorizedKeysLock(authorizedKeysFile: string): string {
   return path.posix.join(path.posix.dirname(path.posix.dirname(authorizedKeysFile)), '.docker-mcp-authorized_keys.lock');
 }
 
+/** Exit status of the lock script when another holds the lock: nothing was taken. */
+const LOCK_HELD_EXIT = 75;
+
 /**
  * Waits up to ~30 s for the lock (mkdir is atomic). A holder keeps it for a
  * read and a write, well under a second, so one older than that was left by
- * a controller that died holding it: it is taken over.
+ * a controller that died holding it: it is taken over. Then says what $2
+ * (the file) and $3 (its directory) are, and prints the file.
  */
-const TAKE_LOCK_SCRIPT = [
+const TAKE_LOCK_AND_READ_SCRIPT = [
   'i=0',
   'until mkdir "$1" 2>/dev/null; do',
   '  i=$((i + 1))',
-  '  if [ "$i" -ge 300 ]; then rmdir "$1" 2>/dev/null; mkdir "$1" && exit 0; echo "$1 is held by another docker-mcp" >&2; exit 75; fi',
+  `  if [ "$i" -ge 300 ]; then rmdir "$1" 2>/dev/null; mkdir "$1" && break; echo "$1 is held by another docker-mcp" >&2; exit ${LOCK_HELD_EXIT}; fi`,
   '  sleep 0.1',
   'done',
+  'if [ -e "$2" ]; then echo file; exec cat -- "$2"; fi',
+  'if [ -d "$3" ]; then echo directory; else echo none; fi',
 ].join('\n');
 
-async function holdingTargetLock<T>(target: DockerHost, lock: string, edit: () => Promise<T>): Promise<T> {
-  await target.transport.exec(command(['sh', '-c', TAKE_LOCK_SCRIPT, 'take-lock', lock]), { timeoutMs: 60_000 });
+/** Run the write (its exit status is the command's), then let go of the lock whatever it did. */
+const WRITE_AND_UNLOCK_SCRIPT = 'eval "$1"; status=$?; rmdir -- "$2"; exit "$status"';
+
+async function editUnderTargetLock(target: DockerHost, lock: string, file: string, edit: (current: LockedFile) => Promise<FileWrite | null>): Promise<void> {
+  let read;
   try {
-    return await edit();
-  } finally {
-    await target.transport.exec(command(['rmdir', '--', lock]), { okExitCodes: [0, 1] });
+    read = await target.transport.exec(command(['sh', '-c', TAKE_LOCK_AND_READ_SCRIPT, 'take-lock', lock, file, path.posix.dirname(file)]), { timeoutMs: 60_000 });
+  } catch (error) {
+    // Held by another, or no answer while waiting for it: not ours to let go. Taken and then the read failed: let go.
+    if (error instanceof CommandFailedError && error.exitCode !== LOCK_HELD_EXIT) await unlock(target, lock);
+    throw error;
   }
+  const newline = read.stdout.indexOf('\n');
+  const state = read.stdout.slice(0, newline);
+  const current: LockedFile = { text: state === 'file' ? read.stdout.slice(newline + 1) : null, directoryExists: state !== 'none' };
+  let write: FileWrite | null;
+  try {
+    write = await edit(current);
+  } catch (error) {
+    await unlock(target, lock);
+    throw error;
+  }
+  if (!write) return unlock(target, lock);
+  try {
+    await target.transport.exec(command(['sh', '-c', WRITE_AND_UNLOCK_SCRIPT, 'write', write.command.text, lock]), { input: write.input });
+  } catch (error) {
+    // Failed by itself, it let go already (a second rmdir finds nothing); cut off, it may not have.
+    if (!(error instanceof CommandFailedError)) await unlock(target, lock).catch(() => undefined);
+    throw error;
+  }
+}
+
+async function unlock(target: DockerHost, lock: string): Promise<void> {
+  await target.transport.exec(command(['rmdir', '--', lock]), { okExitCodes: [0, 1] });
 }
 
 /** Take the key away from both hosts; safe to run again (a resume, a retried rollback). */
 export async function revokeRouteKey(record: RouteKeyRecord, source: DockerHost, target: DockerHost): Promise<void> {
-  await editingAlone(target, record.authorizedKeysFile, () => removeAuthorizedLine(record, target));
+  await editingAlone(target, record.authorizedKeysFile, async (current) => withoutAuthorizedLine(record, current));
   if (record.createdDirectory) {
     await target.transport.exec(command(['rmdir', '--', path.posix.dirname(record.authorizedKeysFile)]), { okExitCodes: [0, 1] });
   }
@@ -329,17 +379,13 @@ export function sourceMasterSocket(sourceDirectory: string): string {
   return path.posix.join(sourceDirectory, 'cm');
 }
 
-async function removeAuthorizedLine(record: RouteKeyRecord, target: DockerHost): Promise<void> {
-  const current = await target.transport.exec(command(['cat', '--', record.authorizedKeysFile]), { okExitCodes: [0, 1] });
-  if (current.exitCode === 0 && withRouteKeyLine(current.stdout, record, '') !== null) {
-    const restored = withoutRouteKey(current.stdout, record);
-    if (record.createdFile && restored.trim() === '') {
-      await target.transport.exec(command(['rm', '-f', '--', record.authorizedKeysFile]));
-    } else {
-      // Rewritten in place (not replaced) so the file keeps its owner, mode and inode.
-      await target.transport.exec(redirect(command(['tee', '--', record.authorizedKeysFile]), { stdout: 'null' }), { input: restored });
-    }
-  }
+/** The write that takes this migration's line out, as the file was before it (null when the line is not there). */
+function withoutAuthorizedLine(record: RouteKeyRecord, current: LockedFile): FileWrite | null {
+  if (current.text === null || withRouteKeyLine(current.text, record, '') === null) return null;
+  const restored = withoutRouteKey(current.text, record);
+  if (record.createdFile && restored.trim() === '') return { command: command(['rm', '-f', '--', record.authorizedKeysFile]), input: '' };
+  // Rewritten in place (not replaced) so the file keeps its owner, mode and inode.
+  return { command: redirect(command(['tee', '--', record.authorizedKeysFile]), { stdout: 'null' }), input: restored };
 }
 
 function writeFrom(file: string) {

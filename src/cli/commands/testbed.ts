@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { testbedDown, testbedStatus, testbedUp } from '../../testbed/testbed.js';
+import { cleanGuests } from '../../testbed/guests/clean.js';
 import { emit, table } from '../output.js';
 
 interface JsonOption {
@@ -44,6 +45,17 @@ export function registerTestbedCommands(program: Command): void {
       const result = await testbedDown();
       emit(result, options, (r) =>
         `${r.stopped.length === 0 ? 'nothing was running' : `stopped: ${r.stopped.join(', ')}`}\ntook ${r.seconds.toFixed(1)} s`,
+      );
+    });
+
+  testbed
+    .command('clean')
+    .description("Remove what killed test runs left on the OpenZFS guests: route keys, gate directories, and the test files' containers, datasets and folders")
+    .option('--json', 'machine-readable output')
+    .action(async (options: JsonOption) => {
+      const results = await cleanGuests();
+      emit(results, options, (rows) =>
+        rows.map((r) => (r.removed.length === 0 ? `${r.host}: nothing left by earlier runs` : `${r.host}: removed\n${r.removed.map((line) => `  ${line}`).join('\n')}`)).join('\n'),
       );
     });
 
