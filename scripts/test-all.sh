@@ -27,23 +27,45 @@ else
   # route key is left: remove what is clearly a test's first.
   echo "==> testbed clean"
   node dist/src/cli/bin.js testbed clean
-  # The testbed's own file first, alone: it kills and restarts the container
-  # hosts' daemons, which some of the guests' files use too.
-  npx vitest run --project testbed
-  # Then two lanes side by side, each one file at a time: the QEMU guests'
-  # files, the longest, and in the other the unit tests, then the container
-  # hosts' files. Vitest runs every project of a group with one worker
-  # count, so a lane is a vitest process of its own.
+  # Two lanes side by side, each a vitest process running one file at a
+  # time (vitest runs every project of a group with one worker count):
+  #   guests: route-key (it checks that no route key is left on the guests,
+  #     so nothing else may make one meanwhile; it needs only the guests),
+  #     then the other guest files, then failover-openzfs, which cuts delta's
+  #     power and so waits until the other lane is done (its files list
+  #     every host, delta included);
+  #   hosts: the testbed's own file first (it kills and restarts the
+  #     container hosts' daemons, which some guest files use too: those wait
+  #     for it), then the unit tests and the container hosts' files.
+  # Each lane leaves a marker when a step is done, failed or not, so the
+  # other never waits for ever.
+  markers=$(mktemp -d /tmp/docker-mcp-lanes.XXXXXX)
+  trap 'rm -rf "$DOCKER_MCP_STATE_DIR" "$markers"' EXIT
   lane() {
     local name=$1
     shift
     npx vitest run "$@" 2>&1 | sed -u "s/^/[$name] /"
   }
-  lane guests --project guests &
+  wait_for() {
+    until [ -e "$markers/$1" ]; do sleep 2; done
+  }
+  guests_lane() {
+    local status=0
+    lane guests --project guests-first || status=$?
+    wait_for testbed-done
+    lane guests --project guests || status=$?
+    wait_for hosts-done
+    lane guests --project guests-last || status=$?
+    return "$status"
+  }
+  guests_lane &
   guests_lane=$!
   hosts_status=0
+  lane testbed --project testbed || hosts_status=$?
+  touch "$markers/testbed-done"
   lane unit --project unit || hosts_status=$?
   lane hosts --project integration || hosts_status=$?
+  touch "$markers/hosts-done"
   guests_status=0
   wait "$guests_lane" || guests_status=$?
   echo "==> lanes: unit and hosts exit $hosts_status, guests exit $guests_status"

@@ -24,6 +24,7 @@ export const GUEST_TEST_PREFIXES: readonly string[] = [
   'h15rk[0-9]+', // route-key
   'h12b-', // compose-stacks
   'sbo[0-9]+', // standby-openzfs
+  'fvo[0-9]+', // failover-openzfs
   'd-', // real-apps-openzfs
   'e-', // corpus-guests
 ];
@@ -57,7 +58,8 @@ for dataset in $(zfs list -H -o name -r "$parent" | grep -E "^$parent/($names)" 
   done
   zfs destroy -r "$dataset" 2>/dev/null && echo "dataset $dataset"
 done
-for path in "$appdata"/* "$compose"/* "$compose"/.*; do
+# Also what a standby pass staged and what a failback kept, under docker-mcp's own folders.
+for path in "$appdata"/* "$compose"/* "$compose"/.* "$appdata"/.docker-mcp-kept/* "$appdata"/.docker-mcp-standby/*/* "$compose"/.docker-mcp-standby/*/*; do
   case \${path##*/} in .|..) continue ;; esac
   printf '%s\\n' "\${path##*/}" | grep -Eq "^\\.?($names)" || continue
   rm -rf -- "$path" && echo "$path"
