@@ -21,10 +21,21 @@ export class FailoverRefusedError extends DockerMcpError {
   readonly kind = 'bad-input' as const;
 }
 
-/** Datasets by ZFS: each rolled back to `snapshot` and mounted. Returns the datasets. */
-export async function bringUpDatasets(standby: DockerHost, record: StandbyPassRecord, snapshot: string): Promise<string[]> {
+/**
+ * Datasets by ZFS: each rolled back to `snapshot` and mounted. Returns the
+ * datasets. `resuming` (a failover cut off earlier): a dataset no longer
+ * marked as a standby copy was brought up by it, and may hold what the stack
+ * wrote since: it is only mounted.
+ */
+export async function bringUpDatasets(standby: DockerHost, record: StandbyPassRecord, snapshot: string, resuming = false): Promise<string[]> {
   const zfs = new ZfsHost(standby.transport);
-  const datasets = record.datasets.map((d) => d.standbyDataset).filter((d): d is string => d !== null);
+  const all = record.datasets.map((d) => d.standbyDataset).filter((d): d is string => d !== null);
+  const done: string[] = [];
+  if (resuming) {
+    for (const dataset of all) if (!(await zfs.inspect(dataset)).state?.standbyOf) done.push(dataset);
+    for (const dataset of done) await mountChecked(zfs, dataset);
+  }
+  const datasets = all.filter((d) => !done.includes(d));
   // Every check before any change: a refusal leaves every copy as it was.
   const newerOf = new Map<string, string[]>();
   for (const dataset of datasets) {
@@ -52,11 +63,12 @@ export async function bringUpDatasets(standby: DockerHost, record: StandbyPassRe
     await zfs.undoStandbyCopy(dataset);
     await mountChecked(zfs, dataset);
   }
-  return datasets;
+  return all;
 }
 
-// $1 the staged copy, $2 the data path: moved only where nothing is yet (or an empty directory).
+// $1 the staged copy, $2 the data path: moved only where nothing is yet (or an empty directory); $3 `resuming`: one moved already is done.
 const MOVE_SCRIPT = [
+  'if [ "$3" = resuming ] && [ ! -e "$1" ] && [ -d "$2" ]; then exit 0; fi',
   '[ -d "$1" ] || { echo "no staged copy at $1" >&2; exit 3; }',
   'if [ -e "$2" ] || [ -L "$2" ]; then',
   '  [ -d "$2" ] && [ ! -L "$2" ] && [ -z "$(ls -A -- "$2")" ] || { echo "$2 holds something" >&2; exit 4; }',
@@ -67,11 +79,11 @@ const MOVE_SCRIPT = [
 ].join('\n');
 
 /** Copies by rsync: each moved from the staging directory to its data path. Returns the data paths. */
-export async function bringUpRsyncCopies(standby: DockerHost, record: StandbyPassRecord, stagingDir: string): Promise<string[]> {
+export async function bringUpRsyncCopies(standby: DockerHost, record: StandbyPassRecord, stagingDir: string, resuming = false): Promise<string[]> {
   const appdata = standby.host.appdata_path ?? '/';
   const moves = record.datasets.flatMap((d) => (d.standbyPath ? [{ staged: d.standbyPath, target: path.posix.join(appdata, relativePathInside(stagingDir, d.standbyPath, 'staged path')) }] : []));
   for (const move of moves) {
-    const result = await standby.transport.exec(command(['sh', '-c', MOVE_SCRIPT, 'failover-move', move.staged, move.target]), { okExitCodes: [0, 3, 4] });
+    const result = await standby.transport.exec(command(['sh', '-c', MOVE_SCRIPT, 'failover-move', move.staged, move.target, resuming ? 'resuming' : '']), { okExitCodes: [0, 3, 4] });
     if (result.exitCode !== 0) throw new FailoverRefusedError(`on ${standby.host.id}: ${result.stderr.trim()}: move it away first, then run the failover again`);
   }
   return moves.map((m) => m.target);

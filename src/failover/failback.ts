@@ -78,6 +78,9 @@ export async function failback(config: LoadedConfig, hostOf: HostOf, request: Fa
   const declared = failedOverDeclaration(file.standbys, request, file.path);
   const { host: primaryId, to: standbyId, stack } = declared;
   const snapshot = declared.failedOver?.snapshot as string;
+  if (!declared.failedOver?.runningAt) {
+    throw new FailbackRefusedError(`the failover of ${stack} to ${standbyId} did not finish (cut off before every service ran): finish it first with docker-mcp failover ${stack}`);
+  }
   if (snapshot.startsWith('rsync:')) {
     throw new FailbackRefusedError(
       `${stack} was failed over by rsync (no ZFS on ${primaryId} or ${standbyId}): failback keeps the old host's writes as ZFS datasets, so it is built for ZFS only. ` +

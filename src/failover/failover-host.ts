@@ -63,8 +63,9 @@ export async function planHostFailover(config: LoadedConfig, host: string, state
   const withStandby = new Set(declared.map((d) => d.stack));
   return {
     host: id,
-    stacks: declared.filter((d) => !d.failedOver).map((d) => ({ stack: d.stack, to: d.to })),
-    alreadyFailedOver: declared.flatMap((d) => (d.failedOver ? [{ stack: d.stack, to: d.to, at: d.failedOver.at }] : [])),
+    // A failover cut off before its stack ran is finished by running it again.
+    stacks: declared.filter((d) => !d.failedOver?.runningAt).map((d) => ({ stack: d.stack, to: d.to })),
+    alreadyFailedOver: declared.flatMap((d) => (d.failedOver?.runningAt ? [{ stack: d.stack, to: d.to, at: d.failedOver.at }] : [])),
     lost: Object.entries(seen.stacks)
       .filter(([stack]) => !withStandby.has(stack))
       .map(([stack, seenAt]) => ({ stack, seenAt }))
@@ -96,7 +97,7 @@ export async function failoverHost(config: LoadedConfig, hostOf: HostOf, request
       limit(async (): Promise<HostFailoverResult> => {
         const started = Date.now();
         try {
-          const declaration = file.standbys.find((d) => d.host === host && d.stack === stack && !d.failedOver);
+          const declaration = file.standbys.find((d) => d.host === host && d.stack === stack && !d.failedOver?.runningAt);
           if (!declaration) throw new InvalidInputError('stack', stack, `is no longer declared with a standby on ${to} in ${file.path}`);
           const onProgress = request.onProgress;
           const report = await failoverDeclared(

@@ -21,13 +21,14 @@ import type { LoadedConfig } from '../config/load.js';
 import { stackActionAt } from '../docker/stacks.js';
 import { InvalidInputError } from '../errors.js';
 import { helperCandidatesOf } from '../migration/preflight.js';
+import { crashHereIfTestAsks } from '../migration/test-crash-hook.js';
 import { waitUntilRunning } from '../migration/wait-running.js';
 import { validateStackName } from '../names/validate.js';
 import { command } from '../ssh/quote.js';
 import type { ProgressListener } from '../transfer/progress.js';
 import { removeStagedCopies } from '../standby/copies.js';
 import type { HostOf } from '../standby/manage.js';
-import { loadStandbyFile, markFailedOver, writeStandbyFile, type StandbyDeclaration, type StandbyFile } from '../standby/declarations.js';
+import { loadStandbyFile, markFailedOver, markFailoverRunning, writeStandbyFile, type StandbyDeclaration, type StandbyFile } from '../standby/declarations.js';
 import { readPassRecord, standbyStateDir, takePassLock } from '../standby/pass-state.js';
 import { standbyStagingDir } from '../standby/staging.js';
 import { bringUpDatasets, bringUpRsyncCopies, FailoverRefusedError } from './bring-up-copies.js';
@@ -82,7 +83,8 @@ export async function failover(config: LoadedConfig, hostOf: HostOf, request: Fa
   const file = await loadStandbyFile(config.location.path);
   const declaration = declarationFor(file.standbys, request, file.path);
   const { host: from, to, stack } = declaration;
-  if (declaration.failedOver) {
+  // One cut off before the stack ran (no running_at) is finished by running it again; its steps find what was done.
+  if (declaration.failedOver?.runningAt) {
     throw new FailoverRefusedError(`${stack} was failed over from ${from} to ${to} at ${declaration.failedOver.at} already: ${to} runs it`);
   }
   const primary = await confirmPrimaryGone(config, from, request, (answer) =>
@@ -143,21 +145,32 @@ export async function failoverDeclared(
     const byZfs = record.datasets.some((d) => d.standbyDataset !== null);
     const volumes = record.volumesStaged ?? [];
 
-    phase('check', `what the failover would overwrite on ${to}`);
-    const folderThere = await standby.transport.exec(command(['sh', '-c', '[ -e "$1" ] || [ -L "$1" ]', 'folder-there', compose.stackDir]), { okExitCodes: [0, 1] });
-    if (folderThere.exitCode === 0) throw new FailoverRefusedError(`${to} already has ${compose.stackDir}, where the stack folder goes: nothing was changed; move it away first`);
-    await refuseExistingVolumes(standby, volumes);
-
-    const failedOverAt = new Date();
-    markFailedOver(file, declaration, { at: failedOverAt.toISOString(), snapshot: confirmed.snapshot, snapshotAt: confirmed.at });
-    await writeInTurn(file);
+    const resumed = declaration.failedOver;
+    let failedOverAt: Date;
+    if (resumed) {
+      // Cut off earlier: standby.yml recorded it, so what it changed is this failover's own, and each step below skips what is done.
+      if (resumed.snapshot !== confirmed.snapshot) throw new FailoverRefusedError(`the failover of ${stack} cut off earlier started from @${resumed.snapshot}, but the pass record names @${confirmed.snapshot}: finish it by hand`);
+      phase('check', `finishing the failover of ${stack} to ${to} started at ${resumed.at}`);
+      failedOverAt = new Date(resumed.at);
+    } else {
+      phase('check', `what the failover would overwrite on ${to}`);
+      const folderThere = await standby.transport.exec(command(['sh', '-c', '[ -e "$1" ] || [ -L "$1" ]', 'folder-there', compose.stackDir]), { okExitCodes: [0, 1] });
+      if (folderThere.exitCode === 0) throw new FailoverRefusedError(`${to} already has ${compose.stackDir}, where the stack folder goes: nothing was changed; move it away first`);
+      await refuseExistingVolumes(standby, volumes);
+      failedOverAt = new Date();
+      markFailedOver(file, declaration, { at: failedOverAt.toISOString(), snapshot: confirmed.snapshot, snapshotAt: confirmed.at });
+      await writeInTurn(file);
+    }
 
     phase('data', byZfs ? `rolling each dataset back to @${confirmed.snapshot}, writable and mounted` : `moving the copies by rsync into ${to}'s appdata`);
-    const data = byZfs ? await bringUpDatasets(standby, record, confirmed.snapshot) : await bringUpRsyncCopies(standby, record, standbyStagingDir(standby.host, from, stack));
+    const resuming = resumed !== undefined;
+    const data = byZfs ? await bringUpDatasets(standby, record, confirmed.snapshot, resuming) : await bringUpRsyncCopies(standby, record, standbyStagingDir(standby.host, from, stack), resuming);
+    crashHereIfTestAsks('failover-data');
     if (volumes.length > 0) phase('volumes', `filling ${volumes.map((v) => v.volume).join(', ')} from the tar files the passes staged`);
     const restored = await restoreVolumes(standby, volumes, helperCandidatesOf(compose.images ?? []));
     phase('folder', `${stagedFolder} → ${compose.stackDir}`);
-    await standby.transport.exec(command(['mv', '-T', '--', stagedFolder, compose.stackDir]));
+    const moved = resuming && (await standby.transport.exec(command(['sh', '-c', '[ ! -e "$1" ] && [ -d "$2" ]', 'folder-moved', stagedFolder, compose.stackDir]), { okExitCodes: [0, 1] })).exitCode === 0;
+    if (!moved) await standby.transport.exec(command(['mv', '-T', '--', stagedFolder, compose.stackDir]));
 
     phase('start', `compose up on ${to}, then waiting until every service runs`);
     const location = { project: stack, workingDir: compose.stackDir, configFiles: (compose.files ?? []).map((name) => path.posix.join(compose.stackDir, name)) };
@@ -169,6 +182,8 @@ export async function failoverDeclared(
           `Its data and folder are in place there and standby.yml records the failover: look at its logs (docker-mcp stacks logs ${to} ${stack})`,
       );
     }
+    markFailoverRunning(file, declaration, new Date().toISOString());
+    await writeInTurn(file);
     const left = await removeStagedCopies(standby, from, stack);
     return {
       stack,

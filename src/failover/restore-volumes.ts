@@ -21,11 +21,16 @@ export async function refuseExistingVolumes(standby: DockerHost, volumes: readon
   }
 }
 
-/** Create and fill each volume; `helperImages`: images the standby has that can run tar (the stack's own, then busybox). */
+/**
+ * Create and fill each volume; `helperImages`: images the standby has that
+ * can run tar (the stack's own, then busybox). One there already was created
+ * by this failover cut off earlier (refuseExistingVolumes ran before it
+ * started): unpacking the same tar again completes it.
+ */
 export async function restoreVolumes(standby: DockerHost, volumes: readonly StagedVolume[], helperImages: readonly string[]): Promise<string[]> {
   let helper: string | null | undefined;
   for (const staged of volumes) {
-    await createVolume(standby.transport, staged.volume, staged.labels);
+    if (!(await inspectVolume(standby.transport, staged.volume))) await createVolume(standby.transport, staged.volume, staged.labels);
     const hostPath = await volumeHostPath(standby.transport, staged.volume);
     if (hostPath !== null) {
       await standby.transport.exec(command(['tar', '-C', hostPath, ...TAR_KEEP, '-xpf', staged.file]), { timeoutMs: 3_600_000 });

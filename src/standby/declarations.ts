@@ -51,6 +51,8 @@ export interface FailedOver {
   /** What the stack started from on the standby, and when that copy was taken (writes after it stayed on the host). */
   readonly snapshot: string;
   readonly snapshotAt: string;
+  /** When every service ran on the standby: absent while a failover is under way, or was cut off (then `failover` again finishes it). */
+  readonly runningAt?: string;
   /** When the old host was fenced for the stack (stopped there, its datasets read-only): absent until it was reached. */
   readonly fencedAt?: string;
   /** Whether the old host had written after that snapshot (null: its zfs cannot tell); known once fenced. */
@@ -109,6 +111,7 @@ const entrySchema = z
         at: z.string(),
         snapshot: z.string(),
         snapshot_at: z.string(),
+        running_at: z.string().optional(),
         fenced_at: z.string().optional(),
         diverged: z.boolean().nullable().optional(),
         failback_kept: z.object({ at: z.string(), datasets: z.array(z.string()), directory: z.string().nullable() }).optional(),
@@ -160,7 +163,8 @@ export function parseStandbyText(text: string, file: string): Omit<StandbyFile, 
     const f = entry.failed_over;
     const fenced = f?.fenced_at ? { fencedAt: f.fenced_at, diverged: f.diverged ?? null } : {};
     const kept = f?.failback_kept ? { failbackKept: f.failback_kept } : {};
-    const failedOver = f ? { failedOver: { at: f.at, snapshot: f.snapshot, snapshotAt: f.snapshot_at, ...fenced, ...kept } } : {};
+    const running = f?.running_at ? { runningAt: f.running_at } : {};
+    const failedOver = f ? { failedOver: { at: f.at, snapshot: f.snapshot, snapshotAt: f.snapshot_at, ...running, ...fenced, ...kept } } : {};
     return { host, stack, to: entry.to, every: entry.every, intervalMs: parseInterval(entry.every), keep: entry.keep, ...failedOver };
   });
   return { document, standbys };
@@ -212,6 +216,11 @@ export function declareStandby(file: StandbyFile, config: LoadedConfig, request:
 /** Record that the standby runs the stack now (a failover). */
 export function markFailedOver(file: StandbyFile, declaration: StandbyDeclaration, failedOver: FailedOver): void {
   file.document.setIn(['standbys', keyOf(declaration.host, declaration.stack), 'failed_over'], file.document.createNode({ at: failedOver.at, snapshot: failedOver.snapshot, snapshot_at: failedOver.snapshotAt }));
+}
+
+/** Record that the failover finished: every service runs on the standby. */
+export function markFailoverRunning(file: StandbyFile, declaration: StandbyDeclaration, at: string): void {
+  file.document.setIn(['standbys', keyOf(declaration.host, declaration.stack), 'failed_over', 'running_at'], at);
 }
 
 /** Record that the old host was fenced for the stack. */

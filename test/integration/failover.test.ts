@@ -20,6 +20,7 @@ import { listContainers } from '../../src/docker/containers.js';
 import type { DockerHost } from '../../src/docker/docker-host.js';
 import type { FailbackReport } from '../../src/failover/failback.js';
 import type { FailoverReport } from '../../src/failover/failover.js';
+import { TEST_CRASH_VARIABLE } from '../../src/migration/test-crash-hook.js';
 import { command } from '../../src/ssh/quote.js';
 import { SshTransport } from '../../src/ssh/transport.js';
 import type { StandbyPassRecord } from '../../src/standby/pass-state.js';
@@ -126,6 +127,14 @@ describe('failover alpha → beta (container testbed, ZFS)', () => {
     const config = parse(readFileSync(hostsFile(), 'utf8')) as { hosts: Record<string, { hostname: string }> };
     (config.hosts.alpha as { hostname: string }).hostname = DEAD_ADDRESS;
     writeFileSync(hostsFile(), stringify(config));
+
+    // Cut off (kill -9) once the data is brought up: recorded, not finished; a failback is refused, and running it again finishes it.
+    const cut = await runCli(['--config', hostsFile(), 'failover', stack, '--yes', '--tries', '1', '--json'], { DOCKER_MCP_STATE_DIR: path.join(dir, 'state'), [TEST_CRASH_VARIABLE]: 'failover-data' }, undefined, 300_000);
+    expect(cut.exitCode).not.toBe(0);
+    const recorded = readFileSync(path.join(dir, 'standby.yml'), 'utf8');
+    expect(recorded).toContain('failed_over:');
+    expect(recorded).not.toContain('running_at');
+    expect((await cli('failback', stack, '--yes')).stderr).toContain(`finish it first with docker-mcp failover ${stack}`);
 
     const run = await cli('failover', stack, '--yes', '--tries', '2', '--interval', '1', '--json');
     expect(run.exitCode, run.stdout + run.stderr).toBe(0);

@@ -40,6 +40,13 @@ const STANDBYS = `standbys:
       at: 2026-12-01T10:00:00.000Z
       snapshot: docker-mcp-standby-20261201T095500Z
       snapshot_at: 2026-12-01T09:55:00.000Z
+      running_at: 2026-12-01T10:01:00.000Z
+  alpha/cut:
+    to: beta
+    failed_over:
+      at: 2026-12-01T11:00:00.000Z
+      snapshot: docker-mcp-standby-20261201T105500Z
+      snapshot_at: 2026-12-01T10:55:00.000Z
   gamma/shop:
     to: alpha
     every: 15m
@@ -58,9 +65,11 @@ describe('planHostFailover', () => {
     const { hostsFile, state } = setUp();
     await recordListedStacks('alpha', ['notes', 'wiki', 'old', 'cache', 'blog'], state);
     const plan = await planHostFailover(await loadConfig(hostsFile), 'alpha', state);
+    // cut: its failover was cut off before it ran (no running_at): this one finishes it.
     expect(plan.stacks).toEqual([
       { stack: 'notes', to: 'beta' },
       { stack: 'wiki', to: 'gamma' },
+      { stack: 'cut', to: 'beta' },
     ]);
     expect(plan.alreadyFailedOver).toEqual([{ stack: 'old', to: 'beta', at: '2026-12-01T10:00:00.000Z' }]);
     expect(plan.lost.map((s) => s.stack)).toEqual(['blog', 'cache']);
