@@ -166,10 +166,11 @@ export async function failoverDeclared(
     const resuming = resumed !== undefined;
     const data = byZfs ? await bringUpDatasets(standby, record, confirmed.snapshot, resuming) : await bringUpRsyncCopies(standby, record, standbyStagingDir(standby.host, from, stack), resuming);
     crashHereIfTestAsks('failover-data');
-    if (volumes.length > 0) phase('volumes', `filling ${volumes.map((v) => v.volume).join(', ')} from the tar files the passes staged`);
-    const restored = await restoreVolumes(standby, volumes, helperCandidatesOf(compose.images ?? []));
-    phase('folder', `${stagedFolder} → ${compose.stackDir}`);
+    // The folder moves after the volumes are filled: once it has, they were, and the stack may have written in them since.
     const moved = resuming && (await standby.transport.exec(command(['sh', '-c', '[ ! -e "$1" ] && [ -d "$2" ]', 'folder-moved', stagedFolder, compose.stackDir]), { okExitCodes: [0, 1] })).exitCode === 0;
+    if (volumes.length > 0 && !moved) phase('volumes', `filling ${volumes.map((v) => v.volume).join(', ')} from the tar files the passes staged`);
+    const restored = moved ? volumes.map((v) => v.volume) : await restoreVolumes(standby, volumes, helperCandidatesOf(compose.images ?? []));
+    phase('folder', `${stagedFolder} → ${compose.stackDir}`);
     if (!moved) await standby.transport.exec(command(['mv', '-T', '--', stagedFolder, compose.stackDir]));
 
     phase('start', `compose up on ${to}, then waiting until every service runs`);
