@@ -14,6 +14,7 @@ import { describeError } from '../errors.js';
 import { validateDatasetName, validateSnapshotName, validateStackName } from '../names/validate.js';
 import { command } from '../ssh/quote.js';
 import { DEFAULT_SSH_OPTIONS } from '../ssh/options.js';
+import { CommandTimeoutError, HostUnreachableError } from '../ssh/errors.js';
 import { SshTransport } from '../ssh/transport.js';
 import { loadStandbyFile, markFenced, writeStandbyFile, type StandbyDeclaration } from '../standby/declarations.js';
 import { readPassRecord } from '../standby/pass-state.js';
@@ -152,3 +153,28 @@ export function fenceOnFirstContact(configOf: () => Promise<LoadedConfig>, say: 
 }
 
 type SshHostOf = Pick<HostConfig, 'id'>;
+
+/**
+ * Reach every host that has a failed-over stack still to fence, and fence it
+ * (`standby status` and `check` do this first, so a monitoring check fences
+ * a host as soon as it is back). A host that does not answer is said and
+ * left for the next contact; any other failure is said too. Returns the lines.
+ */
+export async function fencePendingHosts(config: LoadedConfig, stateDir?: string): Promise<string[]> {
+  const { standbys } = await loadStandbyFile(config.location.path);
+  const pending = [...new Set(standbys.filter((d) => d.failedOver && !d.failedOver.fencedAt).map((d) => d.host))];
+  const lines = await Promise.all(
+    pending.map(async (id): Promise<string[]> => {
+      const host = config.hosts.find((h) => h.id === id);
+      if (!host) return [`${id} is not in ${config.location.path}: it cannot be fenced from here`];
+      try {
+        return (await fenceHost(config, host, stateDir)).map(describeFence);
+      } catch (error) {
+        const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+        if (cause instanceof HostUnreachableError || cause instanceof CommandTimeoutError) return [`${id} does not answer: it is fenced on the first contact once it does`];
+        return [describeError(error)];
+      }
+    }),
+  );
+  return lines.flat();
+}

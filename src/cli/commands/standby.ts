@@ -4,6 +4,7 @@ import type { StandbyDeclaration } from '../../standby/declarations.js';
 import { addStandby, forgetStandby, listStandbys, standbyStatuses, syncStandbys } from '../../standby/manage.js';
 import type { StandbyPassRecord } from '../../standby/pass-state.js';
 import { runScheduler } from '../../standby/scheduler.js';
+import { fencePendingHosts } from '../../failover/fence.js';
 import { standbyCheck, type StandbyStatus } from '../../standby/status.js';
 import { cliContext, dockerHostOf } from '../context.js';
 import { formatBytes } from '../format.js';
@@ -156,7 +157,10 @@ export function registerStandbyCommands(program: Command): void {
 }
 
 async function statuses(command: Command): Promise<StandbyStatus[]> {
-  return standbyStatuses((await cliContext(command)).config);
+  const { config } = await cliContext(command);
+  // A host a stack was failed over from is fenced first, as on any contact: a monitoring check fences it as soon as it is back.
+  for (const line of await fencePendingHosts(config)) process.stderr.write(`${line}\n`);
+  return standbyStatuses(config);
 }
 
 function renderPass(records: readonly StandbyPassRecord[]): string {

@@ -9,6 +9,7 @@ import { standbyCheck } from '../../standby/status.js';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { failback } from '../../failover/failback.js';
 import { InvalidInputError } from '../../errors.js';
+import { fencePendingHosts } from '../../failover/fence.js';
 import { failover } from '../../failover/failover.js';
 import { DEFAULT_HOST_FAILOVER_PARALLEL, describeHostFailoverPlan, failoverHost, planHostFailover } from '../../failover/failover-host.js';
 import { confirmer, type Confirm } from '../confirm.js';
@@ -47,6 +48,7 @@ const outputSchema = toolOutputSchema({
     .array(z.looseObject({ host: z.string(), stack: z.string(), state: z.string(), confirmed_at: z.string().optional(), lag_seconds: z.number().optional() }))
     .optional()
     .describe('status: per stack, the time of the newest snapshot on its standby (writes after it are what a lost host loses; absent: nothing copied yet), the lag, the last pass'),
+  fenced: z.array(z.string()).optional().describe('status: hosts stacks were failed over from, reached and fenced first (or why not)'),
   check: z.looseObject({ exit_code: z.number(), line: z.string() }).optional().describe('status: the monitoring verdict (0 OK, 1 WARNING, 2 CRITICAL) and its line'),
   declared: z.looseObject({ host: z.string(), stack: z.string(), to: z.string() }).optional().describe('add: the declaration as stored'),
   replaced: z.looseObject({}).nullable().optional().describe('add: the declaration it replaced, or null'),
@@ -105,9 +107,11 @@ async function runStandbyAction(context: McpContext, input: Input, extra: ToolEx
     case 'list':
       return listStandbys(config);
     case 'status': {
+      // Hosts stacks were failed over from are fenced first (the reading tool too: stopping a stack that runs twice is what keeps data safe).
+      const fenced = await fencePendingHosts(config);
       const statuses = await standbyStatuses(config);
       const verdict = standbyCheck(statuses);
-      return { statuses, check: { exitCode: verdict.exitCode, line: verdict.line } };
+      return { statuses, check: { exitCode: verdict.exitCode, line: verdict.line }, ...(fenced.length > 0 ? { fenced } : {}) };
     }
     case 'add': {
       const declared = await addStandby(config, hostOf, {
