@@ -22,7 +22,7 @@ import { command } from '../src/ssh/quote.js';
 import { declareStandby, loadStandbyFile, writeStandbyFile, type StandbyDeclaration } from '../src/standby/declarations.js';
 import { runStandbyPass } from '../src/standby/sync-pass.js';
 import { testbedHostsFile } from '../src/testbed/layout.js';
-import { clearStack, closeHosts, dataPath, fillDataset, openHosts, say, type BenchHost } from './fixture.js';
+import { clearStack, closeHosts, dataPath, fillDataset, sleeperCompose, openHosts, say, type BenchHost } from './fixture.js';
 import type { BenchTable } from './report.js';
 import { median } from './stats.js';
 
@@ -31,16 +31,7 @@ const STACK = 'bench-failover';
 const DATA = `${STACK}-db`;
 const TEN_MIB = 10 * 2 ** 20;
 
-const compose = (dataDir: string) => `services:
-  db:
-    image: local/busybox:test
-    command: ["sleep", "86400"]
-    network_mode: none
-    init: true
-    restart: always
-    volumes:
-      - ${dataDir}:/data
-`;
+const compose = (dataDir: string) => sleeperCompose(dataDir, 'always');
 
 async function clearAll(alpha: BenchHost, beta: BenchHost): Promise<void> {
   for (const side of [alpha, beta]) await clearStack(side, STACK, DATA);

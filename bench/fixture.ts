@@ -82,6 +82,19 @@ export async function withJournalDir<T>(operation: (journalDir: string) => Promi
   }
 }
 
+/** A bench stack of one service that only sleeps, its data at `dataDir`; `restart` as compose takes it. */
+export function sleeperCompose(dataDir: string, restart?: 'always'): string {
+  return `services:
+  db:
+    image: local/busybox:test
+    command: ["sleep", "86400"]
+    network_mode: none
+    init: true
+${restart ? `    restart: ${restart}\n` : ''}    volumes:
+      - ${dataDir}:/data
+`;
+}
+
 /** A progress line on stderr, so a long run shows where it is; the table goes to stdout. */
 export function say(line: string): void {
   process.stderr.write(`  ${line}\n`);

@@ -19,7 +19,7 @@ import { waitUntilRunning } from '../src/migration/wait-running.js';
 import { command } from '../src/ssh/quote.js';
 import { parseInterval, type StandbyDeclaration } from '../src/standby/declarations.js';
 import { runStandbyPass } from '../src/standby/sync-pass.js';
-import { clearStack, closeHosts, dataPath, fillDataset, numbersFromEnv, openHosts, say, type BenchHost } from './fixture.js';
+import { clearStack, closeHosts, dataPath, fillDataset, sleeperCompose, numbersFromEnv, openHosts, say, type BenchHost } from './fixture.js';
 import { rawZfsSend, rawZfsSendIncremental } from './raw-pipe.js';
 import type { BenchTable } from './report.js';
 import { median, timeMs } from './stats.js';
@@ -30,15 +30,7 @@ const DATA = `${STACK}-db`;
 const RAW = `${STACK}-raw`;
 const TEN_MIB = 10 * 2 ** 20;
 
-const compose = (dataDir: string) => `services:
-  db:
-    image: local/busybox:test
-    command: ["sleep", "86400"]
-    network_mode: none
-    init: true
-    volumes:
-      - ${dataDir}:/data
-`;
+const compose = (dataDir: string) => sleeperCompose(dataDir);
 
 /** What the passes staged on the standby for the bench's stacks. */
 async function dropStaged(standby: BenchHost): Promise<void> {

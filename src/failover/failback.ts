@@ -5,8 +5,9 @@
  *   1. standby.yml says the stack was failed over, and the old host answers
  *      and is fenced (the first contact fences it if no command did yet);
  *   2. what the old host wrote after the snapshot the standby started from
- *      is kept there (keep-diverged.ts), and standby.yml records where, before
- *      its datasets are rolled back to that snapshot: they keep their guid;
+ *      kept there (keep-diverged.ts), each dataset's copy checked before that
+ *      dataset is rolled back to the snapshot (it keeps its guid); then
+ *      standby.yml records where, so a rerun does not keep twice;
  *   3. a low-downtime migration moves the stack back: its seed and its final
  *      sync send only what the standby wrote since that snapshot;
  *   4. the standby is a standby again: its copies unmounted and read-only,

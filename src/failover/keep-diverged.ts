@@ -47,10 +47,10 @@ export interface KeptOnOldHost {
   readonly containersRemoved: number;
 }
 
-// $1 dataset, $2 the snapshot the standby started from, $3 a new snapshot's name, $4 the kept dataset, $5 `-u` or empty.
+// $1 dataset, $2 the snapshot the standby started from, $3 a new snapshot's name, $4 the kept dataset, $5 `-u` or empty, $6 docker-mcp's hold tag.
 // Prints `clean <written>` or `kept <written>`; exit 3: no such snapshot, 4: the copy does not match.
 const KEEP_SCRIPT = [
-  'ds=$1; base=$2; mark=$3; kept=$4; unmounted=$5',
+  'ds=$1; base=$2; mark=$3; kept=$4; unmounted=$5; tag=$6',
   'zfs list -H -o name "$ds@$base" >/dev/null 2>&1 || { echo "$ds has no @$base" >&2; exit 3; }',
   'zpool sync 2>/dev/null',
   'written=$(zfs get -H -p -o value "written@$base" "$ds" 2>/dev/null) || written=-',
@@ -70,7 +70,7 @@ const KEEP_SCRIPT = [
   '  newer=$(zfs list -H -t snapshot -o name -s createtxg -d 1 "$ds" | awk -v b="$ds@$base" \'f { print } $0 == b { f = 1 }\')',
   'fi',
   // Only now, every later snapshot copied (or none of another's there): ours released, then the rollback.
-  `printf "%s\\n" "$newer" | while read -r s; do [ -z "$s" ] || zfs release ${HOLD_TAG} "$s" 2>/dev/null; done`,
+  'printf "%s\\n" "$newer" | while read -r s; do [ -z "$s" ] || zfs release "$tag" "$s" 2>/dev/null; done',
   'zfs rollback -r "$ds@$base" || exit 1',
   'echo "$state $written"',
 ].join('\n');
@@ -84,7 +84,7 @@ export async function keepDivergedDatasets(host: DockerHost, datasets: readonly 
     validateSnapshotName(`${validateDatasetName(dataset)}@${snapshot}`);
     const keptName = validateDatasetName(`${dataset}-kept-${stamp}`);
     const mark = `docker-mcp-diverged-${stamp}`;
-    const result = await host.transport.exec(command(['sh', '-c', KEEP_SCRIPT, 'keep-diverged', dataset, snapshot, mark, keptName, receiveUnmounted ? '-u' : '']), {
+    const result = await host.transport.exec(command(['sh', '-c', KEEP_SCRIPT, 'keep-diverged', dataset, snapshot, mark, keptName, receiveUnmounted ? '-u' : '', HOLD_TAG]), {
       okExitCodes: [0, 3, 4],
       timeoutMs: 6 * 3_600_000,
     });
