@@ -358,7 +358,16 @@ async function runPhases(
     // A re-run keeps the first inventory: what an earlier run created is still ours.
     const own = (entry.targetBefore ?? []).filter((b) => b.state !== 'present').map((b) => b.targetPath);
     folderLeftBy = await folderLeftByFailedRun(plan.stack, plan.source, plan.target, plan.id, journal.directory);
-    const checked = await preflight(plan, source, target, { movingBack, force: recorded.force, ownTargetPaths: own, ownVolumes: entry.volumesCreated ?? [], folderLeftBy });
+    // The key is made while the target is checked: its round trips are off the path to the stop. A
+    // refusal waits for it, so that the key revoked after it is the one in place.
+    const keyMade = ownRouteKey();
+    keyMade.catch(() => undefined);
+    const checked = await preflight(plan, source, target, { movingBack, force: recorded.force, ownTargetPaths: own, ownVolumes: entry.volumesCreated ?? [], folderLeftBy }).catch(
+      async (error: unknown) => {
+        await keyMade.catch(() => undefined);
+        throw error;
+      },
+    );
     await journal.record({ preflight: checked, targetBefore: entry.targetBefore ?? checked.targetBefore });
   }
   const checked = entry.preflight;
@@ -493,8 +502,10 @@ async function runPhases(
   }
   const runningAt = Date.now();
   if (await isDirectory(aside)) await removeFolderGuarded(target, plan.stack, aside);
-  const leftReadonly = await leaveReadonly(source, zfsResults.flatMap((r) => (r.sourceDataset ? [r.sourceDataset] : [])), options.onProgress);
-  const final = await pruneAfterStart(sent, zfs, options.onProgress);
+  const [leftReadonly, final] = await Promise.all([
+    leaveReadonly(source, zfsResults.flatMap((r) => (r.sourceDataset ? [r.sourceDataset] : [])), options.onProgress),
+    pruneAfterStart(sent, zfs, options.onProgress),
+  ]);
   await journal.record({ final });
 
   const stopped = entry.phases.find((p) => p.phase === 'stop' && p.state === 'started');

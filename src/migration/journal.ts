@@ -219,8 +219,13 @@ export class MigrationJournal {
     await rm(this.lockFile, { force: true });
   }
 
+  /** Saves made at once (a phase's steps run side by side) go one after another, each with the entry as it is then. */
+  private saving: Promise<void> = Promise.resolve();
+
   private save(): Promise<void> {
-    return writeDurably(this.file, `${JSON.stringify(this.entry, null, 2)}\n`);
+    const saved = this.saving.then(() => writeDurably(this.file, `${JSON.stringify(this.entry, null, 2)}\n`));
+    this.saving = saved.catch(() => undefined);
+    return saved;
   }
 }
 

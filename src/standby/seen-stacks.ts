@@ -47,6 +47,16 @@ export async function recordMovedStack(from: string, to: string, stack: string, 
   await update(to, dir, (seen) => ({ ...seen, stacks: { ...seen.stacks, [stack]: at } }));
 }
 
+/** `deploy` put `stack` on `host`: it is the host's until a listing says otherwise. */
+export async function recordDeployedStack(host: string, stack: string, dir = standbyStateDir()): Promise<void> {
+  const at = new Date().toISOString();
+  await update(host, dir, (seen) => ({ ...seen, stacks: { ...seen.stacks, [stack]: at } }));
+}
+
+export function noteDeployedStack(host: string, stack: string, dir?: string): Promise<void> {
+  return recordDeployedStack(host, stack, dir).catch(() => undefined);
+}
+
 /** The same, never failing the operation that saw the stacks. */
 export function noteListedStacks(host: string, stacks: readonly string[], dir?: string): Promise<void> {
   return recordListedStacks(host, stacks, dir).catch(() => undefined);

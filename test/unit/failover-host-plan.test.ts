@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { describeHostFailoverPlan, planHostFailover } from '../../src/failover/failover-host.js';
 import { InvalidInputError } from '../../src/errors.js';
-import { readSeenStacks, recordListedStacks, recordMovedStack } from '../../src/standby/seen-stacks.js';
+import { readSeenStacks, recordDeployedStack, recordListedStacks, recordMovedStack } from '../../src/standby/seen-stacks.js';
 
 const HOSTS = `hosts:
   alpha:
@@ -105,5 +105,14 @@ describe('seen stacks', () => {
     const beta = await readSeenStacks('beta', state);
     expect(Object.keys(beta.stacks).sort()).toEqual(['b', 'c']);
     expect(beta.listedAt).toBeNull();
+  });
+
+  it('a deploy adds its stack to the host list and keeps the others', async () => {
+    const { state } = setUp();
+    await recordListedStacks('alpha', ['a'], state);
+    await recordDeployedStack('alpha', 'fresh', state);
+    const alpha = await readSeenStacks('alpha', state);
+    expect(Object.keys(alpha.stacks).sort()).toEqual(['a', 'fresh']);
+    expect(alpha.listedAt).not.toBeNull();
   });
 });

@@ -15,7 +15,7 @@ import {
 import { discoverStacks, type StackDataReport } from '../../docker/stack-source.js';
 import { InvalidInputError } from '../../errors.js';
 import { failedOverByHost, fenceState, refuseStartOnStandby, standbyCopiesByHost, type FailedOverStack, type StandbyCopy } from '../../standby/copies.js';
-import { noteListing } from '../../standby/seen-stacks.js';
+import { noteDeployedStack, noteListing } from '../../standby/seen-stacks.js';
 import { forEachHost, type HostRow } from '../../host/fan-out.js';
 import { confirmAtTerminal } from '../ask.js';
 import { cliContext, dockerHostOf } from '../context.js';
@@ -86,6 +86,7 @@ export function registerStackCommands(program: Command): void {
         start: options.start,
         approve: (review) => (review.needsConfirmation ? confirmAtTerminal(deployQuestion(review), options.yes === true) : Promise.resolve()),
       });
+      await noteDeployedStack(hostId, stack);
       emit(result, options, (r) => `${r.created ? 'deployed' : 'updated'} ${r.stack} on ${hostId} (${r.file})${r.backups.length > 0 ? `; kept ${r.backups.join(', ')}` : ''}\n${r.output}`);
     });
 

@@ -10,7 +10,7 @@ import { enabledHosts, findHost } from '../../config/load.js';
 import { discoverStacks } from '../../docker/stack-source.js';
 import { deployQuestion } from '../../docker/deploy-review.js';
 import { failedOverByHost, fenceState, refuseStartOnStandby, settleStandbyAfterMove, standbyCopiesByHost, type FailedOverStack, type StandbyCopy } from '../../standby/copies.js';
-import { noteListing } from '../../standby/seen-stacks.js';
+import { noteDeployedStack, noteListing } from '../../standby/seen-stacks.js';
 import { standbyStagingOf } from '../../standby/staging.js';
 import { deployStack, listStacks, previewDeploy, stackAction, stackContainers, viewStack, type StackSummary } from '../../docker/stacks.js';
 import { InvalidInputError } from '../../errors.js';
@@ -159,6 +159,7 @@ async function runComposeAction(context: McpContext, input: Input, extra: ToolEx
           if (review.needsConfirmation) await confirm(input.confirm, { ...deployQuestion(review), retry: 'run with dry_run to see it, then repeat with confirm: true' });
         },
       });
+      await noteDeployedStack(target.host.id, stack());
       progress.step(`${stack()} deployed`);
       const { stack: _stack, file, ...rest } = deployed;
       return { stack_name: stack(), compose_file: file, ...rest };
