@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { detectCompose, type ComposeCapability } from '../host/capabilities.js';
+import { rememberCompose, rememberedCompose } from '../host/compose-memo.js';
 import { InvalidInputError } from '../errors.js';
 import { validateEnvironmentVariable, validateServiceName, validateStackName } from '../names/validate.js';
 import { CommandFailedError } from '../ssh/errors.js';
@@ -47,10 +48,14 @@ const composeByTransport = new WeakMap<SshTransport, Promise<ComposeCapability>>
 export function hostCompose(target: DockerHost): Promise<ComposeCapability> {
   let detected = composeByTransport.get(target.transport);
   if (!detected) {
-    detected = detectCompose(target.transport).then((compose) => {
+    detected = (async () => {
+      const remembered = await rememberedCompose(target.host);
+      if (remembered) return remembered;
+      const compose = await detectCompose(target.transport);
       if (!compose) throw new HostSetupError(`${target.host.id} has neither "docker compose" nor "docker-compose"`);
+      await rememberCompose(target.host, compose);
       return compose;
-    });
+    })();
     detected.catch(() => composeByTransport.delete(target.transport));
     composeByTransport.set(target.transport, detected);
   }
