@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 // Unit tests need no host. Integration tests talk to the real testbed (see
@@ -41,7 +44,9 @@ const integration = {
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      // Unit tests fake hosts under real-looking names (delta.vm): what a real run remembered of
+      // the testbed's hosts in its state directory (src/host/probe-memo.ts) must not reach them.
+      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], env: { DOCKER_MCP_STATE_DIR: mkdtempSync(path.join(os.tmpdir(), 'docker-mcp-unit-state-')) } } },
       { test: { ...integration, name: 'testbed', include: EXCLUSIVE_FILES } },
       {
         test: {

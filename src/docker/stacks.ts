@@ -4,8 +4,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { detectCompose, type ComposeCapability } from '../host/capabilities.js';
-import { rememberCompose, rememberedCompose } from '../host/compose-memo.js';
+import { composeFound, detectCompose, type ComposeCapability } from '../host/capabilities.js';
+import { keepProbe, recallProbe } from '../host/probe-memo.js';
 import { InvalidInputError } from '../errors.js';
 import { validateEnvironmentVariable, validateServiceName, validateStackName } from '../names/validate.js';
 import { CommandFailedError } from '../ssh/errors.js';
@@ -49,11 +49,11 @@ export function hostCompose(target: DockerHost): Promise<ComposeCapability> {
   let detected = composeByTransport.get(target.transport);
   if (!detected) {
     detected = (async () => {
-      const remembered = await rememberedCompose(target.host);
+      const remembered = await recallProbe(target.host, 'compose', composeFound);
       if (remembered) return remembered;
       const compose = await detectCompose(target.transport);
       if (!compose) throw new HostSetupError(`${target.host.id} has neither "docker compose" nor "docker-compose"`);
-      await rememberCompose(target.host, compose);
+      await keepProbe(target.host, 'compose', { flavour: compose.flavour, version: compose.version });
       return compose;
     })();
     detected.catch(() => composeByTransport.delete(target.transport));

@@ -109,6 +109,16 @@ async function probeDocker(
   }
 }
 
+const COMPOSE_COMMANDS: Readonly<Record<ComposeFlavour, readonly string[]>> = { v2: ['docker', 'compose'], v1: ['docker-compose'] };
+
+/** A compose finding remembered from an earlier probe (probe-memo.ts); its command is rebuilt from the flavour, never read back. */
+export function composeFound(found: unknown): ComposeCapability | null {
+  if (typeof found !== 'object' || found === null) return null;
+  const { flavour, version } = found as { flavour?: unknown; version?: unknown };
+  if ((flavour !== 'v1' && flavour !== 'v2') || typeof version !== 'string' || !/^[0-9][0-9A-Za-z.+-]*$/.test(version)) return null;
+  return { flavour, version, command: COMPOSE_COMMANDS[flavour] };
+}
+
 /**
  * Which compose the host has: `docker compose` (v2) preferred, else
  * `docker-compose` (v1). `present` skips commands known to be missing.
@@ -117,9 +127,9 @@ export async function detectCompose(
   transport: SshTransport,
   present?: ReadonlySet<string>,
 ): Promise<ComposeCapability | null> {
-  const candidates: { flavour: ComposeFlavour; command: string[]; available: boolean }[] = [
-    { flavour: 'v2', command: ['docker', 'compose'], available: present?.has('docker') ?? true },
-    { flavour: 'v1', command: ['docker-compose'], available: present?.has('docker-compose') ?? true },
+  const candidates: { flavour: ComposeFlavour; command: readonly string[]; available: boolean }[] = [
+    { flavour: 'v2', command: COMPOSE_COMMANDS.v2, available: present?.has('docker') ?? true },
+    { flavour: 'v1', command: COMPOSE_COMMANDS.v1, available: present?.has('docker-compose') ?? true },
   ];
   for (const candidate of candidates) {
     if (!candidate.available) continue;

@@ -46,6 +46,15 @@ export const NO_ZFS_FEATURES: ZfsSendFeatures = {
   atomicSnapshots: false,
 };
 
+/** Features remembered from an earlier probe (probe-memo.ts): exactly the known flags, each a boolean, or null. */
+export function zfsFeaturesFound(found: unknown): ZfsSendFeatures | null {
+  if (typeof found !== 'object' || found === null) return null;
+  const entries = Object.entries(found);
+  const known = Object.keys(NO_ZFS_FEATURES);
+  if (entries.length !== known.length || !entries.every(([key, value]) => known.includes(key) && typeof value === 'boolean')) return null;
+  return found as ZfsSendFeatures;
+}
+
 /** Parse the usage text printed by `zfs` (no arguments) or `zfs send`/`zfs receive`. */
 export function parseZfsUsage(usage: string): ZfsSendFeatures {
   const send = flagsOf(usage, 'send');

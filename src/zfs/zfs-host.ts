@@ -4,7 +4,8 @@
  * own `zfs` usage text.
  */
 import { parseZfsFilesystems, type ZfsFilesystem } from '../host/parsers.js';
-import { NO_ZFS_FEATURES, parseZfsUsage, type ZfsSendFeatures } from '../host/zfs-features.js';
+import { NO_ZFS_FEATURES, parseZfsUsage, zfsFeaturesFound, type ZfsSendFeatures } from '../host/zfs-features.js';
+import { keepProbe, recallProbe } from '../host/probe-memo.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CommandFailedError } from '../ssh/errors.js';
 import { andThen, command, orElse, redirect, sequence, type ShellCommand } from '../ssh/quote.js';
@@ -75,9 +76,15 @@ export class ZfsHost {
 
   /** A probe that failed is not remembered: this call goes on without the optional features, the next one asks again. */
   sendFeatures(): Promise<ZfsSendFeatures> {
-    return remembered(featuresByConnection, this.transport, () =>
-      this.transport.exec(redirect(command(['zfs']), { stderr: 'stdout' }), { okExitCodes: [0, 1, 2] }).then((result) => parseZfsUsage(result.stdout)),
-    ).catch(() => NO_ZFS_FEATURES);
+    return remembered(featuresByConnection, this.transport, async () => {
+      const known = await recallProbe(this.transport.host, 'zfs-features', zfsFeaturesFound);
+      if (known) return known;
+      const result = await this.transport.exec(redirect(command(['zfs']), { stderr: 'stdout' }), { okExitCodes: [0, 1, 2] });
+      const features = parseZfsUsage(result.stdout);
+      // A usage text with no feature at all may be an error (modules not loaded yet): asked again next time.
+      if (Object.values(features).some(Boolean)) await keepProbe(this.transport.host, 'zfs-features', features);
+      return features;
+    }).catch(() => NO_ZFS_FEATURES);
   }
 
   /** The dataset's state and snapshots in one round trip; state null when it does not exist. */
