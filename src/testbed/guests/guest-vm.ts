@@ -54,8 +54,8 @@ export function qemuArguments(guest: GuestSpec, image: GuestImage): string[] {
     // A plain x86-64-v2 model, not 'max': TCG emulates AVX2, SHA and AES
     // instructions with helpers, which glibc, Go (docker, compose) and
     // OpenZFS then pick. Measured here on the guests (docker run, compose
-    // version, docker ps, 5 zfs lists, 4 rounds): 35-38 s of QEMU CPU with
-    // this model against 37-51 s with 'max'; a boot 93-99 s against 124 s.
+    // version, docker ps, 5 zfs lists, 4 rounds): 35-40 s of QEMU CPU with
+    // this model against 46-51 s with 'max'; a boot 93-99 s against 124 s.
     '-cpu', 'qemu64,+ssse3,+sse4.1,+sse4.2,+popcnt,+cx16',
     // One vCPU: measured here, a guest with two took 71-75 s of this
     // machine's CPU for a fixed workload (docker run, zfs send/receive,
