@@ -19,6 +19,7 @@ import {
   type DockerVersion,
 } from './parsers.js';
 import { NO_ZFS_FEATURES, parseZfsUsage, type ZfsSendFeatures } from './zfs-features.js';
+import { forgetProbe, keepProbe } from './probe-memo.js';
 
 export type ComposeFlavour = 'v2' | 'v1';
 
@@ -70,6 +71,11 @@ export async function discoverHost(transport: SshTransport, host: HostConfig): P
     probeRsync(transport, present),
     probeAppdata(transport, host),
   ]);
+  // A discovery is the fresh look the memo's users may ask for: what it found replaces what was remembered.
+  if (compose) await keepProbe(host, 'compose', { flavour: compose.flavour, version: compose.version });
+  else await forgetProbe(host, 'compose');
+  if (zfs.available && Object.values(zfs.features).some(Boolean)) await keepProbe(host, 'zfs-features', zfs.features);
+  else await forgetProbe(host, 'zfs-features');
   return {
     hostId: host.id,
     docker: docker.version,

@@ -7,7 +7,7 @@
  * work. A finding is read back only through its probe's own check, so a file
  * edited by hand gives a fresh probe, never a command of its choosing.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { HostConfig } from '../config/schema.js';
 import { stateDir, writeDurably } from '../migration/journal.js';
@@ -59,5 +59,14 @@ export async function keepProbe(host: ProbedLogin, probe: ProbeName, found: unkn
     await writeDurably(file, `${JSON.stringify(remembered)}\n`);
   } catch {
     // Not kept: the next command probes again.
+  }
+}
+
+/** A probe that found nothing: what was remembered no longer holds. */
+export async function forgetProbe(host: ProbedLogin, probe: ProbeName, dir = stateDir()): Promise<void> {
+  try {
+    await rm(fileOf(host, probe, dir), { force: true });
+  } catch {
+    // A host id no file may be named after has nothing to forget.
   }
 }

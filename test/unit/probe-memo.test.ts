@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { composeFound } from '../../src/host/capabilities.js';
-import { keepProbe, PROBE_MEMO_MS, recallProbe } from '../../src/host/probe-memo.js';
+import { forgetProbe, keepProbe, PROBE_MEMO_MS, recallProbe } from '../../src/host/probe-memo.js';
 import { NO_ZFS_FEATURES, zfsFeaturesFound } from '../../src/host/zfs-features.js';
 
 const host = { id: 'nas', hostname: 'nas.lan', user: 'root', port: 22 };
@@ -19,6 +19,9 @@ describe('probe findings remembered across processes', () => {
     expect(await recallProbe({ ...host, hostname: 'other.lan' }, 'compose', composeFound, dir, 1_000)).toBeNull();
     expect(await recallProbe({ ...host, port: 2222 }, 'compose', composeFound, dir, 1_000)).toBeNull();
     expect(await recallProbe(host, 'zfs-features', zfsFeaturesFound, dir, 1_000)).toBeNull();
+    await forgetProbe(host, 'compose', dir);
+    expect(await recallProbe(host, 'compose', composeFound, dir, 1_000)).toBeNull();
+    await forgetProbe(host, 'compose', dir);
   });
 
   it('go through their probe’s check: the compose command is rebuilt from the flavour, anything else is probed afresh', async () => {
