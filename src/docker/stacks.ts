@@ -4,8 +4,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { composeFound, detectCompose, type ComposeCapability } from '../host/capabilities.js';
-import { keepProbe, recallProbe } from '../host/probe-memo.js';
+import { composeFound, detectCompose, keepComposeFinding, type ComposeCapability } from '../host/capabilities.js';
+import { recallProbe } from '../host/probe-memo.js';
 import { InvalidInputError } from '../errors.js';
 import { validateEnvironmentVariable, validateServiceName, validateStackName } from '../names/validate.js';
 import { CommandFailedError } from '../ssh/errors.js';
@@ -53,7 +53,7 @@ export function hostCompose(target: DockerHost): Promise<ComposeCapability> {
       if (remembered) return remembered;
       const compose = await detectCompose(target.transport);
       if (!compose) throw new HostSetupError(`${target.host.id} has neither "docker compose" nor "docker-compose"`);
-      await keepProbe(target.host, 'compose', { flavour: compose.flavour, version: compose.version });
+      await keepComposeFinding(target.host, compose);
       return compose;
     })();
     detected.catch(() => composeByTransport.delete(target.transport));

@@ -18,8 +18,8 @@ import {
   parseZfsFilesystems,
   type DockerVersion,
 } from './parsers.js';
-import { NO_ZFS_FEATURES, parseZfsUsage, type ZfsSendFeatures } from './zfs-features.js';
-import { forgetProbe, keepProbe } from './probe-memo.js';
+import { keepZfsFeatures, NO_ZFS_FEATURES, parseZfsUsage, type ZfsSendFeatures } from './zfs-features.js';
+import { forgetProbe, keepProbe, type ProbedLogin } from './probe-memo.js';
 
 export type ComposeFlavour = 'v2' | 'v1';
 
@@ -72,10 +72,7 @@ export async function discoverHost(transport: SshTransport, host: HostConfig): P
     probeAppdata(transport, host),
   ]);
   // A discovery is the fresh look the memo's users may ask for: what it found replaces what was remembered.
-  if (compose) await keepProbe(host, 'compose', { flavour: compose.flavour, version: compose.version });
-  else await forgetProbe(host, 'compose');
-  if (zfs.available && Object.values(zfs.features).some(Boolean)) await keepProbe(host, 'zfs-features', zfs.features);
-  else await forgetProbe(host, 'zfs-features');
+  await Promise.all([keepComposeFinding(host, compose), keepZfsFeatures(host, zfs.available ? zfs.features : null)]);
   return {
     hostId: host.id,
     docker: docker.version,
@@ -123,6 +120,12 @@ export function composeFound(found: unknown): ComposeCapability | null {
   const { flavour, version } = found as { flavour?: unknown; version?: unknown };
   if ((flavour !== 'v1' && flavour !== 'v2') || typeof version !== 'string' || !/^[0-9][0-9A-Za-z.+-]*$/.test(version)) return null;
   return { flavour, version, command: COMPOSE_COMMANDS[flavour] };
+}
+
+/** Remember what the compose probe found for the next commands (probe-memo.ts); nothing found forgets it. */
+export async function keepComposeFinding(host: ProbedLogin, compose: ComposeCapability | null): Promise<void> {
+  if (compose) await keepProbe(host, 'compose', { flavour: compose.flavour, version: compose.version });
+  else await forgetProbe(host, 'compose');
 }
 
 /**

@@ -3,6 +3,7 @@
  * `zfs` prints. zfs-fuse knows none of the newer options; OpenZFS 2.x knows
  * them all. Detecting from the usage avoids guessing from version strings.
  */
+import { forgetProbe, keepProbe, type ProbedLogin } from './probe-memo.js';
 
 export interface ZfsSendFeatures {
   /** `zfs receive -s` and `zfs send -t TOKEN`: a broken transfer can resume. */
@@ -53,6 +54,16 @@ export function zfsFeaturesFound(found: unknown): ZfsSendFeatures | null {
   const known = Object.keys(NO_ZFS_FEATURES);
   if (entries.length !== known.length || !entries.every(([key, value]) => known.includes(key) && typeof value === 'boolean')) return null;
   return found as ZfsSendFeatures;
+}
+
+/**
+ * Remember what the `zfs` probe found for the next commands (probe-memo.ts).
+ * A usage text with no feature at all may be an error (modules not loaded
+ * yet), and no zfs is nothing to remember: both forget what was kept.
+ */
+export async function keepZfsFeatures(host: ProbedLogin, features: ZfsSendFeatures | null): Promise<void> {
+  if (features && Object.values(features).some(Boolean)) await keepProbe(host, 'zfs-features', features);
+  else await forgetProbe(host, 'zfs-features');
 }
 
 /** Parse the usage text printed by `zfs` (no arguments) or `zfs send`/`zfs receive`. */

@@ -4,8 +4,8 @@
  * own `zfs` usage text.
  */
 import { parseZfsFilesystems, type ZfsFilesystem } from '../host/parsers.js';
-import { NO_ZFS_FEATURES, parseZfsUsage, zfsFeaturesFound, type ZfsSendFeatures } from '../host/zfs-features.js';
-import { keepProbe, recallProbe } from '../host/probe-memo.js';
+import { keepZfsFeatures, NO_ZFS_FEATURES, parseZfsUsage, zfsFeaturesFound, type ZfsSendFeatures } from '../host/zfs-features.js';
+import { recallProbe } from '../host/probe-memo.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CommandFailedError } from '../ssh/errors.js';
 import { andThen, command, orElse, redirect, sequence, type ShellCommand } from '../ssh/quote.js';
@@ -81,8 +81,7 @@ export class ZfsHost {
       if (known) return known;
       const result = await this.transport.exec(redirect(command(['zfs']), { stderr: 'stdout' }), { okExitCodes: [0, 1, 2] });
       const features = parseZfsUsage(result.stdout);
-      // A usage text with no feature at all may be an error (modules not loaded yet): asked again next time.
-      if (Object.values(features).some(Boolean)) await keepProbe(this.transport.host, 'zfs-features', features);
+      await keepZfsFeatures(this.transport.host, features);
       return features;
     }).catch(() => NO_ZFS_FEATURES);
   }

@@ -1,3 +1,6 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { HostCapabilities } from '../../src/host/capabilities.js';
 import type { HostRow } from '../../src/host/fan-out.js';
@@ -34,6 +37,41 @@ describe('docker-mcp hosts', () => {
   it('discover of one named host probes only that one', async () => {
     const run = await runCli(['hosts', 'discover', 'beta', '--json']);
     expect((JSON.parse(run.stdout) as HostRow<HostCapabilities>[]).map((r) => r.hostId)).toEqual(['beta']);
+  });
+
+  it('discover keeps epsilon’s compose v2 and OpenZFS send features for the next commands, which then run no probe of their own', async () => {
+    const state = await mkdtemp(path.join(os.tmpdir(), 'hosts-memo-'));
+    try {
+      const log = path.join(state, 'commands.jsonl');
+      const composeFile = path.join(state, 'compose.yml');
+      await writeFile(composeFile, 'services:\n  app:\n    image: local/busybox:test\n    command: ["sleep", "3600"]\n');
+      const probesOnEpsilon = async () =>
+        (await readFile(log, 'utf8').catch(() => ''))
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => JSON.parse(line) as { host: string; command: string })
+          .filter((c) => c.host === 'epsilon' && /compose version --short/.test(c.command));
+      const preview = (stateDir: string) =>
+        runCli(['stacks', 'deploy', 'epsilon', 'hc-memo', '--file', composeFile, '--dry-run', '--json'], { DOCKER_MCP_STATE_DIR: stateDir, DOCKER_MCP_COMMAND_LOG: log });
+
+      // With nothing kept, the dry run of a deploy asks epsilon which compose it has.
+      const first = await preview(path.join(state, 'fresh'));
+      expect(first.exitCode, first.stderr).toBe(0);
+      expect(await probesOnEpsilon()).toHaveLength(1);
+
+      const discovered = await runCli(['hosts', 'discover', 'epsilon', '--json'], { DOCKER_MCP_STATE_DIR: state });
+      expect(discovered.exitCode, discovered.stderr).toBe(0);
+      const kept = (name: string) => readFile(path.join(state, 'hosts', name), 'utf8').then((text) => (JSON.parse(text) as { found: Record<string, unknown> }).found);
+      expect(await kept('epsilon.compose.json')).toMatchObject({ flavour: 'v2' });
+      expect(await kept('epsilon.zfs-features.json')).toMatchObject({ resumeTokens: true, receiveUnmounted: true, atomicSnapshots: true });
+
+      await writeFile(log, '');
+      const second = await preview(state);
+      expect(second.exitCode, second.stderr).toBe(0);
+      expect(await probesOnEpsilon()).toEqual([]);
+    } finally {
+      await rm(state, { recursive: true, force: true });
+    }
   });
 
   it('test says ssh and docker answer on every host', async () => {

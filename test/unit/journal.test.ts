@@ -39,6 +39,15 @@ describe('MigrationJournal', () => {
     expect((refused as Error).message).toMatch(/m0 of stack authelia was interrupted .* migrations show m0/);
   });
 
+  it('saves made at once (steps of a phase side by side) all land, the last with every result', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'journal-'));
+    const journal = await MigrationJournal.begin(plan('m1'), dir);
+    const keys = Array.from({ length: 20 }, (_, i) => `step${i}`);
+    await Promise.all(keys.map((key) => journal.record({ [key]: true } as never)));
+    const saved = JSON.parse(readFileSync(path.join(dir, 'm1.json'), 'utf8')) as Record<string, unknown>;
+    for (const key of keys) expect(saved[key]).toBe(true);
+  });
+
   it('an unknown id is bad input', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'journal-'));
     await expect(readMigration('nope', dir)).rejects.toThrow(/no such migration/);
