@@ -208,5 +208,13 @@ describe('migration under faults', () => {
     for (const [i, manifest] of after.entries()) expect(compareManifests(before[i]!, manifest)).toEqual([]);
     expect(await runningOn(alpha, stack)).toBe(2);
     expect(await runningOn(altBeta, stack)).toBe(0);
+    // The route key is made while pre-flight checks the target: the refusal waits for it and takes it away.
+    const refused = (await listMigrations(journalDir)).filter((m) => m.stack === stack);
+    expect(refused.length).toBeGreaterThan(0);
+    const authorizedKeys = await altBeta.transport.exec(command(['sh', '-c', 'cat "$(getent passwd "$1" | cut -d: -f6)/.ssh/authorized_keys"', 'sh', altBeta.host.user]), { okExitCodes: [0, 1] });
+    for (const migration of refused) {
+      expect(migration.routeKey).toBeNull();
+      expect(authorizedKeys.stdout).not.toContain(routeKeyMarker(migration.id));
+    }
   });
 });
