@@ -1,7 +1,8 @@
 /**
  * Walk a migration plan: pre-flight; while the stack still runs, seed its
- * data, copy the stack folder (stack files rewritten for the target, checked
- * by compose there) and carry missing images; stop; send the rest, every data
+ * data and, side by side with it, copy the stack folder (stack files
+ * rewritten for the target, checked by compose there), then carry missing
+ * images; stop; send the rest, every data
  * path at once (bounded); verify the data (while nothing runs on either
  * copy); bring the folder's copy up to date with what changed since it was
  * made; start on the target and wait until every service runs; then, when
@@ -16,6 +17,7 @@
 import { command } from '../ssh/quote.js';
 import type { DockerHost } from '../docker/docker-host.js';
 import { readResolvedProject } from '../docker/compose-config.js';
+import { isUnderPath } from '../docker/compose-file.js';
 import { removeFolderGuarded } from '../docker/removal-guard.js';
 import { profilesOf, readStackSource, withProfiles } from '../docker/stack-source.js';
 import { deployStack, hostCompose, stackAction, stackActionAt } from '../docker/stacks.js';
@@ -167,13 +169,16 @@ export async function checkStackMigration(
 
 /** The plan alone, from the stack's compose file on the source, without asking the target anything. */
 export async function planStackMigration(source: DockerHost, target: DockerHost, stack: string, options: MigrationOptions = {}): Promise<MigrationPlan> {
+  // The source's datasets are listed while compose reads the stack: neither needs the other.
+  const listingDatasets = source.host.zfs_capable ? new ZfsHost(source.transport).filesystems() : Promise.resolve([]);
+  listingDatasets.catch(() => undefined);
   const read = await readStackSource(source, stack);
   const runningServices = read.containers.filter((c) => c.stack === read.location.project && c.state === 'running' && c.service).map((c) => c.service as string);
   // Running services in a profile were started with it: the stack is read, stopped and started with those profiles.
   const profiles = profilesOf(read.files.composeFiles, runningServices);
   const resolved = profiles.length === 0 ? read.resolved : await readResolvedProject(source, await hostCompose(source), read.location, profiles);
   const stackSource = { ...read, resolved: withProfiles(resolved, read.files.composeFiles, profiles) };
-  const sourceDatasetMounts = source.host.zfs_capable ? (await new ZfsHost(source.transport).filesystems()).map((fs) => fs.mountpoint) : [];
+  const sourceDatasetMounts = (await listingDatasets).map((fs) => fs.mountpoint);
   return planMigration({
     sourceDatasetMounts,
     runningServices,
@@ -243,7 +248,11 @@ export async function walkPlan(
   // What an interrupted run left in place; this run makes its own when it needs one.
   await revokeJournalledRouteKey(journal, source, target, options.onProgress);
   try {
-    report = await runPhases(journal, phase, source, target, options, recorded, from, started, resumed);
+    // Two phases may run side by side: a failure names the one it came from.
+    const failedIn = (name: Phase) => {
+      current = name;
+    };
+    report = await runPhases(journal, phase, failedIn, source, target, options, recorded, from, started, resumed);
   } catch (error) {
     await revokeJournalledRouteKey(journal, source, target, options.onProgress);
     const reached = startedPhases(entry);
@@ -303,6 +312,7 @@ export function recordedOptions(recorded: RecordedOptions | undefined): Recorded
 async function runPhases(
   journal: MigrationJournal,
   phase: (name: Phase, message: string) => Promise<void>,
+  failedIn: (name: Phase) => void,
   source: DockerHost,
   target: DockerHost,
   options: RunOptions,
@@ -324,8 +334,12 @@ async function runPhases(
   let provenRoute: ChosenRoute | undefined;
   const zfs = { source: new ZfsHost(source.transport), target: new ZfsHost(target.transport) };
   const transfer = async (tag: string, concurrency?: number, pruneLater = false, keepStandbyCopies = false) => {
-    const key = await ownRouteKey();
-    return transferServices({
+    // A key still being made is waited for only when the route is chosen, after the inventory and snapshots.
+    const key = ownRouteKey();
+    const keyOrNone = key.catch(() => null);
+    // The key's issue proved the direct route: the transfer need not prove it again.
+    const routeOfKey = keyOrNone.then((made): ChosenRoute | undefined => (made?.reaches ? { kind: 'direct', targetFromSource: made.targetFromSource, reason: null } : undefined));
+    const summary = await transferServices({
       source,
       target,
       services,
@@ -334,7 +348,7 @@ async function runPhases(
       route: recorded.route,
       compress: recorded.compress,
       ...(concurrency ? { concurrency } : {}),
-      ...(provenRoute ? { knownRoute: provenRoute } : {}),
+      knownRoute: provenRoute ?? routeOfKey,
       zfs,
       pruneLater,
       keepStandbyCopies,
@@ -343,11 +357,14 @@ async function runPhases(
       },
       ...(recorded.bwlimit ? { bwlimit: recorded.bwlimit } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
-      ...(key ? { targetFromSource: key.targetFromSource } : {}),
+      targetFromSource: keyOrNone.then((made) => made?.targetFromSource),
       // What the first inventory found missing is this migration's own: only that may take receive -F.
       ownTargetDatasets: (entry.targetBefore ?? []).flatMap((before) => (before.state !== 'present' && before.dataset ? [before.dataset] : [])),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
+    // A key that could not be journalled fails the transfer, as it did when it was awaited first.
+    await key;
+    return summary;
   };
   // Phases this migration started before this run (a resume): what they left on the target is its own.
   const startedEarlier = startedPhases(entry);
@@ -373,28 +390,29 @@ async function runPhases(
   const checked = entry.preflight;
   if (!checked) throw new Error(`the journal of ${plan.id} has no pre-flight result to go on from`);
 
-  // Inside the first phase that may write on the target, so that a rollback takes the clones away.
-  const cloneStandbyCopy = async () => {
-    if (!recorded.standbyStaging || entry.seededFromStandby) return;
-    const own = (entry.targetBefore ?? []).filter((b) => b.method === 'rsync' && b.state !== 'present').map((b) => b.targetPath);
-    const seeded = own.length > 0 ? await cloneStagedCopies(target, recorded.standbyStaging, own) : [];
-    await journal.record({ seededFromStandby: seeded });
-    if (seeded.length > 0) options.onProgress?.({ type: 'transfer-step', service: '-', message: `cloned the standby's copy into ${seeded.join(', ')} on ${plan.target}: rsync sends only what changed since its last pass` });
-  };
+  // Inside the first phase that may write on the target, so that a rollback takes the clones away. Once per run.
+  let cloning: Promise<void> | undefined;
+  const cloneStandbyCopy = () =>
+    (cloning ??= (async () => {
+      if (!recorded.standbyStaging || entry.seededFromStandby) return;
+      const own = (entry.targetBefore ?? []).filter((b) => b.method === 'rsync' && b.state !== 'present').map((b) => b.targetPath);
+      const seeded = own.length > 0 ? await cloneStagedCopies(target, recorded.standbyStaging, own) : [];
+      await journal.record({ seededFromStandby: seeded });
+      if (seeded.length > 0) options.onProgress?.({ type: 'transfer-step', service: '-', message: `cloned the standby's copy into ${seeded.join(', ')} on ${plan.target}: rsync sends only what changed since its last pass` });
+    })());
 
-  if (runs('seed') && plan.mode === 'low-downtime' && services.length > 0) {
-    await phase('seed', `seeding ${services.length} data paths while ${plan.stack} runs on ${plan.source}${limited}`);
+  const seed = async () => {
     await cloneStandbyCopy();
     // A standby's copies stay standby copies until the final sync: stopped before it, the migration leaves the standby as it was.
-    const seed = await transfer(`${plan.id}-seed`, undefined, false, true);
-    await journal.record({ seed });
+    const seeded = await transfer(`${plan.id}-seed`, undefined, false, true);
+    await journal.record({ seed: seeded });
     if (options.signal?.aborted) throw new MigrationCancelledError(entry.id, 'seed', 'during');
     // A plain directory in use cannot become a dataset yet: it goes in full after the stop.
-    const blocking = seed.results.filter((r) => !r.ok && r.error?.name !== 'ServicePathInUseError');
+    const blocking = seeded.results.filter((r) => !r.ok && r.error?.name !== 'ServicePathInUseError');
     if (blocking.length > 0) {
       throw new Error(`seeding failed before anything was stopped: ${blocking.map((r) => `${r.service}: ${r.error?.message}`).join('; ')}`);
     }
-  }
+  };
 
   const aside = asideFolder(plan.targetStackDir, plan.id);
   const isDirectory = async (path: string) => (await target.transport.exec(command(['test', '-d', path]), { okExitCodes: [0, 1] })).exitCode === 0;
@@ -406,8 +424,7 @@ async function runPhases(
       await deployStack(target, plan.stack, plan.targetComposeText, { start: false });
     }
   };
-  if (runs('stack-folder')) {
-    await phase('stack-folder', `copying ${plan.sourceStackDir} to ${plan.target}:${plan.targetStackDir} while ${plan.stack} runs`);
+  const copyStackFolder = async () => {
     // Moving back, the stale folder is kept aside until the stack runs, and put back on rollback.
     // Already aside (a resumed run): what is at the folder's place is this migration's own partial copy.
     if (movingBack && !(await isDirectory(aside)) && (await isDirectory(plan.targetStackDir))) {
@@ -421,7 +438,29 @@ async function runPhases(
     await writeFiles(plan.targetFiles);
     // A cold move clones before its stop too: the copy then takes only the difference inside the outage.
     await cloneStandbyCopy();
+  };
+
+  // A resume from the folder's copy finds the seed unfinished when both ran at once and the seed had not ended.
+  const seeds = plan.mode === 'low-downtime' && services.length > 0 && (runs('seed') || (from === 'stack-folder' && !entry.seed));
+  // The seed and the folder's copy run side by side, unless a data path and a stack folder hold one another (both would write there).
+  const nested = (a: string, b: string) => isUnderPath(a, b) || isUnderPath(b, a);
+  const sideBySide = !plan.dataPaths.some((d) => nested(d.targetPath, plan.targetStackDir) || nested(d.sourcePath, plan.sourceStackDir));
+  let seeding: Promise<void> = Promise.resolve();
+  if (seeds) {
+    await phase('seed', `seeding ${services.length} data paths while ${plan.stack} runs on ${plan.source}${limited}`);
+    seeding = seed();
+    if (!sideBySide) await seeding;
   }
+  const folderCopied = runs('stack-folder')
+    ? phase('stack-folder', `copying ${plan.sourceStackDir} to ${plan.target}:${plan.targetStackDir} while ${plan.stack} runs`).then(copyStackFolder)
+    : Promise.resolve();
+  // Both end before either's failure is acted on: a rollback must not run beside a copy still writing.
+  const [seeded, copied] = await Promise.allSettled([seeding, folderCopied]);
+  if (seeded.status === 'rejected') {
+    failedIn('seed');
+    throw seeded.reason;
+  }
+  if (copied.status === 'rejected') throw copied.reason;
 
   const built = checked.builtToCarry ?? [];
   if (runs('images') && checked.imagesToCarry.length + built.length > 0) {

@@ -84,6 +84,8 @@ export async function preflight(plan: MigrationPlan, source: DockerHost, target:
   const refuse = (reason: string): never => {
     throw new PreflightRefusedError(plan.stack, plan.source, plan.target, reason);
   };
+  // Reads that depend on nothing before them start at once; each is still judged in its turn, so the first refusal stays the first.
+  const reading = readAhead(plan, source, target);
   if (plan.servicesOutsideConfig && plan.servicesOutsideConfig.length > 0) {
     refuse(
       `${plan.source} runs services of ${plan.stack} that compose's config does not list, even with the profiles their files declare: ${plan.servicesOutsideConfig.join(', ')}` +
@@ -111,7 +113,7 @@ export async function preflight(plan: MigrationPlan, source: DockerHost, target:
   if (escapes.length > 0) {
     refuse(`${escapes.join('; ')}. --force does not apply: docker-mcp would copy, and could later remove, what the link points at. Write the real path in the compose file`);
   }
-  const { stacks: known, containers: targetContainers } = await knownStacksAndContainers(target);
+  const { stacks: known, containers: targetContainers } = await reading.known;
   const targetStacks = known.map((s) => s.summary);
   // By project, or by the folder it would land in (a stopped one there may be named otherwise).
   const existing = targetStacks.find((s) => s.name === plan.stack) ?? targetStacks.find((s) => s.folder === plan.targetStackDir);
@@ -144,7 +146,8 @@ export async function preflight(plan: MigrationPlan, source: DockerHost, target:
       const zfs = new ZfsHost(source.transport);
       const dataset = datasetForPath(layout, dataPath.sourcePath);
       // A directory not yet a dataset becomes one under appdata, inheriting its encryption.
-      const encryption = (await zfs.encryption(dataset)) ?? (await zfs.encryption(layout.appdataDataset));
+      const [own, inherited] = await Promise.all([zfs.encryption(dataset), zfs.encryption(layout.appdataDataset)]);
+      const encryption = own ?? inherited;
       if (encryption && encryption !== 'off') {
         const targetDataset = datasetForPath(serviceDatasetLayout(target.host), dataPath.targetPath);
         refuse(new EncryptedDatasetError(plan.source, dataset, encryption, dataset, plan.target, targetDataset).message);
@@ -189,15 +192,9 @@ export async function preflight(plan: MigrationPlan, source: DockerHost, target:
     return { targetPath: dataPath.targetPath, method: 'rsync', dataset: null, state: kind === 'missing' ? 'missing' : empty ? 'empty-directory' : 'present' };
   });
 
-  const sizes = await Promise.all(
-    plan.dataPaths.map(async (d) => {
-      const result = await source.transport.exec(command(['du', '-sb', '--', d.sourcePath]), { okExitCodes: [0, 1] });
-      return Number(/^(\d+)/.exec(result.stdout)?.[1] ?? 0);
-    }),
-  );
-  const dataBytes = sizes.reduce((sum, size) => sum + size, 0) + volumesSize;
+  const dataBytes = (await reading.sizes).reduce((sum, size) => sum + size, 0) + volumesSize;
   const appdata = target.host.appdata_path ?? '/';
-  const df = await target.transport.exec(command(['df', '-Pk', appdata]), { okExitCodes: [0, 1] });
+  const df = await reading.df;
   const targetFreeBytes = df.exitCode === 0 ? parseDfFreeBytes(df.stdout) : null;
   if (targetFreeBytes !== null && dataBytes > targetFreeBytes) {
     refuse(
@@ -206,13 +203,35 @@ export async function preflight(plan: MigrationPlan, source: DockerHost, target:
     );
   }
 
-  const lacking = await missingImages(target.transport, plan.images);
+  const lacking = await reading.lacking;
   const notOnSource = await missingImages(source.transport, lacking);
   const pinned = lacking.some((image) => image.includes('@sha256:'));
   const imageRefusal = whyImagesCannotBeSupplied(plan.target, lacking, notOnSource, pinned && (await keepsDigestsOnLoad(target)));
   if (imageRefusal !== null) refuse(imageRefusal);
   const builtToCarry = await checkBuiltImages(plan, source, target, refuse);
   return { dataBytes, targetFreeBytes, imagesToCarry: lacking, builtToCarry, forcedNotMoved: notMoved, hostProvided, targetBefore, volumes, volumeHelpers };
+}
+
+/** What pre-flight reads that depends on nothing it decides before: started together, awaited each in its turn. */
+function readAhead(plan: MigrationPlan, source: DockerHost, target: DockerHost) {
+  const early = <T>(promise: Promise<T>): Promise<T> => {
+    // Awaited later, or never when an earlier check refuses: never an unhandled rejection meanwhile.
+    promise.catch(() => undefined);
+    return promise;
+  };
+  return {
+    known: early(knownStacksAndContainers(target)),
+    sizes: early(
+      Promise.all(
+        plan.dataPaths.map(async (d) => {
+          const result = await source.transport.exec(command(['du', '-sb', '--', d.sourcePath]), { okExitCodes: [0, 1] });
+          return Number(/^(\d+)/.exec(result.stdout)?.[1] ?? 0);
+        }),
+      ),
+    ),
+    df: early(target.transport.exec(command(['df', '-Pk', target.host.appdata_path ?? '/']), { okExitCodes: [0, 1] })),
+    lacking: early(missingImages(target.transport, plan.images)),
+  };
 }
 
 /**

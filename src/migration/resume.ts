@@ -7,8 +7,9 @@
  *   the target taken by the first run is kept, so a later rollback still
  *   knows what the migration created.
  * - Copying the stack folder or carrying images (still before the stop):
- *   the seed is done; copy the folder afresh (the partial copy is the
- *   migration's own) and go on. Pre-flight is not run again: it would find
+ *   copy the folder afresh (the partial copy is the migration's own) and go
+ *   on; the seed, which runs beside the folder's copy, is run again when the
+ *   journal has no result of it. Pre-flight is not run again: it would find
  *   the copied folder and take it for someone else's stack.
  * - From the stop up to the folder's sync: the stack is (being) stopped on
  *   the source. Continue rather than roll back: make sure it is down, send
@@ -53,7 +54,7 @@ export function decideResume(entry: Pick<JournalEntry, 'phases' | 'final'>): Res
   // A journal of the earlier order copied the folder after the stop: only one that never reached the stop is before it.
   const stopped = entry.phases.some((p) => p.phase === 'stop' && p.state === 'started');
   if ((last === 'stack-folder' || last === 'images') && !stopped) {
-    return { kind: 'continue', from: 'stack-folder', reason: 'nothing was stopped yet, the data was seeded: copying the stack folder again and going on' };
+    return { kind: 'continue', from: 'stack-folder', reason: 'nothing was stopped yet: copying the stack folder again (and seeding again, if the seed had not ended) and going on' };
   }
   // Without the final transfer on record, go back to the stop.
   if ((last === 'start' || last === 'remove-source') && entry.final) {

@@ -55,6 +55,8 @@ export interface RouteKey {
   readonly targetFromSource: TargetFromSource;
   /** The one address the key is accepted from (`from=`), or null and why it was left out. */
   readonly from: { readonly address: string } | { readonly address: null; readonly reason: string };
+  /** The source logged in with it and found the target this controller knows: the direct route is proven. */
+  readonly reaches: boolean;
 }
 
 export type RouteKeyIssue = { readonly issued: true; readonly key: RouteKey } | { readonly issued: false; readonly reason: string };
@@ -194,7 +196,7 @@ export async function issueRouteKey(
     };
     const narrowed = await narrowToSource(record, source, target, targetFromSource, save);
     record = narrowed.record;
-    return { issued: true, key: { record, targetFromSource, from: narrowed.from } };
+    return { issued: true, key: { record, targetFromSource, from: narrowed.from, reaches: narrowed.reaches } };
   } catch (error) {
     if (record) await revokeRouteKey(record, source, target).catch(() => undefined);
     return { issued: false, reason: `the migration's own key could not be put in place: ${describeError(error)}` };
@@ -215,15 +217,15 @@ async function narrowToSource(
   target: DockerHost,
   targetFromSource: TargetFromSource,
   save: (record: RouteKeyRecord) => Promise<void>,
-): Promise<{ record: RouteKeyRecord; from: RouteKey['from'] }> {
+): Promise<{ record: RouteKeyRecord; from: RouteKey['from']; reaches: boolean }> {
   const expected = await readTargetIdentity(target.transport, target.host);
   const check = await checkDirectRoute(source.transport, targetFromSource, expected);
-  if (!check.reaches) return { record, from: { address: null, reason: check.reason } };
+  if (!check.reaches) return { record, from: { address: null, reason: check.reason }, reaches: false };
   const address = record.gateDirectory ? await lastClientAddress(target, record.gateDirectory) : null;
-  if (!address) return { record, from: { address: null, reason: `the gate on ${target.host.id} noted no address for ${source.host.id}'s login` } };
+  if (!address) return { record, from: { address: null, reason: `the gate on ${target.host.id} noted no address for ${source.host.id}'s login` }, reaches: true };
   const narrowed = { ...record, authorizedLine: withFrom(record.authorizedLine, address) };
   await rewriteRouteKeyLine(narrowed, target, save);
-  return { record: narrowed, from: { address } };
+  return { record: narrowed, from: { address }, reaches: true };
 }
 
 /** The line with `from=` added after the forced command. */

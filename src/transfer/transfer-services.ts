@@ -47,8 +47,13 @@ export interface TransferRequest {
    * can log in to the target, else relay. Default auto.
    */
   readonly route?: 'auto' | 'direct' | 'relay';
-  /** The target as the source logs in to it for this transfer (the migration's own key); tried before the configured one. */
-  readonly targetFromSource?: TargetFromSource;
+  /**
+   * The target as the source logs in to it for this transfer (the migration's
+   * own key); tried before the configured one. A promise (a key still being
+   * made) is awaited only when the route is chosen: inventory and snapshots
+   * go on meanwhile.
+   */
+  readonly targetFromSource?: TargetFromSource | Promise<TargetFromSource | undefined>;
   /** zstd on the wire for ZFS streams: auto (not between loopback addresses), on, off. */
   readonly compress?: CompressionChoice;
   /**
@@ -64,7 +69,7 @@ export interface TransferRequest {
    * (the seed's): taken as it is, so the final sync, inside the outage,
    * does not probe and prove it again.
    */
-  readonly knownRoute?: ChosenRoute;
+  readonly knownRoute?: ChosenRoute | Promise<ChosenRoute | undefined>;
   /** The hosts' ZFS, when the caller keeps them between transfers (what each host's zfs and tools can do is probed once). */
   readonly zfs?: { readonly source: ZfsHost; readonly target: ZfsHost };
   /** Leave pruning our older snapshots to the caller (zfs-transfer.ts pruneOlderThan): a migration does it after the outage. */
@@ -145,7 +150,7 @@ export async function transferServices(request: TransferRequest): Promise<Transf
   let route: Promise<ChosenRoute> | undefined;
   let relayReason: string | null = null;
   const decideRoute = () => {
-    route ??= (request.knownRoute ? Promise.resolve(request.knownRoute) : chooseRoute(request)).then((chosen) => {
+    route ??= Promise.resolve(request.knownRoute).then((known) => known ?? chooseRoute(request)).then((chosen) => {
       request.onRoute?.(chosen);
       if (chosen.kind === 'relay' && chosen.reason) {
         relayReason = chosen.reason;
@@ -198,9 +203,10 @@ export interface ChosenRoute {
 async function chooseRoute(request: TransferRequest): Promise<ChosenRoute> {
   const standing = request.target.host;
   const choice = request.route ?? 'auto';
-  if (choice !== 'auto') return { kind: choice, targetFromSource: request.targetFromSource ?? standing, reason: null };
+  const own = await request.targetFromSource;
+  if (choice !== 'auto') return { kind: choice, targetFromSource: own ?? standing, reason: null };
   const expected = await readTargetIdentity(request.target.transport, standing);
-  const candidates = request.targetFromSource ? [request.targetFromSource, standing] : [standing];
+  const candidates = own ? [own, standing] : [standing];
   const reasons: string[] = [];
   for (const candidate of candidates) {
     const check = await checkDirectRoute(request.source.transport, candidate, expected);
@@ -208,7 +214,7 @@ async function chooseRoute(request: TransferRequest): Promise<ChosenRoute> {
     reasons.push(check.reason);
   }
   // rsync relayed through this machine's tunnel still logs in to the target from the source: with the migration's key when there is one.
-  return { kind: 'relay', targetFromSource: request.targetFromSource ?? standing, reason: [...new Set(reasons)].join('; ') };
+  return { kind: 'relay', targetFromSource: own ?? standing, reason: [...new Set(reasons)].join('; ') };
 }
 
 /** ZFS when both hosts are configured for it and the paths lie under their appdata. */
@@ -250,10 +256,12 @@ async function transferOne(
     method = chooseMethod(request, service);
     if (method === 'zfs') {
       const targetDataset = datasetForPath(serviceDatasetLayout(request.target.host), service.targetPath);
-      const [prepared, , route] = await Promise.all([
+      // The route (a key still being made) is waited for only after the snapshot, right before the send.
+      const routeChosen = decideRoute().then((chosen) => ({ route: chosen.kind, targetHost: chosen.targetFromSource }));
+      routeChosen.catch(() => undefined);
+      const [prepared] = await Promise.all([
         ensureServiceDataset(sourceZfs, request.source.host, service.sourcePath),
         refuseToHideDirectory(targetZfs, service.targetPath, targetDataset),
-        decideRoute(),
       ]);
       partial = { sourceDataset: prepared.dataset, targetDataset, sourcePreparation: prepared.action, sourceLeftover: prepared.leftover ?? null };
       if (prepared.leftover) request.onProgress?.({ type: 'transfer-step', service: service.service, message: prepared.leftover });
@@ -264,8 +272,7 @@ async function transferOne(
         target: targetZfs,
         targetDataset,
         snapshotName,
-        route: route.kind,
-        targetHost: route.targetFromSource,
+        routeChosen,
         sourceHost: request.source.host,
         compress: request.compress ?? 'auto',
         ...(request.bwlimit ? { bwlimit: request.bwlimit } : {}),

@@ -41,6 +41,12 @@ export interface ZfsServiceTransfer {
    */
   readonly route?: 'direct' | 'relay';
   readonly targetHost?: TargetFromSource;
+  /**
+   * The route and target host when they are still being chosen (a key being
+   * made): awaited after the snapshot, before anything is sent; `route` and
+   * `targetHost` are then not read.
+   */
+  readonly routeChosen?: Promise<{ readonly route: 'direct' | 'relay'; readonly targetHost?: TargetFromSource }>;
   /** Both hosts' configuration tells whether the stream crosses a network. */
   readonly sourceHost?: HostConfig;
   /** zstd on the wire: auto (not between loopback addresses), on, off. Default auto. */
@@ -113,12 +119,15 @@ export async function transferDatasetByZfs(job: ZfsServiceTransfer): Promise<Zfs
 
   const resumable = sourceFeatures.resumeTokens && targetFeatures.resumeTokens;
   const flags = sendFlags(sourceFeatures, targetFeatures);
-  const route = job.route ?? 'relay';
-  const [sourceTools, targetTools] = await Promise.all([source.streamTools(), target.streamTools()]);
+  const [sourceTools, targetTools, { route, targetHost }] = await Promise.all([
+    source.streamTools(),
+    target.streamTools(),
+    job.routeChosen ?? { route: job.route ?? 'relay', targetHost: job.targetHost },
+  ]);
   const zstdOnBoth = sourceTools.zstd && targetTools.zstd;
   const compressed =
-    job.sourceHost && job.targetHost
-      ? shouldCompress(job.compress ?? 'auto', job.sourceHost, job.targetHost, zstdOnBoth)
+    job.sourceHost && targetHost
+      ? shouldCompress(job.compress ?? 'auto', job.sourceHost, targetHost, zstdOnBoth)
       : job.compress === 'on' && zstdOnBoth;
   const stream = (send: ShellCommand, receive: ShellCommand, meter: ProgressMeter) =>
     streamWithRetries(
@@ -132,7 +141,7 @@ export async function transferDatasetByZfs(job: ZfsServiceTransfer): Promise<Zfs
         route,
         compressed,
         resumable,
-        ...(job.targetHost ? { targetHost: job.targetHost } : {}),
+        ...(targetHost ? { targetHost } : {}),
         ...(job.bwlimit ? { bwlimit: job.bwlimit } : {}),
         ...(job.signal ? { signal: job.signal } : {}),
       },

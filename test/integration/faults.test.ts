@@ -144,6 +144,23 @@ describe('migration under faults', () => {
     await expectRecovered(stack, altBeta, before);
   });
 
+  it('the seed stream is killed (the stack folder copied beside it): rolled back before any stop, the folder taken away, a re-run succeeds', async () => {
+    const stack = `${prefix}-seed`;
+    await deployStatic(stack, 96);
+    const before = await sourceManifests(stack);
+    const killSeed = () => execFileSync('pkill', ['-KILL', '-f', `receive.*${alt.dataset}/${stack}`]);
+    await expect(migrateWithFault(stack, altBeta, (e) => e.type === 'transfer-progress', killSeed)).rejects.toThrow(
+      new RegExp(`failed at seed: seeding failed before anything was stopped.*rolled back: .*removed ${prefix}-alt:\\S+-compose/${stack}`, 's'),
+    );
+    // The folder's copy had started beside the seed; nothing was stopped.
+    const [journalled] = (await listMigrations(journalDir)).filter((m) => m.stack === stack);
+    expect(journalled?.phases.filter((p) => p.state === 'started').map((p) => p.phase)).toEqual(['preflight', 'seed', 'stack-folder', 'rollback']);
+    const folder = await altBeta.transport.exec(command(['test', '-e', `${alt.config.compose_path}/${stack}`]), { okExitCodes: [0, 1] });
+    expect(folder.exitCode, 'the copied stack folder was taken away').toBe(1);
+    await expectKeyTakenAway(stack, altBeta);
+    await expectRecovered(stack, altBeta, before);
+  });
+
   it("the target's sshd dies after the stop: the source runs again; a re-run succeeds once the host is back", async () => {
     const stack = `${prefix}-down`;
     await deployStatic(stack, 8);

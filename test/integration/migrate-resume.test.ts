@@ -60,6 +60,9 @@ describe('migrate --resume after the tool was killed', () => {
       expect(outcome.interruptedAt).toBe(phase);
       const from = ['preflight', 'seed'].includes(phase) ? 'preflight' : ['stack-folder', 'images'].includes(phase) ? 'stack-folder' : phase === 'start' ? 'start' : 'stop';
       expect(outcome.report.resumedFrom).toBe(from);
+      // Killed at the folder's copy, the seed running beside it had not ended: the resume seeds again.
+      // (b is a plain directory in use: it can become a dataset only after the stop.)
+      if (phase === 'stack-folder') expect(outcome.report.seed?.results.filter((r) => r.ok).map((r) => r.targetPath)).toEqual([`/srv/beta/appdata/${stack}-a`]);
       expect(outcome.report.final.results.map((r) => r.ok)).toEqual([true, true]);
 
       expect(await kit.running(stack)).toEqual({ alpha: 0, beta: 2, gamma: 0 });
