@@ -84,8 +84,12 @@ export async function withJournalDir<T>(operation: (journalDir: string) => Promi
 
 /** A bench stack of one service that only sleeps, its data at `dataDir`; `restart` as compose takes it. */
 export function sleeperCompose(dataDir: string, restart?: 'always'): string {
-  return `services:
-  db:
+  return sleepersCompose([{ service: 'db', dataDir }], restart);
+}
+
+/** Services that sleep, each binding its own data folder to /data. */
+export function sleepersCompose(services: readonly { readonly service: string; readonly dataDir: string }[], restart?: 'always'): string {
+  const service = ({ service: name, dataDir }: { service: string; dataDir: string }) => `  ${name}:
     image: local/busybox:test
     command: ["sleep", "86400"]
     network_mode: none
@@ -93,6 +97,7 @@ export function sleeperCompose(dataDir: string, restart?: 'always'): string {
 ${restart ? `    restart: ${restart}\n` : ''}    volumes:
       - ${dataDir}:/data
 `;
+  return `services:\n${services.map(service).join('')}`;
 }
 
 /** A progress line on stderr, so a long run shows where it is; the table goes to stdout. */

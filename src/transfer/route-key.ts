@@ -138,14 +138,18 @@ export async function issueRouteKey(
   save: (record: RouteKeyRecord) => Promise<void>,
   now = new Date(),
 ): Promise<RouteKeyIssue> {
+  // Made while the host keys are looked up and the target's home is asked: none needs another.
+  const making = newKeyPair(routeKeyMarker(migrationId));
+  const asking = homeOf(target);
+  making.catch(() => undefined);
+  asking.catch(() => undefined);
   const knownHostLines = await controllerKnownHostLines(target.host);
   if (knownHostLines.length === 0) {
     return { issued: false, reason: `this machine has no known_hosts entry for ${hostKeyName(target.host)} to give ${source.host.id}` };
   }
   let record: RouteKeyRecord | undefined;
   try {
-    const keyPair = await newKeyPair(routeKeyMarker(migrationId));
-    const home = await homeOf(target);
+    const [keyPair, home] = await Promise.all([making, asking]);
     const authorizedKeysFile = path.posix.join(home, '.ssh', 'authorized_keys');
     const gate = gateDirectory(home, migrationId);
     const forced = gateCommand(gate, keyPair.marker);

@@ -14,7 +14,7 @@ import { PathOutsideAppdataError, pathsNotContained } from '../host/containment.
 import { ConversionError } from '../zfs/errors.js';
 import { directoryIsEmpty, pathKind } from '../zfs/path-kind.js';
 import { datasetForPath, ensureServiceDataset, serviceDatasetLayout } from '../zfs/service-dataset.js';
-import { ZfsHost } from '../zfs/zfs-host.js';
+import { ZfsHost, type DatasetInspection } from '../zfs/zfs-host.js';
 import type { ProgressListener } from './progress.js';
 import { transferPathByRsync } from './rsync-transfer.js';
 import type { CompressionChoice } from './compression.js';
@@ -259,7 +259,7 @@ async function transferOne(
       // The route (a key still being made) is waited for only after the snapshot, right before the send.
       const routeChosen = decideRoute().then((chosen) => ({ route: chosen.kind, targetHost: chosen.targetFromSource }));
       routeChosen.catch(() => undefined);
-      const [prepared] = await Promise.all([
+      const [prepared, targetSeen] = await Promise.all([
         ensureServiceDataset(sourceZfs, request.source.host, service.sourcePath),
         refuseToHideDirectory(targetZfs, service.targetPath, targetDataset),
       ]);
@@ -273,6 +273,7 @@ async function transferOne(
         targetDataset,
         snapshotName,
         routeChosen,
+        targetSeen,
         sourceHost: request.source.host,
         compress: request.compress ?? 'auto',
         ...(request.bwlimit ? { bwlimit: request.bwlimit } : {}),
@@ -324,9 +325,11 @@ async function transferOne(
 }
 
 /** A received dataset would be mounted over a plain directory on the target and hide what is in it. */
-async function refuseToHideDirectory(target: ZfsHost, path: string, dataset: string): Promise<void> {
-  if (await target.dataset(dataset)) return;
-  if ((await pathKind(target.transport, path)) !== 'directory') return;
+/** Refuse a non-empty plain directory where the dataset would mount; what the target's dataset looked like, read on the way. */
+async function refuseToHideDirectory(target: ZfsHost, path: string, dataset: string): Promise<DatasetInspection> {
+  const seen = await target.inspect(dataset);
+  if (seen.state) return seen;
+  if ((await pathKind(target.transport, path)) !== 'directory') return seen;
   if (!(await directoryIsEmpty(target.transport, path))) {
     throw new ConversionError(
       `on ${target.hostId}: ${path} is a non-empty plain directory; receiving ${dataset} would hide it. Move it away first.`,
@@ -334,6 +337,7 @@ async function refuseToHideDirectory(target: ZfsHost, path: string, dataset: str
   }
   // An empty directory hides nothing; the received dataset mounts in its place.
   await target.transport.exec(command(['rmdir', '--', path]));
+  return seen;
 }
 
 function finished(

@@ -13,7 +13,7 @@ import { directoryIsEmpty, pathKind } from '../zfs/path-kind.js';
 import { parsePropertySources, propertiesToSet, userSetProperties, type PropertyValue } from '../zfs/dataset-properties.js';
 import { sendFlags } from '../zfs/send-flags.js';
 import { decideSend, type SendDecision, type SnapshotInfo } from '../zfs/snapshot-diff.js';
-import type { DatasetState, ZfsHost } from '../zfs/zfs-host.js';
+import type { DatasetInspection, DatasetState, ZfsHost } from '../zfs/zfs-host.js';
 import { meterFromProgressLines, ProgressMeter, type ProgressListener } from './progress.js';
 import { shouldCompress, type CompressionChoice } from './compression.js';
 import { formatRate } from './bwlimit.js';
@@ -58,6 +58,8 @@ export interface ZfsServiceTransfer {
    * mark. Callers without a journal leave it out: the mark alone decides.
    */
   readonly ownedByMigration?: boolean;
+  /** The target dataset as the caller read it just before (nothing between changed it): not read again. */
+  readonly targetSeen?: DatasetInspection;
   /** At most this many bytes a second (--bwlimit). */
   readonly bwlimit?: number;
   /** Leave our older snapshots for the caller to prune with pruneOlderThan (a migration does it once the stack runs again). */
@@ -103,7 +105,7 @@ export async function transferDatasetByZfs(job: ZfsServiceTransfer): Promise<Zfs
   // Each remote command costs a round trip: ask both sides everything at once.
   const [sourceBefore, targetFirstLook, sourceFeatures, targetFeatures, sourceAll] = await Promise.all([
     source.inspect(sourceDataset),
-    target.inspect(targetDataset),
+    job.targetSeen ?? target.inspect(targetDataset),
     source.sendFeatures(),
     target.sendFeatures(),
     source.transport.exec(zfsCommands.getAllWithSource(sourceDataset)).then((result) => parsePropertySources(result.stdout)),
@@ -357,6 +359,7 @@ async function settleMount(target: ZfsHost, dataset: string, standbyCopy: string
   }
   if (known?.standbyOf) {
     await target.undoStandbyCopy(dataset);
+    // Read again: changing its properties may mount it, or take its mountpoint's directory away (zfs-fuse does).
     return mountChecked(target, dataset);
   }
   return mountChecked(target, dataset, known);

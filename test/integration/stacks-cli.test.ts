@@ -8,6 +8,7 @@ import type { StackDataReport } from '../../src/docker/stack-source.js';
 import type { StackSummary } from '../../src/docker/stacks.js';
 import { command } from '../../src/ssh/quote.js';
 import { SshTransport } from '../../src/ssh/transport.js';
+import { readSeenStacks } from '../../src/standby/seen-stacks.js';
 import { runCli } from './cli.js';
 import { testbedHostsFile } from '../../src/testbed/layout.js';
 import { TESTBED_HOST_IDS, testbedHost } from './testbed.js';
@@ -60,9 +61,12 @@ afterAll(async () => {
 });
 
 describe('docker-mcp stacks', () => {
-  it('deploys a stack from stdin, validated first, and it runs', async () => {
-    const run = await runCli(['stacks', 'deploy', 'alpha', stack, '-f', '-', '--json'], {}, composeFile('v1'));
+  it('deploys a stack from stdin, validated first, and it runs; the host\'s last-seen list names it (for failover --host)', async () => {
+    const state = mkdtempSync(path.join(os.tmpdir(), 'docker-mcp-deploy-state-'));
+    const run = await runCli(['stacks', 'deploy', 'alpha', stack, '-f', '-', '--json'], { DOCKER_MCP_STATE_DIR: state }, composeFile('v1'));
     expect(run.stderr).toBe('');
+    expect(Object.keys((await readSeenStacks('alpha', path.join(state, 'standby'))).stacks)).toEqual([stack]);
+    rmSync(state, { recursive: true, force: true });
     expect(JSON.parse(run.stdout)).toMatchObject({ stack, created: true, file: `/srv/alpha/compose/${stack}/docker-compose.yml` });
     const ps = JSON.parse((await runCli(['stacks', 'ps', 'alpha', stack, '--json'])).stdout) as ContainerSummary[];
     expect(ps.map((c) => [c.service, c.state]).sort()).toEqual([
