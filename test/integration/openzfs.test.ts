@@ -86,16 +86,18 @@ async function expectSameSnapshot(source: Id, sourcePath: string, target: Id, ta
 }
 
 async function cleanUp(): Promise<void> {
-  for (const id of IDS) {
-    await sh(id, 'docker ps -aq --filter "name=^$1" | xargs -r docker rm -f >/dev/null; true', prefix);
-    if (id === 'alpha' || id === 'delta' || id === 'epsilon') {
-      const listed = await hosts[id].transport.exec(command(['zfs', 'list', '-H', '-o', 'name', '-r', DATASET[id]]));
-      const ours = listed.stdout.split('\n').filter((name) => name.startsWith(`${DATASET[id]}/${prefix}`)).sort().reverse();
-      // destroyDataset releases docker-mcp's holds first.
-      for (const dataset of ours) await new ZfsHost(hosts[id].transport).destroyDataset(dataset);
-    }
-    await sh(id, 'rm -rf "$1"/"$3"* "$2"/"$3"*', APPDATA[id], COMPOSE[id], prefix);
+  await Promise.all(IDS.map((id) => cleanUpHost(id)));
+}
+
+async function cleanUpHost(id: Id): Promise<void> {
+  await sh(id, 'docker ps -aq --filter "name=^$1" | xargs -r docker rm -f >/dev/null; true', prefix);
+  if (id === 'alpha' || id === 'delta' || id === 'epsilon') {
+    const listed = await hosts[id].transport.exec(command(['zfs', 'list', '-H', '-o', 'name', '-r', DATASET[id]]));
+    const ours = listed.stdout.split('\n').filter((name) => name.startsWith(`${DATASET[id]}/${prefix}`)).sort().reverse();
+    // destroyDataset releases docker-mcp's holds first.
+    for (const dataset of ours) await new ZfsHost(hosts[id].transport).destroyDataset(dataset);
   }
+  await sh(id, 'rm -rf "$1"/"$3"* "$2"/"$3"*', APPDATA[id], COMPOSE[id], prefix);
 }
 
 beforeAll(async () => {

@@ -56,13 +56,15 @@ const APPS = `services:
 `;
 
 async function cleanUp(): Promise<void> {
-  for (const id of ['delta', 'epsilon'] as const) {
-    await sh(id, 'docker ps -aq --filter "name=^$1" | xargs -r docker rm -f >/dev/null; docker network ls -q --filter "name=^$1" | xargs -r docker network rm >/dev/null 2>&1; true', prefix);
-    const listed = await hosts[id].transport.exec(command(['zfs', 'list', '-H', '-o', 'name', '-r', 'tank/appdata']));
-    const ours = listed.stdout.split('\n').filter((name) => name.startsWith(`tank/appdata/${prefix}`)).sort().reverse();
-    for (const name of ours) await new ZfsHost(hosts[id].transport).destroyDataset(name);
-    await sh(id, 'rm -rf "$1"/"$3"* "$2"/"$3"* /run/d-dbus', APPDATA[id], COMPOSE[id], prefix);
-  }
+  await Promise.all((['delta', 'epsilon'] as const).map((id) => cleanUpHost(id)));
+}
+
+async function cleanUpHost(id: 'delta' | 'epsilon'): Promise<void> {
+  await sh(id, 'docker ps -aq --filter "name=^$1" | xargs -r docker rm -f >/dev/null; docker network ls -q --filter "name=^$1" | xargs -r docker network rm >/dev/null 2>&1; true', prefix);
+  const listed = await hosts[id].transport.exec(command(['zfs', 'list', '-H', '-o', 'name', '-r', 'tank/appdata']));
+  const ours = listed.stdout.split('\n').filter((name) => name.startsWith(`tank/appdata/${prefix}`)).sort().reverse();
+  for (const name of ours) await new ZfsHost(hosts[id].transport).destroyDataset(name);
+  await sh(id, 'rm -rf "$1"/"$3"* "$2"/"$3"* /run/d-dbus', APPDATA[id], COMPOSE[id], prefix);
 }
 
 beforeAll(async () => {

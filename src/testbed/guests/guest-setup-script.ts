@@ -72,9 +72,10 @@ late() {
     root=$(mktemp -d)
     mkdir -p "$root/bin" "$root/tmp" "$root/data" "$root/etc"
     cp /bin/busybox "$root/bin/busybox"
-    for applet in $(/bin/busybox --list); do
-      [ "$applet" = busybox ] || ln -s busybox "$root/bin/$applet"
-    done
+    # One process for the ~400 links: a fork each took 20 s under emulation.
+    /bin/busybox --list | python3 -c 'import os, sys
+for applet in sys.stdin.read().split():
+    if applet != "busybox": os.symlink("busybox", os.path.join(sys.argv[1], applet))' "$root/bin"
     tar -C "$root" -cf - . | docker import --change 'ENV PATH=/bin' --change 'CMD ["sh"]' - "$IMAGE" >/dev/null
     rm -rf "$root"
   fi
