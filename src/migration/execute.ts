@@ -40,6 +40,7 @@ import { asideFolder, folderLeftByFailedRun, rollBack, startedPhases } from './r
 import { syncStackFolder } from './folder-sync.js';
 import { carryImages, copyFolder, missingImages } from './stream-copy.js';
 import { copyVolumes, verifyVolumes } from './volume-copy.js';
+import { allEnded } from './all-ended.js';
 import { noteMovedStack } from '../standby/seen-stacks.js';
 import { cloneStagedCopies } from '../standby/staging.js';
 import { checkTargetConfig, writeTargetFiles } from './target-config.js';
@@ -492,7 +493,8 @@ async function runPhases(
 
   if (runs('verify')) {
     await phase('verify', 'comparing the data on both hosts, before anything runs on it');
-    const verified = await Promise.all(plan.dataPaths.map((dataPath) => verifyDataPath(dataPath, source, target, entry.targetBefore, plan.target)));
+    // Every read ends before a difference is acted on: a rollback must not unmount a dataset still being read.
+    const verified = await allEnded(plan.dataPaths.map((dataPath) => verifyDataPath(dataPath, source, target, entry.targetBefore, plan.target)));
     await journal.record({ verified });
     await journal.record({ volumesVerified: await verifyVolumes(plan, source, target, checked) });
   }

@@ -22,6 +22,7 @@ import { portConflicts } from './port-conflicts.js';
 import type { HostProvidedBind, MigrationPlan } from './plan.js';
 import { emptyDirectories, pathTypes } from '../host/path-types.js';
 import { missingImages } from './stream-copy.js';
+import { allEnded } from './all-ended.js';
 
 export interface PreflightResult {
   readonly dataBytes: number;
@@ -61,6 +62,8 @@ export interface TargetPathBefore {
   /** The dataset the path maps to on the target (zfs). */
   readonly dataset: string | null;
   readonly state: 'missing' | 'empty-directory' | 'present';
+  /** The stack the dataset was a standby's copy of, when it was one: a rollback makes it one again. */
+  readonly standbyOf?: string;
 }
 
 export interface PreflightContext {
@@ -178,9 +181,15 @@ export async function preflight(plan: MigrationPlan, source: DockerHost, target:
     const empty = kind === 'directory' && (await directoryIsEmpty(target.transport, dataPath.targetPath));
     if (dataPath.method === 'zfs') {
       const dataset = datasetForPath(serviceDatasetLayout(target.host), dataPath.targetPath);
-      const exists = (await new ZfsHost(target.transport).dataset(dataset)) !== null;
+      const state = await new ZfsHost(target.transport).dataset(dataset);
       // zfs refuses a foreign dataset itself, before anything stops.
-      return { targetPath: dataPath.targetPath, method: 'zfs', dataset, state: exists ? 'present' : kind === 'missing' ? 'missing' : empty ? 'empty-directory' : 'present' };
+      return {
+        targetPath: dataPath.targetPath,
+        method: 'zfs',
+        dataset,
+        state: state !== null ? 'present' : kind === 'missing' ? 'missing' : empty ? 'empty-directory' : 'present',
+        ...(state?.standbyOf ? { standbyOf: state.standbyOf } : {}),
+      };
     }
     // Moving back, rsync replaces the stale copy.
     if (kind === 'directory' && !empty && !context.movingBack && !own.has(dataPath.targetPath)) {
@@ -239,11 +248,8 @@ function readAhead(plan: MigrationPlan, source: DockerHost, target: DockerHost) 
  * its own); the answers in path order, and the refusal or error of the
  * first path that has one, whichever came first in time.
  */
-async function eachInPathOrder<P, R>(paths: readonly P[], check: (path: P) => Promise<R>): Promise<R[]> {
-  const outcomes = await Promise.allSettled(paths.map(check));
-  const failed = outcomes.find((outcome) => outcome.status === 'rejected');
-  if (failed) throw failed.reason;
-  return outcomes.map((outcome) => (outcome as PromiseFulfilledResult<R>).value);
+function eachInPathOrder<P, R>(paths: readonly P[], check: (path: P) => Promise<R>): Promise<R[]> {
+  return allEnded(paths.map(check));
 }
 
 /**

@@ -14,6 +14,7 @@ import { describeError, InvalidInputError } from '../errors.js';
 import { command } from '../ssh/quote.js';
 import { retryWhenUnreachable } from '../ssh/retry.js';
 import { undoInterruptedConversion } from '../zfs/convert-directory.js';
+import { SNAPSHOT_PREFIX } from '../transfer/zfs-transfer.js';
 import { pathKind } from '../zfs/path-kind.js';
 import { datasetForPath, serviceDatasetLayout, type ServiceDatasetLayout } from '../zfs/service-dataset.js';
 import { ZfsHost } from '../zfs/zfs-host.js';
@@ -76,11 +77,11 @@ export async function rollBack(entry: JournalEntry, source: DockerHost, target: 
   }
 
   if (reached.has('seed') || reached.has('final-sync')) {
+    const zfs = new ZfsHost(target.transport);
     const created = (entry.targetBefore ?? []).filter((before) => before.state !== 'present');
     if (keepFailed && created.length > 0) {
       done.push(`kept the data received on ${plan.target} (--keep-failed): ${created.map((c) => c.dataset ?? c.targetPath).join(', ')}`);
     } else {
-      const zfs = new ZfsHost(target.transport);
       for (const before of created) {
         await step(`remove ${plan.target}:${before.dataset ?? before.targetPath}`, async () => {
           if (before.method === 'zfs' && before.dataset) {
@@ -106,11 +107,17 @@ export async function rollBack(entry: JournalEntry, source: DockerHost, target: 
     }
     const kept = (entry.targetBefore ?? []).filter((before) => before.state === 'present');
     if (kept.length > 0) done.push(`kept ${kept.map((k) => `${plan.target}:${k.dataset ?? k.targetPath}`).join(', ')}: there before this migration`);
+    if (reached.has('final-sync')) {
+      for (const before of kept) {
+        const { dataset, standbyOf } = before;
+        if (before.method !== 'zfs' || !dataset || !standbyOf) continue;
+        await step(`make ${plan.target}:${dataset} a standby copy again`, () => restoreStandbyCopy(zfs, plan.target, dataset, standbyOf, `${SNAPSHOT_PREFIX}${plan.id}`));
+      }
+    }
     if (entry.movingBack && reached.has('start')) {
       // The start made the stale copy writable again; it stays behind, so it must not drift.
-      const zfs = new ZfsHost(target.transport);
       for (const before of kept) {
-        if (before.method !== 'zfs' || !before.dataset) continue;
+        if (before.method !== 'zfs' || !before.dataset || before.standbyOf) continue;
         const dataset = before.dataset;
         await step(`set ${plan.target}:${dataset} readonly again`, async () => ((await zfs.leaveReadonly(dataset)) ? `set ${plan.target}:${dataset} readonly again` : null));
       }
@@ -143,6 +150,24 @@ export async function rollBack(entry: JournalEntry, source: DockerHost, target: 
     });
   }
   return done;
+}
+
+/**
+ * A standby's copy that the final sync made the stack's (writable, mounted,
+ * unmarked): unmounted, read-only and marked again, so that the next pass
+ * goes on from it. What was written there since the final sync's snapshot
+ * can only be the failed start's (the copy was read-only until then, and the
+ * stack runs on the source again from the same data): rolled back, which
+ * the next pass's receive would otherwise refuse. Where zfs cannot tell
+ * what was written (zfs-fuse), that receive rolls back itself.
+ */
+async function restoreStandbyCopy(zfs: ZfsHost, hostId: string, dataset: string, copyOf: string, finalSnapshot: string): Promise<string | null> {
+  const { state, snapshots } = await zfs.inspect(dataset);
+  if (!state || (state.standbyOf === copyOf && !state.mounted)) return null;
+  const written = snapshots.at(-1)?.name === finalSnapshot ? await zfs.writtenSince(dataset, finalSnapshot) : null;
+  const rollBackTo = written !== null && written > 0 ? finalSnapshot : undefined;
+  await zfs.keepAsStandbyCopy(dataset, copyOf, state.mounted, rollBackTo ? { rollBackTo } : {});
+  return `made ${hostId}:${dataset} a standby copy of ${copyOf} again${rollBackTo ? ` (rolled back to @${rollBackTo}, what the stack was stopped with)` : ''}`;
 }
 
 /** Put back every source data path whose conversion into a dataset was interrupted; returns the paths that could not be. */

@@ -8,7 +8,7 @@ import type { HostConfig } from '../config/schema.js';
 import { andThen, command, orElse, pipeline, redirect, strictPipeline, type ShellCommand } from '../ssh/quote.js';
 import { zfsCommands } from '../zfs/commands.js';
 import { ConversionError, DivergedTargetError, EncryptedDatasetError, ForeignReceiveStateError, RefusingToOverwriteError, TargetModifiedError } from '../zfs/errors.js';
-import { parseBytes, parseProperties, parseResumeToken, parseSendEstimate } from '../zfs/parse.js';
+import { parseProperties, parseResumeToken, parseSendEstimate } from '../zfs/parse.js';
 import { directoryIsEmpty, pathKind } from '../zfs/path-kind.js';
 import { parsePropertySources, propertiesToSet, userSetProperties, type PropertyValue } from '../zfs/dataset-properties.js';
 import { sendFlags } from '../zfs/send-flags.js';
@@ -311,9 +311,8 @@ async function settlePartialReceive(
  */
 async function settleChangesSince(target: ZfsHost, dataset: string, from: SnapshotInfo, step: (message: string) => void): Promise<'checked' | 'unknown'> {
   const snapshot = `${dataset}@${from.name}`;
-  const written = await target.transport.exec(zfsCommands.get(dataset, [`written@${from.name}`]), { okExitCodes: [0, 1, 2] });
-  const bytes = parseBytes(parseProperties(written.stdout).get(`written@${from.name}`));
-  if (written.exitCode !== 0 || bytes === null) return 'unknown';
+  const bytes = await target.writtenSince(dataset, from.name);
+  if (bytes === null) return 'unknown';
   if (bytes === 0) return 'checked';
   const diff = await target.transport.exec(zfsCommands.diff(snapshot, dataset));
   const changed = diff.stdout.split('\n').filter(Boolean).map((line) => line.split('\t').slice(1).join(' -> '));

@@ -11,7 +11,7 @@ import { CommandFailedError } from '../ssh/errors.js';
 import { andThen, command, orElse, redirect, sequence, type ShellCommand } from '../ssh/quote.js';
 import type { SshTransport } from '../ssh/transport.js';
 import { LEFT_READONLY_PROPERTY, MANAGED_PROPERTY, STANDBY_PROPERTY, zfsCommands } from './commands.js';
-import { parseDatasetListing, parseProperties } from './parse.js';
+import { parseBytes, parseDatasetListing, parseProperties } from './parse.js';
 import type { SnapshotInfo } from './snapshot-diff.js';
 
 export interface DatasetState {
@@ -127,11 +127,20 @@ export class ZfsHost {
   /**
    * Keep a received dataset as a standby's copy: unmounted, read-only, not
    * mounted at boot, marked with the stack it copies. One round trip.
+   * `rollBackTo`: first drop what was written since that snapshot (the
+   * dataset's newest), as a failed move's start there wrote it.
    */
-  async keepAsStandbyCopy(dataset: string, copyOf: string, mounted: boolean): Promise<void> {
+  async keepAsStandbyCopy(dataset: string, copyOf: string, mounted: boolean, options: { rollBackTo?: string } = {}): Promise<void> {
     const unmount = mounted ? [zfsCommands.unmount(dataset)] : [];
+    const rollBack = options.rollBackTo ? [zfsCommands.rollback(`${dataset}@${options.rollBackTo}`)] : [];
     await this.transport.exec(
-      andThen(...unmount, zfsCommands.set(dataset, 'canmount', 'noauto'), zfsCommands.set(dataset, 'readonly', 'on'), zfsCommands.set(dataset, STANDBY_PROPERTY, copyOf)),
+      andThen(
+        ...unmount,
+        ...rollBack,
+        zfsCommands.set(dataset, 'canmount', 'noauto'),
+        zfsCommands.set(dataset, 'readonly', 'on'),
+        zfsCommands.set(dataset, STANDBY_PROPERTY, copyOf),
+      ),
     );
   }
 
@@ -289,6 +298,13 @@ export class ZfsHost {
     if (current.properties?.get('readonly') === 'on') return false;
     await this.transport.exec(andThen(zfsCommands.set(dataset, LEFT_READONLY_PROPERTY, 'yes'), zfsCommands.set(dataset, 'readonly', 'on')));
     return true;
+  }
+
+  /** Bytes written to the dataset since its snapshot; null where zfs cannot tell (zfs-fuse has no `written@`). */
+  async writtenSince(dataset: string, snapshotName: string): Promise<number | null> {
+    const property = `written@${snapshotName}`;
+    const result = await this.transport.exec(zfsCommands.get(dataset, [property]), { okExitCodes: [0, 1, 2] });
+    return result.exitCode === 0 ? parseBytes(parseProperties(result.stdout).get(property)) : null;
   }
 
   /** Undo leaveReadonly when the stack comes back: only where docker-mcp set it. */

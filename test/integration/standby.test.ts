@@ -255,6 +255,36 @@ describe('standby alpha → beta (container testbed)', () => {
     expect((await listContainers(hosts.beta)).filter((c) => c.stack === stack)).toEqual([]);
   });
 
+  it("a move to the standby that fails after its final sync is rolled back: beta's copies are standby copies again, and the next pass goes on from them", async () => {
+    // Paused at the verification: the final sync has made beta's copies the stack's (writable, mounted, unmarked).
+    const pauseFile = path.join(dir, 'paused-at-verify');
+    const migrating = runCli(['--config', path.join(dir, 'hosts.yml'), 'migrate', 'alpha', 'beta', stack], { ...env, [TEST_PAUSE_VARIABLE]: 'verify', [TEST_PAUSE_FILE_VARIABLE]: pauseFile }, undefined, 300_000);
+    for (let i = 0; i < 600 && !existsSync(pauseFile); i++) await sleep(100);
+    expect(existsSync(pauseFile), 'the migration paused at its verification').toBe(true);
+    const live = await zfsGet('beta', 'mounted,docker-mcp:standby-of', standbyDatasets);
+    expect(live.filter(([, p]) => p === 'mounted').map(([, , v]) => v)).toEqual(standbyDatasets.map(() => 'yes'));
+    expect(live.filter(([, p]) => p === 'docker-mcp:standby-of').map(([, , v]) => v)).toEqual(standbyDatasets.map(() => '-'));
+    // What a start there would write: the verification finds it, and the migration fails.
+    await sh('beta', 'echo stray > "$1/stray.txt"', `/srv/beta/appdata/${stack}-authelia-redis`);
+    rmSync(pauseFile, { force: true });
+    const run = await migrating;
+    expect(run.exitCode).not.toBe(0);
+    expect(run.stderr).toContain(`failed at verify: data of ${stack}-authelia-redis differs on beta`);
+    // zfs-fuse cannot tell what was written since the final snapshot (no written@): the next pass's receive rolls back the stray file.
+    for (const dataset of standbyDatasets) expect(run.stderr).toContain(`made beta:${dataset} a standby copy of alpha/${stack} again`);
+    const restored = await zfsGet('beta', 'mounted,readonly,canmount,docker-mcp:standby-of', standbyDatasets);
+    for (const dataset of standbyDatasets) {
+      const value = (property: string) => restored.find(([name, p]) => name === dataset && p === property)?.[2];
+      expect([value('mounted'), value('readonly'), value('canmount'), value('docker-mcp:standby-of')], dataset).toEqual(['no', 'on', 'noauto', `alpha/${stack}`]);
+    }
+    expect((await listContainers(hosts.alpha)).filter((c) => c.stack === stack && c.state === 'running')).toHaveLength(3);
+    const pass = await cli('standby', 'sync', stack, '--json');
+    expect(pass.exitCode, pass.stderr).toBe(0);
+    const afterPass = await zfsGet('beta', 'mounted,docker-mcp:standby-of', standbyDatasets);
+    expect(afterPass.filter(([, p]) => p === 'mounted').map(([, , v]) => v)).toEqual(standbyDatasets.map(() => 'no'));
+    expect(afterPass.filter(([, p]) => p === 'docker-mcp:standby-of').map(([, , v]) => v)).toEqual(standbyDatasets.map(() => `alpha/${stack}`));
+  });
+
   it('migrate to the standby seeds from the last pass (incremental, nothing sent in full) and the stack runs on beta on writable datasets', async () => {
     // Paused at its stop, after the seed: beta's copies are still standby copies, so a migration that ended here would leave the standby as it was.
     const pauseFile = path.join(dir, 'paused-at-stop');
