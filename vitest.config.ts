@@ -34,8 +34,9 @@ const EXCLUSIVE_FILES = ['test/integration/testbed.test.ts'];
 const GUESTS_FIRST = ['test/integration/route-key.test.ts'];
 const GUESTS_LAST = ['test/integration/failover-openzfs.test.ts'];
 // The container hosts' files that reach only alpha, beta and gamma, never
-// listing every host: they run beside failover-openzfs, while delta is
-// powered off, instead of beside the other guest files, which they slowed.
+// listing every host: they run last in the hosts' lane, and failover-openzfs
+// (which powers delta off) waits only for the files before them, so a slow
+// hosts' lane does not hold it back.
 const HOSTS_BESIDE_FAILOVER = [
   'test/integration/data-safety-paths.test.ts',
   'test/integration/load.test.ts',

@@ -44,9 +44,9 @@ else
   #     every host, delta included);
   #   hosts: the testbed's own file first (it kills and restarts the
   #     container hosts' daemons, which some guest files use too: those wait
-  #     for it), then the unit tests and the container hosts' files; last,
-  #     beside failover-openzfs, the container hosts' files that never reach
-  #     delta (vitest.config.ts lists them).
+  #     for it), then the unit tests and the container hosts' files; last
+  #     the container hosts' files that never reach delta (vitest.config.ts
+  #     lists them), which failover-openzfs need not wait for.
   # Each lane leaves a marker when a step is done, failed or not, so the
   # other never waits for ever.
   markers=$(mktemp -d /tmp/docker-mcp-lanes.XXXXXX)

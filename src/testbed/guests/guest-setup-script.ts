@@ -72,7 +72,7 @@ late() {
     root=$(mktemp -d)
     mkdir -p "$root/bin" "$root/tmp" "$root/data" "$root/etc"
     cp /bin/busybox "$root/bin/busybox"
-    # One process for the ~400 links: a fork each took 20 s under emulation.
+    # One process for the ~270 links: an ln each made this step 23 s of a boot under emulation, now 7 s.
     /bin/busybox --list | python3 -c 'import os, sys
 for applet in sys.stdin.read().split():
     if applet != "busybox": os.symlink("busybox", os.path.join(sys.argv[1], applet))' "$root/bin"
